@@ -1,0 +1,69 @@
+extension Tensor {
+    /// Computes the gradient of this tensor with respect to every leaf that requires gradients,
+    /// adding it to the leaf's ``grad``.
+    ///
+    /// - Parameter gradient: the gradient of some scalar with respect to this tensor; omit it for a
+    ///   one-element tensor (the gradient is then 1).
+    /// - Note: Every backward step runs on the device of its forward step.
+    public func backward(gradient: Tensor? = nil) throws {
+        guard requiresGrad else {
+            throw CortadoError.invalidArgument("backward(): the tensor does not require gradients")
+        }
+        let seed: Tensor
+        if let gradient {
+            guard gradient.shape == shape else {
+                throw CortadoError.shapeMismatch("backward(): gradient \(gradient.shape) for a tensor of shape \(shape)")
+            }
+            try checkSameDevice("backward", gradient)
+            seed = gradient
+        } else {
+            guard count == 1 else {
+                throw CortadoError.invalidArgument(
+                    "backward() without a gradient needs a one-element tensor, not shape \(shape)")
+            }
+            seed = try Tensor.full(shape, value: 1, device: device)
+        }
+
+        var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
+        try withNoGrad {
+            for tensor in topologicalOrder().reversed() {
+                guard let gradient = pending.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
+                guard let function = tensor.gradFunction else {
+                    if tensor.requiresGrad {
+                        tensor.grad = try tensor.grad.map { try $0 + gradient } ?? gradient
+                    }
+                    continue
+                }
+                let inputGradients = try function.backward(gradient)
+                for (input, inputGradient) in zip(function.inputs, inputGradients) {
+                    guard input.requiresGrad, let inputGradient else { continue }
+                    precondition(inputGradient.shape == input.shape,
+                                 "\(function.name) backward produced \(inputGradient.shape) for \(input.shape)")
+                    let key = ObjectIdentifier(input)
+                    pending[key] = try pending[key].map { try $0 + inputGradient } ?? inputGradient
+                }
+            }
+        }
+    }
+
+    /// Tensors of the graph that require gradients, each after all its inputs.
+    private func topologicalOrder() -> [Tensor] {
+        var order: [Tensor] = []
+        var visited: Set<ObjectIdentifier> = [ObjectIdentifier(self)]
+        var stack: [(tensor: Tensor, nextInput: Int)] = [(self, 0)]
+        while let (tensor, next) = stack.last {
+            let inputs = tensor.gradFunction?.inputs ?? []
+            if next < inputs.count {
+                stack[stack.count - 1].nextInput += 1
+                let input = inputs[next]
+                if input.requiresGrad, visited.insert(ObjectIdentifier(input)).inserted {
+                    stack.append((input, 0))
+                }
+            } else {
+                order.append(tensor)
+                stack.removeLast()
+            }
+        }
+        return order
+    }
+}

@@ -1,0 +1,82 @@
+extension Tensor {
+    /// A `float32` tensor holding `values` in row-major order.
+    /// - Parameter device: where to put it; the scoped default device when `nil`.
+    public convenience init(_ values: [Float], shape: [Int]? = nil, device: Device? = nil) throws {
+        try self.init(bytesOf: values, shape: shape ?? [values.count], dtype: .float32, device: device)
+    }
+
+    /// An `int32` tensor of indices (class labels, token ids) in row-major order.
+    public convenience init(indices values: [Int32], shape: [Int]? = nil, device: Device? = nil) throws {
+        try self.init(bytesOf: values, shape: shape ?? [values.count], dtype: .int32, device: device)
+    }
+
+    private convenience init<Element>(bytesOf values: [Element], shape: [Int], dtype: DType, device: Device?) throws {
+        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == values.count else {
+            throw CortadoError.shapeMismatch("\(values.count) values cannot fill shape \(shape)")
+        }
+        let backend = try DeviceRegistry.shared.backend(for: device ?? DefaultDevice.current)
+        let tensor = try Tensor.empty(shape, dtype: dtype, on: backend)
+        try values.withUnsafeBytes { try backend.write($0, to: tensor.buffer, atByte: 0) }
+        self.init(buffer: tensor.buffer, backend: backend, shape: shape, strides: tensor.strides, offset: 0, dtype: dtype)
+    }
+
+    /// A rank-0 tensor holding one value.
+    public static func scalar(_ value: Float, device: Device? = nil) throws -> Tensor {
+        try Tensor([value], shape: [], device: device)
+    }
+
+    /// A tensor with every element equal to `value`.
+    public static func full(_ shape: [Int], value: Float, device: Device? = nil) throws -> Tensor {
+        let backend = try DeviceRegistry.shared.backend(for: device ?? DefaultDevice.current)
+        let tensor = try empty(shape, on: backend)
+        try backend.fill(tensor.buffer, offset: 0, count: tensor.count, bits: value.bitPattern)
+        return tensor
+    }
+
+    /// A tensor of zeros.
+    public static func zeros(_ shape: [Int], device: Device? = nil) throws -> Tensor {
+        try full(shape, value: 0, device: device)
+    }
+
+    /// A tensor of ones.
+    public static func ones(_ shape: [Int], device: Device? = nil) throws -> Tensor {
+        try full(shape, value: 1, device: device)
+    }
+
+    /// Zeros with this tensor's shape and device.
+    public func zerosLike() throws -> Tensor {
+        try Tensor.full(shape, value: 0, device: device)
+    }
+
+    /// `[0, 1, …, count − 1]` as `float32`.
+    public static func arange(_ count: Int, device: Device? = nil) throws -> Tensor {
+        try Tensor((0..<count).map(Float.init), shape: [count], device: device)
+    }
+
+    /// Uniform random numbers on `[low, high)`; every device yields the same numbers for the same
+    /// generator state.
+    /// - Parameter generator: the stream to draw from; ``Random/global`` when `nil`.
+    public static func uniform(
+        _ shape: [Int], low: Float = 0, high: Float = 1, device: Device? = nil, generator: RandomGenerator? = nil
+    ) throws -> Tensor {
+        try random(shape, .uniform(low: low, high: high), device: device, generator: generator)
+    }
+
+    /// Normally distributed random numbers (Box–Muller over the same stream as ``uniform(_:low:high:device:generator:)``).
+    /// - Parameter generator: the stream to draw from; ``Random/global`` when `nil`.
+    public static func normal(
+        _ shape: [Int], mean: Float = 0, std: Float = 1, device: Device? = nil, generator: RandomGenerator? = nil
+    ) throws -> Tensor {
+        try random(shape, .normal(mean: mean, std: std), device: device, generator: generator)
+    }
+
+    private static func random(
+        _ shape: [Int], _ distribution: Distribution, device: Device?, generator: RandomGenerator?
+    ) throws -> Tensor {
+        let backend = try DeviceRegistry.shared.backend(for: device ?? DefaultDevice.current)
+        let tensor = try empty(shape, on: backend)
+        let (seed, counter) = (generator ?? Random.global).reserve(tensor.count)
+        try backend.random(distribution, seed: seed, counter: counter, into: tensor.buffer, offset: 0, count: tensor.count)
+        return tensor
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Cortado
+import Foundation
+
+/// `cortado bench`: timings of Cortado's operations on several devices in one run.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmark operations on one or more devices.",
+        subcommands: [GemmBench.self])
+}
+
+/// `cortado bench gemm`: square single-precision matrix products.
+struct GemmBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "Time square SGEMM (C = A·B) on each device.",
+        discussion: """
+            Devices are interleaved within each repeat, so drift of the machine hits them alike.
+            Warm-up runs (kernel compilation, caches) are excluded; the median is reported.
+            Example: cortado bench gemm --size 1024 --size 2048 --device cpu --device opencl
+            """)
+
+    @Option(name: .customLong("size"), help: "Matrix size n (repeatable).")
+    var sizes: [Int] = [1024]
+
+    @Option(name: .customLong("device"), help: "Device to run on (repeatable; default: cpu and every OpenCL device).")
+    var devices: [String] = []
+
+    @Option(help: "Timed repeats per size and device.")
+    var repeats = 10
+
+    @Option(help: "Untimed warm-up runs per size and device.")
+    var warmup = 2
+
+    @Flag(help: "Print one JSON object per line (op, device, size, median_ms, min_ms, max_ms, gflops).")
+    var json = false
+
+    func validate() throws {
+        guard sizes.allSatisfy({ $0 > 0 }) else { throw ValidationError("--size must be positive") }
+        guard repeats > 0, warmup >= 0 else { throw ValidationError("--repeats must be positive and --warmup not negative") }
+    }
+
+    struct Result: Encodable {
+        let op: String
+        let device: String
+        let deviceName: String
+        let size: Int
+        let medianMs: Double
+        let minMs: Double
+        let maxMs: Double
+        let gflops: Double
+    }
+
+    func run() throws {
+        let targets = try DeviceSelection.resolve(devices, fallback: ["cpu"] + Device.all.filter { $0.kind == .opencl }.map(\.id))
+        var rows: [[String]] = []
+        for n in sizes {
+            let operands = try targets.map { device -> (Tensor, Tensor) in
+                let generator = RandomGenerator(seed: 42)
+                return (try Tensor.uniform([n, n], device: device, generator: generator),
+                        try Tensor.uniform([n, n], device: device, generator: generator))
+            }
+            func once(_ index: Int) throws -> Double {
+                let (a, b) = operands[index]
+                let start = DispatchTime.now().uptimeNanoseconds
+                try withNoGrad { _ = try a.matmul(b) }
+                try targets[index].synchronize()
+                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            }
+            for index in targets.indices {
+                for _ in 0..<warmup { _ = try once(index) }
+            }
+            var times = Array(repeating: [Double](), count: targets.count)
+            for _ in 0..<repeats {
+                for index in targets.indices { times[index].append(try once(index)) }
+            }
+            for (index, device) in targets.enumerated() {
+                let sorted = times[index].sorted()
+                let median = sorted.count % 2 == 1
+                    ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+                let result = Result(
+                    op: "gemm", device: device.id, deviceName: try device.info.name, size: n, medianMs: median,
+                    minMs: sorted.first!, maxMs: sorted.last!, gflops: 2 * pow(Double(n), 3) / (median * 1e6))
+                if json {
+                    print(try Terminal.jsonLine(result))
+                } else {
+                    rows.append([
+                        device.id, result.deviceName, "\(n)", String(format: "%.3f", median),
+                        String(format: "%.3f–%.3f", result.minMs, result.maxMs), String(format: "%.1f", result.gflops),
+                    ])
+                }
+            }
+        }
+        if !json {
+            print(Terminal.table(["device", "name", "n", "median ms", "min–max ms", "GFLOPS"], rows))
+        }
+    }
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+import Cortado
+
+/// The `cortado` command: lists devices and benchmarks them.
+@main
+struct CortadoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cortado",
+        abstract: "Deep learning on any OpenCL device or the CPU.",
+        discussion: """
+            Devices are chosen with --device (or CORTADO_DEVICE): cpu, gpu[:N], opencl[:N], auto.
+            `cortado devices` lists the ones this machine has.
+            """,
+        subcommands: [DevicesCommand.self, BenchCommand.self]
+    )
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Cortado
+import Foundation
+
+/// Resolves `--device` values (or `CORTADO_DEVICE`, or `auto`) to devices, printing the one-line
+/// notice that `auto` gives on stderr.
+enum DeviceSelection {
+    /// The devices named by `specs`; when empty, `CORTADO_DEVICE` or `fallback`.
+    static func resolve(_ specs: [String], fallback: [String] = ["auto"]) throws -> [Device] {
+        let environment = ProcessInfo.processInfo.environment["CORTADO_DEVICE"].map { [$0] }
+        var devices: [Device] = []
+        for spec in specs.isEmpty ? (environment ?? fallback) : specs {
+            let resolution = try Device.resolve(spec)
+            if let notice = resolution.notice { Terminal.note(notice) }
+            if !devices.contains(resolution.device) { devices.append(resolution.device) }
+        }
+        return devices
+    }
+}
+
+/// Writing to the terminal.
+enum Terminal {
+    /// Prints a line on stderr.
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
+    /// Formats rows as left-aligned columns under a header.
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
+        let widths = header.indices.map { column in
+            ([header] + rows).map { $0[column].count }.max() ?? 0
+        }
+        func line(_ cells: [String]) -> String {
+            zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+
+    /// One JSON object on one line, keys sorted.
+    static func jsonLine<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}

@@ -1,0 +1,82 @@
+/// The primitive operations every device implements; tensors compose everything else from these.
+///
+/// Calls enqueue work and return without waiting for it, except ``read(_:atByte:into:)`` and
+/// ``synchronize()``. Buffers hold 4-byte elements; offsets and counts are in elements unless named
+/// in bytes. Outputs never alias inputs.
+package protocol Backend: AnyObject, Sendable {
+    /// The device this backend runs.
+    var device: Device { get }
+    /// The caching allocator that owns the device's buffers.
+    var allocator: CachingAllocator { get }
+
+    /// Copies host bytes into `buffer` at byte offset `atByte` (the host memory may be reused on return).
+    func write(_ bytes: UnsafeRawBufferPointer, to buffer: DeviceBuffer, atByte: Int) throws
+    /// Copies bytes from `buffer` into host memory, waiting for queued work that writes it.
+    func read(_ buffer: DeviceBuffer, atByte: Int, into bytes: UnsafeMutableRawBufferPointer) throws
+    /// Sets `count` elements from `offset` to the 32-bit pattern `bits`.
+    func fill(_ buffer: DeviceBuffer, offset: Int, count: Int, bits: UInt32) throws
+    /// Copies the elements of `source` into `destination` (same shape, any strides, 4-byte elements).
+    func copy(_ source: StridedView, to destination: StridedView) throws
+
+    /// `out = op(x)` elementwise (`out` has `x`'s shape).
+    func unary(_ op: UnaryOp, _ x: StridedView, into out: StridedView) throws
+    /// `out = op(a, b)` elementwise; `a` and `b` are broadcast to `out`'s shape by their strides.
+    func binary(_ op: BinaryOp, _ a: StridedView, _ b: StridedView, into out: StridedView) throws
+
+    /// Reduces the contiguous block `x[outer, n, inner]` along `n` into `out[outer, inner]`
+    /// (multiplying sums by `scale`; `argmax` writes `int32`).
+    func reduce(
+        _ op: ReduceOp, _ x: DeviceBuffer, offset: Int, outer: Int, n: Int, inner: Int,
+        scale: Float, into out: DeviceBuffer
+    ) throws
+    /// `out[o, i] = x[o, index[o, i], i]` for contiguous `x[outer, n, inner]` and `int32` indices.
+    func gather(
+        _ x: DeviceBuffer, indices: DeviceBuffer, outer: Int, n: Int, inner: Int, into out: DeviceBuffer
+    ) throws
+    /// `out[o, j, i] = j == index[o, i] ? values[o, i] : 0` (the adjoint of ``gather``).
+    func scatter(
+        _ values: DeviceBuffer, indices: DeviceBuffer, outer: Int, n: Int, inner: Int,
+        into out: DeviceBuffer
+    ) throws
+
+    /// `C = alpha · A · B + beta · C` per batch entry.
+    func gemm(_ descriptor: GemmDescriptor, _ a: MatrixOperand, _ b: MatrixOperand, _ c: MatrixOperand) throws
+
+    /// Softmax (or log-softmax) of contiguous `x[outer, n, inner]` along `n`.
+    func softmax(
+        _ x: DeviceBuffer, outer: Int, n: Int, inner: Int, log: Bool, into out: DeviceBuffer
+    ) throws
+    /// The input gradient of softmax (or log-softmax) given its output `y` and output gradient `dy`.
+    func softmaxBackward(
+        _ y: DeviceBuffer, _ dy: DeviceBuffer, outer: Int, n: Int, inner: Int, log: Bool,
+        into dx: DeviceBuffer
+    ) throws
+
+    /// Unfolds NCHW `x` into `cols[patchSize, batch·outHeight·outWidth]` (zeros where padded).
+    func im2col(_ x: DeviceBuffer, _ geometry: ConvGeometry, into cols: DeviceBuffer) throws
+    /// Folds `cols` back into NCHW `x`, summing overlapping patches (the adjoint of ``im2col``).
+    func col2im(_ cols: DeviceBuffer, _ geometry: ConvGeometry, into x: DeviceBuffer) throws
+
+    /// Max pooling; `indices` receives the position (`y·width + x`) of each maximum in its plane.
+    func maxPool(
+        _ x: DeviceBuffer, _ geometry: PoolGeometry, into y: DeviceBuffer, indices: DeviceBuffer
+    ) throws
+    /// Routes each output gradient to the input position recorded in `indices`, summing collisions.
+    func maxPoolBackward(
+        _ dy: DeviceBuffer, indices: DeviceBuffer, _ geometry: PoolGeometry, into dx: DeviceBuffer
+    ) throws
+    /// Average pooling (padding counts as zeros in the window, as PyTorch's default).
+    func avgPool(_ x: DeviceBuffer, _ geometry: PoolGeometry, into y: DeviceBuffer) throws
+    /// The input gradient of average pooling.
+    func avgPoolBackward(_ dy: DeviceBuffer, _ geometry: PoolGeometry, into dx: DeviceBuffer) throws
+
+    /// Fills `count` elements with Philox-4x32-10 random numbers for stream position `counter`, so
+    /// every device produces the same numbers for the same seed and counter.
+    func random(
+        _ distribution: Distribution, seed: UInt64, counter: UInt64, into buffer: DeviceBuffer,
+        offset: Int, count: Int
+    ) throws
+
+    /// Waits until all queued work has finished.
+    func synchronize() throws
+}

@@ -1,0 +1,202 @@
+/// Elementwise functions of one tensor. Cases with a payload take a scalar operand.
+package enum UnaryOp: Hashable, Sendable {
+    case identity, neg, exp, log, sqrt, abs, relu, sigmoid, tanh, gelu, sign, square, reciprocal
+    /// `x + s`.
+    case addScalar(Float)
+    /// `x · s`.
+    case mulScalar(Float)
+    /// `xˢ`.
+    case powScalar(Float)
+    /// `s − x`.
+    case rsubScalar(Float)
+    /// `s / x`.
+    case rdivScalar(Float)
+    /// `max(x, s)`.
+    case maxScalar(Float)
+    /// `min(x, s)`.
+    case minScalar(Float)
+
+    /// The kernel-name stem (`unary_<name>_…`) and the scalar operand (0 where unused).
+    package var kernel: (name: String, scalar: Float) {
+        switch self {
+        case .identity: return ("identity", 0)
+        case .neg: return ("neg", 0)
+        case .exp: return ("exp", 0)
+        case .log: return ("log", 0)
+        case .sqrt: return ("sqrt", 0)
+        case .abs: return ("abs", 0)
+        case .relu: return ("relu", 0)
+        case .sigmoid: return ("sigmoid", 0)
+        case .tanh: return ("tanh", 0)
+        case .gelu: return ("gelu", 0)
+        case .sign: return ("sign", 0)
+        case .square: return ("square", 0)
+        case .reciprocal: return ("reciprocal", 0)
+        case let .addScalar(s): return ("add_scalar", s)
+        case let .mulScalar(s): return ("mul_scalar", s)
+        case let .powScalar(s): return ("pow_scalar", s)
+        case let .rsubScalar(s): return ("rsub_scalar", s)
+        case let .rdivScalar(s): return ("rdiv_scalar", s)
+        case let .maxScalar(s): return ("max_scalar", s)
+        case let .minScalar(s): return ("min_scalar", s)
+        }
+    }
+}
+
+/// Elementwise functions of two tensors (broadcast by strides). Comparisons return 1 or 0.
+package enum BinaryOp: String, Hashable, Sendable, CaseIterable {
+    case add, sub, mul, div, pow, maximum, minimum
+    case equal, notEqual, less, lessEqual, greater, greaterEqual
+    /// `dy · [x > 0]` with `a = dy`, `b = x`.
+    case reluBackward
+    /// `dy · y · (1 − y)` with `a = dy`, `b = y = sigmoid(x)`.
+    case sigmoidBackward
+    /// `dy · (1 − y²)` with `a = dy`, `b = y = tanh(x)`.
+    case tanhBackward
+    /// `dy · gelu′(x)` with `a = dy`, `b = x`.
+    case geluBackward
+
+    /// The kernel-name stem (`binary_<name>_…`).
+    package var kernelName: String {
+        switch self {
+        case .notEqual: return "not_equal"
+        case .lessEqual: return "less_equal"
+        case .greaterEqual: return "greater_equal"
+        case .reluBackward: return "relu_backward"
+        case .sigmoidBackward: return "sigmoid_backward"
+        case .tanhBackward: return "tanh_backward"
+        case .geluBackward: return "gelu_backward"
+        default: return rawValue
+        }
+    }
+}
+
+/// Reductions along one axis of a `[outer, n, inner]` block.
+package enum ReduceOp: String, Hashable, Sendable {
+    /// Σ, times a scale (1/n gives the mean).
+    case sum
+    /// Largest element.
+    case max
+    /// Smallest element.
+    case min
+    /// Index of the first largest element (written as `int32`).
+    case argmax
+}
+
+/// A random distribution for ``Backend/random(_:seed:counter:into:offset:count:)``.
+package enum Distribution: Hashable, Sendable {
+    /// Uniform on `[low, high)`.
+    case uniform(low: Float, high: Float)
+    /// Normal with the given mean and standard deviation (Box–Muller).
+    case normal(mean: Float, std: Float)
+}
+
+/// One operand of a GEMM: a `rows × cols` matrix (per batch entry) inside a buffer, addressed by
+/// strides, so a transposed view is the same buffer with swapped strides.
+package struct MatrixOperand {
+    /// The buffer holding the matrix.
+    package let buffer: DeviceBuffer
+    /// Element offset of entry `(0, 0)` of batch 0.
+    package let offset: Int
+    /// Element step between rows.
+    package let rowStride: Int
+    /// Element step between columns.
+    package let columnStride: Int
+    /// Element step between batch entries (0 broadcasts one matrix over the batch).
+    package let batchStride: Int
+
+    package init(buffer: DeviceBuffer, offset: Int, rowStride: Int, columnStride: Int, batchStride: Int) {
+        self.buffer = buffer
+        self.offset = offset
+        self.rowStride = rowStride
+        self.columnStride = columnStride
+        self.batchStride = batchStride
+    }
+}
+
+/// `C[b] = alpha · A[b] · B[b] + beta · C[b]` for `b` in `0..<batch`; `A` is `m × k`, `B` is `k × n`,
+/// `C` is `m × n` with unit column stride.
+package struct GemmDescriptor {
+    package var batch: Int
+    package var m: Int
+    package var n: Int
+    package var k: Int
+    package var alpha: Float = 1
+    package var beta: Float = 0
+
+    package init(batch: Int, m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0) {
+        self.batch = batch
+        self.m = m
+        self.n = n
+        self.k = k
+        self.alpha = alpha
+        self.beta = beta
+    }
+
+    /// Floating-point operations: `2·batch·m·n·k`.
+    package var flops: Double { 2 * Double(batch) * Double(m) * Double(n) * Double(k) }
+}
+
+/// Geometry of a 2-D convolution or its `im2col` lowering (NCHW input, OIHW weights).
+package struct ConvGeometry: Hashable, Sendable {
+    package var batch: Int, channels: Int, height: Int, width: Int
+    package var kernelHeight: Int, kernelWidth: Int
+    package var strideY: Int, strideX: Int
+    package var padY: Int, padX: Int
+    package var dilationY: Int, dilationX: Int
+
+    package init(
+        batch: Int, channels: Int, height: Int, width: Int, kernelHeight: Int, kernelWidth: Int,
+        strideY: Int, strideX: Int, padY: Int, padX: Int, dilationY: Int, dilationX: Int
+    ) {
+        self.batch = batch
+        self.channels = channels
+        self.height = height
+        self.width = width
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.strideY = strideY
+        self.strideX = strideX
+        self.padY = padY
+        self.padX = padX
+        self.dilationY = dilationY
+        self.dilationX = dilationX
+    }
+
+    /// Output height.
+    package var outHeight: Int { (height + 2 * padY - dilationY * (kernelHeight - 1) - 1) / strideY + 1 }
+    /// Output width.
+    package var outWidth: Int { (width + 2 * padX - dilationX * (kernelWidth - 1) - 1) / strideX + 1 }
+    /// Rows of the column matrix: `channels · kernelHeight · kernelWidth`.
+    package var patchSize: Int { channels * kernelHeight * kernelWidth }
+    /// Columns of the column matrix: `batch · outHeight · outWidth`.
+    package var columnCount: Int { batch * outHeight * outWidth }
+}
+
+/// Geometry of a 2-D pooling window over NCHW planes (`planes = batch · channels`).
+package struct PoolGeometry: Hashable, Sendable {
+    package var planes: Int, height: Int, width: Int
+    package var kernelHeight: Int, kernelWidth: Int
+    package var strideY: Int, strideX: Int
+    package var padY: Int, padX: Int
+
+    package init(
+        planes: Int, height: Int, width: Int, kernelHeight: Int, kernelWidth: Int,
+        strideY: Int, strideX: Int, padY: Int, padX: Int
+    ) {
+        self.planes = planes
+        self.height = height
+        self.width = width
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.strideY = strideY
+        self.strideX = strideX
+        self.padY = padY
+        self.padX = padX
+    }
+
+    /// Output height.
+    package var outHeight: Int { (height + 2 * padY - kernelHeight) / strideY + 1 }
+    /// Output width.
+    package var outWidth: Int { (width + 2 * padX - kernelWidth) / strideX + 1 }
+}

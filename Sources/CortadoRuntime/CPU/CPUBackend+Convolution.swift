@@ -1,0 +1,157 @@
+import Foundation
+
+extension CPUBackend {
+    package func im2col(_ x: DeviceBuffer, _ g: ConvGeometry, into cols: DeviceBuffer) throws {
+        let xs = x.floats, cs = cols.floats
+        let columns = g.columnCount, planeOut = g.outHeight * g.outWidth
+        Parallel.forEach(count: g.patchSize, grain: max(1, Self.elementwiseGrain / max(columns, 1))) { rows in
+            for r in rows {
+                let kx = r % g.kernelWidth, ky = (r / g.kernelWidth) % g.kernelHeight
+                let c = r / (g.kernelWidth * g.kernelHeight)
+                for n in 0..<g.batch {
+                    let plane = xs + (n * g.channels + c) * g.height * g.width
+                    let target = cs + r * columns + n * planeOut
+                    for oy in 0..<g.outHeight {
+                        let iy = oy * g.strideY - g.padY + ky * g.dilationY
+                        let row = target + oy * g.outWidth
+                        guard iy >= 0 && iy < g.height else {
+                            row.initialize(repeating: 0, count: g.outWidth)
+                            continue
+                        }
+                        let source = plane + iy * g.width
+                        for ox in 0..<g.outWidth {
+                            let ix = ox * g.strideX - g.padX + kx * g.dilationX
+                            row[ox] = ix >= 0 && ix < g.width ? source[ix] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    package func col2im(_ cols: DeviceBuffer, _ g: ConvGeometry, into x: DeviceBuffer) throws {
+        let xs = x.floats, cs = cols.floats
+        let columns = g.columnCount, planeOut = g.outHeight * g.outWidth, planeIn = g.height * g.width
+        // Each (n, c) plane of x is written by one worker only: no races, deterministic order.
+        Parallel.forEach(count: g.batch * g.channels, grain: max(1, Self.elementwiseGrain / max(planeIn * 4, 1))) { planes in
+            for p in planes {
+                let n = p / g.channels, c = p % g.channels
+                let plane = xs + p * planeIn
+                plane.initialize(repeating: 0, count: planeIn)
+                for ky in 0..<g.kernelHeight {
+                    for kx in 0..<g.kernelWidth {
+                        let r = (c * g.kernelHeight + ky) * g.kernelWidth + kx
+                        let source = cs + r * columns + n * planeOut
+                        for oy in 0..<g.outHeight {
+                            let iy = oy * g.strideY - g.padY + ky * g.dilationY
+                            guard iy >= 0 && iy < g.height else { continue }
+                            for ox in 0..<g.outWidth {
+                                let ix = ox * g.strideX - g.padX + kx * g.dilationX
+                                if ix >= 0 && ix < g.width { plane[iy * g.width + ix] += source[oy * g.outWidth + ox] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    package func maxPool(_ x: DeviceBuffer, _ g: PoolGeometry, into y: DeviceBuffer, indices: DeviceBuffer) throws {
+        let xs = x.floats, ys = y.floats, idx = indices.ints
+        let planeIn = g.height * g.width, planeOut = g.outHeight * g.outWidth
+        Parallel.forEach(count: g.planes, grain: max(1, Self.elementwiseGrain / max(planeIn, 1))) { planes in
+            for p in planes {
+                let plane = xs + p * planeIn
+                for oy in 0..<g.outHeight {
+                    for ox in 0..<g.outWidth {
+                        var best = -Float.infinity, bestIndex = -1
+                        search: for ky in 0..<g.kernelHeight {
+                            let iy = oy * g.strideY - g.padY + ky
+                            guard iy >= 0 && iy < g.height else { continue }
+                            for kx in 0..<g.kernelWidth {
+                                let ix = ox * g.strideX - g.padX + kx
+                                guard ix >= 0 && ix < g.width else { continue }
+                                let v = plane[iy * g.width + ix]
+                                if bestIndex < 0 || v > best || v.isNaN {
+                                    best = v
+                                    bestIndex = iy * g.width + ix
+                                    if v.isNaN { break search }
+                                }
+                            }
+                        }
+                        let o = p * planeOut + oy * g.outWidth + ox
+                        ys[o] = best
+                        idx[o] = Int32(bestIndex)
+                    }
+                }
+            }
+        }
+    }
+
+    package func maxPoolBackward(
+        _ dy: DeviceBuffer, indices: DeviceBuffer, _ g: PoolGeometry, into dx: DeviceBuffer
+    ) throws {
+        let gs = dy.floats, idx = indices.ints, ds = dx.floats
+        let planeIn = g.height * g.width, planeOut = g.outHeight * g.outWidth
+        Parallel.forEach(count: g.planes, grain: max(1, Self.elementwiseGrain / max(planeIn, 1))) { planes in
+            for p in planes {
+                let target = ds + p * planeIn
+                target.initialize(repeating: 0, count: planeIn)
+                for o in 0..<planeOut {
+                    let at = Int(idx[p * planeOut + o])
+                    if at >= 0 { target[at] += gs[p * planeOut + o] }
+                }
+            }
+        }
+    }
+
+    package func avgPool(_ x: DeviceBuffer, _ g: PoolGeometry, into y: DeviceBuffer) throws {
+        let xs = x.floats, ys = y.floats
+        let planeIn = g.height * g.width, planeOut = g.outHeight * g.outWidth
+        let divisor = Float(g.kernelHeight * g.kernelWidth)
+        Parallel.forEach(count: g.planes, grain: max(1, Self.elementwiseGrain / max(planeIn, 1))) { planes in
+            for p in planes {
+                let plane = xs + p * planeIn
+                for oy in 0..<g.outHeight {
+                    for ox in 0..<g.outWidth {
+                        var total: Float = 0
+                        for ky in 0..<g.kernelHeight {
+                            let iy = oy * g.strideY - g.padY + ky
+                            guard iy >= 0 && iy < g.height else { continue }
+                            for kx in 0..<g.kernelWidth {
+                                let ix = ox * g.strideX - g.padX + kx
+                                if ix >= 0 && ix < g.width { total += plane[iy * g.width + ix] }
+                            }
+                        }
+                        ys[p * planeOut + oy * g.outWidth + ox] = total / divisor
+                    }
+                }
+            }
+        }
+    }
+
+    package func avgPoolBackward(_ dy: DeviceBuffer, _ g: PoolGeometry, into dx: DeviceBuffer) throws {
+        let gs = dy.floats, ds = dx.floats
+        let planeIn = g.height * g.width, planeOut = g.outHeight * g.outWidth
+        let divisor = Float(g.kernelHeight * g.kernelWidth)
+        Parallel.forEach(count: g.planes, grain: max(1, Self.elementwiseGrain / max(planeIn, 1))) { planes in
+            for p in planes {
+                let target = ds + p * planeIn
+                target.initialize(repeating: 0, count: planeIn)
+                for oy in 0..<g.outHeight {
+                    for ox in 0..<g.outWidth {
+                        let share = gs[p * planeOut + oy * g.outWidth + ox] / divisor
+                        for ky in 0..<g.kernelHeight {
+                            let iy = oy * g.strideY - g.padY + ky
+                            guard iy >= 0 && iy < g.height else { continue }
+                            for kx in 0..<g.kernelWidth {
+                                let ix = ox * g.strideX - g.padX + kx
+                                if ix >= 0 && ix < g.width { target[iy * g.width + ix] += share }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+
+/// Row kernels that Swift does not vectorise by itself (floating-point addition is not
+/// reassociated): explicit SIMD accumulators.
+enum VectorMath {
+    /// Σ p[0..<n].
+    @inline(__always)
+    static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc0 = SIMD16<Float>.zero, acc1 = SIMD16<Float>.zero
+        var i = 0
+        let raw = UnsafeRawPointer(p)
+        while i + 32 <= n {
+            acc0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            acc1 += raw.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self)
+            i += 32
+        }
+        var total = (acc0 + acc1).sum()
+        while i < n {
+            total += p[i]
+            i += 1
+        }
+        return total
+    }
+
+    /// max p[0..<n] (NaNs are skipped, as `fmax` does); −∞ for an empty row.
+    @inline(__always)
+    static func max(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var best = -Float.infinity
+        for i in 0..<n { best = Float.maximum(best, p[i]) }
+        return best
+    }
+
+    /// min p[0..<n] (NaNs are skipped); +∞ for an empty row.
+    @inline(__always)
+    static func min(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var best = Float.infinity
+        for i in 0..<n { best = Float.minimum(best, p[i]) }
+        return best
+    }
+
+    /// Whether value `v` at `j` beats the best so far (NaN counts as largest, first index wins).
+    @inline(__always)
+    static func argmaxBetter(_ v: Float, _ j: Int, _ best: Float, _ bestIndex: Int) -> Bool {
+        if best.isNaN { return v.isNaN && j < bestIndex }
+        if v.isNaN { return true }
+        return v > best || (v == best && j < bestIndex)
+    }
+}
+
+extension CPUBackend {
+    package func reduce(
+        _ op: ReduceOp, _ x: DeviceBuffer, offset: Int, outer: Int, n: Int, inner: Int,
+        scale: Float, into out: DeviceBuffer
+    ) throws {
+        let xs = UnsafePointer(x.floats + offset)
+        if op == .argmax {
+            let os = out.ints
+            Parallel.forEach(count: outer * inner, grain: max(1, Self.elementwiseGrain / max(n, 1))) { range in
+                for k in range {
+                    let o = k / inner, i = k % inner
+                    let base = xs + o * n * inner + i
+                    var best = -Float.infinity, bestIndex = n
+                    for j in 0..<n where VectorMath.argmaxBetter(base[j * inner], j, best, bestIndex) {
+                        best = base[j * inner]
+                        bestIndex = j
+                    }
+                    os[k] = Int32(bestIndex < n ? bestIndex : 0)
+                }
+            }
+            return
+        }
+        let os = out.floats
+        if inner == 1 {
+            Parallel.forEach(count: outer, grain: max(1, Self.elementwiseGrain / max(n, 1))) { range in
+                for o in range {
+                    let row = xs + o * n
+                    switch op {
+                    case .sum: os[o] = VectorMath.sum(row, n) * scale
+                    case .max: os[o] = VectorMath.max(row, n) * scale
+                    case .min: os[o] = VectorMath.min(row, n) * scale
+                    case .argmax: break
+                    }
+                }
+            }
+            return
+        }
+        // Columns: accumulate whole contiguous rows of length `inner`, which vectorises.
+        Parallel.forEach(count: outer, grain: max(1, Self.elementwiseGrain / max(n * inner, 1))) { range in
+            for o in range {
+                let target = os + o * inner
+                let block = xs + o * n * inner
+                switch op {
+                case .sum:
+                    target.initialize(repeating: 0, count: inner)
+                    for j in 0..<n {
+                        let row = block + j * inner
+                        for i in 0..<inner { target[i] += row[i] }
+                    }
+                case .max:
+                    target.initialize(repeating: -.infinity, count: inner)
+                    for j in 0..<n {
+                        let row = block + j * inner
+                        for i in 0..<inner { target[i] = Float.maximum(target[i], row[i]) }
+                    }
+                case .min:
+                    target.initialize(repeating: .infinity, count: inner)
+                    for j in 0..<n {
+                        let row = block + j * inner
+                        for i in 0..<inner { target[i] = Float.minimum(target[i], row[i]) }
+                    }
+                case .argmax: break
+                }
+                if scale != 1 { for i in 0..<inner { target[i] *= scale } }
+            }
+        }
+    }
+
+    package func gather(
+        _ x: DeviceBuffer, indices: DeviceBuffer, outer: Int, n: Int, inner: Int, into out: DeviceBuffer
+    ) throws {
+        let xs = x.floats, idx = indices.ints, os = out.floats
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let j = Int(idx[o * inner + i])
+                os[o * inner + i] = j >= 0 && j < n ? xs[(o * n + j) * inner + i] : 0
+            }
+        }
+    }
+
+    package func scatter(
+        _ values: DeviceBuffer, indices: DeviceBuffer, outer: Int, n: Int, inner: Int, into out: DeviceBuffer
+    ) throws {
+        let vs = values.floats, idx = indices.ints, os = out.floats
+        memset(os, 0, outer * n * inner * 4)
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let j = Int(idx[o * inner + i])
+                if j >= 0 && j < n { os[(o * n + j) * inner + i] = vs[o * inner + i] }
+            }
+        }
+    }
+
+    package func softmax(
+        _ x: DeviceBuffer, outer: Int, n: Int, inner: Int, log: Bool, into out: DeviceBuffer
+    ) throws {
+        let xs = x.floats, os = out.floats
+        Parallel.forEach(count: outer * inner, grain: max(1, Self.transcendentalGrain / max(n, 1))) { range in
+            for k in range {
+                let o = k / inner, i = k % inner
+                let base = o * n * inner + i
+                var m = -Float.infinity
+                for j in 0..<n { m = Float.maximum(m, xs[base + j * inner]) }
+                var total: Float = 0
+                for j in 0..<n { total += Foundation.exp(xs[base + j * inner] - m) }
+                if log {
+                    let logTotal = Foundation.log(total) + m
+                    for j in 0..<n { os[base + j * inner] = xs[base + j * inner] - logTotal }
+                } else {
+                    let inverse = 1 / total
+                    for j in 0..<n { os[base + j * inner] = Foundation.exp(xs[base + j * inner] - m) * inverse }
+                }
+            }
+        }
+    }
+
+    package func softmaxBackward(
+        _ y: DeviceBuffer, _ dy: DeviceBuffer, outer: Int, n: Int, inner: Int, log: Bool, into dx: DeviceBuffer
+    ) throws {
+        let ys = y.floats, gs = dy.floats, ds = dx.floats
+        Parallel.forEach(count: outer * inner, grain: max(1, Self.transcendentalGrain / max(n, 1))) { range in
+            for k in range {
+                let o = k / inner, i = k % inner
+                let base = o * n * inner + i
+                var total: Float = 0
+                if log {
+                    for j in 0..<n { total += gs[base + j * inner] }
+                    for j in 0..<n {
+                        let at = base + j * inner
+                        ds[at] = gs[at] - Foundation.exp(ys[at]) * total
+                    }
+                } else {
+                    for j in 0..<n { total += gs[base + j * inner] * ys[base + j * inner] }
+                    for j in 0..<n {
+                        let at = base + j * inner
+                        ds[at] = ys[at] * (gs[at] - total)
+                    }
+                }
+            }
+        }
+    }
+}

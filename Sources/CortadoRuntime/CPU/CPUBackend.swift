@@ -1,0 +1,66 @@
+import Foundation
+
+/// Runs operations on the host CPU: `cblas_sgemm` from OpenBLAS for matrix products, vectorised
+/// Swift loops split over the cores for everything else. Operations complete before returning.
+package final class CPUBackend: Backend {
+    package let device: Device
+    package let allocator: CachingAllocator
+
+    /// Elements below which an elementwise loop stays on one core.
+    static let elementwiseGrain = 1 << 15
+    /// Elements below which a loop of transcendental functions stays on one core.
+    static let transcendentalGrain = 1 << 12
+
+    init(device: Device) {
+        self.device = device
+        allocator = CachingAllocator(
+            device: device, maxAllocation: Int.max,
+            allocate: { bytes in
+                var pointer: UnsafeMutableRawPointer?
+                guard posix_memalign(&pointer, 64, bytes) == 0, let pointer else {
+                    throw CortadoError.outOfDeviceMemory(device: "cpu", bytes: bytes, detail: "posix_memalign failed")
+                }
+                return .host(pointer)
+            },
+            free: { handle in
+                free(handle.hostPointer)
+            })
+    }
+
+    package func write(_ bytes: UnsafeRawBufferPointer, to buffer: DeviceBuffer, atByte: Int) throws {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        memcpy(buffer.handle.hostPointer + atByte, source, bytes.count)
+    }
+
+    package func read(_ buffer: DeviceBuffer, atByte: Int, into bytes: UnsafeMutableRawBufferPointer) throws {
+        guard let destination = bytes.baseAddress, bytes.count > 0 else { return }
+        memcpy(destination, buffer.handle.hostPointer + atByte, bytes.count)
+    }
+
+    package func fill(_ buffer: DeviceBuffer, offset: Int, count: Int, bits: UInt32) throws {
+        let words = buffer.handle.hostPointer.assumingMemoryBound(to: UInt32.self) + offset
+        if bits == 0 {
+            memset(words, 0, count * 4)
+        } else {
+            words.update(repeating: bits, count: count)
+        }
+    }
+
+    package func copy(_ source: StridedView, to destination: StridedView) throws {
+        precondition(source.shape == destination.shape, "copy between different shapes")
+        let count = destination.count
+        guard count > 0 else { return }
+        let src = source.buffer.handle.hostPointer.assumingMemoryBound(to: UInt32.self)
+        let dst = destination.buffer.handle.hostPointer.assumingMemoryBound(to: UInt32.self)
+        if source.isContiguous && destination.isContiguous {
+            memcpy(dst + destination.offset, src + source.offset, count * 4)
+            return
+        }
+        let (shape, strides, base) = StridedRows.layout(destination.shape, [source, destination])
+        StridedRows.forEach(shape: shape, strides: strides, base: base, grain: Self.elementwiseGrain) { at, step, n in
+            for j in 0..<n { dst[at[1] + j * step[1]] = src[at[0] + j * step[0]] }
+        }
+    }
+
+    package func synchronize() throws {}
+}

@@ -1,0 +1,104 @@
+import Synchronization
+
+/// Finds the devices of this machine once, resolves device strings, and owns one backend per device.
+package final class DeviceRegistry: Sendable {
+    /// The process-wide registry.
+    package static let shared = DeviceRegistry()
+
+    let openCLDevices: [OpenCLDeviceRecord]
+    let cpuInfo: DeviceInfo
+    private let backends = Mutex<[Device: any Backend]>([:])
+
+    private init() {
+        cpuInfo = CPUDescription.info()
+        openCLDevices = OpenCLDiscovery.devices()
+    }
+
+    /// `cpu` and every OpenCL device.
+    package var allDevices: [DeviceInfo] { [cpuInfo] + openCLDevices.map(\.info) }
+
+    /// Resolves a device string; see ``Device``.
+    package func resolve(_ rawSpec: String) throws -> DeviceResolution {
+        let spec = rawSpec.trimmingWhitespace().lowercased()
+        let (name, number) = Self.split(spec)
+        let gpus = openCLDevices.filter { $0.info.type == .gpu }
+        func fail(_ reason: String) -> CortadoError {
+            .unknownDevice(spec: rawSpec, reason: reason, available: allDevices.map(\.summary))
+        }
+        switch (name, number) {
+        case ("cpu", nil), ("cpu", 0):
+            return DeviceResolution(device: .cpu, notice: nil)
+        case ("auto", nil):
+            if let gpu = gpus.first {
+                return DeviceResolution(
+                    device: gpu.info.device, notice: "auto: using \(gpu.info.id) (\(gpu.info.name))")
+            }
+            return DeviceResolution(device: .cpu, notice: "auto: no OpenCL GPU found, using cpu")
+        case ("gpu", let n):
+            let n = n ?? 0
+            guard n < gpus.count else {
+                throw fail(gpus.isEmpty
+                    ? "this machine has no OpenCL GPU"
+                    : "there are \(gpus.count) OpenCL GPUs (gpu:0…gpu:\(gpus.count - 1))")
+            }
+            return DeviceResolution(device: gpus[n].info.device, notice: nil)
+        case ("opencl", let n):
+            let n = n ?? 0
+            guard n < openCLDevices.count else {
+                throw fail(openCLDevices.isEmpty
+                    ? "no OpenCL platform or device is installed"
+                    : "there are \(openCLDevices.count) OpenCL devices (opencl:0…opencl:\(openCLDevices.count - 1))")
+            }
+            return DeviceResolution(device: openCLDevices[n].info.device, notice: nil)
+        default:
+            throw fail("expected cpu, gpu[:N], opencl[:N] or auto")
+        }
+    }
+
+    private static func split(_ spec: String) -> (String, Int?) {
+        let parts = spec.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return (spec, nil) }
+        guard let number = Int(parts[1]), number >= 0 else { return (spec, -1) }
+        return (String(parts[0]), number)
+    }
+
+    /// The description of `device`.
+    package func info(for device: Device) throws -> DeviceInfo {
+        switch device.kind {
+        case .cpu: return cpuInfo
+        case .opencl: return try record(for: device).info
+        }
+    }
+
+    func record(for device: Device) throws -> OpenCLDeviceRecord {
+        guard device.kind == .opencl, device.index < openCLDevices.count else {
+            throw CortadoError.unknownDevice(
+                spec: device.id, reason: "no such OpenCL device", available: allDevices.map(\.summary))
+        }
+        return openCLDevices[device.index]
+    }
+
+    /// The backend running `device`, created on first use.
+    package func backend(for device: Device) throws -> any Backend {
+        if let backend = backends.withLock({ $0[device] }) { return backend }
+        let backend: any Backend
+        switch device.kind {
+        case .cpu:
+            backend = CPUBackend(device: device)
+        case .opencl:
+            backend = try OpenCLBackend(record: record(for: device), device: device)
+        }
+        return backends.withLock { backends in
+            if let existing = backends[device] { return existing }
+            backends[device] = backend
+            return backend
+        }
+    }
+}
+
+extension DeviceRegistry {
+    /// How much kernel compilation `device` has done (zero for the CPU backend).
+    package func compileStatistics(for device: Device) throws -> CompileStatistics {
+        (try backend(for: device) as? OpenCLBackend)?.compileStatistics ?? CompileStatistics()
+    }
+}

@@ -1,0 +1,75 @@
+extension OpenCLBackend {
+    /// The convolution geometry as the `int16` that `conv.cl` unpacks.
+    private func packed(_ g: ConvGeometry) -> [Int32] {
+        [g.batch, g.channels, g.height, g.width, g.kernelHeight, g.kernelWidth, g.strideY, g.strideX,
+         g.padY, g.padX, g.dilationY, g.dilationX, g.outHeight, g.outWidth, 0, 0].map { Int32($0) }
+    }
+
+    /// The pooling geometry as the `int16` that `pool.cl` unpacks.
+    private func packed(_ g: PoolGeometry) -> [Int32] {
+        [g.planes, g.height, g.width, g.kernelHeight, g.kernelWidth, g.strideY, g.strideX, g.padY, g.padX,
+         g.outHeight, g.outWidth, 0, 0, 0, 0, 0].map { Int32($0) }
+    }
+
+    package func im2col(_ x: DeviceBuffer, _ geometry: ConvGeometry, into cols: DeviceBuffer) throws {
+        let total = geometry.patchSize * geometry.columnCount
+        try checkIndexable(total)
+        try launch(.conv, "im2col", global: [total], local: [parameters.elementwiseWorkGroup], [
+            .buffer(x), .buffer(cols), .ints(packed(geometry)),
+        ])
+    }
+
+    package func col2im(_ cols: DeviceBuffer, _ geometry: ConvGeometry, into x: DeviceBuffer) throws {
+        let total = geometry.batch * geometry.channels * geometry.height * geometry.width
+        try launch(.conv, "col2im", global: [total], local: [parameters.elementwiseWorkGroup], [
+            .buffer(cols), .buffer(x), .ints(packed(geometry)),
+        ])
+    }
+
+    package func maxPool(
+        _ x: DeviceBuffer, _ geometry: PoolGeometry, into y: DeviceBuffer, indices: DeviceBuffer
+    ) throws {
+        let total = geometry.planes * geometry.outHeight * geometry.outWidth
+        try launch(.pool, "max_pool_forward", global: [total], local: [parameters.elementwiseWorkGroup], [
+            .buffer(x), .buffer(y), .buffer(indices), .ints(packed(geometry)),
+        ])
+    }
+
+    package func maxPoolBackward(
+        _ dy: DeviceBuffer, indices: DeviceBuffer, _ geometry: PoolGeometry, into dx: DeviceBuffer
+    ) throws {
+        let total = geometry.planes * geometry.height * geometry.width
+        try launch(.pool, "max_pool_backward", global: [total], local: [parameters.elementwiseWorkGroup], [
+            .buffer(dy), .buffer(indices), .buffer(dx), .ints(packed(geometry)),
+        ])
+    }
+
+    package func avgPool(_ x: DeviceBuffer, _ geometry: PoolGeometry, into y: DeviceBuffer) throws {
+        let total = geometry.planes * geometry.outHeight * geometry.outWidth
+        try launch(.pool, "avg_pool_forward", global: [total], local: [parameters.elementwiseWorkGroup], [
+            .buffer(x), .buffer(y), .ints(packed(geometry)),
+        ])
+    }
+
+    package func avgPoolBackward(_ dy: DeviceBuffer, _ geometry: PoolGeometry, into dx: DeviceBuffer) throws {
+        let total = geometry.planes * geometry.height * geometry.width
+        try launch(.pool, "avg_pool_backward", global: [total], local: [parameters.elementwiseWorkGroup], [
+            .buffer(dy), .buffer(dx), .ints(packed(geometry)),
+        ])
+    }
+
+    package func random(
+        _ distribution: Distribution, seed: UInt64, counter: UInt64, into buffer: DeviceBuffer,
+        offset: Int, count: Int
+    ) throws {
+        try checkIndexable(count)
+        let (kernel, p0, p1): (String, Float, Float)
+        switch distribution {
+        case let .uniform(low, high): (kernel, p0, p1) = ("random_uniform", low, high)
+        case let .normal(mean, std): (kernel, p0, p1) = ("random_normal", mean, std)
+        }
+        try launch(.random, kernel, global: [count], local: [parameters.elementwiseWorkGroup], [
+            .buffer(buffer), .int(offset), .int(count), .ulong(seed), .ulong(counter), .float(p0), .float(p1),
+        ])
+    }
+}

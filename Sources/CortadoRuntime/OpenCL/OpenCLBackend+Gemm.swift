@@ -1,0 +1,62 @@
+extension OpenCLBackend {
+    package func gemm(
+        _ d: GemmDescriptor, _ a: MatrixOperand, _ b: MatrixOperand, _ c: MatrixOperand
+    ) throws {
+        guard d.batch > 0, d.m > 0, d.n > 0 else { return }
+        let g = parameters.gemm
+        if d.k == 0 {
+            // C = beta · C: scale in place (or clear) without touching A and B.
+            let view = StridedView(
+                buffer: c.buffer, offset: c.offset, shape: [d.batch, d.m, d.n],
+                strides: [c.batchStride, c.rowStride, 1])
+            if d.beta != 0 { return try unary(.mulScalar(d.beta), view, into: view) }
+            // beta = 0 must not read C, which may hold NaN.
+            for batch in 0..<d.batch {
+                for row in 0..<d.m {
+                    try fill(c.buffer, offset: c.offset + batch * c.batchStride + row * c.rowStride, count: d.n, bits: 0)
+                }
+            }
+            return
+        }
+        let kp = (d.k + g.tileK - 1) / g.tileK * g.tileK
+        // Pack B as Bᵀ (n × k) so both panels are [kp][panel].
+        let transposedB = MatrixOperand(
+            buffer: b.buffer, offset: b.offset, rowStride: b.columnStride, columnStride: b.rowStride,
+            batchStride: b.batchStride)
+        let packedA = try pack(a, rows: d.m, cols: d.k, kp: kp, panel: g.tileM, batch: d.batch)
+        let packedB = try pack(transposedB, rows: d.n, cols: d.k, kp: kp, panel: g.tileN, batch: d.batch)
+        let rowBlocks = (d.m + g.tileM - 1) / g.tileM
+        let columnBlocks = (d.n + g.tileN - 1) / g.tileN
+        let arguments: [KernelArgument] = [
+            .buffer(packedA.buffer), .long(packedA.batchStride), .buffer(packedB.buffer), .long(packedB.batchStride),
+            .buffer(c.buffer), .int(c.offset), .int(c.rowStride), .long(c.batchStride),
+            .int(d.m), .int(d.n), .int(kp), .float(d.alpha), .float(d.beta),
+        ]
+        switch g.algorithm {
+        case .registerBlocked:
+            try launch(.gemm, "gemm_register_blocked", global: [columnBlocks, rowBlocks, d.batch], local: [1, 1, 1],
+                       arguments)
+        case .localTiled:
+            try launch(.gemm, "gemm_local_tiled",
+                       global: [columnBlocks * g.threadsN, rowBlocks * g.threadsM, d.batch],
+                       local: [g.threadsN, g.threadsM, 1], arguments)
+        }
+    }
+
+    /// Packs an operand into zero-padded `[kp][panel]` panels; a broadcast operand (batch stride 0)
+    /// is packed once and reused for every batch entry (returned batch stride 0).
+    private func pack(
+        _ x: MatrixOperand, rows: Int, cols: Int, kp: Int, panel: Int, batch: Int
+    ) throws -> (buffer: DeviceBuffer, batchStride: Int) {
+        let panels = (rows + panel - 1) / panel
+        let perBatch = panels * panel * kp
+        let packedBatches = x.batchStride == 0 ? 1 : batch
+        let total = perBatch * packedBatches
+        let buffer = try allocator.allocate(byteCount: total * 4)
+        try launch(.gemm, "gemm_pack", global: [total], local: [parameters.elementwiseWorkGroup], [
+            .buffer(x.buffer), .int(x.offset), .int(x.rowStride), .int(x.columnStride), .long(x.batchStride),
+            .int(rows), .int(cols), .int(panel), .int(panels), .int(kp), .buffer(buffer), .long(total),
+        ])
+        return (buffer, x.batchStride == 0 ? 0 : perBatch)
+    }
+}

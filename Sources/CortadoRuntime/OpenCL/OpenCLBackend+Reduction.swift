@@ -1,0 +1,81 @@
+extension OpenCLBackend {
+    package func reduce(
+        _ op: ReduceOp, _ x: DeviceBuffer, offset: Int, outer: Int, n: Int, inner: Int,
+        scale: Float, into out: DeviceBuffer
+    ) throws {
+        try checkIndexable(outer * n * inner)
+        let group = parameters.reductionWorkGroup
+        let elementwise = parameters.elementwiseWorkGroup
+        if op == .argmax {
+            if inner == 1 {
+                try launch(.reduce, "reduce_argmax_rows", global: [outer * group], local: [group], [
+                    .buffer(x), .int(offset), .buffer(out), .int(n),
+                ])
+            } else {
+                try launch(.reduce, "reduce_argmax_columns", global: [outer * inner], local: [elementwise], [
+                    .buffer(x), .int(offset), .buffer(out), .int(outer), .int(n), .int(inner),
+                ])
+            }
+            return
+        }
+        let name = op.rawValue
+        if inner > 1 {
+            try launch(.reduce, "reduce_\(name)_columns", global: [outer * inner], local: [elementwise], [
+                .buffer(x), .int(offset), .buffer(out), .int(outer), .int(n), .int(inner), .float(scale),
+            ])
+            return
+        }
+        // Rows. Few long rows leave most of the device idle: split each row into chunks, reduce
+        // the chunks, then reduce the partial results.
+        let chunkLength = max(group * 64, 4096)
+        let chunks = outer < 64 && n > 2 * chunkLength ? min((n + chunkLength - 1) / chunkLength, 256) : 1
+        if chunks == 1 {
+            try launch(.reduce, "reduce_\(name)_rows", global: [outer * group], local: [group], [
+                .buffer(x), .int(offset), .buffer(out), .int(n), .int(n), .int(1), .float(scale),
+            ])
+            return
+        }
+        let chunk = (n + chunks - 1) / chunks
+        let partial = try allocator.allocate(byteCount: outer * chunks * 4)
+        try launch(.reduce, "reduce_\(name)_rows", global: [outer * chunks * group], local: [group], [
+            .buffer(x), .int(offset), .buffer(partial), .int(n), .int(chunk), .int(chunks), .float(1),
+        ])
+        try launch(.reduce, "reduce_\(name)_rows", global: [outer * group], local: [group], [
+            .buffer(partial), .int(0), .buffer(out), .int(chunks), .int(chunks), .int(1), .float(scale),
+        ])
+    }
+
+    package func gather(
+        _ x: DeviceBuffer, indices: DeviceBuffer, outer: Int, n: Int, inner: Int, into out: DeviceBuffer
+    ) throws {
+        try launch(.indexing, "gather_axis", global: [outer * inner], local: [parameters.elementwiseWorkGroup], [
+            .buffer(x), .buffer(indices), .buffer(out), .int(outer), .int(n), .int(inner),
+        ])
+    }
+
+    package func scatter(
+        _ values: DeviceBuffer, indices: DeviceBuffer, outer: Int, n: Int, inner: Int, into out: DeviceBuffer
+    ) throws {
+        try checkIndexable(outer * n * inner)
+        try launch(.indexing, "scatter_axis", global: [outer * n * inner], local: [parameters.elementwiseWorkGroup], [
+            .buffer(values), .buffer(indices), .buffer(out), .int(outer), .int(n), .int(inner),
+        ])
+    }
+
+    package func softmax(
+        _ x: DeviceBuffer, outer: Int, n: Int, inner: Int, log: Bool, into out: DeviceBuffer
+    ) throws {
+        try checkIndexable(outer * n * inner)
+        try launch(.softmax, "softmax_forward", global: [outer * inner], local: [parameters.elementwiseWorkGroup], [
+            .buffer(x), .buffer(out), .int(outer), .int(n), .int(inner), .int(log ? 1 : 0),
+        ])
+    }
+
+    package func softmaxBackward(
+        _ y: DeviceBuffer, _ dy: DeviceBuffer, outer: Int, n: Int, inner: Int, log: Bool, into dx: DeviceBuffer
+    ) throws {
+        try launch(.softmax, "softmax_backward", global: [outer * inner], local: [parameters.elementwiseWorkGroup], [
+            .buffer(y), .buffer(dy), .buffer(dx), .int(outer), .int(n), .int(inner), .int(log ? 1 : 0),
+        ])
+    }
+}

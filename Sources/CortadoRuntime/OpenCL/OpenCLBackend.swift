@@ -1,0 +1,292 @@
+import COpenCL
+import Foundation
+import Synchronization
+
+/// Runs operations on one OpenCL device through one context and one in-order queue.
+///
+/// Operations enqueue and return; the host waits only in ``read(_:atByte:into:)`` and
+/// ``synchronize()``. Programs are built once per process (see ``ProgramCache``); kernels use the
+/// launch parameters of the device's type, or of a forced ``KernelProfile``.
+package final class OpenCLBackend: Backend, @unchecked Sendable {
+    package let device: Device
+    package let allocator: CachingAllocator
+    /// What the device is.
+    let info: DeviceInfo
+    /// The launch-parameter table in use.
+    package let parameters: KernelParameters
+    let context: cl_context
+    let queue: cl_command_queue
+    let deviceID: cl_device_id
+    let programs: ProgramCache
+
+    /// Kernel objects and the staged uploads; kernel arguments are set and enqueued under this lock
+    /// because a `cl_kernel` holds its arguments.
+    private struct LaunchState {
+        var kernels: [String: cl_kernel] = [:]
+        var pendingUploads: [(event: cl_event, staging: UnsafeMutableRawPointer)] = []
+        var profiler: KernelProfiler?
+    }
+    private let launchState = Locked(LaunchState())
+
+    init(record: OpenCLDeviceRecord, device: Device, parameters: KernelParameters? = nil) throws {
+        self.device = device
+        self.info = record.info
+        self.deviceID = record.deviceID
+        let profile = device.profile ?? KernelProfile(for: record.info.type)
+        let table = parameters ?? KernelParameters.defaults(for: profile)
+        try table.gemm.validate()
+        self.parameters = table
+
+        var status: cl_int = 0
+        var properties: [cl_context_properties] = [
+            cl_context_properties(CL_CONTEXT_PLATFORM), cl_context_properties(Int(bitPattern: record.platform)), 0,
+        ]
+        var deviceID: cl_device_id? = record.deviceID
+        guard let context = clCreateContext(&properties, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {
+            throw CortadoError.openCL(call: "clCreateContext(\(record.info.name))", code: status)
+        }
+        self.context = context
+        // In order; profiling lets `cortado bench` read device-side times from events.
+        guard let queue = clCreateCommandQueue(
+            context, record.deviceID, cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE), &status),
+            status == CL_SUCCESS
+        else {
+            clReleaseContext(context)
+            throw CortadoError.openCL(call: "clCreateCommandQueue(\(record.info.name))", code: status)
+        }
+        self.queue = queue
+        self.programs = ProgramCache(context: context, deviceID: record.deviceID, info: record.info)
+
+        let device = device
+        let sharedContext = UncheckedSendable(context)  // OpenCL contexts are thread-safe
+        self.allocator = CachingAllocator(
+            device: device, maxAllocation: record.info.maxAllocationBytes ?? Int.max,
+            allocate: { bytes in
+                var status: cl_int = 0
+                let memory = clCreateBuffer(sharedContext.value, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
+                try clCheck(status, "clCreateBuffer(\(bytes) bytes)", device: device, bytes: bytes)
+                guard let memory else { throw CortadoError.outOfDeviceMemory(device: device.id, bytes: bytes, detail: "") }
+                return .openCL(memory)
+            },
+            free: { handle in
+                clReleaseMemObject(handle.memory)
+            })
+    }
+
+    deinit {
+        clFinish(queue)
+        launchState.withLock { state in
+            for upload in state.pendingUploads {
+                clReleaseEvent(upload.event)
+                free(upload.staging)
+            }
+            state.kernels.values.forEach { clReleaseKernel($0) }
+        }
+        allocator.emptyCache()
+        clReleaseCommandQueue(queue)
+        clReleaseContext(context)
+    }
+
+    /// Compilation counters of this backend's programs.
+    package var compileStatistics: CompileStatistics { programs.statistics }
+
+    // MARK: Transfers
+
+    package func write(_ bytes: UnsafeRawBufferPointer, to buffer: DeviceBuffer, atByte: Int) throws {
+        guard bytes.count > 0, let source = bytes.baseAddress else { return }
+        // A non-blocking write must keep its host memory until the device has read it: stage a copy
+        // and free it once the write's event completes.
+        guard let staging = malloc(bytes.count) else {
+            throw CortadoError.outOfDeviceMemory(device: "host", bytes: bytes.count, detail: "staging an upload")
+        }
+        memcpy(staging, source, bytes.count)
+        try launchState.withLock { state in
+            reclaimFinishedUploads(&state)
+            var event: cl_event?
+            let status = clEnqueueWriteBuffer(
+                queue, buffer.handle.memory, cl_bool(CL_FALSE), atByte, bytes.count, staging, 0, nil, &event)
+            guard status == CL_SUCCESS, let event else {
+                free(staging)
+                try clCheck(status, "clEnqueueWriteBuffer", device: device, bytes: bytes.count)
+                return
+            }
+            state.pendingUploads.append((event, staging))
+        }
+    }
+
+    private func reclaimFinishedUploads(_ state: inout LaunchState) {
+        state.pendingUploads.removeAll { upload in
+            let status = clInfoValue(cl_int.self) {
+                clGetEventInfo(upload.event, cl_event_info(CL_EVENT_COMMAND_EXECUTION_STATUS), $0, $1, $2)
+            }
+            guard status == CL_COMPLETE || status < 0 else { return false }
+            clReleaseEvent(upload.event)
+            free(upload.staging)
+            return true
+        }
+    }
+
+    package func read(_ buffer: DeviceBuffer, atByte: Int, into bytes: UnsafeMutableRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        let status = clEnqueueReadBuffer(
+            queue, buffer.handle.memory, cl_bool(CL_TRUE), atByte, bytes.count, bytes.baseAddress, 0, nil, nil)
+        try clCheck(status, "clEnqueueReadBuffer", device: device, bytes: bytes.count)
+    }
+
+    package func fill(_ buffer: DeviceBuffer, offset: Int, count: Int, bits: UInt32) throws {
+        guard count > 0 else { return }
+        var pattern = bits
+        let status = clEnqueueFillBuffer(
+            queue, buffer.handle.memory, &pattern, 4, offset * 4, count * 4, 0, nil, nil)
+        try clCheck(status, "clEnqueueFillBuffer", device: device)
+    }
+
+    package func synchronize() throws {
+        try clCheck(clFinish(queue), "clFinish", device: device)
+        launchState.withLock { reclaimFinishedUploads(&$0) }
+    }
+
+    // MARK: Launching kernels
+
+    /// Enqueues `kernel` from program `family`, over `global` work-items rounded up to multiples of
+    /// `local` (kernels ignore the excess).
+    func launch(
+        _ family: KernelFamily, _ kernel: String, global: [Int], local: [Int], _ arguments: [KernelArgument]
+    ) throws {
+        if global.contains(0) { return }
+        let program = try programs.program(family: family.fileName, options: family.options(parameters))
+        var globalSize = zip(global, local).map { g, l in (g + l - 1) / l * l }
+        var localSize = local
+        try launchState.withLock { state in
+            let key = family.fileName + "." + kernel
+            let handle: cl_kernel
+            if let existing = state.kernels[key] {
+                handle = existing
+            } else {
+                var status: cl_int = 0
+                guard let created = clCreateKernel(program, kernel, &status), status == CL_SUCCESS else {
+                    throw CortadoError.openCL(call: "clCreateKernel(\(kernel))", code: status)
+                }
+                state.kernels[key] = created
+                handle = created
+            }
+            for (index, argument) in arguments.enumerated() {
+                let status = argument.set(on: handle, at: cl_uint(index))
+                try clCheck(status, "clSetKernelArg(\(kernel), \(index))")
+            }
+            let status: cl_int
+            if let profiler = state.profiler {
+                var event: cl_event?
+                status = clEnqueueNDRangeKernel(
+                    queue, handle, cl_uint(global.count), nil, &globalSize, &localSize, 0, nil, &event)
+                if let event { profiler.record(kernel, event) }
+            } else {
+                status = clEnqueueNDRangeKernel(
+                    queue, handle, cl_uint(global.count), nil, &globalSize, &localSize, 0, nil, nil)
+            }
+            try clCheck(status, "clEnqueueNDRangeKernel(\(kernel))", device: device)
+        }
+    }
+
+    /// Records every kernel launched during `body` and returns the device time they took (from
+    /// OpenCL event profiling), after waiting for them.
+    package func profileDeviceTime(_ body: () throws -> Void) throws -> Double {
+        let profiler = KernelProfiler()
+        launchState.withLock { $0.profiler = profiler }
+        defer { launchState.withLock { $0.profiler = nil } }
+        try body()
+        try synchronize()
+        return profiler.totalSeconds()
+    }
+}
+
+/// Events of profiled launches and the device time they span.
+final class KernelProfiler {
+    private var events: [cl_event] = []
+
+    func record(_ kernel: String, _ event: cl_event) {
+        events.append(event)
+    }
+
+    /// Sum of (end − start) over the recorded launches, in seconds; releases the events.
+    func totalSeconds() -> Double {
+        var total = 0.0
+        for event in events {
+            let start = clInfoValue(cl_ulong.self) {
+                clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), $0, $1, $2)
+            }
+            let end = clInfoValue(cl_ulong.self) {
+                clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), $0, $1, $2)
+            }
+            if end > start { total += Double(end - start) / 1e9 }
+            clReleaseEvent(event)
+        }
+        events.removeAll()
+        return total
+    }
+}
+
+/// One argument of a kernel launch.
+enum KernelArgument {
+    case buffer(DeviceBuffer)
+    case int(Int)
+    case float(Float)
+    case ulong(UInt64)
+    /// A 64-bit signed integer (`long`).
+    case long(Int)
+    /// An `int8` or `int16` vector (the count must be 8 or 16).
+    case ints([Int32])
+
+    func set(on kernel: cl_kernel, at index: cl_uint) -> cl_int {
+        switch self {
+        case let .buffer(buffer):
+            var memory: cl_mem? = buffer.handle.memory
+            return clSetKernelArg(kernel, index, MemoryLayout<cl_mem>.size, &memory)
+        case let .int(value):
+            var v = Int32(truncatingIfNeeded: value)
+            return clSetKernelArg(kernel, index, 4, &v)
+        case let .float(value):
+            var v = value
+            return clSetKernelArg(kernel, index, 4, &v)
+        case let .ulong(value):
+            var v = value
+            return clSetKernelArg(kernel, index, 8, &v)
+        case let .long(value):
+            var v = Int64(value)
+            return clSetKernelArg(kernel, index, 8, &v)
+        case let .ints(values):
+            return values.withUnsafeBytes { clSetKernelArg(kernel, index, $0.count, $0.baseAddress) }
+        }
+    }
+}
+
+/// The OpenCL programs, one per `Kernels/<name>.cl` file, and the `-D` options each is built with.
+enum KernelFamily {
+    case elementwise, reduce, indexing, softmax, conv, pool, random, gemm
+
+    var fileName: String {
+        switch self {
+        case .elementwise: return "elementwise"
+        case .reduce: return "reduce"
+        case .indexing: return "indexing"
+        case .softmax: return "softmax"
+        case .conv: return "conv"
+        case .pool: return "pool"
+        case .random: return "random"
+        case .gemm: return "gemm"
+        }
+    }
+
+    func options(_ parameters: KernelParameters) -> String {
+        switch self {
+        case .reduce:
+            return "-DREDUCE_WG=\(parameters.reductionWorkGroup)"
+        case .gemm:
+            let g = parameters.gemm
+            return "-DTILE_M=\(g.tileM) -DTILE_N=\(g.tileN) -DTILE_K=\(g.tileK) -DTHREADS_M=\(g.threadsM) "
+                + "-DTHREADS_N=\(g.threadsN) -DVECTOR_WIDTH=\(g.vectorWidth)"
+        default:
+            return ""
+        }
+    }
+}

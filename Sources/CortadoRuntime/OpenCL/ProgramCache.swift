@@ -1,0 +1,168 @@
+import COpenCL
+import Foundation
+import Synchronization
+
+/// Where Cortado keeps files it can recreate: `CORTADO_CACHE_DIR`, else `$XDG_CACHE_HOME/cortado`,
+/// else `~/.cache/cortado`.
+package enum CacheDirectory {
+    /// The cache root.
+    package static var url: URL {
+        let environment = ProcessInfo.processInfo.environment
+        if let explicit = environment["CORTADO_CACHE_DIR"], !explicit.isEmpty {
+            return URL(fileURLWithPath: explicit)
+        }
+        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty {
+            return URL(fileURLWithPath: xdg).appendingPathComponent("cortado")
+        }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/cortado")
+    }
+}
+
+/// Time spent turning kernel sources into device programs, split by where they came from.
+public struct CompileStatistics: Sendable, Equatable {
+    /// Programs compiled from source (first start, or after a source or driver change).
+    public var compiledFromSource = 0
+    /// Seconds spent compiling from source.
+    public var sourceSeconds = 0.0
+    /// Programs loaded from the on-disk binary cache.
+    public var loadedFromCache = 0
+    /// Seconds spent loading cached binaries.
+    public var cacheSeconds = 0.0
+}
+
+/// Builds each OpenCL program once per process and keeps compiled binaries on disk, keyed by the
+/// platform, device, driver, build options and source, so a second start compiles nothing.
+final class ProgramCache: @unchecked Sendable {
+    private let context: cl_context
+    private let deviceID: cl_device_id
+    private let info: DeviceInfo
+    private let directory: URL
+    private let programs = Locked<[String: cl_program]>([:])
+    private let stats = Mutex(CompileStatistics())
+
+    init(context: cl_context, deviceID: cl_device_id, info: DeviceInfo) {
+        self.context = context
+        self.deviceID = deviceID
+        self.info = info
+        self.directory = CacheDirectory.url.appendingPathComponent("kernels")
+    }
+
+    deinit {
+        programs.withLock { $0.values.forEach { clReleaseProgram($0) } }
+    }
+
+    var statistics: CompileStatistics { stats.withLock { $0 } }
+
+    /// The built program for `Kernels/<family>.cl` with `options` (`-D` definitions).
+    func program(family: String, options: String) throws -> cl_program {
+        let key = family + " " + options
+        if let program = programs.withLock({ $0[key] }) { return program }
+        guard let body = EmbeddedKernels.sources[family], let common = EmbeddedKernels.sources["common"] else {
+            throw CortadoError.invalidArgument("no embedded kernel source named '\(family)'")
+        }
+        let source = common + "\n" + body
+        let identity = [info.platform ?? "", info.platformVersion ?? "", info.name, info.deviceVersion ?? "",
+                        info.driverVersion, options, source].joined(separator: "\u{1}")
+        let file = directory.appendingPathComponent("\(family)-\(StableHash.hex(identity)).bin")
+
+        let started = DispatchTime.now()
+        let program: cl_program
+        if let cached = loadBinary(file, options: options) {
+            program = cached
+            let seconds = Self.seconds(since: started)
+            stats.withLock { $0.loadedFromCache += 1; $0.cacheSeconds += seconds }
+        } else {
+            program = try buildFromSource(source, family: family, options: options)
+            let seconds = Self.seconds(since: started)
+            stats.withLock { $0.compiledFromSource += 1; $0.sourceSeconds += seconds }
+            storeBinary(of: program, at: file)
+        }
+        return programs.withLock { programs in
+            if let existing = programs[key] {
+                clReleaseProgram(program)
+                return existing
+            }
+            programs[key] = program
+            return program
+        }
+    }
+
+    private static func seconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+
+    private func buildFromSource(_ source: String, family: String, options: String) throws -> cl_program {
+        var status: cl_int = 0
+        let program = source.withCString { text -> cl_program? in
+            var pointer: UnsafePointer<CChar>? = text
+            return clCreateProgramWithSource(context, 1, &pointer, nil, &status)
+        }
+        try clCheck(status, "clCreateProgramWithSource(\(family))")
+        guard let program else { throw CortadoError.openCL(call: "clCreateProgramWithSource", code: status) }
+        var device: cl_device_id? = deviceID
+        status = clBuildProgram(program, 1, &device, options, nil, nil)
+        if status != CL_SUCCESS {
+            let log = buildLog(program)
+            clReleaseProgram(program)
+            throw CortadoError.kernelBuild(program: family, device: info.name, log: log.isEmpty ? openCLErrorName(status) : log)
+        }
+        return program
+    }
+
+    private func buildLog(_ program: cl_program) -> String {
+        clInfoString { clGetProgramBuildInfo(program, deviceID, cl_program_build_info(CL_PROGRAM_BUILD_LOG), $0, $1, $2) }
+    }
+
+    /// A program from a cached binary, or `nil` when there is none or the driver rejects it.
+    private func loadBinary(_ file: URL, options: String) -> cl_program? {
+        guard let data = try? Data(contentsOf: file), !data.isEmpty else { return nil }
+        var status: cl_int = 0
+        var binaryStatus: cl_int = 0
+        var device: cl_device_id? = deviceID
+        let program: cl_program? = data.withUnsafeBytes { bytes in
+            var length = bytes.count
+            var pointer: UnsafePointer<UInt8>? = bytes.bindMemory(to: UInt8.self).baseAddress
+            return clCreateProgramWithBinary(context, 1, &device, &length, &pointer, &binaryStatus, &status)
+        }
+        guard status == CL_SUCCESS, binaryStatus == CL_SUCCESS, let program else { return nil }
+        guard clBuildProgram(program, 1, &device, options, nil, nil) == CL_SUCCESS else {
+            clReleaseProgram(program)
+            return nil
+        }
+        return program
+    }
+
+    /// Writes the program's binary to `file` (temporary file, then rename), ignoring failures: the
+    /// cache only saves time.
+    private func storeBinary(of program: cl_program, at file: URL) {
+        var size = 0
+        guard clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil)
+            == CL_SUCCESS, size > 0
+        else { return }
+        var bytes = [UInt8](repeating: 0, count: size)
+        let status = bytes.withUnsafeMutableBufferPointer { buffer -> cl_int in
+            var pointer: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
+            return clGetProgramInfo(
+                program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size,
+                &pointer, nil)
+        }
+        guard status == CL_SUCCESS else { return }
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let temporary = file.appendingPathExtension("tmp-\(getpid())")
+        guard (try? Data(bytes).write(to: temporary)) != nil else { return }
+        if rename(temporary.path, file.path) != 0 { try? FileManager.default.removeItem(at: temporary) }
+    }
+}
+
+/// A 128-bit FNV-1a hash (two 64-bit lanes) used as a cache key; stable across runs and machines.
+enum StableHash {
+    static func hex(_ text: String) -> String {
+        var a: UInt64 = 0xcbf2_9ce4_8422_2325
+        var b: UInt64 = 0x6c62_272e_07bb_0142
+        for byte in text.utf8 {
+            a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            b = (b ^ UInt64(byte ^ 0x5a)) &* 0x0000_0100_0000_01b3
+        }
+        return String(format: "%016llx%016llx", a, b)
+    }
+}

@@ -1,0 +1,105 @@
+/// Which built-in launch-parameter table a device uses: chosen by device type, or forced (tests run
+/// the GPU kernels on a CPU OpenCL device this way).
+public enum KernelProfile: String, Sendable, Codable, CaseIterable {
+    /// CPU-type OpenCL devices (PoCL, Intel CPU runtime): register-blocked kernels, no local memory.
+    case cpu
+    /// GPUs and accelerators: work-groups that tile through local memory.
+    case gpu
+
+    /// The profile for a device type.
+    public init(for type: DeviceType) {
+        self = type == .cpu ? .cpu : .gpu
+    }
+}
+
+/// Launch parameters of the OpenCL kernels for one device: one table per device type, which a
+/// tuner may overwrite per device and driver.
+public struct KernelParameters: Sendable, Codable, Equatable {
+    /// How GEMM is computed.
+    public enum GemmAlgorithm: String, Sendable, Codable {
+        /// Each work-item keeps an `mr × nr` block of C in registers and streams packed panels.
+        case registerBlocked
+        /// Each work-group stages `tileM × tileK` and `tileK × tileN` tiles in local memory; each
+        /// work-item computes `tileM/threadsM × tileN/threadsN` entries of C.
+        case localTiled
+    }
+
+    /// GEMM parameters.
+    public struct Gemm: Sendable, Codable, Equatable {
+        /// The algorithm.
+        public var algorithm: GemmAlgorithm
+        /// Rows of C per register block (`registerBlocked`) or per work-group (`localTiled`).
+        public var tileM: Int
+        /// Columns of C per register block or per work-group (a multiple of the vector width).
+        public var tileN: Int
+        /// Depth of a local-memory tile (`localTiled`) or the K unroll factor (`registerBlocked`).
+        public var tileK: Int
+        /// Work-items along M in a `localTiled` work-group (`tileM` must be a multiple).
+        public var threadsM: Int
+        /// Work-items along N in a `localTiled` work-group (`tileN` must be a multiple).
+        public var threadsN: Int
+        /// Float vector width used for loads and accumulators.
+        public var vectorWidth: Int
+
+        /// Creates GEMM parameters.
+        public init(
+            algorithm: GemmAlgorithm, tileM: Int, tileN: Int, tileK: Int, threadsM: Int, threadsN: Int,
+            vectorWidth: Int
+        ) {
+            self.algorithm = algorithm
+            self.tileM = tileM
+            self.tileN = tileN
+            self.tileK = tileK
+            self.threadsM = threadsM
+            self.threadsN = threadsN
+            self.vectorWidth = vectorWidth
+        }
+
+        /// Checks that the parameters describe a kernel that can be built.
+        public func validate() throws {
+            let widths = [1, 2, 4, 8, 16]
+            guard tileM > 0, tileN > 0, tileK > 0, widths.contains(vectorWidth), tileN % vectorWidth == 0 else {
+                throw CortadoError.invalidArgument("GEMM tiles must be positive and tileN a multiple of the vector width: \(self)")
+            }
+            if algorithm == .localTiled {
+                guard threadsM > 0, threadsN > 0, tileM % threadsM == 0, tileN % (threadsN * vectorWidth) == 0,
+                      (tileM * tileK) % (threadsM * threadsN) == 0, (tileN * tileK) % (threadsM * threadsN) == 0
+                else {
+                    throw CortadoError.invalidArgument("local-tiled GEMM needs tiles divisible by the work-group: \(self)")
+                }
+            }
+        }
+    }
+
+    /// GEMM.
+    public var gemm: Gemm
+    /// Work-group size of elementwise kernels.
+    public var elementwiseWorkGroup: Int
+    /// Work-group size of reductions, softmax and other row-wise kernels (a power of two).
+    public var reductionWorkGroup: Int
+
+    /// Creates a parameter table.
+    public init(gemm: Gemm, elementwiseWorkGroup: Int, reductionWorkGroup: Int) {
+        self.gemm = gemm
+        self.elementwiseWorkGroup = elementwiseWorkGroup
+        self.reductionWorkGroup = reductionWorkGroup
+    }
+
+    /// The built-in table for a profile.
+    public static func defaults(for profile: KernelProfile) -> KernelParameters {
+        switch profile {
+        case .cpu:
+            return KernelParameters(
+                gemm: Gemm(algorithm: .registerBlocked, tileM: 6, tileN: 32, tileK: 4, threadsM: 1, threadsN: 1,
+                           vectorWidth: 16),
+                elementwiseWorkGroup: 64,
+                reductionWorkGroup: 16)
+        case .gpu:
+            return KernelParameters(
+                gemm: Gemm(algorithm: .localTiled, tileM: 64, tileN: 64, tileK: 16, threadsM: 16, threadsN: 8,
+                           vectorWidth: 2),
+                elementwiseWorkGroup: 256,
+                reductionWorkGroup: 256)
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Cortado
+import Testing
+
+@Suite("Matrix multiplication")
+struct MatmulTests {
+    /// Odd sizes exercise every tail of the register and work-group tiles.
+    static let sizes: [(m: Int, k: Int, n: Int)] = [
+        (1, 1, 1), (1, 7, 33), (7, 33, 1), (33, 1, 7), (1023, 33, 7), (7, 1023, 33), (33, 7, 1023),
+        (65, 130, 257), (64, 64, 64),
+    ]
+
+    @Test("matmul matches a double-precision loop at odd sizes", arguments: TestDevices.all)
+    func oddSizes(device: Device) throws {
+        for (m, k, n) in Self.sizes {
+            let a = Fixtures.values(m * k, seed: UInt64(m * 31 + k))
+            let b = Fixtures.values(k * n, seed: UInt64(n * 17 + k))
+            let out = try Tensor(a, shape: [m, k], device: device).matmul(Tensor(b, shape: [k, n], device: device))
+            try assertClose(out, Reference.matmul(a, b, m: m, k: k, n: n), shape: [m, n], rtol: 1e-4, atol: 1e-4, "\(m)×\(k)×\(n)")
+        }
+    }
+
+    @Test("transposed views multiply without mistakes", arguments: TestDevices.all)
+    func transposedOperands(device: Device) throws {
+        let (m, k, n) = (37, 19, 45)
+        let a = Fixtures.values(m * k, seed: 41), b = Fixtures.values(k * n, seed: 42)
+        let expected = Reference.matmul(a, b, m: m, k: k, n: n)
+        let aT = try Tensor(Reference.transpose(a, rows: m, cols: k), shape: [k, m], device: device).transposed()
+        let bT = try Tensor(Reference.transpose(b, rows: k, cols: n), shape: [n, k], device: device).transposed()
+        let aN = try Tensor(a, shape: [m, k], device: device), bN = try Tensor(b, shape: [k, n], device: device)
+        try assertClose(aT.matmul(bN), expected, rtol: 1e-4, atol: 1e-4, "Aᵀ·B")
+        try assertClose(aN.matmul(bT), expected, rtol: 1e-4, atol: 1e-4, "A·Bᵀ")
+        try assertClose(aT.matmul(bT), expected, rtol: 1e-4, atol: 1e-4, "Aᵀ·Bᵀ")
+        // A strided slice (neither stride is 1) must also work.
+        let wide = try Tensor(Fixtures.values(m * 2 * k, seed: 43), shape: [m, 2 * k], device: device)
+        let strided = try wide.sliced(axis: 1, 0..<(2 * k), step: 2)
+        let stridedValues = try strided.contiguous().toArray()
+        try assertClose(strided.matmul(bN), Reference.matmul(stridedValues, b, m: m, k: k, n: n), rtol: 1e-4, atol: 1e-4, "slice")
+    }
+
+    @Test("batched matmul broadcasts batch dimensions; 1-D operands are vectors", arguments: TestDevices.all)
+    func batchedAndVectors(device: Device) throws {
+        let (b, m, k, n) = (3, 4, 5, 6)
+        let a = Fixtures.values(b * m * k, seed: 44), w = Fixtures.values(k * n, seed: 45)
+        let out = try Tensor(a, shape: [b, m, k], device: device).matmul(Tensor(w, shape: [k, n], device: device))
+        let expected = (0..<b).flatMap { i in Reference.matmul(Array(a[(i * m * k)..<((i + 1) * m * k)]), w, m: m, k: k, n: n) }
+        try assertClose(out, expected, shape: [b, m, n], rtol: 1e-5, atol: 1e-5)
+        // [2, 1, m, k] × [3, k, n] → [2, 3, m, n]
+        let a2 = Fixtures.values(2 * m * k, seed: 46), w2 = Fixtures.values(3 * k * n, seed: 47)
+        let out2 = try Tensor(a2, shape: [2, 1, m, k], device: device).matmul(Tensor(w2, shape: [3, k, n], device: device))
+        var expected2: [Float] = []
+        for i in 0..<2 {
+            for j in 0..<3 {
+                expected2 += Reference.matmul(Array(a2[(i * m * k)..<((i + 1) * m * k)]), Array(w2[(j * k * n)..<((j + 1) * k * n)]), m: m, k: k, n: n)
+            }
+        }
+        try assertClose(out2, expected2, shape: [2, 3, m, n], rtol: 1e-5, atol: 1e-5)
+        let v = Fixtures.values(k, seed: 48)
+        try assertClose(Tensor(v, device: device).matmul(Tensor(v, device: device)), [v.map { $0 * $0 }.reduce(0, +)], shape: [], rtol: 1e-5)
+        try assertClose(Tensor(w, shape: [k, n], device: device).transposed().matmul(Tensor(v, device: device)),
+                        Reference.matmul(v, w, m: 1, k: k, n: n), shape: [n], rtol: 1e-5, atol: 1e-6)
+        #expect(throws: CortadoError.self) { try Tensor.zeros([2, 3], device: device).matmul(Tensor.zeros([4, 2], device: device)) }
+    }
+
+    @Test("matmul gradients match finite differences", arguments: TestDevices.all)
+    func gradients(device: Device) throws {
+        try checkGradients(on: device, [(Fixtures.values(12, seed: 49), [3, 4]), (Fixtures.values(20, seed: 50), [4, 5])], "2-D") {
+            try $0[0].matmul($0[1])
+        }
+        try checkGradients(on: device, [(Fixtures.values(24, seed: 51), [2, 3, 4]), (Fixtures.values(8, seed: 52), [4, 2])], "batched, broadcast B") {
+            try $0[0].matmul($0[1])
+        }
+        try checkGradients(on: device, [(Fixtures.values(12, seed: 53), [4, 3]), (Fixtures.values(8, seed: 54), [2, 4])], "transposed") {
+            try $0[0].transposed().matmul($0[1].transposed())
+        }
+    }
+}

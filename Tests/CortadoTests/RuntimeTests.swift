@@ -1,0 +1,86 @@
+import Cortado
+import Foundation
+import Testing
+
+@Suite("Runtime: allocator, program cache, parameters")
+struct RuntimeTests {
+    @Test("size classes cover the request with at most 25 % slack")
+    func sizeClasses() {
+        var previous = 0
+        for bytes in [1, 255, 256, 257, 1000, 4096, 4097, 100_000, 1 << 20, (1 << 20) + 1, 123_456_789] {
+            let size = CachingAllocator.sizeClass(bytes)
+            #expect(size >= bytes && size >= previous)
+            #expect(bytes <= 256 || Double(size) <= Double(bytes) * 1.25 + 1)
+            previous = size
+        }
+    }
+
+    /// A private backend per test, so parallel tests do not disturb the counters.
+    static let isolated: [Device] = [
+        Device(kind: .cpu, index: 0, profile: nil, instance: 1),
+        Device(kind: .opencl, index: 0, profile: nil, instance: 1),
+        Device(kind: .opencl, index: 0, profile: .gpu, instance: 1),
+    ]
+
+    @Test("a steady training step allocates no new device memory", arguments: isolated)
+    func steadyStateReusesBuffers(device: Device) throws {
+        let w = try Tensor.normal([64, 32], std: 0.1, device: device).requiringGrad()
+        let x = try Tensor(Fixtures.values(16 * 64, seed: 81), shape: [16, 64], device: device)
+        func step() throws {
+            let loss = try x.matmul(w).relu().logSoftmax(axis: 1).mean()
+            try loss.backward()
+            try withNoGrad { _ = try loss.item() }
+            w.zeroGrad()
+        }
+        try step()
+        try step()
+        let before = try device.memoryStatistics
+        for _ in 0..<3 { try step() }
+        let after = try device.memoryStatistics
+        #expect(after.deviceAllocations == before.deviceAllocations, "\(before) → \(after)")
+        #expect(after.cacheHits > before.cacheHits)
+        #expect(after.liveBuffers == before.liveBuffers)
+    }
+
+    @Test("out-of-memory is an error that says so and suggests a smaller batch", arguments: TestDevices.all)
+    func outOfMemory(device: Device) throws {
+        do {
+            _ = try Tensor.zeros([1 << 40], device: device)
+            Issue.record("a 4 TiB tensor was allocated on \(device)")
+        } catch let error as CortadoError {
+            guard case .outOfDeviceMemory = error else {
+                Issue.record("unexpected error \(error)")
+                return
+            }
+            #expect(error.description.contains("out of device memory"))
+            #expect(error.description.contains("smaller batch"))
+        }
+    }
+
+    @Test("compiled programs are cached on disk and loaded by a new backend")
+    func programCache() throws {
+        let first = Device(kind: .opencl, index: 0, profile: nil, instance: 2)
+        let second = Device(kind: .opencl, index: 0, profile: nil, instance: 3)
+        _ = try (Tensor([1, 2, 3], device: first) + 1).toArray()
+        _ = try (Tensor([1, 2, 3], device: second) + 1).toArray()
+        let stats = try DeviceRegistry.shared.compileStatistics(for: second)
+        #expect(stats.compiledFromSource == 0, "\(stats)")
+        #expect(stats.loadedFromCache >= 1, "\(stats)")
+        let files = try FileManager.default.contentsOfDirectory(
+            at: CacheDirectory.url.appendingPathComponent("kernels"), includingPropertiesForKeys: nil)
+        #expect(files.contains { $0.lastPathComponent.hasPrefix("elementwise-") && $0.pathExtension == "bin" })
+    }
+
+    @Test("parameter tables validate their tiles")
+    func parameterValidation() throws {
+        for profile in KernelProfile.allCases {
+            try KernelParameters.defaults(for: profile).gemm.validate()
+        }
+        var bad = KernelParameters.defaults(for: .gpu).gemm
+        bad.tileM = 60
+        #expect(throws: CortadoError.self) { try bad.validate() }
+        var badWidth = KernelParameters.defaults(for: .cpu).gemm
+        badWidth.vectorWidth = 3
+        #expect(throws: CortadoError.self) { try badWidth.validate() }
+    }
+}

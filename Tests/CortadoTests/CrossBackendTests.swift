@@ -1,0 +1,71 @@
+import Cortado
+import Testing
+
+/// One operation with its input shapes, run identically on every backend.
+struct BackendOpCase: Sendable, CustomTestStringConvertible {
+    let name: String
+    let shapes: [[Int]]
+    let low: Float
+    let high: Float
+    let apply: @Sendable ([Tensor]) throws -> Tensor
+
+    init(_ name: String, _ shapes: [[Int]], low: Float = -2, high: Float = 2, _ apply: @escaping @Sendable ([Tensor]) throws -> Tensor) {
+        self.name = name
+        self.shapes = shapes
+        self.low = low
+        self.high = high
+        self.apply = apply
+    }
+
+    var testDescription: String { name }
+}
+
+/// Every differentiable operation at sizes with tails (odd extents), as ggml's test-backend-ops:
+/// the OpenCL results and gradients must match the CPU backend's.
+let backendOpCases: [BackendOpCase] = [
+    BackendOpCase("add broadcast", [[33, 17], [17]]) { try $0[0] + $0[1] },
+    BackendOpCase("sub broadcast", [[5, 1, 7], [3, 1]]) { try $0[0] - $0[1] },
+    BackendOpCase("mul", [[1023], [1023]]) { try $0[0] * $0[1] },
+    BackendOpCase("div", [[9, 13], [9, 1]], low: 0.5, high: 2) { try $0[0] / $0[1] },
+    BackendOpCase("pow", [[7, 5], [5]], low: 0.5, high: 2) { try $0[0].pow($0[1]) },
+    BackendOpCase("maximum", [[31], [31]]) { try $0[0].maximum($0[1]) },
+    BackendOpCase("minimum", [[4, 6], [6]]) { try $0[0].minimum($0[1]) },
+    BackendOpCase("exp log sqrt", [[257]], low: 0.1, high: 3) { try $0[0].exp().log().sqrt() },
+    BackendOpCase("abs relu", [[129]]) { try $0[0].abs() * $0[0].relu() },
+    BackendOpCase("sigmoid tanh gelu", [[65]], low: -4, high: 4) { try $0[0].sigmoid() + $0[0].tanh() * $0[0].gelu() },
+    BackendOpCase("scalars", [[3, 11]], low: 0.5, high: 2) { try (2 - $0[0] * 3 + 1).pow(2) / 4 + 1 / $0[0] },
+    BackendOpCase("transpose slice", [[12, 9]]) { try $0[0].transposed().sliced(axis: 0, 1..<8, step: 3).square() },
+    BackendOpCase("expand concat", [[3, 1], [3, 4]]) { try Tensor.concat([$0[0].expanded(to: [3, 5]), $0[1]], axis: 1).square() },
+    BackendOpCase("sum mean", [[6, 7, 5]]) { try $0[0].sum(axes: [1]) + $0[0].mean(axes: [1]) },
+    BackendOpCase("max min", [[6, 7, 5]]) { try $0[0].max(axes: [0, 2]) - $0[0].min(axes: [2]).mean(axes: [0]) },
+    BackendOpCase("softmax", [[9, 33]]) { try $0[0].softmax(axis: 1) },
+    BackendOpCase("logSoftmax axis 0", [[9, 33]]) { try $0[0].logSoftmax(axis: 0) },
+    BackendOpCase("matmul", [[33, 65], [65, 7]]) { try $0[0].matmul($0[1]) },
+    BackendOpCase("batched matmul transposed", [[3, 17, 9], [3, 17, 5]]) { try $0[0].transposed().matmul($0[1]) },
+    BackendOpCase("conv2d", [[2, 3, 11, 9], [5, 3, 3, 3], [5]]) { try $0[0].conv2d(weight: $0[1], bias: $0[2], stride: Size2D(2, 1), padding: 1) },
+    BackendOpCase("maxPool2d", [[2, 3, 9, 9]]) { try $0[0].maxPool2d(kernelSize: 3, stride: 2, padding: 1) },
+    BackendOpCase("avgPool2d", [[2, 3, 8, 8]]) { try $0[0].avgPool2d(kernelSize: 2) },
+]
+
+@Suite("CPU and OpenCL agree")
+struct CrossBackendTests {
+    @Test("outputs and gradients of OpenCL match the CPU backend", arguments: backendOpCases, TestDevices.openCLVariants)
+    func openCLMatchesCPU(_ op: BackendOpCase, device: Device) throws {
+        func run(on device: Device) throws -> (output: [Float], gradients: [[Float]]) {
+            let inputs = try op.shapes.enumerated().map { index, shape in
+                try Tensor(Fixtures.values(shape.reduce(1, *), seed: UInt64(100 + index), low: op.low, high: op.high),
+                           shape: shape, device: device).requiringGrad()
+            }
+            let output = try op.apply(inputs)
+            let weights = try Tensor(Fixtures.values(output.count, seed: 7), shape: output.shape, device: device)
+            try (output * weights).sum().backward()
+            return (try output.toArray(), try inputs.map { try $0.grad?.toArray() ?? [] })
+        }
+        let cpu = try run(on: .cpu)
+        let openCL = try run(on: device)
+        assertClose(openCL.output, cpu.output, rtol: 1e-4, atol: 1e-5, "\(op.name) output")
+        for (index, gradient) in openCL.gradients.enumerated() {
+            assertClose(gradient, cpu.gradients[index], rtol: 1e-4, atol: 1e-5, "\(op.name) ∂/∂input\(index)")
+        }
+    }
+}

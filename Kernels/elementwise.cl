@@ -2,6 +2,38 @@
 // Each function is written once as an expression and instantiated for both layouts, so the CPU
 // backend's definitions in CPUBackend+Elementwise.swift are the only other place they appear.
 
+// Strided operands are described by `int8` vectors: components s0…s5 hold the extent (shape) or the
+// element step (strides) of up to six dimensions, outermost first; s6 and s7 are unused. The host
+// merges dimensions before launching, so most launches use only the last one or two.
+//
+// Strided kernels run on a 3-D range: id 1 walks the second-innermost dimension (s4), id 2 the
+// remaining outer dimensions flattened (only those need integer division). How the innermost
+// dimension (s5) is covered depends on the device type (build option STRIDED_ROWS):
+//   0 (GPUs): id 0 walks it, one element per work-item, so neighbouring items touch neighbouring
+//     addresses;
+//   1 (CPU-type devices): id 0 has extent 1 and each work-item loops over a whole row, which the
+//     compiler vectorises when the row is contiguous.
+
+// The element offset of (x, y, z) in an operand with `strides`.
+inline int strided_offset_at(int x, int y, int z, int8 shape, int8 strides) {
+    int offset = x * strides.s5 + y * strides.s4;
+    int c;
+    c = z % shape.s3; z /= shape.s3; offset += c * strides.s3;
+    c = z % shape.s2; z /= shape.s2; offset += c * strides.s2;
+    c = z % shape.s1; z /= shape.s1; offset += c * strides.s1;
+    return offset + z * strides.s0;
+}
+
+// True for the padding work-items of a strided launch.
+inline bool strided_outside(int8 shape) {
+    return get_global_id(0) >= (STRIDED_ROWS ? 1 : shape.s5) || get_global_id(1) >= shape.s4;
+}
+
+// The offset of this work-item's element (STRIDED_ROWS = 0) or row start (STRIDED_ROWS = 1).
+inline int strided_offset(int8 shape, int8 strides) {
+    return strided_offset_at(get_global_id(0), get_global_id(1), get_global_id(2), shape, strides);
+}
+
 #define SQRT1_2 0.70710678118654752f
 #define INV_SQRT_2PI 0.39894228040143268f
 
@@ -14,12 +46,51 @@ inline float sign_f(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f
 // --- copies (bit copies of 4-byte elements, any element type) ---------------------------------------
 
 __kernel void copy_strided(__global const uint* src, int src_offset, int8 src_strides,
-                           __global uint* dst, int dst_offset, int8 dst_strides, int8 shape, int n) {
-    int i = get_global_id(0);
-    if (i >= n) return;
-    dst[dst_offset + strided_offset(i, shape, dst_strides)] =
-        src[src_offset + strided_offset(i, shape, src_strides)];
+                           __global uint* dst, int dst_offset, int8 dst_strides, int8 shape) {
+    if (strided_outside(shape)) return;
+    __global const uint* s = src + src_offset + strided_offset(shape, src_strides);
+    __global uint* d = dst + dst_offset + strided_offset(shape, dst_strides);
+#if STRIDED_ROWS
+    int ss = src_strides.s5, ds = dst_strides.s5;
+    if (ss == 1 && ds == 1) {
+        for (int x = 0; x < shape.s5; ++x) d[x] = s[x];
+    } else {
+        for (int x = 0; x < shape.s5; ++x) d[x * ds] = s[x * ss];
+    }
+#else
+    *d = *s;
+#endif
 }
+
+// --- the per-work-item body of strided kernels ---------------------------------------------------
+// One element (GPUs), or a row with unit-stride and broadcast (stride-0) cases split out so the
+// compiler vectorises them (CPU-type devices).
+
+#if STRIDED_ROWS
+#define STRIDED_LOOP_1(EXPR)                                                                        \
+    int n = shape.s5, sx = x_strides.s5, so = out_strides.s5;                                      \
+    if (sx == 1 && so == 1) {                                                                       \
+        for (int i = 0; i < n; ++i) { float x = xp[i]; op[i] = (EXPR); }                           \
+    } else {                                                                                        \
+        for (int i = 0; i < n; ++i) { float x = xp[i * sx]; op[i * so] = (EXPR); }                 \
+    }
+#define STRIDED_LOOP_2(EXPR)                                                                        \
+    int n = shape.s5, sa = a_strides.s5, sb = b_strides.s5, so = out_strides.s5;                   \
+    if (sa == 1 && sb == 1 && so == 1) {                                                            \
+        for (int i = 0; i < n; ++i) { float a = ap[i]; float b = bp[i]; op[i] = (EXPR); }          \
+    } else if (sa == 1 && sb == 0 && so == 1) {                                                     \
+        float b = bp[0];                                                                            \
+        for (int i = 0; i < n; ++i) { float a = ap[i]; op[i] = (EXPR); }                           \
+    } else if (sa == 0 && sb == 1 && so == 1) {                                                     \
+        float a = ap[0];                                                                            \
+        for (int i = 0; i < n; ++i) { float b = bp[i]; op[i] = (EXPR); }                           \
+    } else {                                                                                        \
+        for (int i = 0; i < n; ++i) { float a = ap[i * sa]; float b = bp[i * sb]; op[i * so] = (EXPR); } \
+    }
+#else
+#define STRIDED_LOOP_1(EXPR) { float x = *xp; *op = (EXPR); }
+#define STRIDED_LOOP_2(EXPR) { float a = *ap; float b = *bp; *op = (EXPR); }
+#endif
 
 // --- unary functions ------------------------------------------------------------------------------
 
@@ -33,11 +104,11 @@ __kernel void unary_##NAME##_contiguous(__global const float* xs, int x_offset, 
 }                                                                                                   \
 __kernel void unary_##NAME##_strided(__global const float* xs, int x_offset, int8 x_strides,        \
                                      __global float* out, int out_offset, int8 out_strides,         \
-                                     int8 shape, int n, float s) {                                  \
-    int i = get_global_id(0);                                                                       \
-    if (i >= n) return;                                                                             \
-    float x = xs[x_offset + strided_offset(i, shape, x_strides)];                                   \
-    out[out_offset + strided_offset(i, shape, out_strides)] = (EXPR);                               \
+                                     int8 shape, float s) {                                         \
+    if (strided_outside(shape)) return;                                                             \
+    __global const float* xp = xs + x_offset + strided_offset(shape, x_strides);                    \
+    __global float* op = out + out_offset + strided_offset(shape, out_strides);                     \
+    STRIDED_LOOP_1(EXPR)                                                                            \
 }
 
 UNARY_KERNELS(identity, x)
@@ -76,12 +147,12 @@ __kernel void binary_##NAME##_contiguous(__global const float* as, int a_offset,
 __kernel void binary_##NAME##_strided(__global const float* as, int a_offset, int8 a_strides,       \
                                       __global const float* bs, int b_offset, int8 b_strides,       \
                                       __global float* out, int out_offset, int8 out_strides,        \
-                                      int8 shape, int n) {                                          \
-    int i = get_global_id(0);                                                                       \
-    if (i >= n) return;                                                                             \
-    float a = as[a_offset + strided_offset(i, shape, a_strides)];                                   \
-    float b = bs[b_offset + strided_offset(i, shape, b_strides)];                                   \
-    out[out_offset + strided_offset(i, shape, out_strides)] = (EXPR);                               \
+                                      int8 shape) {                                                 \
+    if (strided_outside(shape)) return;                                                             \
+    __global const float* ap = as + a_offset + strided_offset(shape, a_strides);                    \
+    __global const float* bp = bs + b_offset + strided_offset(shape, b_strides);                    \
+    __global float* op = out + out_offset + strided_offset(shape, out_strides);                     \
+    STRIDED_LOOP_2(EXPR)                                                                            \
 }
 
 BINARY_KERNELS(add, a + b)

@@ -12,10 +12,10 @@ extension OpenCLBackend {
             try clCheck(status, "clEnqueueCopyBuffer", device: device)
             return
         }
-        try launchStrided(shape: destination.shape, operands: [source, destination]) { shape, strides, offsets, n in
-            try launch(.elementwise, "copy_strided", global: [n], local: [parameters.elementwiseWorkGroup], [
+        try launchStrided(shape: destination.shape, operands: [source, destination]) { shape, strides, offsets, range in
+            try launch(.elementwise, "copy_strided", global: range.global, local: range.local, [
                 .buffer(source.buffer), .int(offsets[0]), .ints(strides[0]),
-                .buffer(destination.buffer), .int(offsets[1]), .ints(strides[1]), .ints(shape), .int(n),
+                .buffer(destination.buffer), .int(offsets[1]), .ints(strides[1]), .ints(shape),
             ])
         }
     }
@@ -31,10 +31,10 @@ extension OpenCLBackend {
             ])
             return
         }
-        try launchStrided(shape: out.shape, operands: [x, out]) { shape, strides, offsets, n in
-            try launch(.elementwise, "unary_\(name)_strided", global: [n], local: [group], [
+        try launchStrided(shape: out.shape, operands: [x, out]) { shape, strides, offsets, range in
+            try launch(.elementwise, "unary_\(name)_strided", global: range.global, local: range.local, [
                 .buffer(x.buffer), .int(offsets[0]), .ints(strides[0]),
-                .buffer(out.buffer), .int(offsets[1]), .ints(strides[1]), .ints(shape), .int(n), .float(scalar),
+                .buffer(out.buffer), .int(offsets[1]), .ints(strides[1]), .ints(shape), .float(scalar),
             ])
         }
     }
@@ -52,11 +52,11 @@ extension OpenCLBackend {
             ])
             return
         }
-        try launchStrided(shape: out.shape, operands: [a, b, out]) { shape, strides, offsets, n in
-            try launch(.elementwise, "binary_\(name)_strided", global: [n], local: [group], [
+        try launchStrided(shape: out.shape, operands: [a, b, out]) { shape, strides, offsets, range in
+            try launch(.elementwise, "binary_\(name)_strided", global: range.global, local: range.local, [
                 .buffer(a.buffer), .int(offsets[0]), .ints(strides[0]),
                 .buffer(b.buffer), .int(offsets[1]), .ints(strides[1]),
-                .buffer(out.buffer), .int(offsets[2]), .ints(strides[2]), .ints(shape), .int(n),
+                .buffer(out.buffer), .int(offsets[2]), .ints(strides[2]), .ints(shape),
             ])
         }
     }
@@ -68,12 +68,36 @@ extension OpenCLBackend {
         }
     }
 
+    /// The 3-D range of a strided launch (see `Kernels/common.cl`): id 0 over the innermost extent
+    /// (or extent 1 when each work-item loops over a row), id 1 over the next, id 2 over the rest.
+    /// Element-per-item work-groups span the innermost dimension when it is long enough and fill up
+    /// along the next one when it is short (a power-of-two split, so few local sizes occur).
+    struct StridedRange {
+        let global: [Int]
+        let local: [Int]
+
+        init(shape8: [Int32], mapping: KernelParameters.StridedMapping, workGroup: Int) {
+            let inner = Int(shape8[5]), next = Int(shape8[4])
+            let rest = shape8[0..<4].reduce(1) { $0 * Int($1) }
+            switch mapping {
+            case .rowPerWorkItem:
+                global = [1, next, rest]
+                local = [1, 1, 1]
+            case .elementPerWorkItem:
+                var x = 1
+                while x < inner && x < workGroup { x *= 2 }
+                global = [inner, next, rest]
+                local = [x, workGroup / x, 1]
+            }
+        }
+    }
+
     /// Calls `body` with the operands' merged shape and strides packed as `int8` vectors (outermost
     /// first, padded in front), splitting the work along the outermost dimension when more than six
     /// dimensions remain after merging.
     func launchStrided(
         shape: [Int], operands: [StridedView],
-        _ body: (_ shape: [Int32], _ strides: [[Int32]], _ offsets: [Int], _ count: Int) throws -> Void
+        _ body: (_ shape: [Int32], _ strides: [[Int32]], _ offsets: [Int], _ range: StridedRange) throws -> Void
     ) throws {
         let merged = Layout.coalesce(shape: shape, strides: operands.map(\.strides))
         try launchStrided(
@@ -82,7 +106,7 @@ extension OpenCLBackend {
 
     private func launchStrided(
         shape: [Int], strides: [[Int]], offsets: [Int],
-        _ body: (_ shape: [Int32], _ strides: [[Int32]], _ offsets: [Int], _ count: Int) throws -> Void
+        _ body: (_ shape: [Int32], _ strides: [[Int32]], _ offsets: [Int], _ range: StridedRange) throws -> Void
     ) throws {
         if shape.count > 6 {
             for i in 0..<shape[0] {
@@ -92,11 +116,11 @@ extension OpenCLBackend {
             }
             return
         }
-        let count = shape.reduce(1, *)
-        try checkIndexable(count)
+        try checkIndexable(shape.reduce(1, *))
         let pad = 6 - shape.count
         let shape8 = (Array(repeating: 1, count: pad) + shape + [1, 1]).map { Int32($0) }
         let strides8 = strides.map { (Array(repeating: 0, count: pad) + $0 + [0, 0]).map { Int32($0) } }
-        try body(shape8, strides8, offsets, count)
+        try body(shape8, strides8, offsets, StridedRange(
+            shape8: shape8, mapping: parameters.stridedMapping, workGroup: parameters.elementwiseWorkGroup))
     }
 }

@@ -20,7 +20,9 @@ extension OpenCLBackend {
         }
         let name = op.rawValue
         if inner > 1 {
-            try launch(.reduce, "reduce_\(name)_columns", global: [outer * inner], local: [elementwise], [
+            let blocks = (inner + parameters.columnBlock - 1) / parameters.columnBlock
+            let local = parameters.columnBlock > 1 ? 1 : elementwise
+            try launch(.reduce, "reduce_\(name)_columns", global: [outer * blocks], local: [local], [
                 .buffer(x), .int(offset), .buffer(out), .int(outer), .int(n), .int(inner), .float(scale),
             ])
             return

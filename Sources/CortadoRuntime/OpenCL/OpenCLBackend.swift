@@ -279,8 +279,10 @@ enum KernelFamily {
 
     func options(_ parameters: KernelParameters) -> String {
         switch self {
+        case .elementwise:
+            return "-DSTRIDED_ROWS=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0)"
         case .reduce:
-            return "-DREDUCE_WG=\(parameters.reductionWorkGroup)"
+            return "-DREDUCE_WG=\(parameters.reductionWorkGroup) -DCOLUMN_BLOCK=\(parameters.columnBlock)"
         case .gemm:
             let g = parameters.gemm
             return "-DTILE_M=\(g.tileM) -DTILE_N=\(g.tileN) -DTILE_K=\(g.tileK) -DTHREADS_M=\(g.threadsM) "

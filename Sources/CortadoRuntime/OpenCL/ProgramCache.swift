@@ -57,10 +57,9 @@ final class ProgramCache: @unchecked Sendable {
     func program(family: String, options: String) throws -> cl_program {
         let key = family + " " + options
         if let program = programs.withLock({ $0[key] }) { return program }
-        guard let body = EmbeddedKernels.sources[family], let common = EmbeddedKernels.sources["common"] else {
+        guard let source = EmbeddedKernels.sources[family] else {
             throw CortadoError.invalidArgument("no embedded kernel source named '\(family)'")
         }
-        let source = common + "\n" + body
         let identity = [info.platform ?? "", info.platformVersion ?? "", info.name, info.deviceVersion ?? "",
                         info.driverVersion, options, source].joined(separator: "\u{1}")
         let file = directory.appendingPathComponent("\(family)-\(StableHash.hex(identity)).bin")

@@ -71,18 +71,36 @@ public struct KernelParameters: Sendable, Codable, Equatable {
         }
     }
 
+    /// How strided elementwise kernels map work-items to elements.
+    public enum StridedMapping: String, Sendable, Codable {
+        /// One element per work-item: neighbouring work-items touch neighbouring addresses (GPUs).
+        case elementPerWorkItem
+        /// One row of the innermost dimension per work-item, looped so the compiler can vectorise
+        /// it (CPU-type devices, where a work-group runs as a loop on one core).
+        case rowPerWorkItem
+    }
+
     /// GEMM.
     public var gemm: Gemm
+    /// Strided elementwise kernels' work mapping.
+    public var stridedMapping: StridedMapping
     /// Work-group size of elementwise kernels.
     public var elementwiseWorkGroup: Int
     /// Work-group size of reductions, softmax and other row-wise kernels (a power of two).
     public var reductionWorkGroup: Int
+    /// Neighbouring columns one work-item reduces (1: one column per work-item, coalesced on GPUs;
+    /// more: a vectorisable block per work-item on CPU-type devices).
+    public var columnBlock: Int
 
     /// Creates a parameter table.
-    public init(gemm: Gemm, elementwiseWorkGroup: Int, reductionWorkGroup: Int) {
+    public init(
+        gemm: Gemm, stridedMapping: StridedMapping, elementwiseWorkGroup: Int, reductionWorkGroup: Int, columnBlock: Int
+    ) {
         self.gemm = gemm
+        self.stridedMapping = stridedMapping
         self.elementwiseWorkGroup = elementwiseWorkGroup
         self.reductionWorkGroup = reductionWorkGroup
+        self.columnBlock = columnBlock
     }
 
     /// The built-in table for a profile.
@@ -92,14 +110,18 @@ public struct KernelParameters: Sendable, Codable, Equatable {
             return KernelParameters(
                 gemm: Gemm(algorithm: .registerBlocked, tileM: 6, tileN: 32, tileK: 4, threadsM: 1, threadsN: 1,
                            vectorWidth: 16),
+                stridedMapping: .rowPerWorkItem,
                 elementwiseWorkGroup: 64,
-                reductionWorkGroup: 16)
+                reductionWorkGroup: 16,
+                columnBlock: 32)
         case .gpu:
             return KernelParameters(
                 gemm: Gemm(algorithm: .localTiled, tileM: 64, tileN: 64, tileK: 16, threadsM: 16, threadsN: 8,
                            vectorWidth: 2),
+                stridedMapping: .elementPerWorkItem,
                 elementwiseWorkGroup: 256,
-                reductionWorkGroup: 256)
+                reductionWorkGroup: 256,
+                columnBlock: 1)
         }
     }
 }

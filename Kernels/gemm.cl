@@ -1,18 +1,26 @@
 // SGEMM: C[b] = alpha · A[b] · B[b] + beta · C[b], row-major C, any strides for A and B.
 //
-// Both operands are first packed into panels (gemm_pack), so the compute kernels read contiguous,
-// zero-padded memory and need no edge checks until they store C:
-//   A (m × k) → panels of PANEL_A rows, each [kp][PANEL_A] (k-major), kp = k rounded up to TILE_K;
-//   B (k × n) → panels of PANEL_B columns, each [kp][PANEL_B].
-// gemm_register_blocked (CPU-type devices): one work-item keeps a TILE_M × TILE_N block of C in
-//   vector registers and streams its two panels; PANEL_A = TILE_M, PANEL_B = TILE_N.
+// Both operands are first packed into panels, so the compute kernels read contiguous, zero-padded
+// memory and check bounds only when they store C:
+//   A (m × k) → panels of TILE_M rows, each [kp][TILE_M] (k-major);
+//   B (k × n) → packed as Bᵀ: panels of TILE_N columns, each [kp][TILE_N];
+//   kp = k (register-blocked) or k rounded up to TILE_K (local-tiled); padding is zero.
+//
+// gemm_register_blocked (CPU-type devices, e.g. PoCL): one work-item keeps a TILE_M × TILE_N block
+//   of C in VECTOR_WIDTH-wide registers (12 × 32 in float16: 24 zmm accumulators on AVX-512) and
+//   streams its two panels. Tiles are walked in groups of GROUP_M row-tiles per column panel, so a
+//   B panel and GROUP_M A panels stay in cache; PoCL's pthread device runs consecutive work-group
+//   ids on the same thread, so the linear id is the execution order. Launch with local size 1×1×1.
 // gemm_local_tiled (GPUs): a work-group of THREADS_N × THREADS_M items stages TILE_K-deep slices of
-//   a TILE_M-row and a TILE_N-column panel in local memory; each item accumulates
-//   (TILE_M/THREADS_M) × (TILE_N/THREADS_N) entries.
-// Built with -DTILE_M -DTILE_N -DTILE_K -DTHREADS_M -DTHREADS_N -DVECTOR_WIDTH.
+//   one A and one B panel in local memory; each item accumulates (TILE_M / THREADS_M) ×
+//   (TILE_N / THREADS_N) entries, strided so that neighbouring items touch neighbouring addresses.
+//
+// Built with -DTILE_M -DTILE_N -DTILE_K -DTHREADS_M -DTHREADS_N -DVECTOR_WIDTH -DGROUP_M.
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
+#define PRAGMA_(x) _Pragma(#x)
+#define PRAGMA(x) PRAGMA_(x)
 
 #if VECTOR_WIDTH == 1
 #define VEC float
@@ -24,13 +32,67 @@
 #define VSTORE(v, i, p) CAT(vstore, VECTOR_WIDTH)(v, i, p)
 #endif
 
+// Columns of X one work-item of gemm_pack_blocks copies.
+#define PACK_COLUMNS 16
+
 // Packs the rows × cols matrix X (element (r, c) at src[offset + b·batch_stride + r·row_stride +
-// c·col_stride]) into panels of `panel` rows: dst[((b·panels + p)·kp + c)·panel + r'].
-__kernel void gemm_pack(__global const float* src, int src_offset, int row_stride, int col_stride,
-                        long batch_stride, int rows, int cols, int panel, int panels, int kp,
-                        __global float* dst, long total) {
+// c·col_stride]) into panels of `panel` rows, [kp][panel] each, zero-padded: one work-item per
+// block of PACK_COLUMNS columns of one panel (a contiguous block of dst). Work-items walk the
+// blocks in the order that keeps their reads adjacent in src: panels fastest when the panel's rows
+// are contiguous there (row_stride 1), column blocks fastest otherwise.
+// Launch: global (column blocks, panels, batches), local 1×1×1.
+__kernel void gemm_pack_blocks(__global const float* restrict src, int src_offset, int row_stride,
+                               int col_stride, long batch_stride, int rows, int cols, int panel,
+                               int kp, __global float* restrict dst) {
+    int b = get_global_id(2);
+    int panels = (rows + panel - 1) / panel;
+    int blocks = (kp + PACK_COLUMNS - 1) / PACK_COLUMNS;
+    int linear = get_global_id(0) + get_global_id(1) * get_global_size(0);
+    if (linear >= blocks * panels) return;
+    int p, c0;
+    if (row_stride == 1) { p = linear % panels; c0 = (linear / panels) * PACK_COLUMNS; }
+    else { c0 = (linear % blocks) * PACK_COLUMNS; p = linear / blocks; }
+
+    __global const float* s = src + src_offset + b * batch_stride + (long)c0 * col_stride
+                            + (long)p * panel * row_stride;
+    __global float* d = dst + ((long)b * panels + p) * (long)panel * kp + (long)c0 * panel;
+    int valid_rows = min(rows - p * panel, panel);
+    int valid_cols = clamp(cols - c0, 0, PACK_COLUMNS);
+    int width = min(kp - c0, PACK_COLUMNS);
+    if (row_stride == 1) {
+        // Each packed column is a contiguous run of src.
+        for (int j = 0; j < valid_cols; ++j) {
+            __global const float* sj = s + (long)j * col_stride;
+            __global float* dj = d + (long)j * panel;
+            int r = 0;
+            for (; r + 16 <= valid_rows; r += 16) vstore16(vload16(0, sj + r), 0, dj + r);
+            for (; r < valid_rows; ++r) dj[r] = sj[r];
+            for (; r < panel; ++r) dj[r] = 0.0f;
+        }
+    } else if (col_stride == 1 && valid_cols == PACK_COLUMNS) {
+        // Each row of the block is a contiguous run of src: one vector load, scattered into dst.
+        for (int r = 0; r < panel; ++r) {
+            float16 v = r < valid_rows ? vload16(0, s + (long)r * row_stride) : (float16)(0.0f);
+            __global float* dr = d + r;
+            PRAGMA(unroll)
+            for (int j = 0; j < PACK_COLUMNS; ++j) dr[j * panel] = v[j];
+        }
+    } else {
+        for (int j = 0; j < valid_cols; ++j)
+            for (int r = 0; r < panel; ++r)
+                d[(long)j * panel + r] = r < valid_rows ? s[(long)r * row_stride + (long)j * col_stride] : 0.0f;
+    }
+    for (int j = valid_cols; j < width; ++j)
+        for (int r = 0; r < panel; ++r) d[(long)j * panel + r] = 0.0f;
+}
+
+// The same packing with one work-item per element of dst (coalesced writes on GPUs).
+__kernel void gemm_pack_elements(__global const float* src, int src_offset, int row_stride,
+                                 int col_stride, long batch_stride, int rows, int cols, int panel,
+                                 int kp, __global float* dst, long total) {
     long gid = get_global_id(0);
     if (gid >= total) return;
+    int panels = (rows + panel - 1) / panel;
     int r_in_panel = (int)(gid % panel);
     long rest = gid / panel;
     int c = (int)(rest % kp);
@@ -39,71 +101,75 @@ __kernel void gemm_pack(__global const float* src, int src_offset, int row_strid
     long b = rest / panels;
     int r = p * panel + r_in_panel;
     float v = 0.0f;
-    if (r < rows && c < cols)
-        v = src[src_offset + b * batch_stride + (long)r * row_stride + (long)c * col_stride];
+    if (r < rows && c < cols) v = src[src_offset + b * batch_stride + (long)r * row_stride + (long)c * col_stride];
     dst[gid] = v;
 }
 
 #define NV (TILE_N / VECTOR_WIDTH)
 
-__kernel void gemm_register_blocked(__global const float* ap, long ap_batch,
-                                    __global const float* bp, long bp_batch,
-                                    __global float* c, int c_offset, int ldc, long c_batch,
-                                    int m, int n, int kp, float alpha, float beta) {
-    int jb = get_global_id(0);
-    int ib = get_global_id(1);
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void gemm_register_blocked(__global const float* restrict ap, long ap_batch,
+                           __global const float* restrict bp, long bp_batch,
+                           __global float* restrict c, int c_offset, int ldc, long c_batch,
+                           int m, int n, int kp, float alpha, float beta) {
     int b = get_global_id(2);
-    int row0 = ib * TILE_M;
-    int col0 = jb * TILE_N;
-    if (row0 >= m || col0 >= n) return;
-    __global const float* a = ap + b * ap_batch + (long)ib * kp * TILE_M;
-    __global const float* bb = bp + b * bp_batch + (long)jb * kp * TILE_N;
+    int row_tiles = (m + TILE_M - 1) / TILE_M;
+    int col_tiles = (n + TILE_N - 1) / TILE_N;
+    int linear = get_global_id(0) + get_global_id(1) * get_global_size(0);
+    if (linear >= row_tiles * col_tiles) return;
+    // Grouped walk: GROUP_M row-tiles share a column panel before moving to the next panel.
+    int group = linear / (GROUP_M * col_tiles);
+    int within = linear - group * GROUP_M * col_tiles;
+    int group_size = min(GROUP_M, row_tiles - group * GROUP_M);
+    int tn = within / group_size;
+    int tm = group * GROUP_M + (within - tn * group_size);
+
+    __global const float* a = ap + b * ap_batch + (long)tm * kp * TILE_M;
+    // Panels start at multiples of TILE_N floats in a whole buffer, so vector loads are aligned.
+    __global const VEC* bv_base = (__global const VEC*)(bp + b * bp_batch + (long)tn * kp * TILE_N);
 
     VEC acc[TILE_M][NV];
-    #pragma unroll
-    for (int r = 0; r < TILE_M; ++r)
-        #pragma unroll
-        for (int v = 0; v < NV; ++v) acc[r][v] = (VEC)(0.0f);
+    PRAGMA(unroll)
+    for (int i = 0; i < TILE_M; ++i)
+        PRAGMA(unroll)
+        for (int j = 0; j < NV; ++j) acc[i][j] = (VEC)(0.0f);
 
-    for (int k = 0; k < kp; k += TILE_K) {
-        #pragma unroll
-        for (int kk = 0; kk < TILE_K; ++kk) {
-            __global const float* brow = bb + (k + kk) * TILE_N;
-            __global const float* acol = a + (k + kk) * TILE_M;
-            VEC bv[NV];
-            #pragma unroll
-            for (int v = 0; v < NV; ++v) bv[v] = VLOAD(v, brow);
-            #pragma unroll
-            for (int r = 0; r < TILE_M; ++r) {
-                VEC av = (VEC)(acol[r]);
-                #pragma unroll
-                for (int v = 0; v < NV; ++v) acc[r][v] = fma(av, bv[v], acc[r][v]);
-            }
+    for (int k = 0; k < kp; ++k) {
+        VEC bv[NV];
+        PRAGMA(unroll)
+        for (int j = 0; j < NV; ++j) bv[j] = bv_base[(long)k * NV + j];
+        PRAGMA(unroll)
+        for (int i = 0; i < TILE_M; ++i) {
+            VEC av = (VEC)(a[(long)k * TILE_M + i]);
+            PRAGMA(unroll)
+            for (int j = 0; j < NV; ++j) acc[i][j] = fma(av, bv[j], acc[i][j]);
         }
     }
 
-    __global float* cb = c + c_offset + b * c_batch;
-    bool full_width = col0 + TILE_N <= n;
-    #pragma unroll
-    for (int r = 0; r < TILE_M; ++r) {
-        int row = row0 + r;
-        if (row >= m) break;
-        __global float* crow = cb + (long)row * ldc + col0;
-        if (full_width) {
-            #pragma unroll
-            for (int v = 0; v < NV; ++v) {
-                VEC value = alpha * acc[r][v];
-                if (beta != 0.0f) value += beta * VLOAD(v, crow);
-                VSTORE(value, v, crow);
+    __global float* ct = c + c_offset + b * c_batch + (long)tm * TILE_M * ldc + (long)tn * TILE_N;
+    int rows_left = m - tm * TILE_M;
+    int cols_left = n - tn * TILE_N;
+    if (rows_left >= TILE_M && cols_left >= TILE_N) {
+        PRAGMA(unroll)
+        for (int i = 0; i < TILE_M; ++i)
+            PRAGMA(unroll)
+            for (int j = 0; j < NV; ++j) {
+                __global float* q = ct + (long)i * ldc + j * VECTOR_WIDTH;
+                VEC value = alpha * acc[i][j];
+                if (beta != 0.0f) value += beta * VLOAD(0, q);  // beta = 0 never reads C (it may hold NaN)
+                VSTORE(value, 0, q);
             }
-        } else {
-            float values[TILE_N];
-            #pragma unroll
-            for (int v = 0; v < NV; ++v) VSTORE(acc[r][v], v, values);
-            for (int j = 0; j < n - col0; ++j) {
-                float value = alpha * values[j];
-                if (beta != 0.0f) value += beta * crow[j];
-                crow[j] = value;
+    } else {
+        // Edge tile. The row loop stays unrolled so acc is indexed by constants (kept in registers).
+        float row[TILE_N];
+        int width = min(cols_left, TILE_N);
+        PRAGMA(unroll)
+        for (int i = 0; i < TILE_M; ++i) {
+            if (i < rows_left) {
+                PRAGMA(unroll)
+                for (int j = 0; j < NV; ++j) VSTORE(acc[i][j], 0, row + j * VECTOR_WIDTH);
+                __global float* q = ct + (long)i * ldc;
+                for (int j = 0; j < width; ++j) q[j] = beta != 0.0f ? alpha * row[j] + beta * q[j] : alpha * row[j];
             }
         }
     }
@@ -130,27 +196,25 @@ void gemm_local_tiled(__global const float* ap, long ap_batch,
     __global const float* bb = bp + b * bp_batch + (long)jb * kp * TILE_N;
 
     float acc[WPT_M][WPT_N];
-    #pragma unroll
+    PRAGMA(unroll)
     for (int i = 0; i < WPT_M; ++i)
-        #pragma unroll
+        PRAGMA(unroll)
         for (int j = 0; j < WPT_N; ++j) acc[i][j] = 0.0f;
 
     for (int k0 = 0; k0 < kp; k0 += TILE_K) {
         // Each slice is contiguous in the packed panels: coalesced loads.
-        #pragma unroll
         for (int i = tid; i < TILE_K * TILE_M; i += THREADS) a_tile[i] = a[(long)k0 * TILE_M + i];
-        #pragma unroll
         for (int i = tid; i < TILE_K * TILE_N; i += THREADS) b_tile[i] = bb[(long)k0 * TILE_N + i];
         barrier(CLK_LOCAL_MEM_FENCE);
-        #pragma unroll
+        PRAGMA(unroll)
         for (int kk = 0; kk < TILE_K; ++kk) {
             float b_reg[WPT_N];
-            #pragma unroll
+            PRAGMA(unroll)
             for (int j = 0; j < WPT_N; ++j) b_reg[j] = b_tile[kk * TILE_N + tx + j * THREADS_N];
-            #pragma unroll
+            PRAGMA(unroll)
             for (int i = 0; i < WPT_M; ++i) {
                 float a_value = a_tile[kk * TILE_M + ty + i * THREADS_M];
-                #pragma unroll
+                PRAGMA(unroll)
                 for (int j = 0; j < WPT_N; ++j) acc[i][j] = fma(a_value, b_reg[j], acc[i][j]);
             }
         }
@@ -158,11 +222,11 @@ void gemm_local_tiled(__global const float* ap, long ap_batch,
     }
 
     __global float* cb = c + c_offset + b * c_batch;
-    #pragma unroll
+    PRAGMA(unroll)
     for (int i = 0; i < WPT_M; ++i) {
         int row = ib * TILE_M + ty + i * THREADS_M;
         if (row >= m) continue;
-        #pragma unroll
+        PRAGMA(unroll)
         for (int j = 0; j < WPT_N; ++j) {
             int col = jb * TILE_N + tx + j * THREADS_N;
             if (col >= n) continue;

@@ -18,15 +18,15 @@ extension OpenCLBackend {
             }
             return
         }
-        let kp = (d.k + g.tileK - 1) / g.tileK * g.tileK
-        // Pack B as Bᵀ (n × k) so both panels are [kp][panel].
+        let kp = g.algorithm == .localTiled ? (d.k + g.tileK - 1) / g.tileK * g.tileK : d.k
+        // Pack B as Bᵀ (n × k) so both operands become [kp][panel] panels.
         let transposedB = MatrixOperand(
             buffer: b.buffer, offset: b.offset, rowStride: b.columnStride, columnStride: b.rowStride,
             batchStride: b.batchStride)
         let packedA = try pack(a, rows: d.m, cols: d.k, kp: kp, panel: g.tileM, batch: d.batch)
         let packedB = try pack(transposedB, rows: d.n, cols: d.k, kp: kp, panel: g.tileN, batch: d.batch)
-        let rowBlocks = (d.m + g.tileM - 1) / g.tileM
-        let columnBlocks = (d.n + g.tileN - 1) / g.tileN
+        let rowTiles = (d.m + g.tileM - 1) / g.tileM
+        let columnTiles = (d.n + g.tileN - 1) / g.tileN
         let arguments: [KernelArgument] = [
             .buffer(packedA.buffer), .long(packedA.batchStride), .buffer(packedB.buffer), .long(packedB.batchStride),
             .buffer(c.buffer), .int(c.offset), .int(c.rowStride), .long(c.batchStride),
@@ -34,11 +34,13 @@ extension OpenCLBackend {
         ]
         switch g.algorithm {
         case .registerBlocked:
-            try launch(.gemm, "gemm_register_blocked", global: [columnBlocks, rowBlocks, d.batch], local: [1, 1, 1],
+            // The kernel derives its tile from the linear id (grouped walk), so only the product of
+            // the first two extents matters.
+            try launch(.gemm, "gemm_register_blocked", global: [rowTiles, columnTiles, d.batch], local: [1, 1, 1],
                        arguments)
         case .localTiled:
             try launch(.gemm, "gemm_local_tiled",
-                       global: [columnBlocks * g.threadsN, rowBlocks * g.threadsM, d.batch],
+                       global: [columnTiles * g.threadsN, rowTiles * g.threadsM, d.batch],
                        local: [g.threadsN, g.threadsM, 1], arguments)
         }
     }
@@ -53,10 +55,18 @@ extension OpenCLBackend {
         let packedBatches = x.batchStride == 0 ? 1 : batch
         let total = perBatch * packedBatches
         let buffer = try allocator.allocate(byteCount: total * 4)
-        try launch(.gemm, "gemm_pack", global: [total], local: [parameters.elementwiseWorkGroup], [
+        let common: [KernelArgument] = [
             .buffer(x.buffer), .int(x.offset), .int(x.rowStride), .int(x.columnStride), .long(x.batchStride),
-            .int(rows), .int(cols), .int(panel), .int(panels), .int(kp), .buffer(buffer), .long(total),
-        ])
+            .int(rows), .int(cols), .int(panel), .int(kp), .buffer(buffer),
+        ]
+        switch parameters.gemm.algorithm {
+        case .registerBlocked:
+            let blocks = (kp + 15) / 16  // PACK_COLUMNS in gemm.cl
+            try launch(.gemm, "gemm_pack_blocks", global: [blocks, panels, packedBatches], local: [1, 1, 1], common)
+        case .localTiled:
+            try launch(.gemm, "gemm_pack_elements", global: [total], local: [parameters.elementwiseWorkGroup],
+                       common + [.long(total)])
+        }
         return (buffer, x.batchStride == 0 ? 0 : perBatch)
     }
 }

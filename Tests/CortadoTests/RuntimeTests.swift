@@ -84,3 +84,22 @@ struct RuntimeTests {
         #expect(throws: CortadoError.self) { try badWidth.validate() }
     }
 }
+
+@Suite("Kernel build failures")
+struct KernelBuildFailureTests {
+    @Test("a kernel that fails to compile is an error carrying the compiler's build log")
+    func buildLog() throws {
+        let backend = try #require(try DeviceRegistry.shared.backend(for: TestDevices.openCL) as? OpenCLBackend)
+        do {
+            try backend.buildProgram(named: "broken", source: "__kernel void broken(__global float* x) { x[0] = undeclared; }")
+            Issue.record("a broken kernel built")
+        } catch let error as CortadoError {
+            guard case let .kernelBuild(program, _, log) = error else {
+                Issue.record("unexpected error \(error)")
+                return
+            }
+            #expect(program == "broken")
+            #expect(log.contains("undeclared"), "build log: \(log)")
+        }
+    }
+}

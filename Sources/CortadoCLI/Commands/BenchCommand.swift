@@ -52,6 +52,11 @@ struct GemmBench: ParsableCommand {
         let gflops: Double
     }
 
+    private func rounded(_ value: Double, _ digits: Int) -> Double {
+        let scale = pow(10, Double(digits))
+        return (value * scale).rounded() / scale
+    }
+
     func run() throws {
         let targets = try DeviceSelection.resolve(devices, fallback: ["cpu"] + Device.all.filter { $0.kind == .opencl }.map(\.id))
         var rows: [[String]] = []
@@ -80,8 +85,9 @@ struct GemmBench: ParsableCommand {
                 let median = sorted.count % 2 == 1
                     ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
                 let result = Result(
-                    op: "gemm", device: device.id, deviceName: try device.info.name, size: n, medianMs: median,
-                    minMs: sorted.first!, maxMs: sorted.last!, gflops: 2 * pow(Double(n), 3) / (median * 1e6))
+                    op: "gemm", device: device.id, deviceName: try device.info.name, size: n,
+                    medianMs: rounded(median, 3), minMs: rounded(sorted.first!, 3), maxMs: rounded(sorted.last!, 3),
+                    gflops: rounded(2 * pow(Double(n), 3) / (median * 1e6), 1))
                 if json {
                     print(try Terminal.jsonLine(result))
                 } else {

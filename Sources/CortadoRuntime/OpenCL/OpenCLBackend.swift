@@ -90,6 +90,12 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
     /// Compilation counters of this backend's programs.
     package var compileStatistics: CompileStatistics { programs.statistics }
 
+    /// Builds an OpenCL program from `source` through the same path as the embedded kernels (disk
+    /// cache, build log on failure): for kernels tried at run time, such as tuning candidates.
+    package func buildProgram(named name: String, source: String, options: String = "") throws {
+        _ = try programs.program(family: name, source: source, options: options, key: "\(name) \(options) \(source.hashValue)")
+    }
+
     // MARK: Transfers
 
     package func write(_ bytes: UnsafeRawBufferPointer, to buffer: DeviceBuffer, atByte: Int) throws {

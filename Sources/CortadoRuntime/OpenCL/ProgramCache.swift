@@ -60,6 +60,11 @@ final class ProgramCache: @unchecked Sendable {
         guard let source = EmbeddedKernels.sources[family] else {
             throw CortadoError.invalidArgument("no embedded kernel source named '\(family)'")
         }
+        return try program(family: family, source: source, options: options, key: key)
+    }
+
+    /// Builds (or loads from the disk cache) `source` under the name `family`, memoised by `key`.
+    func program(family: String, source: String, options: String, key: String) throws -> cl_program {
         let identity = [info.platform ?? "", info.platformVersion ?? "", info.name, info.deviceVersion ?? "",
                         info.driverVersion, options, source].joined(separator: "\u{1}")
         let file = directory.appendingPathComponent("\(family)-\(StableHash.hex(identity)).bin")

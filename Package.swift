@@ -2,10 +2,12 @@
 // Cortado: a deep-learning compute backend in Swift with its own OpenCL kernels and an OpenBLAS CPU path.
 //
 // Layers, each a target with one job (a target imports only the ones above it):
-//   COpenCL, COpenBLAS      C bridges, found through pkg-config
-//   CortadoRuntime          devices, buffers, the caching allocator, CPU and OpenCL backends, kernels
-//   Cortado                 tensors, ops and reverse-mode autograd (the library product)
-//   CortadoCLI              the `cortado` command (the only target that imports ArgumentParser)
+//   COpenCL, COpenBLAS, CZlib  C bridges, found through pkg-config
+//   CortadoRuntime             devices, buffers, the caching allocator, CPU and OpenCL backends, kernels
+//   Cortado                    tensors, ops and reverse-mode autograd
+//   CortadoNN                  modules and layers, initialisers, losses, optimizers, schedules
+//   CortadoTraining            datasets and loaders, built-in models, checkpoints, the training loop
+//   CortadoCLI                 the `cortado` command (the only target that imports ArgumentParser)
 import PackageDescription
 
 let package = Package(
@@ -13,6 +15,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Cortado", targets: ["Cortado"]),
+        .library(name: "CortadoNN", targets: ["CortadoNN"]),
+        .library(name: "CortadoTraining", targets: ["CortadoTraining"]),
         .executable(name: "cortado", targets: ["CortadoCLI"]),
     ],
     dependencies: [
@@ -29,6 +33,11 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
 
         // Kernels/*.cl are compiled into the binary as Swift string literals at build time.
         .executableTarget(name: "KernelEmbedderTool", path: "Plugins/KernelEmbedderTool"),
@@ -40,13 +49,17 @@ let package = Package(
             plugins: ["EmbedKernels"]
         ),
         .target(name: "Cortado", dependencies: ["CortadoRuntime"]),
+        .target(name: "CortadoNN", dependencies: ["Cortado"]),
+        .target(name: "CortadoTraining", dependencies: ["CortadoNN", "CZlib"]),
         .executableTarget(
             name: "CortadoCLI",
             dependencies: [
-                "Cortado",
+                "CortadoTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "CortadoTests", dependencies: ["Cortado"]),
+        // One test target, in folders by layer; it depends on the CLI so that command-line tests
+        // can run the freshly built `cortado` binary.
+        .testTarget(name: "CortadoTests", dependencies: ["Cortado", "CortadoNN", "CortadoTraining", "CortadoCLI"]),
     ]
 )

@@ -77,6 +77,34 @@ package protocol Backend: AnyObject, Sendable {
         offset: Int, count: Int
     ) throws
 
+    /// `out[i, :] = table[indices[i], :]` for a contiguous `table[tableRows, width]` and `count`
+    /// `int32` indices (an index outside the table gives a row of zeros).
+    func gatherRows(
+        _ table: DeviceBuffer, tableRows: Int, indices: DeviceBuffer, count: Int, width: Int, into out: DeviceBuffer
+    ) throws
+    /// `out[r, :] = Σ_{i : indices[i] = r} values[i, :]` for `out[tableRows, width]`, summed in index
+    /// order so the result is deterministic (the adjoint of ``gatherRows``).
+    func scatterAddRows(
+        _ values: DeviceBuffer, indices: DeviceBuffer, count: Int, width: Int, tableRows: Int, into out: DeviceBuffer
+    ) throws
+
+    /// Per-row cross-entropy of `logits[rows, classes]` against `int32` labels, with the softmax
+    /// probabilities kept for the backward pass (a label out of range gives NaN).
+    func crossEntropy(
+        _ logits: DeviceBuffer, labels: DeviceBuffer, rows: Int, classes: Int, losses: DeviceBuffer,
+        probabilities: DeviceBuffer
+    ) throws
+    /// `dlogits = (probabilities − onehot(labels)) · dloss[row]`.
+    func crossEntropyBackward(
+        _ probabilities: DeviceBuffer, labels: DeviceBuffer, dloss: DeviceBuffer, rows: Int, classes: Int,
+        into dlogits: DeviceBuffer
+    ) throws
+
+    /// Updates `count` elements of `parameter` in place from `gradient` and the rule's state buffers.
+    func update(
+        _ rule: UpdateRule, parameter: DeviceBuffer, gradient: DeviceBuffer, state: [DeviceBuffer], count: Int
+    ) throws
+
     /// Waits until all queued work has finished.
     func synchronize() throws
 }

@@ -200,3 +200,25 @@ package struct PoolGeometry: Hashable, Sendable {
     /// Output width.
     package var outWidth: Int { (width + 2 * padX - kernelWidth) / strideX + 1 }
 }
+
+/// One optimizer update of a parameter, with the scalars of the current step (the formulas of
+/// PyTorch's torch.optim; see `Kernels/optimizers.cl`).
+package enum UpdateRule: Sendable {
+    /// SGD with momentum; state: the velocity (unused when `momentum` is 0).
+    case sgd(learningRate: Float, momentum: Float, weightDecay: Float, nesterov: Bool)
+    /// Adam / AdamW; state: first and second moments. `stepSize = lr / (1 − β1ᵗ)`,
+    /// `biasCorrection2 = √(1 − β2ᵗ)`, `l2` is Adam's weight decay, `decay = lr·λ` AdamW's.
+    case adam(beta1: Float, beta2: Float, epsilon: Float, stepSize: Float, biasCorrection2: Float, l2: Float, decay: Float)
+    /// RMSProp; state: the mean square and the momentum buffer (unused when `momentum` is 0).
+    case rmsProp(learningRate: Float, alpha: Float, epsilon: Float, weightDecay: Float, momentum: Float)
+    /// AdaGrad; state: the sum of squared gradients.
+    case adaGrad(learningRate: Float, epsilon: Float, weightDecay: Float)
+
+    /// How many state buffers (each the parameter's size) the rule reads and writes.
+    package var stateCount: Int {
+        switch self {
+        case .sgd, .adaGrad: return 1
+        case .adam, .rmsProp: return 2
+        }
+    }
+}

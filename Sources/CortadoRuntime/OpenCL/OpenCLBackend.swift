@@ -268,7 +268,7 @@ enum KernelArgument {
 
 /// The OpenCL programs, one per `Kernels/<name>.cl` file, and the `-D` options each is built with.
 enum KernelFamily {
-    case elementwise, reduce, indexing, softmax, conv, pool, random, gemm
+    case elementwise, reduce, indexing, softmax, conv, pool, random, gemm, loss, optimizers
 
     var fileName: String {
         switch self {
@@ -280,6 +280,8 @@ enum KernelFamily {
         case .pool: return "pool"
         case .random: return "random"
         case .gemm: return "gemm"
+        case .loss: return "loss"
+        case .optimizers: return "optimizers"
         }
     }
 

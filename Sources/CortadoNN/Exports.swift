@@ -1,0 +1,2 @@
+// `import CortadoNN` brings in tensors, autograd and devices as well.
+@_exported import Cortado

@@ -1,0 +1,2 @@
+// `import CortadoTraining` brings in the whole library: devices, tensors, layers, optimizers.
+@_exported import CortadoNN

@@ -131,6 +131,7 @@ UNARY_KERNELS(rsub_scalar, s - x)
 UNARY_KERNELS(rdiv_scalar, s / x)
 UNARY_KERNELS(max_scalar, x < s ? s : x)
 UNARY_KERNELS(min_scalar, x > s ? s : x)
+UNARY_KERNELS(greater_equal_scalar, x >= s ? 1.0f : 0.0f)
 
 // --- binary functions -----------------------------------------------------------------------------
 

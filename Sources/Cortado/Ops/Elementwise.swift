@@ -68,16 +68,16 @@ extension Tensor {
     }
     /// max(x, s) elementwise (the gradient flows where x ≥ s).
     public func clamped(min s: Float) throws -> Tensor {
-        try unaryOp(.maxScalar(s), "clamp_min") { x, _, g in
-            try g.applying(.mul, x.applying(.greaterEqual, Tensor.scalar(s, device: x.device)))
-        }
+        try unaryOp(.maxScalar(s), "clamp_min") { x, _, g in try g.applying(.mul, x.applying(.greaterEqualScalar(s))) }
     }
     /// min(x, s) elementwise (the gradient flows where x ≤ s).
     public func clamped(max s: Float) throws -> Tensor {
         try unaryOp(.minScalar(s), "clamp_max") { x, _, g in
-            try g.applying(.mul, x.applying(.lessEqual, Tensor.scalar(s, device: x.device)))
+            try g.applying(.mul, x.applying(.neg).applying(.greaterEqualScalar(-s)))
         }
     }
+    /// 1 where x ≥ s, else 0 (no gradient).
+    public func ge(_ s: Float) throws -> Tensor { try applying(.greaterEqualScalar(s)) }
 
     // MARK: Binary functions of two tensors (broadcasting)
 

@@ -15,6 +15,8 @@ package enum UnaryOp: Hashable, Sendable {
     case maxScalar(Float)
     /// `min(x, s)`.
     case minScalar(Float)
+    /// `1` where `x ≥ s`, else `0`.
+    case greaterEqualScalar(Float)
 
     /// The kernel-name stem (`unary_<name>_…`) and the scalar operand (0 where unused).
     package var kernel: (name: String, scalar: Float) {
@@ -39,6 +41,7 @@ package enum UnaryOp: Hashable, Sendable {
         case let .rdivScalar(s): return ("rdiv_scalar", s)
         case let .maxScalar(s): return ("max_scalar", s)
         case let .minScalar(s): return ("min_scalar", s)
+        case let .greaterEqualScalar(s): return ("greater_equal_scalar", s)
         }
     }
 }

@@ -42,6 +42,7 @@ enum ScalarMath {
     struct RdivScalar: UnaryFunction { let s: Float; func callAsFunction(_ x: Float) -> Float { s / x } }
     struct MaxScalar: UnaryFunction { let s: Float; func callAsFunction(_ x: Float) -> Float { x < s ? s : x } }
     struct MinScalar: UnaryFunction { let s: Float; func callAsFunction(_ x: Float) -> Float { x > s ? s : x } }
+    struct GreaterEqualScalar: UnaryFunction { let s: Float; func callAsFunction(_ x: Float) -> Float { x >= s ? 1 : 0 } }
 
     struct Add: BinaryFunction { func callAsFunction(_ a: Float, _ b: Float) -> Float { a + b } }
     struct Sub: BinaryFunction { func callAsFunction(_ a: Float, _ b: Float) -> Float { a - b } }
@@ -90,6 +91,7 @@ extension CPUBackend {
         case let .rdivScalar(s): map(x, out, grain: fast, M.RdivScalar(s: s))
         case let .maxScalar(s): map(x, out, grain: fast, M.MaxScalar(s: s))
         case let .minScalar(s): map(x, out, grain: fast, M.MinScalar(s: s))
+        case let .greaterEqualScalar(s): map(x, out, grain: fast, M.GreaterEqualScalar(s: s))
         }
     }
 

@@ -1,0 +1,27 @@
+/// Zeroes each element with probability `probability` in training and scales the rest by
+/// `1 / (1 − probability)`; the identity in evaluation (inverted dropout, as PyTorch and Keras).
+/// - Note: Srivastava et al., "Dropout: A Simple Way to Prevent Neural Networks from Overfitting", 2014.
+public final class Dropout: Module {
+    /// The probability of zeroing an element.
+    public let probability: Float
+    /// Training (dropping) or evaluation (identity).
+    public var isTraining = true
+    private let generator: RandomGenerator?
+
+    /// - Parameter generator: the random stream for masks; the global generator when `nil`.
+    public init(_ probability: Float, generator: RandomGenerator? = nil) throws {
+        guard probability >= 0, probability < 1 else {
+            throw CortadoError.invalidArgument("Dropout probability \(probability) must be in [0, 1)")
+        }
+        self.probability = probability
+        self.generator = generator
+    }
+
+    /// Drops elements of `x` in training mode.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        guard isTraining, probability > 0 else { return x }
+        let draws = try Tensor.uniform(x.shape, device: x.device, generator: generator)
+        let mask = try withNoGrad { try draws.ge(probability) * (1 / (1 - probability)) }
+        return try x * mask
+    }
+}

@@ -1,0 +1,27 @@
+/// Modules applied one after another; children are named `0`, `1`, … (as PyTorch's Sequential).
+public final class Sequential: Module {
+    /// The modules in order.
+    public let layers: [any Module]
+    /// Training or evaluation mode (set on the children by ``Module/train()`` and ``Module/eval()``).
+    public var isTraining = true
+
+    /// Chains `layers`.
+    public init(_ layers: [any Module]) {
+        self.layers = layers
+    }
+
+    /// Chains `layers`.
+    public convenience init(_ layers: any Module...) {
+        self.init(layers)
+    }
+
+    /// The layers, named by position.
+    public var children: [(name: String, module: any Module)] {
+        layers.enumerated().map { ("\($0.offset)", $0.element) }
+    }
+
+    /// Applies each layer to the previous one's output.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try layers.reduce(x) { try $1($0) }
+    }
+}

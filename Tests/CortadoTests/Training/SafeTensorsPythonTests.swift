@@ -1,0 +1,140 @@
+import CortadoTraining
+import Foundation
+import Testing
+
+/// Reads a safetensors file with nothing but `struct` and `json` and prints what it found as JSON:
+/// float32 tensors as bit patterns, int32 tensors as integers. It asserts what the reference
+/// reader requires: a padded header, offsets that tile the data section exactly, matching sizes.
+private let pythonReader = #"""
+import json, struct, sys
+path = sys.argv[1]
+with open(path, "rb") as f:
+    blob = f.read()
+(n,) = struct.unpack("<Q", blob[:8])
+header_bytes = blob[8:8 + n]
+assert n % 8 == 0, "header length %d is not a multiple of 8" % n
+header = json.loads(header_bytes.decode("utf-8"))
+data = blob[8 + n:]
+metadata = header.pop("__metadata__", {})
+sizes = {"F32": 4, "I32": 4}
+tensors = {}
+expected_begin = 0
+for name, entry in sorted(header.items(), key=lambda item: item[1]["data_offsets"]):
+    begin, end = entry["data_offsets"]
+    assert begin == expected_begin, "%s begins at %d, expected %d" % (name, begin, expected_begin)
+    count = 1
+    for extent in entry["shape"]:
+        count *= extent
+    assert end - begin == count * sizes[entry["dtype"]], name
+    code = {"F32": "I", "I32": "i"}[entry["dtype"]]
+    values = list(struct.unpack("<%d%s" % (count, code), data[begin:end]))
+    tensors[name] = {"dtype": entry["dtype"], "shape": entry["shape"], "values": values}
+    expected_begin = end
+assert expected_begin == len(data), "data section has %d bytes, tensors cover %d" % (len(data), expected_begin)
+print(json.dumps({"metadata": metadata, "tensors": tensors}))
+"""#
+
+/// Writes a safetensors file the way the reference implementation lays one out (metadata, space
+/// padding, tensors in name order and contiguous), using only `struct` and `json`.
+private let pythonWriter = #"""
+import json, struct, sys
+path = sys.argv[1]
+def bf16(x):
+    return struct.unpack("<I", struct.pack("<f", x))[0] >> 16
+tensors = [
+    ("a.f32", "F32", [2, 2], struct.pack("<4f", 1.5, -2.0, 0.0, 3.25)),
+    ("b.i32", "I32", [3], struct.pack("<3i", -7, 0, 2147483647)),
+    ("c.f16", "F16", [3], struct.pack("<3e", 0.5, -65504.0, 2.0 ** -24)),
+    ("d.bf16", "BF16", [2], struct.pack("<2H", bf16(1.0), bf16(-3.0))),
+    ("e.f64", "F64", [2], struct.pack("<2d", 0.25, -1e10)),
+    ("f.i64", "I64", [2, 1], struct.pack("<2q", -5, 2147483647)),
+    ("g.u8", "U8", [3], bytes([0, 200, 255])),
+    ("h.bool", "BOOL", [2], bytes([1, 0])),
+    ("i.scalar", "F32", [], struct.pack("<f", 42.0)),
+    ("j.empty", "F32", [0, 3], b""),
+]
+header = {"__metadata__": {"format": "pt", "note": "written by \"python\""}}
+data = b""
+for name, dtype, shape, raw in tensors:
+    header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+    data += raw
+text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+text += b" " * ((8 - len(text) % 8) % 8)
+with open(path, "wb") as f:
+    f.write(struct.pack("<Q", len(text)) + text + data)
+print(len(text))
+"""#
+
+/// What the Python reader prints.
+private struct PythonView: Decodable {
+    struct Entry: Decodable {
+        let dtype: String
+        let shape: [Int]
+        let values: [Int64]
+    }
+
+    let metadata: [String: String]
+    let tensors: [String: Entry]
+}
+
+@Suite("SafeTensors files agree with an independent Python reader and writer")
+struct SafeTensorsPythonTests {
+    @Test("Python's struct and json read back exactly what Cortado wrote")
+    func pythonReadsOurFile() throws {
+        let scratch = try ScratchDirectory()
+        let url = scratch.file("model.safetensors")
+        let tensors = try roundTripCases.map { item in
+            item.dtype == .float32
+                ? try SafeTensor(name: item.name, values: item.floats, shape: item.shape)
+                : try SafeTensor(name: item.name, indices: item.integers, shape: item.shape)
+        }
+        try SafeTensors.write(tensors, metadata: awkwardMetadata, to: url)
+
+        let output = try runPython(pythonReader, arguments: [url.path])
+        let view = try JSONDecoder().decode(PythonView.self, from: Data(output.utf8))
+        #expect(view.metadata == awkwardMetadata)
+        #expect(Set(view.tensors.keys) == Set(roundTripCases.map(\.name)))
+        for item in roundTripCases {
+            let entry = try #require(view.tensors[item.name])
+            #expect(entry.shape == item.shape)
+            if item.dtype == .float32 {
+                #expect(entry.dtype == "F32")
+                #expect(entry.values == item.floats.map { Int64($0.bitPattern) }, "\(item.name)")
+            } else {
+                #expect(entry.dtype == "I32")
+                #expect(entry.values == item.integers.map(Int64.init), "\(item.name)")
+            }
+        }
+    }
+
+    @Test("Cortado reads a file Python wrote, converting F16, BF16, F64, I64, U8 and BOOL")
+    func weReadPythonsFile() throws {
+        let scratch = try ScratchDirectory()
+        let url = scratch.file("from-python.safetensors")
+        let headerLength = try runPython(pythonWriter, arguments: [url.path])
+        #expect(Int(headerLength.trimmingCharacters(in: .whitespacesAndNewlines)).map { $0 % 8 } == 0)
+
+        let file = try SafeTensorsFile(contentsOf: url)
+        #expect(file.metadata == ["format": "pt", "note": "written by \"python\""])
+        #expect(file.tensorNames == ["a.f32", "b.i32", "c.f16", "d.bf16", "e.f64", "f.i64", "g.u8", "h.bool", "i.scalar", "j.empty"])
+        #expect(try file.floats("a.f32") == [1.5, -2, 0, 3.25])
+        #expect(try file.int32s("b.i32") == [-7, 0, Int32.max])
+        #expect(try file.floats("c.f16") == [0.5, -65504, 0x1p-24])
+        #expect(try file.floats("d.bf16") == [1, -3])
+        #expect(try file.floats("e.f64") == [0.25, -1e10])
+        #expect(try file.int32s("f.i64") == [-5, Int32.max])
+        #expect(try file.int32s("g.u8") == [0, 200, 255])
+        #expect(try file.int32s("h.bool") == [1, 0])
+        #expect(try file.floats("i.scalar") == [42])
+        #expect(try file.floats("j.empty") == [])
+
+        let weights = try file.tensor("a.f32", shape: [2, 2], dtype: .float32, device: .cpu)
+        #expect(try weights.toArray() == [1.5, -2, 0, 3.25])
+        let halves = try file.tensor("c.f16", device: .cpu)
+        #expect(halves.dtype == .float32)
+        let counts = try file.tensor("f.i64", shape: [2, 1], device: .cpu)
+        #expect(counts.dtype == .int32)
+        #expect(try counts.toIntArray() == [-5, Int32.max])
+        #expect(try file.tensor("j.empty", device: .cpu).shape == [0, 3])
+    }
+}

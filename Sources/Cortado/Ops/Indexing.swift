@@ -65,3 +65,17 @@ extension Tensor {
         try backend.copy(local.view, to: view)
     }
 }
+
+extension Tensor {
+    /// Copies this one-element tensor into element `index` of the dense tensor `target`, on the
+    /// device and without waiting (e.g. to collect per-step losses for a later single read).
+    package func copyElement(to target: Tensor, at index: Int) throws {
+        try checkSameDevice("copyElement", target)
+        guard count == 1, target.isContiguous, index >= 0, index < target.count else {
+            throw CortadoError.invalidArgument("copyElement: \(shape) into element \(index) of \(target.shape)")
+        }
+        try backend.copy(
+            StridedView(buffer: buffer, offset: offset, shape: [1], strides: [1]),
+            to: StridedView(buffer: target.buffer, offset: target.offset + index, shape: [1], strides: [1]))
+    }
+}

@@ -11,6 +11,6 @@ public enum DType: String, Sendable, Hashable, CustomStringConvertible {
     /// Bytes per element.
     public var byteSize: Int { 4 }
 
-    /// The name used in messages and in safetensors headers (`F32`, `I32`).
+    /// The name used in messages (`float32`, `int32`).
     public var description: String { rawValue }
 }

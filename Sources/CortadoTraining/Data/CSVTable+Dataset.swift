@@ -32,6 +32,25 @@ extension CSVTable {
         return try Dataset(features: features, sampleShape: [featureColumns.count], targets: .values(targets))
     }
 
+    /// The values of `names` (in that order) for every row, flat, row after row: the features of
+    /// rows that may lack the target column (prediction). Throws naming a missing column, or the
+    /// row and column of a cell that is not a finite number.
+    public func features(columns names: [String]) throws -> [Float] {
+        let indices = try names.map { name -> Int in
+            guard let index = columns.firstIndex(of: name) else {
+                throw DataError.invalidRequest(
+                    "\(path): no column named '\(name)'; the model needs the columns \(names.map { "'\($0)'" }.joined(separator: ", "))")
+            }
+            return index
+        }
+        var values: [Float] = []
+        values.reserveCapacity(rows.count * indices.count)
+        for (row, fields) in rows.enumerated() {
+            for column in indices { values.append(try number(fields[column], row: row, column: column)) }
+        }
+        return values
+    }
+
     /// The names of the feature columns `dataset(target:)` uses, in order.
     public func featureColumns(target: String) -> [String] {
         let wanted = target.trimmingCharacters(in: .whitespaces)

@@ -3,47 +3,6 @@ import CortadoTraining
 import Foundation
 import Testing
 
-/// A fresh directory under the system's temporary directory, removed when released.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("cortado-data-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    /// The path of `name` inside the directory.
-    func file(_ name: String) -> String {
-        (path as NSString).appendingPathComponent(name)
-    }
-
-    /// Writes `bytes` to `name` (gzip-compressed with zlib when the name ends in `.gz`); returns the path.
-    @discardableResult
-    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let path = file(name)
-        if name.hasSuffix(".gz") {
-            guard let gz = gzopen(path, "wb") else { throw CortadoError.io("cannot create \(path)") }
-            let written = bytes.withUnsafeBytes { gzwrite(gz, $0.baseAddress, UInt32($0.count)) }
-            gzclose(gz)
-            guard written == bytes.count || bytes.isEmpty else { throw CortadoError.io("gzwrite failed for \(path)") }
-        } else {
-            try Data(bytes).write(to: URL(fileURLWithPath: path))
-        }
-        return path
-    }
-
-    /// Writes `text` as UTF-8 to `name`; returns the path.
-    @discardableResult
-    func write(_ name: String, text: String) throws -> String {
-        try write(name, Array(text.utf8))
-    }
-}
-
 /// Builders of IDX files, written here from the format description independently of the reader.
 enum IDXBytes {
     /// A header (magic for `typeCode` and the dimension count, then each dimension big-endian) and `payload`.

@@ -14,8 +14,8 @@ private struct InjectedFailure: Error, CustomStringConvertible {
 struct SafeTensorsAtomicWriteTests {
     @Test("writing over a file replaces it only once the new one is complete")
     func replacesAtTheEnd() throws {
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("model.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("model.safetensors")
         try SafeTensors.write([try SafeTensor(name: "old", values: [1, 2, 3], shape: [3])], metadata: ["epoch": "1"], to: url)
         let old = try Data(contentsOf: url)
 
@@ -40,8 +40,8 @@ struct SafeTensorsAtomicWriteTests {
 
     @Test("a tensor that fails mid-write leaves the old file intact and no temporary file")
     func failureMidWrite() throws {
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("model.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("model.safetensors")
         try SafeTensors.write([try SafeTensor(name: "old", values: [1, 2, 3], shape: [3])], to: url)
         let old = try Data(contentsOf: url)
 
@@ -63,7 +63,7 @@ struct SafeTensorsAtomicWriteTests {
 
     @Test("a missing directory fails at once, in checkWritable and in write, creating nothing")
     func missingDirectory() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let url = scratch.url.appendingPathComponent("runs/42/model.safetensors")
         let directory = url.deletingLastPathComponent().path
         for attempt in [{ try SafeTensors.checkWritable(url) },
@@ -80,13 +80,13 @@ struct SafeTensorsAtomicWriteTests {
 
     @Test("checkWritable rejects a directory as the destination and a file as the directory")
     func wrongKinds() throws {
-        let scratch = try ScratchDirectory()
-        let directory = scratch.file("checkpoints")
+        let scratch = try TemporaryDirectory()
+        let directory = scratch.fileURL("checkpoints")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
         #expect(throws: CheckpointError(directory, "cannot write: it is a directory")) {
             try SafeTensors.checkWritable(directory)
         }
-        let plain = scratch.file("notes.txt")
+        let plain = scratch.fileURL("notes.txt")
         try Data("x".utf8).write(to: plain)
         let inside = plain.appendingPathComponent("model.safetensors")
         #expect(throws: CheckpointError(inside, "cannot write: \(plain.path) is not a directory")) {
@@ -96,8 +96,8 @@ struct SafeTensorsAtomicWriteTests {
 
     @Test("checkWritable leaves an existing file untouched and nothing behind")
     func checkLeavesNoTrace() throws {
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("model.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("model.safetensors")
         try SafeTensors.checkWritable(url)
         #expect(try scratch.listing().isEmpty)
         try Data("previous checkpoint".utf8).write(to: url)
@@ -108,8 +108,8 @@ struct SafeTensorsAtomicWriteTests {
 
     @Test("in a read-only directory checkWritable agrees with what a write does")
     func readOnlyDirectoryIsConsistent() throws {
-        let scratch = try ScratchDirectory()
-        let directory = scratch.file("locked")
+        let scratch = try TemporaryDirectory()
+        let directory = scratch.fileURL("locked")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
         let url = directory.appendingPathComponent("model.safetensors")
         chmod(directory.path, 0o555)
@@ -124,8 +124,8 @@ struct SafeTensorsAtomicWriteTests {
     @Test("checkWritable refuses a read-only directory, naming it",
           .enabled(if: !runningAsRoot, "running as root, which permission bits do not stop"))
     func readOnlyDirectory() throws {
-        let scratch = try ScratchDirectory()
-        let directory = scratch.file("locked")
+        let scratch = try TemporaryDirectory()
+        let directory = scratch.fileURL("locked")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
         let url = directory.appendingPathComponent("model.safetensors")
         chmod(directory.path, 0o555)

@@ -5,8 +5,8 @@ import Testing
 /// A valid two-tensor file: `conv1.weight` (F32 [2, 3], 24 bytes at [0, 24]) and `labels`
 /// (I32 [4], 16 bytes at [24, 40]), with metadata.
 private func validFile() throws -> [UInt8] {
-    let scratch = try ScratchDirectory()
-    let url = scratch.file("valid.safetensors")
+    let scratch = try TemporaryDirectory()
+    let url = scratch.fileURL("valid.safetensors")
     try SafeTensors.write([
         try SafeTensor(name: "conv1.weight", values: [1, 2, 3, 4, 5, 6], shape: [2, 3]),
         try SafeTensor(name: "labels", indices: [0, 1, 2, 3], shape: [4]),
@@ -25,8 +25,8 @@ struct SafeTensorsCorruptionTests {
     @Test("a file cut short anywhere is an error naming the file and saying how")
     func truncation() throws {
         let valid = try validFile()
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("model.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("model.safetensors")
         let headerLength = valid.prefix(8).reversed().reduce(0) { $0 << 8 | Int($1) }
         try expectReadFails([], at: url, mentioning: ["not a safetensors file", "empty"])
         for cut in [1, 3, 7] {
@@ -49,8 +49,8 @@ struct SafeTensorsCorruptionTests {
 
     @Test("a garbage header length is not mistaken for a header")
     func garbageLength() throws {
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("garbage.bin")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("garbage.bin")
         let text = Array("this is a text file, not a checkpoint\n".utf8)
         let declared = text.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         try expectReadFails(text, at: url, mentioning: ["not a safetensors file (header length \(declared) exceeds the 100000000-byte limit)"])
@@ -62,8 +62,8 @@ struct SafeTensorsCorruptionTests {
 
     @Test("a header that is not a UTF-8 JSON object is an error")
     func notJSON() throws {
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("model.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("model.safetensors")
         try expectReadFails(handMadeSafeTensors(header: "{\"a\": [1, 2", data: []), at: url, mentioning: [
             "header is not valid JSON (it begins '{\"a\": [1, 2",
         ])
@@ -77,8 +77,8 @@ struct SafeTensorsCorruptionTests {
 
     @Test("tensor entries with a bad dtype, shape or offsets are errors naming the tensor")
     func badEntries() throws {
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("model.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("model.safetensors")
         let cases: [(entry: String, fragments: [String])] = [
             (#"{"dtype":"F33","shape":[2,3],"data_offsets":[0,24]}"#, [#"tensor 'conv1.weight' has unknown dtype "F33""#, "F32"]),
             (#"{"dtype":7,"shape":[2,3],"data_offsets":[0,24]}"#, ["tensor 'conv1.weight' has no dtype string (dtype: 7)"]),
@@ -103,8 +103,8 @@ struct SafeTensorsCorruptionTests {
 
     @Test("overlapping tensors are an error naming both")
     func overlap() throws {
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("model.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("model.safetensors")
         let header = #"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"I32","shape":[2],"data_offsets":[8,16]},"#
             + #""empty":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}}"#
         try expectReadFails(handMadeSafeTensors(header: header, data: Array(repeating: 0, count: 16)), at: url, mentioning: [
@@ -117,8 +117,8 @@ struct SafeTensorsCorruptionTests {
 
     @Test("metadata must map strings to strings")
     func badMetadata() throws {
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("model.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("model.safetensors")
         let entry = #"{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}"#
         try expectReadFails(oneTensor(entry, metadata: #"{"epoch":3}"#), at: url, mentioning: ["__metadata__ value for 'epoch' is a number, not a string"])
         try expectReadFails(oneTensor(entry, metadata: #"{"a":"1","nested":{"b":"c"}}"#), at: url, mentioning: ["__metadata__ value for 'nested' is an object"])
@@ -130,10 +130,10 @@ struct SafeTensorsCorruptionTests {
 
     @Test("a missing file, a directory and a file over the size cap are errors")
     func notAFile() throws {
-        let scratch = try ScratchDirectory()
-        expectReadFails(scratch.file("missing.safetensors"), mentioning: ["no such file"])
+        let scratch = try TemporaryDirectory()
+        expectReadFails(scratch.fileURL("missing.safetensors"), mentioning: ["no such file"])
         expectReadFails(scratch.url, mentioning: ["is a directory"])
-        let url = scratch.file("model.safetensors")
+        let url = scratch.fileURL("model.safetensors")
         try Data(try validFile()).write(to: url)
         do {
             _ = try SafeTensorsFile(contentsOf: url, maximumFileSize: 64)
@@ -151,8 +151,8 @@ struct SafeTensorsCorruptionTests {
 
     @Test("an I64 or U32 value outside Int32 is an error giving its position")
     func integerRange() throws {
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("model.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("model.safetensors")
         let big = littleEndian(UInt64(Int64(Int32.max) + 1))
         try SafeTensors.write([try SafeTensor(name: "ids", dtype: .int64, shape: [2], bytes: littleEndian(3) + big)], to: url)
         let file = try SafeTensorsFile(contentsOf: url)
@@ -164,8 +164,8 @@ struct SafeTensorsCorruptionTests {
     @Test("200 random mutations of a valid file either read or throw, never trap")
     func fuzz() throws {
         let valid = try validFile()
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("fuzz.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("fuzz.safetensors")
         let headerEnd = 8 + valid.prefix(8).reversed().reduce(0) { $0 << 8 | Int($1) }
         var random = SplitMix64(state: 2024)
         var outcomes = (read: 0, rejected: 0)

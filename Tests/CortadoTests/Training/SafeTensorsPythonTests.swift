@@ -81,8 +81,8 @@ private struct PythonView: Decodable {
 struct SafeTensorsPythonTests {
     @Test("Python's struct and json read back exactly what Cortado wrote")
     func pythonReadsOurFile() throws {
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("model.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("model.safetensors")
         let tensors = try roundTripCases.map { item in
             item.dtype == .float32
                 ? try SafeTensor(name: item.name, values: item.floats, shape: item.shape)
@@ -109,8 +109,8 @@ struct SafeTensorsPythonTests {
 
     @Test("Cortado reads a file Python wrote, converting F16, BF16, F64, I64, U8 and BOOL")
     func weReadPythonsFile() throws {
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("from-python.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("from-python.safetensors")
         let headerLength = try runPython(pythonWriter, arguments: [url.path])
         #expect(Int(headerLength.trimmingCharacters(in: .whitespacesAndNewlines)).map { $0 % 8 } == 0)
 

@@ -50,8 +50,8 @@ let awkwardMetadata: [String: String] = [
 struct SafeTensorsRoundTripTests {
     @Test("F32 and I32 tensors of every shape and string metadata survive write and read bit for bit")
     func rawRoundTrip() throws {
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("model.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("model.safetensors")
         let tensors = try roundTripCases.map { item in
             item.dtype == .float32
                 ? try SafeTensor(name: item.name, values: item.floats, shape: item.shape)
@@ -79,8 +79,8 @@ struct SafeTensorsRoundTripTests {
     @Test("device tensors round-trip onto a chosen device", arguments: ["cpu", "opencl"])
     func deviceRoundTrip(deviceName: String) throws {
         let device = try Device(deviceName)
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("tensors.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("tensors.safetensors")
         let tensors = try roundTripCases.map { item in
             (name: item.name, tensor: item.dtype == .float32
                 ? try Tensor(item.floats, shape: item.shape, device: device)
@@ -106,8 +106,8 @@ struct SafeTensorsRoundTripTests {
     @Test("a strided view is written in row-major order of its shape", arguments: ["cpu", "opencl"])
     func stridedView(deviceName: String) throws {
         let device = try Device(deviceName)
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("view.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("view.safetensors")
         let matrix = try Tensor((0..<6).map(Float.init), shape: [2, 3], device: device)
         try SafeTensors.write([(name: "transposed", tensor: matrix.transposed())], to: url)
         let file = try SafeTensorsFile(contentsOf: url)
@@ -117,14 +117,14 @@ struct SafeTensorsRoundTripTests {
 
     @Test("the same tensors give the same bytes; the header is padded to 8 bytes; wider types come first")
     func deterministicLayout() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let tensors = [
             try SafeTensor(name: "bytes", dtype: .uint8, shape: [3], bytes: [1, 2, 3]),
             try SafeTensor(name: "weights", values: [1.5, -2], shape: [2]),
             try SafeTensor(name: "counts", dtype: .int64, shape: [1], bytes: [9, 0, 0, 0, 0, 0, 0, 0]),
             try SafeTensor(name: "halves", dtype: .float16, shape: [1], bytes: [0x00, 0x3C]),
         ]
-        let (first, second) = (scratch.file("a.safetensors"), scratch.file("b.safetensors"))
+        let (first, second) = (scratch.fileURL("a.safetensors"), scratch.fileURL("b.safetensors"))
         try SafeTensors.write(tensors, metadata: ["b": "2", "a": "1"], to: first)
         try SafeTensors.write(tensors, metadata: ["a": "1", "b": "2"], to: second)
         let bytes = try Data(contentsOf: first)
@@ -146,8 +146,8 @@ struct SafeTensorsRoundTripTests {
 
     @Test("a tensor is read back only with the expected shape and element type")
     func expectationsAreChecked() throws {
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("model.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("model.safetensors")
         try SafeTensors.write([try SafeTensor(name: "fc.weight", values: [1, 2, 3, 4, 5, 6], shape: [2, 3]),
                                try SafeTensor(name: "labels", indices: [1, 2], shape: [2])], to: url)
         let file = try SafeTensorsFile(contentsOf: url)
@@ -181,8 +181,8 @@ struct SafeTensorsRoundTripTests {
 
     @Test("writing rejects repeated names and the reserved __metadata__ name")
     func invalidNames() throws {
-        let scratch = try ScratchDirectory()
-        let url = scratch.file("bad.safetensors")
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("bad.safetensors")
         let tensor = try SafeTensor(name: "w", values: [1], shape: [1])
         #expect(throws: CheckpointError(url, "cannot write two tensors named 'w'")) {
             try SafeTensors.write([tensor, tensor], to: url)

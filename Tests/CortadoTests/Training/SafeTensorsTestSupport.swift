@@ -2,40 +2,13 @@ import CortadoTraining
 import Foundation
 import Testing
 
-/// A fresh directory under the system's temporary directory, removed (with its contents) when the
-/// value goes away.
-final class ScratchDirectory {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("cortado-tests-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        chmod(url.path, 0o755)
-        try? FileManager.default.removeItem(at: url)
-    }
-
-    /// A file URL inside the directory.
-    func file(_ name: String) -> URL {
-        url.appendingPathComponent(name)
-    }
-
-    /// The names in the directory, hidden files included, sorted.
-    func listing() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: url.path).sorted()
-    }
-}
-
 /// Runs a Python 3 script (standard library only) with arguments and returns what it printed.
 /// Fails with its standard error when it exits non-zero.
 func runPython(_ script: String, arguments: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-    let scratch = try ScratchDirectory()
-    let scriptURL = scratch.file("script.py")
-    let stdoutURL = scratch.file("stdout")
-    let stderrURL = scratch.file("stderr")
+    let scratch = try TemporaryDirectory()
+    let scriptURL = scratch.fileURL("script.py")
+    let stdoutURL = scratch.fileURL("stdout")
+    let stderrURL = scratch.fileURL("stderr")
     try script.write(to: scriptURL, atomically: false, encoding: .utf8)
     try Data().write(to: stdoutURL)
     try Data().write(to: stderrURL)

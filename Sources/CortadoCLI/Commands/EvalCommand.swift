@@ -1,0 +1,58 @@
+import ArgumentParser
+import CortadoTraining
+import Foundation
+
+/// `cortado eval`: test loss and accuracy of a checkpoint.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a checkpoint on the test split of a data set.",
+        discussion: "Example: cortado eval --checkpoint model.safetensors --data fashion-mnist --device opencl --json")
+
+    @Option(help: "A checkpoint written by `cortado train --save`.")
+    var checkpoint: String
+
+    @Option(help: "The data (default: what the checkpoint was trained on).")
+    var data: String?
+
+    @Option(help: "Device: cpu, gpu[:N], opencl[:N], auto (or CORTADO_DEVICE).")
+    var device: String?
+
+    @Option(help: "Samples per evaluation batch.")
+    var batchSize = 500
+
+    @Flag(help: "Print a JSON object with test_loss and test_accuracy.")
+    var json = false
+
+    func validate() throws {
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1, not \(batchSize)") }
+    }
+
+    struct Result: Encodable {
+        let testLoss: Double
+        let testAccuracy: Double?
+        let samples: Int
+        let device: String
+        let checkpoint: String
+    }
+
+    func run() throws {
+        let saved = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint))
+        let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
+        let test = try DataLoading.forEvaluation(data ?? saved.configuration.data, checkpoint: saved.configuration)
+        let model = try saved.makeModel(device: device)
+        let optimizer = try SGD(model.trainableParameters(), learningRate: 1)  // unused: evaluation only
+        let trainer = Trainer(model: model, optimizer: optimizer, schedule: LearningRateSchedule(base: 1),
+                              task: saved.configuration.task, device: device)
+        let evaluation = try trainer.evaluate(test, batchSize: batchSize)
+        let result = Result(testLoss: evaluation.loss, testAccuracy: evaluation.accuracy, samples: evaluation.count,
+                            device: device.id, checkpoint: checkpoint)
+        if json {
+            print(try Terminal.jsonLine(result))
+        } else {
+            var line = String(format: "test loss %.4f", evaluation.loss)
+            if let accuracy = evaluation.accuracy { line += String(format: "  test accuracy %.4f", accuracy) }
+            print(line + "  (\(evaluation.count) samples, \(device.id))")
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import ArgumentParser
+import CortadoTraining
+import Foundation
+
+/// `cortado train`: trains a built-in model on a data set and reports each epoch.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a built-in model on Fashion-MNIST, any MNIST-format directory, or a CSV file.",
+        discussion: """
+            Models: \(BuiltinModel.allCases.map { "\($0.rawValue) (\($0.summary))" }.joined(separator: "; ")).
+            Example: cortado train --model cnn --data fashion-mnist --epochs 3 --batch-size 64 \\
+                       --optimizer adam --lr 0.001 --device auto --seed 1 --save model.safetensors
+            Ctrl-C finishes the current step, saves the checkpoint (with --save) and exits.
+            """)
+
+    @Option(help: "The model: \(BuiltinModel.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var model: BuiltinModel = .cnn
+
+    @Option(help: "fashion-mnist, a directory of MNIST-format IDX files, or a .csv/.tsv file.")
+    var data = "fashion-mnist"
+
+    @Option(help: "The CSV column to predict (CSV data only).")
+    var target: String?
+
+    @Option(help: "classification or regression (default: from the data; CSV targets are regression).")
+    var task: Task?
+
+    @Option(help: "Epochs to train (in total, counting a resumed checkpoint's).")
+    var epochs = 3
+
+    @Option(help: "Samples per step.")
+    var batchSize = 64
+
+    @Option(help: "The optimizer: \(OptimizerChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var optimizer: OptimizerChoice = .adam
+
+    @Option(help: "Learning rate (default: 0.001 for adam, adamw, rmsprop; 0.01 for sgd, adagrad).")
+    var lr: Float?
+
+    @Option(help: "Momentum (sgd, rmsprop).")
+    var momentum: Float = 0
+
+    @Flag(help: "Nesterov momentum (sgd).")
+    var nesterov = false
+
+    @Option(help: "Weight decay (L2; decoupled for adamw).")
+    var weightDecay: Float = 0
+
+    @Option(help: "Learning-rate schedule: constant, step (×0.1 every --step-epochs), cosine, linear.")
+    var schedule: ScheduleChoice = .constant
+
+    @Option(help: "Epochs between step decays (with --schedule step).")
+    var stepEpochs = 1
+
+    @Option(help: "Linear warm-up: a fraction of all steps (< 1) or a number of steps.")
+    var warmup: Double = 0
+
+    @Option(help: "Device: cpu, gpu[:N], opencl[:N], auto (or CORTADO_DEVICE).")
+    var device: String?
+
+    @Option(help: "Seed of initialisation and shuffling.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Write the trained model (and optimizer state) to this safetensors file.")
+    var save: String?
+
+    @Option(help: "Continue training from this checkpoint, with its optimizer state.")
+    var resume: String?
+
+    @Option(help: "Train on the first N training samples only.")
+    var limit: Int?
+
+    @Flag(help: "Print one JSON object per epoch on stdout.")
+    var json = false
+
+    func validate() throws {
+        guard epochs > 0 else { throw ValidationError("--epochs must be at least 1, not \(epochs)") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1, not \(batchSize)") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, not \(lr)") }
+        guard momentum >= 0 && momentum < 1 else { throw ValidationError("--momentum must be in [0, 1), not \(momentum)") }
+        guard weightDecay >= 0 else { throw ValidationError("--weight-decay must not be negative") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
+        guard stepEpochs > 0 else { throw ValidationError("--step-epochs must be positive") }
+        if let limit, limit <= 0 { throw ValidationError("--limit must be positive, not \(limit)") }
+    }
+
+    func run() throws {
+        // Check everything that can fail cheaply before loading data or training.
+        let saveURL = save.map { URL(fileURLWithPath: $0) }
+        if let saveURL { try SafeTensors.checkWritable(saveURL) }
+        let checkpoint = try resume.map { try ModelCheckpoint(contentsOf: URL(fileURLWithPath: $0)) }
+        let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
+
+        let data = try DataLoading.forTraining(checkpoint?.configuration.data ?? self.data, target: target ?? checkpoint?.configuration.targetColumn, task: task ?? checkpoint?.configuration.task)
+        var train = data.split.train
+        if let limit { train = train.prefix(limit) }
+        let outputs = data.split.train.classCount ?? 1
+        let loader = try BatchLoader(dataset: train, batchSize: batchSize, shuffle: true, seed: seed)
+
+        let generator = RandomGenerator(seed: seed)
+        let model: Sequential
+        let startEpoch: Int
+        if let checkpoint {
+            let recorded = checkpoint.configuration
+            guard recorded.sampleShape == train.sampleShape, recorded.outputs == outputs else {
+                throw TrainingError.incompatibleData("the checkpoint's model takes \(recorded.sampleShape) → \(recorded.outputs); the data has \(train.sampleShape) → \(outputs)")
+            }
+            guard recorded.epochsCompleted < epochs else {
+                throw ValidationError("the checkpoint has already trained \(recorded.epochsCompleted) epochs; pass --epochs greater than that")
+            }
+            model = try checkpoint.makeModel(device: device)
+            startEpoch = recorded.epochsCompleted + 1
+        } else {
+            model = try self.model.make(sampleShape: train.sampleShape, outputs: outputs, device: device, generator: generator)
+            startEpoch = 1
+        }
+        let modelKind = checkpoint?.configuration.model ?? self.model
+        let learningRate = lr ?? optimizer.defaultLearningRate
+        let optimizer = try self.optimizer.make(
+            model.trainableParameters(), learningRate: learningRate, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay)
+        if let checkpoint { try checkpoint.restore(optimizer, device: device) }
+
+        let totalSteps = loader.batchesPerEpoch * epochs
+        let warmupSteps = warmup < 1 ? Int(warmup * Double(totalSteps)) : Int(warmup)
+        let shape: LearningRateSchedule.Shape
+        switch schedule {
+        case .constant: shape = .constant
+        case .step: shape = .step(every: stepEpochs * loader.batchesPerEpoch, factor: 0.1)
+        case .cosine: shape = .cosine(minimumFactor: 0)
+        case .linear: shape = .linear
+        }
+        let learningRateSchedule = LearningRateSchedule(base: learningRate, shape: shape, warmupSteps: warmupSteps, totalSteps: totalSteps)
+        let trainer = Trainer(model: model, optimizer: optimizer, schedule: learningRateSchedule, task: data.task, device: device)
+
+        func configuration(epochsCompleted: Int) -> CheckpointConfiguration {
+            CheckpointConfiguration(
+                model: modelKind, task: data.task, sampleShape: train.sampleShape, outputs: outputs,
+                data: checkpoint?.configuration.data ?? self.data, targetColumn: target ?? checkpoint?.configuration.targetColumn,
+                featureColumns: data.featureColumns, standardization: data.standardization, optimizer: optimizer.name,
+                optimizerHyperparameters: optimizer.hyperparameters, schedule: learningRateSchedule, steps: optimizer.stepCount,
+                epochsCompleted: epochsCompleted, batchSize: batchSize, seed: seed)
+        }
+
+        let interrupt = InterruptWatcher()
+        defer { interrupt.stop() }
+        if !json {
+            Terminal.note("training \(modelKind.rawValue) (\(model.parameterCount) parameters) on \(train.count) samples of \(self.data), \(data.task.rawValue), on \(device.id) (\(try device.info.name))")
+        }
+        let display = ProgressDisplay(epochs: epochs, json: json)
+        for epoch in startEpoch...epochs {
+            let result = try trainer.trainEpoch(loader, epoch: epoch, shouldStop: { interrupt.isRequested }, progress: display.update)
+            if result.interrupted {
+                if let saveURL {
+                    try ModelCheckpoint.save(model: model, optimizer: optimizer, configuration: configuration(epochsCompleted: epoch - 1), to: saveURL)
+                    Terminal.note("interrupted during epoch \(epoch): saved \(saveURL.path) (resume with --resume \(saveURL.path))")
+                } else {
+                    Terminal.note("interrupted during epoch \(epoch) (nothing saved: no --save)")
+                }
+                throw ExitCode(130)
+            }
+            let evaluation = try trainer.evaluate(data.split.test)
+            try display.report(EpochReport(
+                epoch: epoch, trainLoss: result.loss, testLoss: evaluation.loss, testAccuracy: evaluation.accuracy,
+                seconds: result.seconds, samplesPerSecond: Double(result.samples) / max(result.seconds, 1e-9),
+                device: device.id, learningRate: Double(optimizer.learningRate), steps: optimizer.stepCount))
+            if let saveURL {
+                try ModelCheckpoint.save(model: model, optimizer: optimizer, configuration: configuration(epochsCompleted: epoch), to: saveURL)
+            }
+        }
+        if modelKind == .linear, data.task == .regression, !json {
+            let coefficients = try LinearCoefficients(model: model, standardization: data.standardization)
+            let names = data.featureColumns ?? coefficients.weights.indices.map { "x\($0)" }
+            let terms = zip(names, coefficients.weights).map { "\($0) \(String(format: "%.4f", $1))" }
+            print("coefficients: \(terms.joined(separator: ", ")), intercept \(String(format: "%.4f", coefficients.intercept))")
+        }
+        if let saveURL, !json { Terminal.note("saved \(saveURL.path)") }
+    }
+}

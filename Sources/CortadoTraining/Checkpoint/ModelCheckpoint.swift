@@ -1,0 +1,139 @@
+import Foundation
+
+/// Everything besides the tensors that a checkpoint records to rebuild, resume and use a model.
+public struct CheckpointConfiguration: Codable, Sendable, Equatable {
+    /// The built-in model.
+    public var model: BuiltinModel
+    /// Classification or regression.
+    public var task: Task
+    /// The shape of one input sample.
+    public var sampleShape: [Int]
+    /// Model outputs (classes, or 1 for regression).
+    public var outputs: Int
+    /// The data the model was trained on (`fashion-mnist`, a directory or a CSV file).
+    public var data: String
+    /// The CSV target column, for tabular data.
+    public var targetColumn: String?
+    /// The CSV feature columns in order, for tabular data.
+    public var featureColumns: [String]?
+    /// The feature standardisation fitted on the training split (tabular data).
+    public var standardization: FeatureStandardization?
+    /// The optimizer's name (`adam`, `sgd`, …).
+    public var optimizer: String
+    /// The optimizer's hyperparameters other than the learning rate.
+    public var optimizerHyperparameters: [String: Float]
+    /// The learning-rate schedule.
+    public var schedule: LearningRateSchedule
+    /// Optimizer steps taken.
+    public var steps: Int
+    /// Epochs completed.
+    public var epochsCompleted: Int
+    /// Batch size used.
+    public var batchSize: Int
+    /// The seed of initialisation and shuffling.
+    public var seed: UInt64
+
+    /// Creates a configuration.
+    public init(
+        model: BuiltinModel, task: Task, sampleShape: [Int], outputs: Int, data: String, targetColumn: String?,
+        featureColumns: [String]?, standardization: FeatureStandardization?, optimizer: String,
+        optimizerHyperparameters: [String: Float], schedule: LearningRateSchedule, steps: Int, epochsCompleted: Int,
+        batchSize: Int, seed: UInt64
+    ) {
+        self.model = model
+        self.task = task
+        self.sampleShape = sampleShape
+        self.outputs = outputs
+        self.data = data
+        self.targetColumn = targetColumn
+        self.featureColumns = featureColumns
+        self.standardization = standardization
+        self.optimizer = optimizer
+        self.optimizerHyperparameters = optimizerHyperparameters
+        self.schedule = schedule
+        self.steps = steps
+        self.epochsCompleted = epochsCompleted
+        self.batchSize = batchSize
+        self.seed = seed
+    }
+}
+
+/// A trained model on disk: a safetensors file whose tensors are the model's parameters
+/// (`model.<name>`) and the optimizer's state (`optimizer.<slot>.<name>`), and whose metadata holds
+/// the ``CheckpointConfiguration`` as JSON under `cortado.configuration`, so Python's safetensors
+/// or numpy reads the weights directly.
+public struct ModelCheckpoint {
+    /// The metadata key of the configuration.
+    public static let configurationKey = "cortado.configuration"
+    /// The metadata key of the format marker.
+    public static let formatKey = "format"
+    /// The format marker's value.
+    public static let format = "cortado-checkpoint-1"
+
+    /// The configuration read from the file.
+    public let configuration: CheckpointConfiguration
+    /// The file.
+    public let file: SafeTensorsFile
+
+    /// Writes `model` and `optimizer` with `configuration` to `url` (temporary file, then rename).
+    public static func save(
+        model: any Module, optimizer: (any Optimizer)?, configuration: CheckpointConfiguration, to url: URL
+    ) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(configuration), as: UTF8.self)
+        let tensors = model.stateTensors().map { ("model.\($0.name)", $0.tensor) }
+            + (optimizer?.stateTensors().map { ("optimizer.\($0.name)", $0.tensor) } ?? [])
+        try SafeTensors.write(tensors, metadata: [formatKey: format, configurationKey: json], to: url)
+    }
+
+    /// Reads and validates the file and its configuration.
+    /// - Throws: ``CheckpointError`` naming the file when it is not a Cortado checkpoint or is damaged.
+    public init(contentsOf url: URL) throws {
+        let file = try SafeTensors.read(url)
+        guard file.metadata[Self.formatKey] == Self.format, let json = file.metadata[Self.configurationKey] else {
+            throw CheckpointError(url, "not a Cortado checkpoint (its safetensors metadata has no '\(Self.formatKey): \(Self.format)' entry)")
+        }
+        do {
+            configuration = try JSONDecoder().decode(CheckpointConfiguration.self, from: Data(json.utf8))
+        } catch {
+            throw CheckpointError(url, "the checkpoint's configuration cannot be read: \(error)")
+        }
+        self.file = file
+    }
+
+    /// Builds the recorded model on `device` and loads its parameters.
+    /// - Throws: ``CheckpointError`` naming the file and the tensor that is missing or misshaped.
+    public func makeModel(device: Device) throws -> Sequential {
+        let model = try configuration.model.make(sampleShape: configuration.sampleShape, outputs: configuration.outputs, device: device)
+        do {
+            var tensors: [String: Tensor] = [:]
+            for (name, parameter) in model.namedParameters() {
+                tensors[name] = try file.tensor("model.\(name)", shape: parameter.value.shape, dtype: .float32, device: device)
+            }
+            try model.loadState(tensors)
+        } catch let error as CheckpointError {
+            throw error
+        } catch {
+            throw CheckpointError(file.url, "does not fit the \(configuration.model.rawValue) model it names: \(error)")
+        }
+        return model
+    }
+
+    /// Restores `optimizer`'s state and step count (the optimizer must match the recorded one).
+    public func restore(_ optimizer: any Optimizer, device: Device) throws {
+        guard optimizer.name == configuration.optimizer else {
+            throw CheckpointError(file.url, "was trained with \(configuration.optimizer); resume with --optimizer \(configuration.optimizer)")
+        }
+        var tensors: [String: Tensor] = [:]
+        if configuration.steps == 0 { return }  // saved before the first step: no state yet
+        for info in file.tensors where info.name.hasPrefix("optimizer.") {
+            tensors[String(info.name.dropFirst("optimizer.".count))] = try file.tensor(info.name, dtype: .float32, device: device)
+        }
+        do {
+            try optimizer.loadState(tensors, stepCount: configuration.steps)
+        } catch {
+            throw CheckpointError(file.url, "optimizer state: \(error)")
+        }
+    }
+}

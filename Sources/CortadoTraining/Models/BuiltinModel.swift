@@ -1,0 +1,64 @@
+/// The models Cortado trains from the command line, built for a data set's sample shape and
+/// output count.
+public enum BuiltinModel: String, CaseIterable, Sendable, Codable {
+    /// Linear (softmax or least-squares) regression: `Flatten → Linear(features, outputs)`.
+    case linear
+    /// A multilayer perceptron: `Flatten → Linear(features, 256) → ReLU → Linear(256, outputs)`.
+    case mlp
+    /// The seed documents' CNN: `Conv2D(32, 3×3) → ReLU → MaxPool(2) → Flatten → Linear(64) →
+    /// ReLU → Linear(outputs)` (softmax is part of the loss).
+    case cnn
+    /// Caffe's LeNet for MNIST: `Conv2D(20, 5×5) → MaxPool(2) → Conv2D(50, 5×5) → MaxPool(2) →
+    /// Linear(500) → ReLU → Linear(outputs)`.
+    case lenet
+
+    /// A one-line description for help texts.
+    public var summary: String {
+        switch self {
+        case .linear: return "Flatten → Linear (regression on CSV, or softmax regression)"
+        case .mlp: return "Flatten → Linear(256) → ReLU → Linear"
+        case .cnn: return "Conv2D(32, 3x3) → ReLU → MaxPool(2) → Flatten → Linear(64) → ReLU → Linear"
+        case .lenet: return "Caffe's LeNet: Conv(20, 5x5) → Pool → Conv(50, 5x5) → Pool → Linear(500) → ReLU → Linear"
+        }
+    }
+
+    /// Builds the model for samples of `sampleShape` and `outputs` outputs.
+    /// - Throws: when the sample shape does not suit the model (the convolutional models need
+    ///   `[channels, height, width]` images large enough for their windows).
+    public func make(
+        sampleShape: [Int], outputs: Int, device: Device? = nil, generator: RandomGenerator? = nil
+    ) throws -> Sequential {
+        let features = sampleShape.reduce(1, *)
+        switch self {
+        case .linear:
+            return Sequential(Flatten(), try Linear(features, outputs, device: device, generator: generator))
+        case .mlp:
+            return Sequential(
+                Flatten(), try Linear(features, 256, device: device, generator: generator), ReLU(),
+                try Linear(256, outputs, device: device, generator: generator))
+        case .cnn:
+            let (channels, height, width) = try image(sampleShape, minimum: 4)
+            let flat = 32 * ((height - 2) / 2) * ((width - 2) / 2)
+            return Sequential(
+                try Conv2D(channels, 32, kernelSize: 3, device: device, generator: generator), ReLU(), MaxPool2D(2),
+                Flatten(), try Linear(flat, 64, device: device, generator: generator), ReLU(),
+                try Linear(64, outputs, device: device, generator: generator))
+        case .lenet:
+            let (channels, height, width) = try image(sampleShape, minimum: 16)
+            let flat = 50 * (((height - 4) / 2 - 4) / 2) * (((width - 4) / 2 - 4) / 2)
+            return Sequential(
+                try Conv2D(channels, 20, kernelSize: 5, device: device, generator: generator), MaxPool2D(2),
+                try Conv2D(20, 50, kernelSize: 5, device: device, generator: generator), MaxPool2D(2),
+                Flatten(), try Linear(flat, 500, device: device, generator: generator), ReLU(),
+                try Linear(500, outputs, device: device, generator: generator))
+        }
+    }
+
+    private func image(_ shape: [Int], minimum: Int) throws -> (Int, Int, Int) {
+        guard shape.count == 3, shape[1] >= minimum, shape[2] >= minimum else {
+            throw CortadoError.invalidArgument(
+                "model '\(rawValue)' needs images of shape [channels, height, width] of at least \(minimum)×\(minimum), not \(shape); use --model mlp or linear for tabular data")
+        }
+        return (shape[0], shape[1], shape[2])
+    }
+}

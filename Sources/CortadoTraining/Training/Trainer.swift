@@ -1,0 +1,137 @@
+import Foundation
+
+/// Trains a model on batches and evaluates it.
+///
+/// A step uploads the batch (without waiting), runs forward and backward, and applies one fused
+/// optimizer kernel per parameter. The loss stays on the device: each step copies it into a slot of
+/// a small ring buffer, which is read back only every ``lossReadInterval`` steps (and at the end of
+/// the epoch), so a steady step never waits for the device. A NaN or infinite loss is then reported
+/// with the exact step where it appeared.
+public final class Trainer {
+    /// The model being trained.
+    public let model: any Module
+    /// Its optimizer.
+    public let optimizer: any Optimizer
+    /// The learning rate per step.
+    public let schedule: LearningRateSchedule
+    /// Classification or regression.
+    public let task: Task
+    /// Where training runs.
+    public let device: Device
+    /// Steps between reads of the losses (and progress reports).
+    public var lossReadInterval: Int
+
+    /// Creates a trainer; the model must already be on `device`.
+    public init(
+        model: any Module, optimizer: any Optimizer, schedule: LearningRateSchedule, task: Task, device: Device,
+        lossReadInterval: Int = 25
+    ) {
+        self.model = model
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.task = task
+        self.device = device
+        self.lossReadInterval = max(lossReadInterval, 1)
+    }
+
+    /// The loss of a batch (a one-element tensor) and, for classification, its logits.
+    public func loss(on batch: Batch) throws -> (loss: Tensor, output: Tensor) {
+        let output = try model(batch.inputTensor(device: device))
+        let targets = try batch.targetTensor(device: device)
+        switch task {
+        case .classification:
+            guard output.rank == 2, targets.dtype == .int32 else {
+                throw TrainingError.incompatibleData("classification needs class labels and [batch, classes] outputs; got outputs \(output.shape)")
+            }
+            return (try Losses.crossEntropy(logits: output, labels: targets), output)
+        case .regression:
+            guard targets.dtype == .float32, output.shape == targets.shape else {
+                throw TrainingError.incompatibleData("regression needs real-valued targets \(targets.shape) matching the outputs \(output.shape)")
+            }
+            return (try Losses.meanSquaredError(output, targets), output)
+        }
+    }
+
+    /// Trains one epoch over `loader`'s batches (`epoch` is 1-based).
+    /// - Parameters:
+    ///   - shouldStop: checked after every step; when it returns true the epoch ends early.
+    ///   - progress: called after every read of the losses.
+    /// - Returns: the mean training loss, samples seen, seconds, and whether it stopped early.
+    public func trainEpoch(
+        _ loader: BatchLoader, epoch: Int, shouldStop: () -> Bool = { false },
+        progress: (TrainingProgress) -> Void = { _ in }
+    ) throws -> (loss: Double, samples: Int, seconds: Double, interrupted: Bool) {
+        model.train()
+        let ring = try Tensor.zeros([lossReadInterval], device: device)
+        var pendingCounts: [Int] = []  // samples of the batches whose losses sit in the ring
+        var lossSum = 0.0, samples = 0, recentSum = 0.0, recentSamples = 0
+        let batches = loader.batchesPerEpoch
+        let start = DispatchTime.now().uptimeNanoseconds
+        func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
+        func readRing(batch: Int) throws {
+            guard !pendingCounts.isEmpty else { return }
+            let losses = try ring.toArray()
+            let firstStep = optimizer.stepCount - pendingCounts.count
+            for (slot, count) in pendingCounts.enumerated() {
+                let value = losses[slot]
+                guard value.isFinite else {
+                    throw TrainingError.nonFiniteLoss(step: firstStep + slot + 1, epoch: epoch, value: value)
+                }
+                lossSum += Double(value) * Double(count)
+                recentSum += Double(value) * Double(count)
+                samples += count
+                recentSamples += count
+            }
+            pendingCounts.removeAll(keepingCapacity: true)
+            let elapsed = seconds()
+            progress(TrainingProgress(
+                epoch: epoch, batch: batch, batches: batches, recentLoss: recentSum / Double(max(recentSamples, 1)),
+                samplesPerSecond: Double(samples) / max(elapsed, 1e-9), elapsed: elapsed))
+            recentSum = 0
+            recentSamples = 0
+        }
+
+        var interrupted = false
+        var index = 0
+        for batch in loader.batches(epoch: epoch - 1) {
+            optimizer.learningRate = schedule.rate(at: optimizer.stepCount)
+            model.zeroGrad()
+            let (loss, _) = try loss(on: batch)
+            try loss.backward()
+            try optimizer.step()
+            try loss.copyElement(to: ring, at: pendingCounts.count)
+            pendingCounts.append(batch.count)
+            index += 1
+            if pendingCounts.count == lossReadInterval { try readRing(batch: index) }
+            if shouldStop() {
+                interrupted = true
+                break
+            }
+        }
+        try readRing(batch: index)
+        return (lossSum / Double(max(samples, 1)), samples, seconds(), interrupted)
+    }
+
+    /// Mean loss and accuracy over `dataset`, in evaluation mode without gradients.
+    public func evaluate(_ dataset: Dataset, batchSize: Int = 500) throws -> Evaluation {
+        model.eval()
+        defer { model.train() }
+        let loader = try BatchLoader(dataset: dataset, batchSize: batchSize, shuffle: false, seed: 0)
+        var lossSum = 0.0, correct = 0, count = 0
+        try withNoGrad {
+            for batch in loader.batches(epoch: 0) {
+                let (loss, output) = try loss(on: batch)
+                lossSum += Double(try loss.item()) * Double(batch.count)
+                count += batch.count
+                if task == .classification, let labels = batch.labels {
+                    let predicted = try output.argmax(axis: 1).toIntArray()
+                    correct += zip(predicted, labels).filter { $0 == $1 }.count
+                }
+            }
+        }
+        return Evaluation(
+            loss: lossSum / Double(max(count, 1)), accuracy: task == .classification ? Double(correct) / Double(max(count, 1)) : nil,
+            count: count)
+    }
+}

@@ -1,4 +1,4 @@
-import Cortado
+import CortadoTraining
 import Foundation
 import Testing
 
@@ -30,5 +30,34 @@ struct ReadmeExampleTests {
             #expect(abs(db.reduce(0, +)) < 1e-5)
             #expect(db[3] < 0 && db.enumerated().allSatisfy { $0.offset == 3 || $0.element > 0 })
         }
+    }
+}
+
+@Suite("README training example")
+struct ReadmeTrainingExampleTests {
+    @Test("the library training loop runs as written (on a slice of the data) and lowers the loss")
+    func trainingLoop() throws {
+        let device = try Device("opencl")
+        let model = Sequential(
+            try Conv2D(1, 32, kernelSize: 3, device: device), ReLU(), MaxPool2D(2), Flatten(),
+            try Linear(32 * 13 * 13, 64, device: device), ReLU(), try Linear(64, 10, device: device))
+        let optimizer = try Adam(model.trainableParameters(), learningRate: 1e-3)
+
+        let data = try DataSource.resolve("fashion-mnist").load(target: nil).split
+        let loader = try BatchLoader(dataset: data.train.prefix(256), batchSize: 64, shuffle: true, seed: 1)
+        var losses: [Float] = []
+        for epoch in 0..<3 {
+            for batch in loader.batches(epoch: epoch) {
+                let logits = try model(batch.inputTensor(device: device))
+                let loss = try Losses.crossEntropy(logits: logits, labels: batch.targetTensor(device: device))
+                model.zeroGrad()
+                try loss.backward()
+                try optimizer.step()
+                losses.append(try loss.item())
+            }
+        }
+        #expect(losses.count == 12)
+        let first: Float = losses.prefix(4).reduce(0, +), last: Float = losses.suffix(4).reduce(0, +)
+        #expect(last < first * 0.8, "\(losses)")
     }
 }

@@ -1,6 +1,7 @@
 // 2-D pooling over planes [P, H, W] (P = batch · channels). Padding never wins a max and counts
-// as zero in an average (PyTorch's defaults). Backward passes gather, one work-item per input
-// element, so overlapping windows need no atomics.
+// as zero in an average (PyTorch's defaults). Backward passes of overlapping windows gather, one
+// work-item per input element, so they need no atomics; max pooling with disjoint windows
+// (stride ≥ kernel) scatters each output's gradient to its recorded argmax instead.
 
 typedef struct {
     int planes, height, width, kernel_h, kernel_w, stride_y, stride_x, pad_y, pad_x, out_h, out_w;
@@ -42,6 +43,45 @@ __kernel void max_pool_forward(__global const float* x, __global float* y, __glo
     }
     y[gid] = best;
     indices[gid] = best_index;
+}
+
+// Whether value v replaces the best so far (the first maximum wins; NaN wins and stays).
+inline bool pool_better(float v, float best) { return v > best || (isnan(v) && !isnan(best)); }
+
+// The common 2×2 window with stride 2 and no padding, on a 2-D range: id 0 = output column,
+// id 1 = plane · out_h + output row (no division per element but one).
+__kernel void max_pool_2x2_forward(__global const float* x, __global float* y, __global int* indices,
+                                   int16 geometry) {
+    pool_geometry g = unpack_pool(geometry);
+    int ox = get_global_id(0);
+    int row = get_global_id(1);
+    if (ox >= g.out_w || row >= g.planes * g.out_h) return;
+    int p = row / g.out_h, oy = row - p * g.out_h;
+    int top = (2 * oy) * g.width + 2 * ox;
+    __global const float* plane = x + (long)p * g.height * g.width;
+    float best = plane[top];
+    int best_index = top;
+    float v = plane[top + 1];
+    if (pool_better(v, best)) { best = v; best_index = top + 1; }
+    v = plane[top + g.width];
+    if (pool_better(v, best)) { best = v; best_index = top + g.width; }
+    v = plane[top + g.width + 1];
+    if (pool_better(v, best)) { best = v; best_index = top + g.width + 1; }
+    long o = (long)row * g.out_w + ox;
+    y[o] = best;
+    indices[o] = best_index;
+}
+
+// Backward of max pooling with disjoint windows: dx (zeroed first) receives each output's gradient
+// at its argmax. One work-item per output; no two outputs share an input position.
+__kernel void max_pool_backward_scatter(__global const float* dy, __global const int* indices,
+                                        __global float* dx, int16 geometry) {
+    pool_geometry g = unpack_pool(geometry);
+    int o = get_global_id(0);
+    if (o >= g.planes * g.out_h * g.out_w) return;
+    int p = o / (g.out_h * g.out_w);
+    int at = indices[o];
+    if (at >= 0) dx[(long)p * g.height * g.width + at] = dy[o];
 }
 
 // The output windows that contain input row (or column) i: [first, last].

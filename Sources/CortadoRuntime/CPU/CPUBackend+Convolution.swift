@@ -59,6 +59,10 @@ extension CPUBackend {
     package func maxPool(_ x: DeviceBuffer, _ g: PoolGeometry, into y: DeviceBuffer, indices: DeviceBuffer) throws {
         let xs = x.floats, ys = y.floats, idx = indices.ints
         let planeIn = g.height * g.width, planeOut = g.outHeight * g.outWidth
+        if g.kernelHeight == 2, g.kernelWidth == 2, g.strideY == 2, g.strideX == 2, g.padY == 0, g.padX == 0 {
+            maxPool2x2(xs, ys, idx, g)
+            return
+        }
         Parallel.forEach(count: g.planes, grain: max(1, Self.elementwiseGrain / max(planeIn, 1))) { planes in
             for p in planes {
                 let plane = xs + p * planeIn
@@ -82,6 +86,26 @@ extension CPUBackend {
                         let o = p * planeOut + oy * g.outWidth + ox
                         ys[o] = best
                         idx[o] = Int32(bestIndex)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The common 2×2, stride-2, unpadded window without bounds checks.
+    private func maxPool2x2(
+        _ xs: UnsafeMutablePointer<Float>, _ ys: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>, _ g: PoolGeometry
+    ) {
+        let (width, planeIn, planeOut) = (g.width, g.height * g.width, g.outHeight * g.outWidth)
+        Parallel.forEach(count: g.planes, grain: max(1, Self.elementwiseGrain / max(planeIn, 1))) { planes in
+            for p in planes {
+                let plane = xs + p * planeIn
+                for oy in 0..<g.outHeight {
+                    let outRow = p * planeOut + oy * g.outWidth
+                    for ox in 0..<g.outWidth {
+                        let (best, at) = PoolMath.max4(plane, 2 * oy * width + 2 * ox, width)
+                        ys[outRow + ox] = best
+                        idx[outRow + ox] = Int32(at)
                     }
                 }
             }
@@ -153,5 +177,24 @@ extension CPUBackend {
                 }
             }
         }
+    }
+}
+
+/// The 2×2 max-pooling comparison, outside any closure so that loops inline it.
+enum PoolMath {
+    /// The value and position of the largest of four (the first maximum wins; a NaN wins, so NaN
+    /// propagates as in the general path). Plain comparisons measured 5× faster than selects here.
+    @inline(__always)
+    static func max4(_ p: UnsafePointer<Float>, _ top: Int, _ width: Int) -> (Float, Int) {
+        let (a, b, c, d) = (p[top], p[top + 1], p[top + width], p[top + width + 1])
+        var best = a, at = top
+        if b > best { best = b; at = top + 1 }
+        if c > best { best = c; at = top + width }
+        if d > best { best = d; at = top + width + 1 }
+        if a.isNaN || b.isNaN || c.isNaN || d.isNaN {  // rare: the first NaN wins
+            at = a.isNaN ? top : (b.isNaN ? top + 1 : (c.isNaN ? top + width : top + width + 1))
+            best = .nan
+        }
+        return (best, at)
     }
 }

@@ -102,3 +102,16 @@ extension DeviceRegistry {
         (try backend(for: device) as? OpenCLBackend)?.compileStatistics ?? CompileStatistics()
     }
 }
+
+extension Device {
+    /// Runs `body`, waits for the device, and returns the device-side time of each OpenCL kernel it
+    /// launched (kernel name and seconds, in launch order); empty for the CPU, whose operations
+    /// finish before returning.
+    public func profileKernels(_ body: () throws -> Void) throws -> [(kernel: String, seconds: Double)] {
+        guard let backend = try DeviceRegistry.shared.backend(for: self) as? OpenCLBackend else {
+            try body()
+            return []
+        }
+        return try backend.profileKernels(body)
+    }
+}

@@ -29,18 +29,37 @@ extension OpenCLBackend {
     package func maxPool(
         _ x: DeviceBuffer, _ geometry: PoolGeometry, into y: DeviceBuffer, indices: DeviceBuffer
     ) throws {
-        let total = geometry.planes * geometry.outHeight * geometry.outWidth
+        let g = geometry
+        if g.kernelHeight == 2, g.kernelWidth == 2, g.strideY == 2, g.strideX == 2, g.padY == 0, g.padX == 0 {
+            let group = parameters.elementwiseWorkGroup
+            let x0 = min(group, 16)
+            try launch(.pool, "max_pool_2x2_forward", global: [g.outWidth, g.planes * g.outHeight], local: [x0, group / x0], [
+                .buffer(x), .buffer(y), .buffer(indices), .ints(packed(g)),
+            ])
+            return
+        }
+        let total = g.planes * g.outHeight * g.outWidth
         try launch(.pool, "max_pool_forward", global: [total], local: [parameters.elementwiseWorkGroup], [
-            .buffer(x), .buffer(y), .buffer(indices), .ints(packed(geometry)),
+            .buffer(x), .buffer(y), .buffer(indices), .ints(packed(g)),
         ])
     }
 
     package func maxPoolBackward(
         _ dy: DeviceBuffer, indices: DeviceBuffer, _ geometry: PoolGeometry, into dx: DeviceBuffer
     ) throws {
-        let total = geometry.planes * geometry.height * geometry.width
+        let g = geometry
+        if g.strideY >= g.kernelHeight && g.strideX >= g.kernelWidth {
+            // Disjoint windows: zero dx, then scatter each output's gradient to its argmax.
+            try fill(dx, offset: 0, count: g.planes * g.height * g.width, bits: 0)
+            try launch(.pool, "max_pool_backward_scatter", global: [g.planes * g.outHeight * g.outWidth],
+                       local: [parameters.elementwiseWorkGroup], [
+                .buffer(dy), .buffer(indices), .buffer(dx), .ints(packed(g)),
+            ])
+            return
+        }
+        let total = g.planes * g.height * g.width
         try launch(.pool, "max_pool_backward", global: [total], local: [parameters.elementwiseWorkGroup], [
-            .buffer(dy), .buffer(indices), .buffer(dx), .ints(packed(geometry)),
+            .buffer(dy), .buffer(indices), .buffer(dx), .ints(packed(g)),
         ])
     }
 

@@ -194,41 +194,39 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         }
     }
 
-    /// Records every kernel launched during `body` and returns the device time they took (from
-    /// OpenCL event profiling), after waiting for them.
-    package func profileDeviceTime(_ body: () throws -> Void) throws -> Double {
+    /// Records every kernel launched during `body`, waits for them, and returns each launch's
+    /// kernel name and device-side duration (from OpenCL event profiling), in launch order.
+    package func profileKernels(_ body: () throws -> Void) throws -> [(kernel: String, seconds: Double)] {
         let profiler = KernelProfiler()
         launchState.withLock { $0.profiler = profiler }
         defer { launchState.withLock { $0.profiler = nil } }
         try body()
         try synchronize()
-        return profiler.totalSeconds()
+        return profiler.durations()
     }
 }
 
 /// Events of profiled launches and the device time they span.
 final class KernelProfiler {
-    private var events: [cl_event] = []
+    private var events: [(kernel: String, event: cl_event)] = []
 
     func record(_ kernel: String, _ event: cl_event) {
-        events.append(event)
+        events.append((kernel, event))
     }
 
-    /// Sum of (end − start) over the recorded launches, in seconds; releases the events.
-    func totalSeconds() -> Double {
-        var total = 0.0
-        for event in events {
+    /// Each launch's (end − start) in seconds; releases the events.
+    func durations() -> [(kernel: String, seconds: Double)] {
+        defer { events.removeAll() }
+        return events.map { kernel, event in
             let start = clInfoValue(cl_ulong.self) {
                 clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), $0, $1, $2)
             }
             let end = clInfoValue(cl_ulong.self) {
                 clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), $0, $1, $2)
             }
-            if end > start { total += Double(end - start) / 1e9 }
             clReleaseEvent(event)
+            return (kernel, end > start ? Double(end - start) / 1e9 : 0)
         }
-        events.removeAll()
-        return total
     }
 }
 

@@ -2,12 +2,13 @@ import ArgumentParser
 import Cortado
 import Foundation
 
-/// `cortado bench`: timings of Cortado's operations on several devices in one run.
+/// `cortado bench`: timings of Cortado's operations and models on several devices in one run.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmark operations on one or more devices.",
-        subcommands: [GemmBench.self])
+        abstract: "Benchmark operations and models on one or more devices (default: cpu and every OpenCL device).",
+        subcommands: [SuiteBench.self, GemmBench.self, StartupBench.self],
+        defaultSubcommand: SuiteBench.self)
 }
 
 /// `cortado bench gemm`: square single-precision matrix products.

@@ -74,6 +74,11 @@ public struct Device: Hashable, Sendable, CustomStringConvertible {
         get throws { try DeviceRegistry.shared.backend(for: self).allocator.statistics }
     }
 
+    /// How much kernel compilation this process has done for the device (zero for the CPU).
+    public var compileStatistics: CompileStatistics {
+        get throws { try DeviceRegistry.shared.compileStatistics(for: self) }
+    }
+
     /// Frees the device memory that the caching allocator holds for reuse.
     public func emptyCache() throws {
         try DeviceRegistry.shared.backend(for: self).allocator.emptyCache()

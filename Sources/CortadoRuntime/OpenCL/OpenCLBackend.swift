@@ -55,7 +55,8 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
             throw CortadoError.openCL(call: "clCreateCommandQueue(\(record.info.name))", code: status)
         }
         self.queue = queue
-        self.programs = ProgramCache(context: context, deviceID: record.deviceID, info: record.info)
+        self.programs = ProgramCache(
+            context: context, deviceID: record.deviceID, info: record.info, storesBinaries: table.cacheProgramBinaries)
 
         let device = device
         let sharedContext = UncheckedSendable(context)  // OpenCL contexts are thread-safe

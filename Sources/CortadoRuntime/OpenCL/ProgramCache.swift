@@ -30,20 +30,23 @@ public struct CompileStatistics: Sendable, Equatable {
     public var cacheSeconds = 0.0
 }
 
-/// Builds each OpenCL program once per process and keeps compiled binaries on disk, keyed by the
-/// platform, device, driver, build options and source, so a second start compiles nothing.
+/// Builds each OpenCL program once per process and, when `storesBinaries`, keeps compiled binaries on
+/// disk keyed by the platform, device, driver, build options and source, so a second start
+/// compiles nothing. (Without it, the driver's own kernel cache serves the second start.)
 final class ProgramCache: @unchecked Sendable {
     private let context: cl_context
     private let deviceID: cl_device_id
     private let info: DeviceInfo
     private let directory: URL
+    private let storesBinaries: Bool
     private let programs = Locked<[String: cl_program]>([:])
     private let stats = Mutex(CompileStatistics())
 
-    init(context: cl_context, deviceID: cl_device_id, info: DeviceInfo) {
+    init(context: cl_context, deviceID: cl_device_id, info: DeviceInfo, storesBinaries: Bool) {
         self.context = context
         self.deviceID = deviceID
         self.info = info
+        self.storesBinaries = storesBinaries
         self.directory = CacheDirectory.url.appendingPathComponent("kernels")
     }
 
@@ -71,7 +74,7 @@ final class ProgramCache: @unchecked Sendable {
 
         let started = DispatchTime.now()
         let program: cl_program
-        if let cached = loadBinary(file, options: options) {
+        if storesBinaries, let cached = loadBinary(file, options: options) {
             program = cached
             let seconds = Self.seconds(since: started)
             stats.withLock { $0.loadedFromCache += 1; $0.cacheSeconds += seconds }
@@ -79,7 +82,7 @@ final class ProgramCache: @unchecked Sendable {
             program = try buildFromSource(source, family: family, options: options)
             let seconds = Self.seconds(since: started)
             stats.withLock { $0.compiledFromSource += 1; $0.sourceSeconds += seconds }
-            storeBinary(of: program, at: file)
+            if storesBinaries { storeBinary(of: program, at: file) }
         }
         return programs.withLock { programs in
             if let existing = programs[key] {

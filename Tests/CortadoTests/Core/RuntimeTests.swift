@@ -57,18 +57,28 @@ struct RuntimeTests {
         }
     }
 
-    @Test("compiled programs are cached on disk and loaded by a new backend")
+    @Test("with the GPU table, compiled programs are cached on disk and a new backend compiles nothing")
     func programCache() throws {
-        let first = Device(kind: .opencl, index: 0, profile: nil, instance: 2)
-        let second = Device(kind: .opencl, index: 0, profile: nil, instance: 3)
+        // The GPU table caches binaries (the CPU table leaves that to the driver's cache; see below).
+        let first = Device(kind: .opencl, index: 0, profile: .gpu, instance: 2)
+        let second = Device(kind: .opencl, index: 0, profile: .gpu, instance: 3)
         _ = try (Tensor([1, 2, 3], device: first) + 1).toArray()
         _ = try (Tensor([1, 2, 3], device: second) + 1).toArray()
-        let stats = try DeviceRegistry.shared.compileStatistics(for: second)
+        let stats = try second.compileStatistics
         #expect(stats.compiledFromSource == 0, "\(stats)")
         #expect(stats.loadedFromCache >= 1, "\(stats)")
         let files = try FileManager.default.contentsOfDirectory(
             at: CacheDirectory.url.appendingPathComponent("kernels"), includingPropertiesForKeys: nil)
         #expect(files.contains { $0.lastPathComponent.hasPrefix("elementwise-") && $0.pathExtension == "bin" })
+    }
+
+    @Test("the CPU-type table does not export binaries (PoCL would recompile every kernel to do so)")
+    func cpuTypeSkipsBinaryCache() throws {
+        #expect(!KernelParameters.defaults(for: .cpu).cacheProgramBinaries)
+        #expect(KernelParameters.defaults(for: .gpu).cacheProgramBinaries)
+        let device = Device(kind: .opencl, index: 0, profile: .cpu, instance: 4)
+        _ = try (Tensor([1, 2, 3], device: device) * 2).toArray()
+        #expect(try device.compileStatistics.loadedFromCache == 0)
     }
 
     @Test("parameter tables validate their tiles")

@@ -1,0 +1,120 @@
+import ArgumentParser
+import CortadoTraining
+import Foundation
+
+/// `cortado bench [suite]`: the operation and model suites, as a table, JSON lines and an SVG chart.
+struct SuiteBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "suite",
+        abstract: "Time the operation suite and a model's layers and training step on each device.",
+        discussion: """
+            Operations: sgemm at square sizes and at the built-in models' shapes, conv2d forward and
+            backward at the cnn/lenet shapes, add/mul (GB/s), sum and softmax, the fused Adam update,
+            host↔device copies. Models (as `caffe time`): each layer's forward and backward, the
+            optimizer update, and whole training steps (samples/s). Devices are interleaved within each
+            repeat; warm-up runs (kernel compilation) are excluded; OpenCL device time comes from event
+            profiling. Kernel compilation is measured separately by `cortado bench startup`.
+            Example: cortado bench --device cpu --device opencl --json --svg bench.svg
+            """)
+
+    @Option(name: .customLong("device"), help: "Device to run on (repeatable; default: cpu and every OpenCL device).")
+    var devices: [String] = []
+
+    @Option(help: "ops, model or all.")
+    var suite: Suite = .all
+
+    @Option(name: .customLong("model"), help: "Model(s) for the model suite (repeatable).")
+    var models: [BuiltinModel] = [.cnn]
+
+    @Option(help: "Batch size of the model suite.")
+    var batchSize = 64
+
+    @Option(name: .customLong("size"), help: "Square sgemm sizes (repeatable).")
+    var sizes: [Int] = [256, 512, 1024, 2048, 4096]
+
+    @Option(help: "Only cases whose name contains this text.")
+    var filter: String?
+
+    @Option(help: "Timed repeats per case and device (fewer for cases slower than 3 s in total).")
+    var repeats = 10
+
+    @Option(help: "Untimed warm-up runs per case and device.")
+    var warmup = 2
+
+    @Flag(help: "Print one JSON object per case and device.")
+    var json = false
+
+    @Option(help: "Also write a chart of the medians to this SVG file.")
+    var svg: String?
+
+    enum Suite: String, ExpressibleByArgument, CaseIterable { case ops, model, all }
+
+    func validate() throws {
+        guard repeats > 0, warmup >= 0, batchSize > 0, sizes.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--repeats, --batch-size and --size must be positive, --warmup not negative")
+        }
+    }
+
+    func run() throws {
+        let targets = try DeviceSelection.resolve(devices, fallback: ["cpu"] + Device.all.filter { $0.kind == .opencl }.map(\.id))
+        var cases: [BenchmarkCase] = []
+        if suite != .model { cases += OperationBenchmarks.all(gemmSizes: sizes) }
+        if suite != .ops { cases += try models.flatMap { try ModelBenchmarks.cases($0, batchSize: batchSize) } }
+        if let filter { cases = cases.filter { $0.name.contains(filter) } }
+        guard !cases.isEmpty else { throw ValidationError("no benchmark case matches --filter \(filter ?? "")") }
+
+        let runner = BenchmarkRunner(repeats: repeats, warmup: warmup)
+        var results: [BenchmarkResult] = []
+        for benchmark in cases {
+            let caseResults = try runner.run(benchmark, on: targets)
+            results += caseResults
+            if json {
+                for result in caseResults { print(try Terminal.jsonLine(result)) }
+            } else {
+                print(BenchmarkTable.rows(caseResults))
+            }
+            fflush(nil)
+        }
+        if let svg {
+            let chart = BenchmarkChart(results: results, devices: try targets.map { try $0.info }, machine: Machine.description)
+            do {
+                try chart.render().write(toFile: svg, atomically: true, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot write --svg \(svg): \(error.localizedDescription)")
+            }
+            Terminal.note("wrote \(svg)")
+        }
+    }
+}
+
+/// The machine's description for reports: CPU model, cores, memory, OS.
+enum Machine {
+    static var description: String {
+        let cpu = Device.all.first { $0.kind == .cpu }
+        let memory = formatBytes(Int(ProcessInfo.processInfo.physicalMemory))
+        return "\(cpu?.name ?? "CPU"), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(memory), "
+            + ProcessInfo.processInfo.operatingSystemVersionString
+    }
+}
+
+/// Aligned text rows for results.
+enum BenchmarkTable {
+    static func rows(_ results: [BenchmarkResult]) -> String {
+        results.map { r in
+            let throughput: String
+            if let gflops = r.gflops { throughput = String(format: "%.1f GFLOPS", gflops) }
+            else if let gbps = r.gbps { throughput = String(format: "%.1f GB/s", gbps) }
+            else if let samples = r.samplesPerSec { throughput = String(format: "%.0f samples/s", samples) }
+            else { throughput = "" }
+            let deviceTime = r.deviceMs.map { String(format: "device %.3f ms", $0) } ?? ""
+            let ratio = r.speedupOverCPU.map { r.device == Device.cpu.id ? "" : String(format: "%.2f× cpu", $0) } ?? ""
+            return [r.caseName.padding(toLength: 40, withPad: " ", startingAt: 0),
+                    r.device.padding(toLength: 10, withPad: " ", startingAt: 0),
+                    String(format: "%10.3f ms", r.medianMs),
+                    String(format: "(%.3f–%.3f)", r.minMs, r.maxMs).padding(toLength: 22, withPad: " ", startingAt: 0),
+                    deviceTime.padding(toLength: 20, withPad: " ", startingAt: 0),
+                    throughput.padding(toLength: 20, withPad: " ", startingAt: 0), ratio].joined(separator: " ")
+                .trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+}

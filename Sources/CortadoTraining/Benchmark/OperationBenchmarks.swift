@@ -1,0 +1,105 @@
+/// The operation suite of `cortado bench`: GEMM at square sizes and at the built-in models'
+/// shapes, convolutions at their shapes, memory-bound kernels, the fused Adam update, and copies
+/// between host and device.
+public enum OperationBenchmarks {
+    /// Every operation case.
+    public static func all(gemmSizes: [Int] = [256, 512, 1024, 2048, 4096]) -> [BenchmarkCase] {
+        gemmSizes.map(squareGemm) + modelGemms + convolutions + memory
+    }
+
+    /// `C = A·B` for `n × n` matrices.
+    public static func squareGemm(_ n: Int) -> BenchmarkCase {
+        gemm("sgemm \(n)", m: n, k: n, n: n)
+    }
+
+    /// The GEMMs the built-in models run at batch 64 (forward products; convolutions via im2col).
+    public static let modelGemms: [BenchmarkCase] = [
+        gemm("sgemm cnn conv 32x9x43264", m: 32, k: 9, n: 43_264),
+        gemm("sgemm cnn dense 64x5408x64", m: 64, k: 5408, n: 64),
+        gemm("sgemm mlp dense 64x784x256", m: 64, k: 784, n: 256),
+        gemm("sgemm lenet conv2 50x500x4096", m: 50, k: 500, n: 4096),
+        gemm("sgemm lenet dense 64x800x500", m: 64, k: 800, n: 500),
+    ]
+
+    private static func gemm(_ name: String, m: Int, k: Int, n: Int) -> BenchmarkCase {
+        BenchmarkCase(name, group: "sgemm", work: .flops(2 * Double(m) * Double(n) * Double(k))) { device in
+            let generator = RandomGenerator(seed: 1)
+            let a = try Tensor.uniform([m, k], device: device, generator: generator)
+            let b = try Tensor.uniform([k, n], device: device, generator: generator)
+            return { _ = try withNoGrad { try a.matmul(b) } }
+        }
+    }
+
+    /// Forward and backward (input and weight gradients) of the built-in models' convolutions.
+    public static let convolutions: [BenchmarkCase] = [
+        ("cnn conv1", [64, 1, 28, 28], [32, 1, 3, 3]),
+        ("lenet conv1", [64, 1, 28, 28], [20, 1, 5, 5]),
+        ("lenet conv2", [64, 20, 12, 12], [50, 20, 5, 5]),
+    ].flatMap { name, input, weight -> [BenchmarkCase] in
+        let outputs = input[0] * weight[0] * (input[2] - weight[2] + 1) * (input[3] - weight[3] + 1)
+        let flops = 2 * Double(outputs) * Double(weight[1] * weight[2] * weight[3])
+        @Sendable func prepare(_ device: Device) throws -> (Tensor, Tensor, Tensor) {
+            let generator = RandomGenerator(seed: 2)
+            return (try Tensor.uniform(input, device: device, generator: generator),
+                    try Tensor.normal(weight, std: 0.1, device: device, generator: generator),
+                    try Tensor.zeros([weight[0]], device: device))
+        }
+        return [
+            BenchmarkCase("conv2d \(name) forward", group: "conv2d", work: .flops(flops)) { device in
+                let (x, w, b) = try prepare(device)
+                return { _ = try withNoGrad { try x.conv2d(weight: w, bias: b) } }
+            },
+            BenchmarkCase("conv2d \(name) backward", group: "conv2d", work: .flops(2 * flops)) { device in
+                let (x, w, b) = try prepare(device)
+                let y = try x.requiringGrad().conv2d(weight: w.requiringGrad(), bias: b.requiringGrad())
+                let dy = try Tensor.uniform(y.shape, device: device)
+                return { try y.backward(gradient: dy) }
+            },
+        ]
+    }
+
+    /// Memory-bound kernels, the fused Adam update, and host↔device copies (GB/s).
+    public static let memory: [BenchmarkCase] = {
+        let n = 1 << 24  // 16 Mi floats: 64 MiB per tensor
+        @Sendable func pair(_ device: Device) throws -> (Tensor, Tensor) {
+            let generator = RandomGenerator(seed: 3)
+            return (try Tensor.uniform([n], device: device, generator: generator),
+                    try Tensor.uniform([n], device: device, generator: generator))
+        }
+        let bytes = Double(4 * n)
+        return [
+            BenchmarkCase("add 16M", group: "elementwise", work: .bytes(3 * bytes)) { device in
+                let (a, b) = try pair(device)
+                return { _ = try withNoGrad { try a + b } }
+            },
+            BenchmarkCase("mul 16M", group: "elementwise", work: .bytes(3 * bytes)) { device in
+                let (a, b) = try pair(device)
+                return { _ = try withNoGrad { try a * b } }
+            },
+            BenchmarkCase("sum 16M", group: "reduction", work: .bytes(bytes)) { device in
+                let (a, _) = try pair(device)
+                return { _ = try withNoGrad { try a.sum() } }
+            },
+            BenchmarkCase("softmax 4096x4096", group: "reduction", work: .bytes(2 * bytes)) { device in
+                let (a, _) = try pair(device)
+                let rows = try a.reshaped([4096, 4096])
+                return { _ = try withNoGrad { try rows.softmax(axis: 1) } }
+            },
+            BenchmarkCase("adam update 16M", group: "optimizer", work: .bytes(7 * bytes)) { device in
+                let parameter = try Parameter(Tensor.uniform([n], device: device))
+                let (gradient, _) = try pair(device)
+                try (parameter.value * gradient).sum().backward()
+                let adam = try Adam([("p", parameter)])
+                return { try adam.step() }
+            },
+            BenchmarkCase("copy host to device 64 MiB", group: "copy", work: .bytes(bytes)) { device in
+                let values = [Float](repeating: 0.5, count: n)
+                return { _ = try Tensor(values, device: device) }
+            },
+            BenchmarkCase("copy device to host 64 MiB", group: "copy", work: .bytes(bytes)) { device in
+                let (a, _) = try pair(device)
+                return { _ = try a.toArray() }
+            },
+        ]
+    }()
+}

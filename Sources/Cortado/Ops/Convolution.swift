@@ -24,8 +24,9 @@ public struct Size2D: Hashable, Sendable, ExpressibleByIntegerLiteral, CustomStr
 extension Tensor {
     /// 2-D convolution (cross-correlation, as PyTorch) of NCHW input with OIHW `weight`.
     ///
-    /// Lowered to one GEMM over an im2col column matrix for the whole batch; the backward pass
-    /// computes the weight gradient and the input gradient (col2im) with two more GEMMs.
+    /// Lowered to a batched GEMM over per-sample im2col column matrices, which writes the NCHW
+    /// output directly (onto the broadcast bias); the backward pass computes the weight gradient
+    /// with a GEMM summed over the batch and the input gradient with a batched GEMM and col2im.
     /// - Parameters:
     ///   - weight: `[outChannels, inChannels, kernelHeight, kernelWidth]`.
     ///   - bias: `[outChannels]`, added to every output position.
@@ -56,64 +57,55 @@ extension Tensor {
             throw CortadoError.shapeMismatch("conv2d: kernel \(weight.shape.suffix(2)) does not fit input \(shape) with padding \(padding)")
         }
         let x = try dense(), w = try weight.dense()
-        let plane = g.outHeight * g.outWidth
-        let columns = g.columnCount
+        let (plane, patch) = (g.outputPlane, g.patchSize)
 
-        let cols = try Tensor.empty([g.patchSize, columns], on: backend)
+        let cols = try Tensor.empty([g.batch, patch, plane], on: backend)
         try backend.im2col(x.buffer, g, into: cols.buffer)
-        let product = try Tensor.empty([outChannels, columns], on: backend)
-        try backend.gemm(
-            GemmDescriptor(batch: 1, m: outChannels, n: columns, k: g.patchSize),
-            MatrixOperand(buffer: w.buffer, offset: 0, rowStride: g.patchSize, columnStride: 1, batchStride: 0),
-            MatrixOperand(buffer: cols.buffer, offset: 0, rowStride: columns, columnStride: 1, batchStride: 0),
-            MatrixOperand(buffer: product.buffer, offset: 0, rowStride: columns, columnStride: 1, batchStride: 0))
-
-        // [O, N·P] → [N, O, P], adding the bias on the way.
         let out = try Tensor.empty([g.batch, outChannels, g.outHeight, g.outWidth], on: backend)
-        let permuted = StridedView(buffer: product.buffer, shape: [g.batch, outChannels, plane], strides: [plane, columns, 1])
-        let target = StridedView(contiguous: out.buffer, shape: [g.batch, outChannels, plane])
         if let bias {
+            // The output starts as the broadcast bias; the GEMM accumulates onto it.
             let b = try bias.dense()
-            try backend.binary(
-                .add, permuted, StridedView(buffer: b.buffer, shape: [g.batch, outChannels, plane], strides: [0, 1, 0]),
-                into: target)
-        } else {
-            try backend.copy(permuted, to: target)
+            try backend.copy(StridedView(buffer: b.buffer, shape: [g.batch, outChannels, plane], strides: [0, 1, 0]),
+                             to: StridedView(contiguous: out.buffer, shape: [g.batch, outChannels, plane]))
         }
+        try backend.gemm(
+            GemmDescriptor(batch: g.batch, m: outChannels, n: plane, k: patch, beta: bias == nil ? 0 : 1),
+            MatrixOperand(buffer: w.buffer, offset: 0, rowStride: patch, columnStride: 1, batchStride: 0),
+            MatrixOperand(buffer: cols.buffer, offset: 0, rowStride: plane, columnStride: 1, batchStride: patch * plane),
+            MatrixOperand(buffer: out.buffer, offset: 0, rowStride: plane, columnStride: 1, batchStride: outChannels * plane))
 
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
         let needs = inputs.map(\.requiresGrad)
         return out.recordingGradient("conv2d", inputs) { gradient in
             let backend = w.backend
             let dy = try gradient.dense()
-            // [N, O, P] → [O, N·P]
-            let dyT = try Tensor.empty([outChannels, columns], on: backend)
-            try backend.copy(
-                StridedView(buffer: dy.buffer, shape: [outChannels, g.batch, plane], strides: [plane, outChannels * plane, 1]),
-                to: StridedView(contiguous: dyT.buffer, shape: [outChannels, g.batch, plane]))
+            let dyMatrices = MatrixOperand(buffer: dy.buffer, offset: 0, rowStride: plane, columnStride: 1,
+                                           batchStride: outChannels * plane)
             var grads: [Tensor?] = [nil, nil]
             if needs[0] {
-                let dcols = try Tensor.empty([g.patchSize, columns], on: backend)
+                // dcols[n] = Wᵀ · dy[n], then folded back onto the input.
+                let dcols = try Tensor.empty([g.batch, patch, plane], on: backend)
                 try backend.gemm(
-                    GemmDescriptor(batch: 1, m: g.patchSize, n: columns, k: outChannels),
-                    MatrixOperand(buffer: w.buffer, offset: 0, rowStride: 1, columnStride: g.patchSize, batchStride: 0),
-                    MatrixOperand(buffer: dyT.buffer, offset: 0, rowStride: columns, columnStride: 1, batchStride: 0),
-                    MatrixOperand(buffer: dcols.buffer, offset: 0, rowStride: columns, columnStride: 1, batchStride: 0))
+                    GemmDescriptor(batch: g.batch, m: patch, n: plane, k: outChannels),
+                    MatrixOperand(buffer: w.buffer, offset: 0, rowStride: 1, columnStride: patch, batchStride: 0),
+                    dyMatrices,
+                    MatrixOperand(buffer: dcols.buffer, offset: 0, rowStride: plane, columnStride: 1, batchStride: patch * plane))
                 let dx = try Tensor.empty(x.shape, on: backend)
                 try backend.col2im(dcols.buffer, g, into: dx.buffer)
                 grads[0] = dx
             }
             if needs[1] {
+                // dW = Σ_n dy[n] · cols[n]ᵀ
                 let dw = try Tensor.empty(w.shape, on: backend)
                 try backend.gemm(
-                    GemmDescriptor(batch: 1, m: outChannels, n: g.patchSize, k: columns),
-                    MatrixOperand(buffer: dyT.buffer, offset: 0, rowStride: columns, columnStride: 1, batchStride: 0),
-                    MatrixOperand(buffer: cols.buffer, offset: 0, rowStride: 1, columnStride: columns, batchStride: 0),
-                    MatrixOperand(buffer: dw.buffer, offset: 0, rowStride: g.patchSize, columnStride: 1, batchStride: 0))
+                    GemmDescriptor(batch: g.batch, m: outChannels, n: patch, k: plane, reduceBatch: true),
+                    dyMatrices,
+                    MatrixOperand(buffer: cols.buffer, offset: 0, rowStride: 1, columnStride: plane, batchStride: patch * plane),
+                    MatrixOperand(buffer: dw.buffer, offset: 0, rowStride: patch, columnStride: 1, batchStride: 0))
                 grads[1] = dw
             }
             if needs.count == 3 {
-                grads.append(needs[2] ? try dyT.sum(axes: [1]) : nil)
+                grads.append(needs[2] ? try dy.reshaped([g.batch, outChannels, plane]).sum(axes: [0, 2]) : nil)
             }
             return grads
         }

@@ -52,7 +52,8 @@ package protocol Backend: AnyObject, Sendable {
         into dx: DeviceBuffer
     ) throws
 
-    /// Unfolds NCHW `x` into `cols[patchSize, batch·outHeight·outWidth]` (zeros where padded).
+    /// Unfolds NCHW `x` into one column matrix per sample, `cols[batch, patchSize, outHeight·outWidth]`
+    /// (zeros where padded), so that a convolution is a batched GEMM whose output is NCHW.
     func im2col(_ x: DeviceBuffer, _ geometry: ConvGeometry, into cols: DeviceBuffer) throws
     /// Folds `cols` back into NCHW `x`, summing overlapping patches (the adjoint of ``im2col``).
     func col2im(_ cols: DeviceBuffer, _ geometry: ConvGeometry, into x: DeviceBuffer) throws

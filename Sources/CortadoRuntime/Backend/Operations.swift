@@ -118,7 +118,9 @@ package struct MatrixOperand {
 }
 
 /// `C[b] = alpha · A[b] · B[b] + beta · C[b]` for `b` in `0..<batch`; `A` is `m × k`, `B` is `k × n`,
-/// `C` is `m × n` with unit column stride.
+/// `C` is `m × n` with unit column stride. With `reduceBatch`, the products are summed into one
+/// `C = alpha · Σ_b A[b] · B[b] + beta · C` (C's batch stride is ignored): a weight gradient summed
+/// over the samples of a batch.
 package struct GemmDescriptor {
     package var batch: Int
     package var m: Int
@@ -126,14 +128,16 @@ package struct GemmDescriptor {
     package var k: Int
     package var alpha: Float = 1
     package var beta: Float = 0
+    package var reduceBatch = false
 
-    package init(batch: Int, m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0) {
+    package init(batch: Int, m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0, reduceBatch: Bool = false) {
         self.batch = batch
         self.m = m
         self.n = n
         self.k = k
         self.alpha = alpha
         self.beta = beta
+        self.reduceBatch = reduceBatch
     }
 
     /// Floating-point operations: `2·batch·m·n·k`.
@@ -170,10 +174,10 @@ package struct ConvGeometry: Hashable, Sendable {
     package var outHeight: Int { (height + 2 * padY - dilationY * (kernelHeight - 1) - 1) / strideY + 1 }
     /// Output width.
     package var outWidth: Int { (width + 2 * padX - dilationX * (kernelWidth - 1) - 1) / strideX + 1 }
-    /// Rows of the column matrix: `channels · kernelHeight · kernelWidth`.
+    /// Rows of each sample's column matrix: `channels · kernelHeight · kernelWidth`.
     package var patchSize: Int { channels * kernelHeight * kernelWidth }
-    /// Columns of the column matrix: `batch · outHeight · outWidth`.
-    package var columnCount: Int { batch * outHeight * outWidth }
+    /// Columns of each sample's column matrix: `outHeight · outWidth`.
+    package var outputPlane: Int { outHeight * outWidth }
 }
 
 /// Geometry of a 2-D pooling window over NCHW planes (`planes = batch · channels`).

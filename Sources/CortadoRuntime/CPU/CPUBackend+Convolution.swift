@@ -3,25 +3,30 @@ import Foundation
 extension CPUBackend {
     package func im2col(_ x: DeviceBuffer, _ g: ConvGeometry, into cols: DeviceBuffer) throws {
         let xs = x.floats, cs = cols.floats
-        let columns = g.columnCount, planeOut = g.outHeight * g.outWidth
-        Parallel.forEach(count: g.patchSize, grain: max(1, Self.elementwiseGrain / max(columns, 1))) { rows in
-            for r in rows {
+        let plane = g.outputPlane, patches = g.patchSize
+        // One task per (sample, patch row): a contiguous run of `plane` columns.
+        Parallel.forEach(count: g.batch * patches, grain: max(1, Self.elementwiseGrain / max(plane, 1))) { rows in
+            for row in rows {
+                let n = row / patches, r = row % patches
                 let kx = r % g.kernelWidth, ky = (r / g.kernelWidth) % g.kernelHeight
                 let c = r / (g.kernelWidth * g.kernelHeight)
-                for n in 0..<g.batch {
-                    let plane = xs + (n * g.channels + c) * g.height * g.width
-                    let target = cs + r * columns + n * planeOut
-                    for oy in 0..<g.outHeight {
-                        let iy = oy * g.strideY - g.padY + ky * g.dilationY
-                        let row = target + oy * g.outWidth
-                        guard iy >= 0 && iy < g.height else {
-                            row.initialize(repeating: 0, count: g.outWidth)
-                            continue
-                        }
-                        let source = plane + iy * g.width
+                let source = xs + (n * g.channels + c) * g.height * g.width
+                let target = cs + row * plane
+                for oy in 0..<g.outHeight {
+                    let iy = oy * g.strideY - g.padY + ky * g.dilationY
+                    let out = target + oy * g.outWidth
+                    guard iy >= 0 && iy < g.height else {
+                        out.initialize(repeating: 0, count: g.outWidth)
+                        continue
+                    }
+                    let line = source + iy * g.width
+                    let shift = kx * g.dilationX - g.padX
+                    if g.strideX == 1 && shift >= 0 && shift + g.outWidth <= g.width {
+                        out.update(from: line + shift, count: g.outWidth)
+                    } else {
                         for ox in 0..<g.outWidth {
-                            let ix = ox * g.strideX - g.padX + kx * g.dilationX
-                            row[ox] = ix >= 0 && ix < g.width ? source[ix] : 0
+                            let ix = ox * g.strideX + shift
+                            out[ox] = ix >= 0 && ix < g.width ? line[ix] : 0
                         }
                     }
                 }
@@ -31,23 +36,24 @@ extension CPUBackend {
 
     package func col2im(_ cols: DeviceBuffer, _ g: ConvGeometry, into x: DeviceBuffer) throws {
         let xs = x.floats, cs = cols.floats
-        let columns = g.columnCount, planeOut = g.outHeight * g.outWidth, planeIn = g.height * g.width
-        // Each (n, c) plane of x is written by one worker only: no races, deterministic order.
+        let plane = g.outputPlane, patches = g.patchSize, planeIn = g.height * g.width
+        // Each (n, c) plane of x is written by one task only: no races, deterministic order.
         Parallel.forEach(count: g.batch * g.channels, grain: max(1, Self.elementwiseGrain / max(planeIn * 4, 1))) { planes in
             for p in planes {
                 let n = p / g.channels, c = p % g.channels
-                let plane = xs + p * planeIn
-                plane.initialize(repeating: 0, count: planeIn)
+                let target = xs + p * planeIn
+                target.initialize(repeating: 0, count: planeIn)
                 for ky in 0..<g.kernelHeight {
                     for kx in 0..<g.kernelWidth {
                         let r = (c * g.kernelHeight + ky) * g.kernelWidth + kx
-                        let source = cs + r * columns + n * planeOut
+                        let source = cs + (n * patches + r) * plane
                         for oy in 0..<g.outHeight {
                             let iy = oy * g.strideY - g.padY + ky * g.dilationY
                             guard iy >= 0 && iy < g.height else { continue }
+                            let line = target + iy * g.width, run = source + oy * g.outWidth
                             for ox in 0..<g.outWidth {
                                 let ix = ox * g.strideX - g.padX + kx * g.dilationX
-                                if ix >= 0 && ix < g.width { plane[iy * g.width + ix] += source[oy * g.outWidth + ox] }
+                                if ix >= 0 && ix < g.width { line[ix] += run[ox] }
                             }
                         }
                     }

@@ -11,11 +11,13 @@ extension CPUBackend {
         let ldc = d.m == 1 ? max(d.n, 1) : c.rowStride
         let ap = aMatrix.buffer.floats, bp = bMatrix.buffer.floats, cp = c.buffer.floats
         for batch in 0..<d.batch {
+            // Summing over the batch: each product accumulates onto the previous ones.
+            let (beta, cBatch) = d.reduceBatch ? (batch == 0 ? d.beta : 1, 0) : (d.beta, batch)
             cblas_sgemm(
                 CblasRowMajor, aTrans, bTrans, Int32(d.m), Int32(d.n), Int32(d.k), d.alpha,
                 ap + aMatrix.offset + batch * aMatrix.batchStride, Int32(lda),
-                bp + bMatrix.offset + batch * bMatrix.batchStride, Int32(ldb), d.beta,
-                cp + c.offset + batch * c.batchStride, Int32(ldc))
+                bp + bMatrix.offset + batch * bMatrix.batchStride, Int32(ldb), beta,
+                cp + c.offset + cBatch * c.batchStride, Int32(ldc))
         }
     }
 

@@ -11,18 +11,29 @@ extension OpenCLBackend {
          g.outHeight, g.outWidth, 0, 0, 0, 0, 0].map { Int32($0) }
     }
 
-    package func im2col(_ x: DeviceBuffer, _ geometry: ConvGeometry, into cols: DeviceBuffer) throws {
-        let total = geometry.patchSize * geometry.columnCount
-        try checkIndexable(total)
-        try launch(.conv, "im2col", global: [total], local: [parameters.elementwiseWorkGroup], [
-            .buffer(x), .buffer(cols), .ints(packed(geometry)),
+    /// A 2-D work-group shape for a range whose first dimension is an image row of `width`.
+    private func rowGroup(_ width: Int) -> [Int] {
+        let group = parameters.elementwiseWorkGroup
+        var x = 1
+        while x < width && x < group { x *= 2 }
+        return [x, group / x, 1]
+    }
+
+    /// Whether kernels that support it loop over whole rows per work-item (CPU-type devices).
+    private var rowsPerItem: Bool { parameters.stridedMapping == .rowPerWorkItem }
+
+    package func im2col(_ x: DeviceBuffer, _ g: ConvGeometry, into cols: DeviceBuffer) throws {
+        try checkIndexable(g.batch * g.patchSize * g.outputPlane)
+        let (global0, local) = rowsPerItem ? (1, [1, 1, 1]) : (g.outWidth, rowGroup(g.outWidth))
+        try launch(.conv, "im2col", global: [global0, g.outHeight, g.batch * g.patchSize], local: local, [
+            .buffer(x), .buffer(cols), .ints(packed(g)),
         ])
     }
 
-    package func col2im(_ cols: DeviceBuffer, _ geometry: ConvGeometry, into x: DeviceBuffer) throws {
-        let total = geometry.batch * geometry.channels * geometry.height * geometry.width
-        try launch(.conv, "col2im", global: [total], local: [parameters.elementwiseWorkGroup], [
-            .buffer(cols), .buffer(x), .ints(packed(geometry)),
+    package func col2im(_ cols: DeviceBuffer, _ g: ConvGeometry, into x: DeviceBuffer) throws {
+        try checkIndexable(g.batch * g.channels * g.height * g.width)
+        try launch(.conv, "col2im", global: [g.width, g.height, g.batch * g.channels], local: rowGroup(g.width), [
+            .buffer(cols), .buffer(x), .ints(packed(g)),
         ])
     }
 
@@ -32,8 +43,8 @@ extension OpenCLBackend {
         let g = geometry
         if g.kernelHeight == 2, g.kernelWidth == 2, g.strideY == 2, g.strideX == 2, g.padY == 0, g.padX == 0 {
             let group = parameters.elementwiseWorkGroup
-            let x0 = min(group, 16)
-            try launch(.pool, "max_pool_2x2_forward", global: [g.outWidth, g.planes * g.outHeight], local: [x0, group / x0], [
+            try launch(.pool, "max_pool_2x2_forward", global: [g.outWidth, g.planes * g.outHeight],
+                       local: [min(group, 16), group / min(group, 16)], [
                 .buffer(x), .buffer(y), .buffer(indices), .ints(packed(g)),
             ])
             return

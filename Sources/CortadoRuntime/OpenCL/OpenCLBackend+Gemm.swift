@@ -3,6 +3,7 @@ extension OpenCLBackend {
         _ d: GemmDescriptor, _ a: MatrixOperand, _ b: MatrixOperand, _ c: MatrixOperand
     ) throws {
         guard d.batch > 0, d.m > 0, d.n > 0 else { return }
+        if d.reduceBatch && d.batch > 1 { return try gemmSummedOverBatch(d, a, b, c) }
         let g = parameters.gemm
         if d.k == 0 {
             // C = beta · C: scale in place (or clear) without touching A and B.
@@ -43,6 +44,27 @@ extension OpenCLBackend {
                        global: [columnTiles * g.threadsN, rowTiles * g.threadsM, d.batch],
                        local: [g.threadsN, g.threadsM, 1], arguments)
         }
+    }
+
+    /// `C = alpha · Σ_b A[b]·B[b] + beta · C`: the batched products into scratch memory, then one
+    /// column reduction over the batch.
+    private func gemmSummedOverBatch(
+        _ d: GemmDescriptor, _ a: MatrixOperand, _ b: MatrixOperand, _ c: MatrixOperand
+    ) throws {
+        let count = d.m * d.n
+        let products = try allocator.allocate(byteCount: d.batch * count * 4)
+        var batched = d
+        batched.reduceBatch = false
+        batched.beta = 0
+        try gemm(batched, a, b, MatrixOperand(buffer: products, offset: 0, rowStride: d.n, columnStride: 1, batchStride: count))
+        if d.beta == 0 && c.rowStride == d.n && c.offset == 0 {
+            return try reduce(.sum, products, offset: 0, outer: 1, n: d.batch, inner: count, scale: 1, into: c.buffer)
+        }
+        let sum = try allocator.allocate(byteCount: count * 4)
+        try reduce(.sum, products, offset: 0, outer: 1, n: d.batch, inner: count, scale: 1, into: sum)
+        let target = StridedView(buffer: c.buffer, offset: c.offset, shape: [d.m, d.n], strides: [c.rowStride, 1])
+        if d.beta != 1 { try unary(.mulScalar(d.beta), target, into: target) }
+        try binary(.add, target, StridedView(contiguous: sum, shape: [d.m, d.n]), into: target)
     }
 
     /// Packs an operand into zero-padded `[kp][panel]` panels; a broadcast operand (batch stride 0)

@@ -288,6 +288,8 @@ enum KernelFamily {
         switch self {
         case .elementwise:
             return "-DSTRIDED_ROWS=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0)"
+        case .conv:
+            return "-DROWS_PER_ITEM=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0)"
         case .reduce:
             return "-DREDUCE_WG=\(parameters.reductionWorkGroup) -DCOLUMN_BLOCK=\(parameters.columnBlock)"
         case .gemm:

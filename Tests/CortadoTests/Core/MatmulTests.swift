@@ -74,3 +74,28 @@ struct MatmulTests {
         }
     }
 }
+
+@Suite("GEMM summed over the batch")
+struct BatchSummedGemmTests {
+    @Test("C = α·Σ_b A[b]·B[b] + β·C matches a host loop, with β = 0 and β ≠ 0", arguments: TestDevices.all)
+    func summedOverBatch(device: Device) throws {
+        let (batch, m, k, n) = (5, 7, 6, 9)
+        let a = Fixtures.values(batch * m * k, seed: 91), b = Fixtures.values(batch * k * n, seed: 92)
+        let start = Fixtures.values(m * n, seed: 93)
+        for beta: Float in [0, 0.5] {
+            let ta = try Tensor(a, shape: [batch, m, k], device: device), tb = try Tensor(b, shape: [batch, k, n], device: device)
+            let c = try Tensor(start, shape: [m, n], device: device).copied()
+            try c.backend.gemm(
+                GemmDescriptor(batch: batch, m: m, n: n, k: k, alpha: 2, beta: beta, reduceBatch: true),
+                MatrixOperand(buffer: ta.buffer, offset: 0, rowStride: k, columnStride: 1, batchStride: m * k),
+                MatrixOperand(buffer: tb.buffer, offset: 0, rowStride: n, columnStride: 1, batchStride: k * n),
+                MatrixOperand(buffer: c.buffer, offset: 0, rowStride: n, columnStride: 1, batchStride: 0))
+            var expected = start.map { $0 * beta }
+            for s in 0..<batch {
+                let product = Reference.matmul(Array(a[(s * m * k)..<((s + 1) * m * k)]), Array(b[(s * k * n)..<((s + 1) * k * n)]), m: m, k: k, n: n)
+                for i in expected.indices { expected[i] += 2 * product[i] }
+            }
+            try assertClose(c, expected, rtol: 1e-5, atol: 1e-5, "β = \(beta)")
+        }
+    }
+}

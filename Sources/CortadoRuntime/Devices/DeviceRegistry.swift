@@ -70,7 +70,7 @@ package final class DeviceRegistry: Sendable {
         }
     }
 
-    func record(for device: Device) throws -> OpenCLDeviceRecord {
+    package func record(for device: Device) throws -> OpenCLDeviceRecord {
         guard device.kind == .opencl, device.index < openCLDevices.count else {
             throw CortadoError.unknownDevice(
                 spec: device.id, reason: "no such OpenCL device", available: allDevices.map(\.summary))

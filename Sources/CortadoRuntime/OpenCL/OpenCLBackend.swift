@@ -28,12 +28,18 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
     }
     private let launchState = Locked(LaunchState())
 
-    init(record: OpenCLDeviceRecord, device: Device, parameters: KernelParameters? = nil) throws {
+    /// - Parameters:
+    ///   - parameters: the launch parameters; by default the tuned ones stored for this device (see
+    ///     ``TunedParameterStore``), else the built-in table of its type (or of a forced profile).
+    package init(
+        record: OpenCLDeviceRecord, device: Device, parameters: KernelParameters? = nil,
+        store: TunedParameterStore = TunedParameterStore()
+    ) throws {
         self.device = device
         self.info = record.info
         self.deviceID = record.deviceID
-        let profile = device.profile ?? KernelProfile(for: record.info.type)
-        let table = parameters ?? KernelParameters.defaults(for: profile)
+        let tuned = device.profile == nil ? store.entry(for: record.info)?.parameters : nil
+        let table = parameters ?? tuned ?? KernelParameters.defaults(for: device.profile ?? KernelProfile(for: record.info.type))
         try table.gemm.validate()
         self.parameters = table
 

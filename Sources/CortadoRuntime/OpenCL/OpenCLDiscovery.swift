@@ -1,10 +1,11 @@
 import COpenCL
 
 /// An OpenCL device found at start-up, with its platform and its description.
-struct OpenCLDeviceRecord: @unchecked Sendable {
+package struct OpenCLDeviceRecord: @unchecked Sendable {
     let platform: cl_platform_id
     let deviceID: cl_device_id
-    let info: DeviceInfo
+    /// What the device is.
+    package let info: DeviceInfo
 }
 
 /// Enumerates every OpenCL platform and device, in platform order.

@@ -191,3 +191,19 @@ struct CommandLineTests {
         _ = try saved.makeModel(device: .cpu)
     }
 }
+
+@Suite("Command line: tune")
+struct TuneCommandTests {
+    @Test("tune searches, reports the gain, and stores a table in the configuration directory")
+    func tuneStores() throws {
+        let config = try TemporaryDirectory()
+        let result = try Cortado.run(["tune", "--device", "opencl", "--quick", "--json"], environment: ["CORTADO_CONFIG_DIR": config.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect((report["tried"] as? Int ?? 0) > 3)
+        #expect(report["gain"] is Double && report["tuned_score"] is Double)
+        let stored = try #require(report["stored"] as? String)
+        #expect(stored.hasPrefix(config.path) && FileManager.default.fileExists(atPath: stored))
+        expectFailure(try Cortado.run(["tune", "--device", "cpu"]), mentioning: ["OpenCL"])
+    }
+}

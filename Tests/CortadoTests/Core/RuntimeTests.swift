@@ -113,3 +113,38 @@ struct KernelBuildFailureTests {
         }
     }
 }
+
+@Suite("Tuned parameters")
+struct TunedParameterTests {
+    @Test("a stored tuned table is picked up by a new backend; one for another driver is ignored")
+    func storedTableIsUsed() throws {
+        let directory = try TemporaryDirectory()
+        let store = TunedParameterStore(directory: directory.url)
+        let device = Device(kind: .opencl, index: 0, profile: nil, instance: 20)
+        let record = try DeviceRegistry.shared.record(for: device)
+        var tuned = KernelParameters.defaults(for: .cpu)
+        tuned.gemm.tileM = 8
+        tuned.gemm.groupM = 4
+        tuned.elementwiseWorkGroup = 128
+        let entry = TunedParameterStore.Entry(
+            device: record.info.name, driver: record.info.driverVersion, platform: record.info.platform ?? "",
+            parameters: tuned, defaultScore: 1, tunedScore: 2, date: "2026-11-22T00:00:00Z")
+        try store.save(entry, for: record.info)
+
+        let backend = try OpenCLBackend(record: record, device: device, store: store)
+        #expect(backend.parameters == tuned)
+        // The tuned table computes correctly.
+        let verified = try KernelTuner.verify(backend)
+        #expect(verified)
+
+        var stale = entry
+        stale.driver = "some other driver"
+        try store.save(stale, for: record.info)
+        let fallback = try OpenCLBackend(record: record, device: Device(kind: .opencl, index: 0, profile: nil, instance: 21), store: store)
+        #expect(fallback.parameters == KernelParameters.defaults(for: KernelProfile(for: record.info.type)))
+        // A forced profile ignores tuned tables.
+        try store.save(entry, for: record.info)
+        let forced = try OpenCLBackend(record: record, device: Device(kind: .opencl, index: 0, profile: .gpu, instance: 22), store: store)
+        #expect(forced.parameters == KernelParameters.defaults(for: .gpu))
+    }
+}

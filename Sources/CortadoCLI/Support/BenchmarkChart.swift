@@ -13,9 +13,10 @@ struct BenchmarkChart {
     func render() -> String {
         let cases = results.reduce(into: [String]()) { if !$0.contains($1.caseName) { $0.append($1.caseName) } }
         let deviceIDs = devices.map(\.id)
-        let bar = 14.0, gap = 12.0, left = 90.0, top = 90.0, plotHeight = 380.0, labelSpace = 260.0
+        let bar = 14.0, gap = 12.0, left = 90.0, top = 110.0, plotHeight = 380.0, labelSpace = 260.0
         let groupWidth = Double(max(deviceIDs.count, 1)) * bar + gap
-        let width = left + Double(cases.count) * groupWidth + 40
+        // Room on the right for the last rotated label.
+        let width = left + Double(cases.count) * groupWidth + 200
         let height = top + plotHeight + labelSpace
         let times = results.map(\.medianMs).filter { $0 > 0 }
         let low = floor(log10(times.min() ?? 0.01)), high = ceil(log10(times.max() ?? 1))
@@ -34,11 +35,11 @@ struct BenchmarkChart {
         for decade in stride(from: low, through: high, by: 1) {
             let value = pow(10, decade), py = y(value)
             let label = value >= 1 ? String(format: "%.0f ms", value) : String(format: "%g ms", value)
-            svg += "<line x1=\"\(left)\" y1=\"\(py)\" x2=\"\(width - 30)\" y2=\"\(py)\" stroke=\"#ddd\"/>\n"
+            svg += "<line x1=\"\(left)\" y1=\"\(py)\" x2=\"\(width - 190)\" y2=\"\(py)\" stroke=\"#ddd\"/>\n"
             svg += "<text x=\"\(left - 8)\" y=\"\(py + 4)\" text-anchor=\"end\">\(label)</text>\n"
         }
         svg += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(top + plotHeight)\" stroke=\"#333\"/>\n"
-        svg += "<line x1=\"\(left)\" y1=\"\(top + plotHeight)\" x2=\"\(width - 30)\" y2=\"\(top + plotHeight)\" stroke=\"#333\"/>\n"
+        svg += "<line x1=\"\(left)\" y1=\"\(top + plotHeight)\" x2=\"\(width - 190)\" y2=\"\(top + plotHeight)\" stroke=\"#333\"/>\n"
         svg += "<text transform=\"translate(24 \(top + plotHeight / 2)) rotate(-90)\" text-anchor=\"middle\">time per run (ms, log scale)</text>\n"
         for (index, name) in cases.enumerated() {
             let x0 = left + gap / 2 + Double(index) * groupWidth
@@ -52,10 +53,12 @@ struct BenchmarkChart {
             let lx = x0 + Double(deviceIDs.count) * bar / 2
             svg += "<text transform=\"translate(\(lx) \(top + plotHeight + 10)) rotate(55)\" font-size=\"11\">\(escape(name))</text>\n"
         }
+        // The legend: one row under the header, clear of the title and the bars.
+        var lx = left
         for (slot, info) in devices.enumerated() {
-            let lx = width - 260, ly = top + Double(slot) * 18
-            svg += "<rect x=\"\(lx)\" y=\"\(ly - 10)\" width=\"12\" height=\"12\" fill=\"\(Self.palette[slot % Self.palette.count])\"/>\n"
-            svg += "<text x=\"\(lx + 18)\" y=\"\(ly)\">\(escape(info.id))</text>\n"
+            svg += "<rect x=\"\(lx)\" y=\"78\" width=\"12\" height=\"12\" fill=\"\(Self.palette[slot % Self.palette.count])\"/>\n"
+            svg += "<text x=\"\(lx + 18)\" y=\"88\">\(escape(info.id))</text>\n"
+            lx += 40 + 7 * Double(info.id.count)
         }
         return svg + "</svg>\n"
     }

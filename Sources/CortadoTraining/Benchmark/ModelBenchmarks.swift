@@ -34,7 +34,12 @@ public enum ModelBenchmarks {
                 let x = try Tensor.uniform(inputShape, device: device).requiringGrad(index > 0)
                 let y = try layer(x)
                 let dy = try Tensor.uniform(y.shape, device: device)
-                return { try y.backward(gradient: dy) }
+                return {
+                    // Cleared as a training step does, so no gradient accumulation is timed.
+                    layer.zeroGrad()
+                    x.zeroGrad()
+                    try y.backward(gradient: dy)
+                }
             })
         }
         @Sendable func batch(_ device: Device) throws -> (Tensor, Tensor) {

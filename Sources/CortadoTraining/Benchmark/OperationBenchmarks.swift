@@ -53,7 +53,10 @@ public enum OperationBenchmarks {
                 let (x, w, b) = try prepare(device)
                 let y = try x.requiringGrad().conv2d(weight: w.requiringGrad(), bias: b.requiringGrad())
                 let dy = try Tensor.uniform(y.shape, device: device)
-                return { try y.backward(gradient: dy) }
+                return {
+                    for tensor in [x, w, b] { tensor.zeroGrad() }
+                    try y.backward(gradient: dy)
+                }
             },
         ]
     }

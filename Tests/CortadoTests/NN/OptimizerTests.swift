@@ -50,9 +50,10 @@ let optimizerCases: [OptimizerCase] = [
 
 @Suite("Optimizers and schedules")
 struct OptimizerTests {
-    static let start: [Float] = [0.5, -1.5, 2, 0.25]
+    /// 19 elements: two full 8-lane vectors and a tail, so vectorised and scalar paths both run.
+    static let start: [Float] = Fixtures.values(19, seed: 61, low: -2, high: 2)
     /// Gradients of the two steps (the loss is Σ p·c, so ∂/∂p = c).
-    static let gradients: [[Float]] = [[0.3, -0.2, 1.5, -0.01], [-0.4, 0.25, 0.5, 0.02]]
+    static let gradients: [[Float]] = [Fixtures.values(19, seed: 62), Fixtures.values(19, seed: 63, low: -0.5, high: 1.5)]
 
     @Test("two steps match the textbook update", arguments: optimizerCases, TestDevices.all)
     func twoSteps(_ optimizer: OptimizerCase, device: Device) throws {

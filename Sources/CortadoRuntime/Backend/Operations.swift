@@ -229,3 +229,29 @@ package enum UpdateRule: Sendable {
         }
     }
 }
+
+/// A place in a buffer: the buffer and an element offset (a time step of a state history).
+package struct BufferSlice {
+    package let buffer: DeviceBuffer
+    package let offset: Int
+
+    package init(_ buffer: DeviceBuffer, offset: Int = 0) {
+        self.buffer = buffer
+        self.offset = offset
+    }
+}
+
+/// One time step of a recurrent layer over `[batch, steps, …]` sequences with `hidden` units.
+package struct RecurrentStep: Sendable {
+    package var step: Int
+    package var steps: Int
+    package var batch: Int
+    package var hidden: Int
+
+    package init(step: Int, steps: Int, batch: Int, hidden: Int) {
+        self.step = step
+        self.steps = steps
+        self.batch = batch
+        self.hidden = hidden
+    }
+}

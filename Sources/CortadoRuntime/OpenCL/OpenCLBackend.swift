@@ -273,7 +273,7 @@ enum KernelArgument {
 
 /// The OpenCL programs, one per `Kernels/<name>.cl` file, and the `-D` options each is built with.
 enum KernelFamily {
-    case elementwise, reduce, indexing, softmax, conv, pool, random, gemm, loss, optimizers
+    case elementwise, reduce, indexing, softmax, conv, pool, random, gemm, loss, optimizers, recurrent
 
     var fileName: String {
         switch self {
@@ -287,6 +287,7 @@ enum KernelFamily {
         case .gemm: return "gemm"
         case .loss: return "loss"
         case .optimizers: return "optimizers"
+        case .recurrent: return "recurrent"
         }
     }
 

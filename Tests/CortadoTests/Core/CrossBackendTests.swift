@@ -45,6 +45,9 @@ let backendOpCases: [BackendOpCase] = [
     BackendOpCase("conv2d", [[2, 3, 11, 9], [5, 3, 3, 3], [5]]) { try $0[0].conv2d(weight: $0[1], bias: $0[2], stride: Size2D(2, 1), padding: 1) },
     BackendOpCase("maxPool2d", [[2, 3, 9, 9]]) { try $0[0].maxPool2d(kernelSize: 3, stride: 2, padding: 1) },
     BackendOpCase("avgPool2d", [[2, 3, 8, 8]]) { try $0[0].avgPool2d(kernelSize: 2) },
+    BackendOpCase("lstm", [[3, 7, 20], [20, 5]]) { try $0[0].lstm(recurrentWeight: $0[1]) },
+    BackendOpCase("gru", [[3, 7, 15], [15, 5], [15]]) { try $0[0].gru(recurrentWeight: $0[1], recurrentBias: $0[2]) },
+    BackendOpCase("gatheredRows", [[9, 5]]) { try $0[0].gatheredRows(Tensor(indices: [8, 0, 3, 3, 8, 1], shape: [2, 3], device: $0[0].device)) },
 ]
 
 @Suite("CPU and OpenCL agree")

@@ -31,6 +31,9 @@ struct EvalCommand: ParsableCommand {
     struct Result: Encodable {
         let testLoss: Double
         let testAccuracy: Double?
+        let testPrecision: Double?
+        let testRecall: Double?
+        let testF1: Double?
         let samples: Int
         let device: String
         let checkpoint: String
@@ -39,19 +42,26 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         let saved = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint))
         let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
-        let test = try DataLoading.forEvaluation(data ?? saved.configuration.data, checkpoint: saved.configuration)
+        let spec = data ?? saved.configuration.data
+        let test = saved.configuration.tokenizer != nil
+            ? try TextData.forEvaluation(spec, checkpoint: saved.configuration)
+            : try DataLoading.forEvaluation(spec, checkpoint: saved.configuration)
         let model = try saved.makeModel(device: device)
         let optimizer = try SGD(model.trainableParameters(), learningRate: 1)  // unused: evaluation only
         let trainer = Trainer(model: model, optimizer: optimizer, schedule: LearningRateSchedule(base: 1),
-                              task: saved.configuration.task, device: device)
+                              task: saved.configuration.task, device: device, readsTokens: saved.configuration.model.readsTokens)
         let evaluation = try trainer.evaluate(test, batchSize: batchSize)
-        let result = Result(testLoss: evaluation.loss, testAccuracy: evaluation.accuracy, samples: evaluation.count,
+        let result = Result(testLoss: evaluation.loss, testAccuracy: evaluation.accuracy, testPrecision: evaluation.precision,
+                            testRecall: evaluation.recall, testF1: evaluation.f1, samples: evaluation.count,
                             device: device.id, checkpoint: checkpoint)
         if json {
             print(try Terminal.jsonLine(result))
         } else {
             var line = String(format: "test loss %.4f", evaluation.loss)
             if let accuracy = evaluation.accuracy { line += String(format: "  test accuracy %.4f", accuracy) }
+            if let precision = evaluation.precision, let recall = evaluation.recall, let f1 = evaluation.f1 {
+                line += String(format: "  precision %.4f  recall %.4f  F1 %.4f", precision, recall, f1)
+            }
             print(line + "  (\(evaluation.count) samples, \(device.id))")
         }
     }

@@ -23,8 +23,20 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The CSV column to predict (CSV data only).")
     var target: String?
 
-    @Option(help: "classification or regression (default: from the data; CSV targets are regression).")
+    @Option(help: "classification, binary-classification or regression (default: from the data; CSV targets are regression).")
     var task: Task?
+
+    @Option(help: "Text data: the CSV column holding the text (default \"text\").")
+    var textColumn: String?
+
+    @Option(help: "Text data: the CSV column holding the label (default \"label\").")
+    var labelColumn: String?
+
+    @Option(help: "Text models: vocabulary size, counting the padding and unknown-word entries.")
+    var vocabSize = 10_000
+
+    @Option(help: "Text models: tokens per text (padded or truncated at the front, as Keras' pad_sequences).")
+    var maxLen = 64
 
     @Option(help: "Epochs to train (in total, counting a resumed checkpoint's).")
     var epochs = 3
@@ -82,6 +94,8 @@ struct TrainCommand: ParsableCommand {
         guard weightDecay >= 0 else { throw ValidationError("--weight-decay must not be negative") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
         guard stepEpochs > 0 else { throw ValidationError("--step-epochs must be positive") }
+        guard vocabSize >= 3 else { throw ValidationError("--vocab-size must be at least 3, not \(vocabSize)") }
+        guard maxLen > 0 else { throw ValidationError("--max-len must be positive, not \(maxLen)") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive, not \(limit)") }
     }
 
@@ -92,17 +106,19 @@ struct TrainCommand: ParsableCommand {
         let checkpoint = try resume.map { try ModelCheckpoint(contentsOf: URL(fileURLWithPath: $0)) }
         let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
 
-        let data = try DataLoading.forTraining(checkpoint?.configuration.data ?? self.data, target: target ?? checkpoint?.configuration.targetColumn, task: task ?? checkpoint?.configuration.task)
+        let recorded = checkpoint?.configuration
+        let modelKind = recorded?.model ?? self.model
+        let dataSpec = recorded?.data ?? self.data
+        let data = try loadData(dataSpec, modelKind: modelKind, recorded: recorded)
         var train = data.split.train
         if let limit { train = train.prefix(limit) }
-        let outputs = data.split.train.classCount ?? 1
+        let outputs = data.task.outputs(classes: data.classCount)
         let loader = try BatchLoader(dataset: train, batchSize: batchSize, shuffle: true, seed: seed)
 
         let generator = RandomGenerator(seed: seed)
         let model: Sequential
         let startEpoch: Int
-        if let checkpoint {
-            let recorded = checkpoint.configuration
+        if let checkpoint, let recorded {
             guard recorded.sampleShape == train.sampleShape, recorded.outputs == outputs else {
                 throw TrainingError.incompatibleData("the checkpoint's model takes \(recorded.sampleShape) → \(recorded.outputs); the data has \(train.sampleShape) → \(outputs)")
             }
@@ -112,10 +128,11 @@ struct TrainCommand: ParsableCommand {
             model = try checkpoint.makeModel(device: device)
             startEpoch = recorded.epochsCompleted + 1
         } else {
-            model = try self.model.make(sampleShape: train.sampleShape, outputs: outputs, device: device, generator: generator)
+            model = try modelKind.make(
+                sampleShape: train.sampleShape, outputs: outputs, vocabulary: data.tokenizer?.vocabularySize, device: device,
+                generator: generator)
             startEpoch = 1
         }
-        let modelKind = checkpoint?.configuration.model ?? self.model
         let learningRate = lr ?? optimizer.defaultLearningRate
         let optimizer = try self.optimizer.make(
             model.trainableParameters(), learningRate: learningRate, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay)
@@ -131,21 +148,25 @@ struct TrainCommand: ParsableCommand {
         case .linear: shape = .linear
         }
         let learningRateSchedule = LearningRateSchedule(base: learningRate, shape: shape, warmupSteps: warmupSteps, totalSteps: totalSteps)
-        let trainer = Trainer(model: model, optimizer: optimizer, schedule: learningRateSchedule, task: data.task, device: device)
+        let trainer = Trainer(model: model, optimizer: optimizer, schedule: learningRateSchedule, task: data.task, device: device,
+                              readsTokens: modelKind.readsTokens)
 
         func configuration(epochsCompleted: Int) -> CheckpointConfiguration {
             CheckpointConfiguration(
                 model: modelKind, task: data.task, sampleShape: train.sampleShape, outputs: outputs,
-                data: checkpoint?.configuration.data ?? self.data, targetColumn: target ?? checkpoint?.configuration.targetColumn,
+                data: dataSpec, targetColumn: target ?? recorded?.targetColumn,
                 featureColumns: data.featureColumns, standardization: data.standardization, optimizer: optimizer.name,
                 optimizerHyperparameters: optimizer.hyperparameters, schedule: learningRateSchedule, steps: optimizer.stepCount,
-                epochsCompleted: epochsCompleted, batchSize: batchSize, seed: seed)
+                epochsCompleted: epochsCompleted, batchSize: batchSize, seed: seed, tokenizer: data.tokenizer,
+                maxLength: data.tokenizer == nil ? nil : train.sampleShape[0], classNames: data.classNames,
+                textColumn: data.tokenizer == nil ? nil : (textColumn ?? recorded?.textColumn),
+                labelColumn: data.tokenizer == nil ? nil : (labelColumn ?? recorded?.labelColumn))
         }
 
         let interrupt = InterruptWatcher()
         defer { interrupt.stop() }
         if !json {
-            Terminal.note("training \(modelKind.rawValue) (\(model.parameterCount) parameters) on \(train.count) samples of \(self.data), \(data.task.rawValue), on \(device.id) (\(try device.info.name))")
+            Terminal.note("training \(modelKind.rawValue) (\(model.parameterCount) parameters) on \(train.count) samples of \(dataSpec), \(data.task.rawValue), on \(device.id) (\(try device.info.name))")
         }
         let display = ProgressDisplay(epochs: epochs, json: json)
         for epoch in startEpoch...epochs {
@@ -161,7 +182,7 @@ struct TrainCommand: ParsableCommand {
             }
             let evaluation = try trainer.evaluate(data.split.test)
             try display.report(EpochReport(
-                epoch: epoch, trainLoss: result.loss, testLoss: evaluation.loss, testAccuracy: evaluation.accuracy,
+                epoch: epoch, trainLoss: result.loss, evaluation: evaluation,
                 seconds: result.seconds, samplesPerSecond: Double(result.samples) / max(result.seconds, 1e-9),
                 device: device.id, learningRate: Double(optimizer.learningRate), steps: optimizer.stepCount))
             if let saveURL {
@@ -175,5 +196,45 @@ struct TrainCommand: ParsableCommand {
             print("coefficients: \(terms.joined(separator: ", ")), intercept \(String(format: "%.4f", coefficients.intercept))")
         }
         if let saveURL, !json { Terminal.note("saved \(saveURL.path)") }
+    }
+
+    /// What training reads: the split and what a checkpoint must remember to reproduce it.
+    struct TrainingData {
+        var split: DatasetSplit
+        var standardization: FeatureStandardization?
+        var task: Task
+        var featureColumns: [String]?
+        var tokenizer: Tokenizer?
+        var classNames: [String]?
+        /// The training split's classes (stored: reading `split.train.classCount` inside `run()`
+        /// crashed Swift 6.3.1's optimiser, CopyPropagation on a borrowed enum).
+        var classCount: Int?
+    }
+
+    /// The training data: token sequences for the text models (a fitted tokenizer, or the
+    /// resumed checkpoint's), feature values for the others.
+    private func loadData(_ spec: String, modelKind: BuiltinModel, recorded: CheckpointConfiguration?) throws -> TrainingData {
+        if modelKind.readsTokens { return try loadText(spec, recorded: recorded) }
+        if TextData.isText(spec, textColumn: textColumn ?? recorded?.textColumn) {
+            throw ValidationError("--data \(spec) is text: train it with --model lstm or --model gru")
+        }
+        return try loadFeatures(spec, recorded: recorded)
+    }
+
+    private func loadText(_ spec: String, recorded: CheckpointConfiguration?) throws -> TrainingData {
+        let text = try TextData.forTraining(
+            spec, textColumn: textColumn ?? recorded?.textColumn, labelColumn: labelColumn ?? recorded?.labelColumn,
+            vocabularySize: vocabSize, maxLength: recorded?.maxLength ?? maxLen, reusing: recorded?.tokenizer)
+        let task: Task = text.classNames.count == 2 ? .binaryClassification : .classification
+        return TrainingData(split: text.split, task: task, tokenizer: text.tokenizer, classNames: text.classNames,
+                            classCount: text.classNames.count)
+    }
+
+    private func loadFeatures(_ spec: String, recorded: CheckpointConfiguration?) throws -> TrainingData {
+        let data = try DataLoading.forTraining(spec, target: target ?? recorded?.targetColumn, task: task ?? recorded?.task)
+        let classes = data.split.train.classCount
+        return TrainingData(
+            split: data.split, standardization: data.standardization, task: data.task, featureColumns: data.featureColumns,
+            classNames: classes.map { count in (0..<count).map { String($0) } }, classCount: classes)
     }
 }

@@ -37,6 +37,9 @@ struct ProgressDisplay {
         } else {
             var line = String(format: "epoch %d/%d  train loss %.4f  test loss %.4f", report.epoch, epochs, report.trainLoss, report.testLoss)
             if let accuracy = report.testAccuracy { line += String(format: "  test accuracy %.4f", accuracy) }
+            if let precision = report.testPrecision, let recall = report.testRecall, let f1 = report.testF1 {
+                line += String(format: "  precision %.4f  recall %.4f  F1 %.4f", precision, recall, f1)
+            }
             line += String(format: "  %.1f s  %.0f samples/s  (%@)", report.seconds, report.samplesPerSecond, report.device)
             print(line)
         }

@@ -32,14 +32,28 @@ public struct CheckpointConfiguration: Codable, Sendable, Equatable {
     public var batchSize: Int
     /// The seed of initialisation and shuffling.
     public var seed: UInt64
+    /// Text models: the tokenizer fitted on the training texts (its vocabulary).
+    public var tokenizer: Tokenizer?
+    /// Text models: the length token sequences are padded or truncated to.
+    public var maxLength: Int?
+    /// Classification: the class names, in label order.
+    public var classNames: [String]?
+    /// Text files: the text and label columns.
+    public var textColumn: String?, labelColumn: String?
 
     /// Creates a configuration.
     public init(
         model: BuiltinModel, task: Task, sampleShape: [Int], outputs: Int, data: String, targetColumn: String?,
         featureColumns: [String]?, standardization: FeatureStandardization?, optimizer: String,
         optimizerHyperparameters: [String: Float], schedule: LearningRateSchedule, steps: Int, epochsCompleted: Int,
-        batchSize: Int, seed: UInt64
+        batchSize: Int, seed: UInt64, tokenizer: Tokenizer? = nil, maxLength: Int? = nil, classNames: [String]? = nil,
+        textColumn: String? = nil, labelColumn: String? = nil
     ) {
+        self.tokenizer = tokenizer
+        self.maxLength = maxLength
+        self.classNames = classNames
+        self.textColumn = textColumn
+        self.labelColumn = labelColumn
         self.model = model
         self.task = task
         self.sampleShape = sampleShape
@@ -105,7 +119,9 @@ public struct ModelCheckpoint {
     /// Builds the recorded model on `device` and loads its parameters.
     /// - Throws: ``CheckpointError`` naming the file and the tensor that is missing or misshaped.
     public func makeModel(device: Device) throws -> Sequential {
-        let model = try configuration.model.make(sampleShape: configuration.sampleShape, outputs: configuration.outputs, device: device)
+        let model = try configuration.model.make(
+            sampleShape: configuration.sampleShape, outputs: configuration.outputs,
+            vocabulary: configuration.tokenizer?.vocabularySize, device: device)
         do {
             var tensors: [String: Tensor] = [:]
             for (name, parameter) in model.namedParameters() {

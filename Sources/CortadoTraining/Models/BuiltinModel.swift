@@ -11,6 +11,15 @@ public enum BuiltinModel: String, CaseIterable, Sendable, Codable {
     /// Caffe's LeNet for MNIST: `Conv2D(20, 5×5) → MaxPool(2) → Conv2D(50, 5×5) → MaxPool(2) →
     /// Linear(500) → ReLU → Linear(outputs)`.
     case lenet
+    /// The seed documents' text classifier: `Embedding(vocabulary, 128) → LSTM(128, all steps) →
+    /// Dropout(0.5) → LSTM(128) → Dropout(0.5) → Linear(outputs)` (one output with a sigmoid loss for
+    /// two classes).
+    case lstm
+    /// The same with GRU layers.
+    case gru
+
+    /// Whether the model reads token ids (text) rather than feature values.
+    public var readsTokens: Bool { self == .lstm || self == .gru }
 
     /// A one-line description for help texts.
     public var summary: String {
@@ -19,16 +28,26 @@ public enum BuiltinModel: String, CaseIterable, Sendable, Codable {
         case .mlp: return "Flatten → Linear(256) → ReLU → Linear"
         case .cnn: return "Conv2D(32, 3x3) → ReLU → MaxPool(2) → Flatten → Linear(64) → ReLU → Linear"
         case .lenet: return "Caffe's LeNet: Conv(20, 5x5) → Pool → Conv(50, 5x5) → Pool → Linear(500) → ReLU → Linear"
+        case .lstm: return "text: Embedding(128) → LSTM(128, sequences) → Dropout → LSTM(128) → Dropout → Linear"
+        case .gru: return "text: Embedding(128) → GRU(128, sequences) → Dropout → GRU(128) → Dropout → Linear"
         }
     }
 
     /// Builds the model for samples of `sampleShape` and `outputs` outputs.
+    /// - Parameter vocabulary: the number of token ids, for the text models.
     /// - Throws: when the sample shape does not suit the model (the convolutional models need
-    ///   `[channels, height, width]` images large enough for their windows).
+    ///   `[channels, height, width]` images large enough for their windows, the text models token
+    ///   sequences and a vocabulary).
     public func make(
-        sampleShape: [Int], outputs: Int, device: Device? = nil, generator: RandomGenerator? = nil
+        sampleShape: [Int], outputs: Int, vocabulary: Int? = nil, device: Device? = nil, generator: RandomGenerator? = nil
     ) throws -> Sequential {
         let features = sampleShape.reduce(1, *)
+        if readsTokens {
+            guard let vocabulary, sampleShape.count == 1 else {
+                throw CortadoError.invalidArgument("model '\(rawValue)' reads text: it needs token sequences and a vocabulary, not samples of shape \(sampleShape)")
+            }
+            return try text(vocabulary: vocabulary, outputs: outputs, device: device, generator: generator)
+        }
         switch self {
         case .linear:
             return Sequential(Flatten(), try Linear(features, outputs, device: device, generator: generator))
@@ -51,7 +70,22 @@ public enum BuiltinModel: String, CaseIterable, Sendable, Codable {
                 try Conv2D(20, 50, kernelSize: 5, device: device, generator: generator), MaxPool2D(2),
                 Flatten(), try Linear(flat, 500, device: device, generator: generator), ReLU(),
                 try Linear(500, outputs, device: device, generator: generator))
+        case .lstm, .gru:
+            preconditionFailure("handled above")
         }
+    }
+
+    private func text(vocabulary: Int, outputs: Int, device: Device?, generator: RandomGenerator?) throws -> Sequential {
+        let width = 128
+        func recurrent(_ returnSequences: Bool) throws -> any Module {
+            self == .lstm
+                ? try LSTM(inputSize: width, hiddenSize: width, returnSequences: returnSequences, device: device, generator: generator)
+                : try GRU(inputSize: width, hiddenSize: width, returnSequences: returnSequences, device: device, generator: generator)
+        }
+        return Sequential(
+            try Embedding(vocabulary: vocabulary, dimension: width, device: device, generator: generator),
+            try recurrent(true), try Dropout(0.5, generator: generator), try recurrent(false),
+            try Dropout(0.5, generator: generator), try Linear(width, outputs, device: device, generator: generator))
     }
 
     private func image(_ shape: [Int], minimum: Int) throws -> (Int, Int, Int) {

@@ -20,11 +20,13 @@ public final class Trainer {
     public let device: Device
     /// Steps between reads of the losses (and progress reports).
     public var lossReadInterval: Int
+    /// Whether the model reads token ids (the batch's inputs are passed as `int32`).
+    public let readsTokens: Bool
 
     /// Creates a trainer; the model must already be on `device`.
     public init(
         model: any Module, optimizer: any Optimizer, schedule: LearningRateSchedule, task: Task, device: Device,
-        lossReadInterval: Int = 25
+        lossReadInterval: Int = 25, readsTokens: Bool = false
     ) {
         self.model = model
         self.optimizer = optimizer
@@ -32,11 +34,20 @@ public final class Trainer {
         self.task = task
         self.device = device
         self.lossReadInterval = max(lossReadInterval, 1)
+        self.readsTokens = readsTokens
     }
 
-    /// The loss of a batch (a one-element tensor) and, for classification, its logits.
+    /// The loss of a batch (a one-element tensor) and the model's output (logits for classification).
     public func loss(on batch: Batch) throws -> (loss: Tensor, output: Tensor) {
-        let output = try model(batch.inputTensor(device: device))
+        let inputs = readsTokens ? try batch.indexTensor(device: device) : try batch.inputTensor(device: device)
+        let output = try model(inputs)
+        if task == .binaryClassification {
+            guard let labels = batch.labels, output.shape == [batch.count, 1] else {
+                throw TrainingError.incompatibleData("binary classification needs class labels and one output per sample; got outputs \(output.shape)")
+            }
+            let targets = try Tensor(labels.map(Float.init), shape: [batch.count, 1], device: device)
+            return (try Losses.binaryCrossEntropy(logits: output, targets: targets), output)
+        }
         let targets = try batch.targetTensor(device: device)
         switch task {
         case .classification:
@@ -49,6 +60,17 @@ public final class Trainer {
                 throw TrainingError.incompatibleData("regression needs real-valued targets \(targets.shape) matching the outputs \(output.shape)")
             }
             return (try Losses.meanSquaredError(output, targets), output)
+        case .binaryClassification:
+            preconditionFailure("handled above")
+        }
+    }
+
+    /// The predicted class of each sample of a classification output (logit > 0 for binary).
+    public func predictedClasses(_ output: Tensor) throws -> [Int32] {
+        switch task {
+        case .classification: return try output.argmax(axis: 1).toIntArray()
+        case .binaryClassification: return try output.toArray().map { $0 > 0 ? 1 : 0 }
+        case .regression: return []
         }
     }
 
@@ -119,19 +141,29 @@ public final class Trainer {
         defer { model.train() }
         let loader = try BatchLoader(dataset: dataset, batchSize: batchSize, shuffle: false, seed: 0)
         var lossSum = 0.0, correct = 0, count = 0
+        var (truePositives, falsePositives, falseNegatives) = (0, 0, 0)
         try withNoGrad {
             for batch in loader.batches(epoch: 0) {
                 let (loss, output) = try loss(on: batch)
                 lossSum += Double(try loss.item()) * Double(batch.count)
                 count += batch.count
-                if task == .classification, let labels = batch.labels {
-                    let predicted = try output.argmax(axis: 1).toIntArray()
-                    correct += zip(predicted, labels).filter { $0 == $1 }.count
+                guard task != .regression, let labels = batch.labels else { continue }
+                for (predicted, label) in zip(try predictedClasses(output), labels) {
+                    if predicted == label { correct += 1 }
+                    if predicted == 1 && label == 1 { truePositives += 1 }
+                    if predicted == 1 && label != 1 { falsePositives += 1 }
+                    if predicted != 1 && label == 1 { falseNegatives += 1 }
                 }
             }
         }
-        return Evaluation(
-            loss: lossSum / Double(max(count, 1)), accuracy: task == .classification ? Double(correct) / Double(max(count, 1)) : nil,
-            count: count)
+        let total = Double(max(count, 1))
+        var evaluation = Evaluation(
+            loss: lossSum / total, accuracy: task == .regression ? nil : Double(correct) / total, count: count)
+        if task == .binaryClassification {
+            let scores = Evaluation.positiveClassScores(
+                truePositives: truePositives, falsePositives: falsePositives, falseNegatives: falseNegatives)
+            (evaluation.precision, evaluation.recall, evaluation.f1) = (scores.precision, scores.recall, scores.f1)
+        }
+        return evaluation
     }
 }

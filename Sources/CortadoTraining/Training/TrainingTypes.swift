@@ -2,10 +2,20 @@ import Foundation
 
 /// What a model learns to predict.
 public enum Task: String, Sendable, Codable {
-    /// Class labels, trained with cross-entropy on logits.
+    /// Class labels, trained with cross-entropy on one logit per class.
     case classification
+    /// Two classes, trained with binary cross-entropy on one logit (the positive class is 1).
+    case binaryClassification = "binary-classification"
     /// Real values, trained with mean squared error.
     case regression
+
+    /// The model outputs for `classes` classes (1 for binary classification and regression).
+    public func outputs(classes: Int?) -> Int {
+        switch self {
+        case .classification: return classes ?? 1
+        case .binaryClassification, .regression: return 1
+        }
+    }
 }
 
 /// What the training loop reports after each epoch.
@@ -18,6 +28,12 @@ public struct EpochReport: Sendable, Codable, Equatable {
     public var testLoss: Double
     /// Fraction of test samples classified correctly (`nil` for regression).
     public var testAccuracy: Double?
+    /// Precision of the positive class (binary classification only).
+    public var testPrecision: Double?
+    /// Recall of the positive class (binary classification only).
+    public var testRecall: Double?
+    /// F1 score of the positive class (binary classification only).
+    public var testF1: Double?
     /// Seconds spent training (excluding evaluation).
     public var seconds: Double
     /// Training samples per second.
@@ -31,13 +47,16 @@ public struct EpochReport: Sendable, Codable, Equatable {
 
     /// Creates a report.
     public init(
-        epoch: Int, trainLoss: Double, testLoss: Double, testAccuracy: Double?, seconds: Double, samplesPerSecond: Double,
+        epoch: Int, trainLoss: Double, evaluation: Evaluation, seconds: Double, samplesPerSecond: Double,
         device: String, learningRate: Double, steps: Int
     ) {
         self.epoch = epoch
         self.trainLoss = trainLoss
-        self.testLoss = testLoss
-        self.testAccuracy = testAccuracy
+        self.testLoss = evaluation.loss
+        self.testAccuracy = evaluation.accuracy
+        self.testPrecision = evaluation.precision
+        self.testRecall = evaluation.recall
+        self.testF1 = evaluation.f1
         self.seconds = seconds
         self.samplesPerSecond = samplesPerSecond
         self.device = device
@@ -49,6 +68,7 @@ public struct EpochReport: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case epoch, seconds, device, steps
         case trainLoss = "train_loss", testLoss = "test_loss", testAccuracy = "test_accuracy"
+        case testPrecision = "test_precision", testRecall = "test_recall", testF1 = "test_f1"
         case samplesPerSecond = "samples_per_sec", learningRate = "learning_rate"
     }
 }
@@ -77,6 +97,32 @@ public struct Evaluation: Sendable, Equatable {
     public var accuracy: Double?
     /// Samples evaluated.
     public var count: Int
+    /// Precision of the positive class: true positives over predicted positives (binary only).
+    public var precision: Double?
+    /// Recall of the positive class: true positives over actual positives (binary only).
+    public var recall: Double?
+    /// F1 score of the positive class, the harmonic mean of precision and recall (binary only).
+    public var f1: Double?
+
+    /// Creates an evaluation; `precision`, `recall` and `f1` come from ``positiveClassScores(truePositives:falsePositives:falseNegatives:)``.
+    public init(loss: Double, accuracy: Double?, count: Int, precision: Double? = nil, recall: Double? = nil, f1: Double? = nil) {
+        self.loss = loss
+        self.accuracy = accuracy
+        self.count = count
+        self.precision = precision
+        self.recall = recall
+        self.f1 = f1
+    }
+
+    /// Precision, recall and F1 of the positive class (0 where a ratio has no denominator).
+    public static func positiveClassScores(
+        truePositives: Int, falsePositives: Int, falseNegatives: Int
+    ) -> (precision: Double, recall: Double, f1: Double) {
+        let precision = truePositives + falsePositives > 0 ? Double(truePositives) / Double(truePositives + falsePositives) : 0
+        let recall = truePositives + falseNegatives > 0 ? Double(truePositives) / Double(truePositives + falseNegatives) : 0
+        let f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
+        return (precision, recall, f1)
+    }
 }
 
 /// Why a training run stopped early.

@@ -67,6 +67,13 @@ enum ScalarMath {
 
 extension CPUBackend {
     package func unary(_ op: UnaryOp, _ x: StridedView, into out: StridedView) throws {
+        if x.isContiguous && out.isContiguous, let vectorised = Self.vectorised(op) {
+            let xp = x.buffer.floats + x.offset, op = out.buffer.floats + out.offset
+            Parallel.forEach(count: out.count, grain: Self.transcendentalGrain) { range in
+                VectorTranscendentals.map(xp + range.lowerBound, op + range.lowerBound, range.count, vectorised)
+            }
+            return
+        }
         typealias M = ScalarMath
         let fast = Self.elementwiseGrain, slow = Self.transcendentalGrain
         switch op {
@@ -116,6 +123,16 @@ extension CPUBackend {
         case .sigmoidBackward: zip(a, b, out, grain: fast, M.SigmoidBackward())
         case .tanhBackward: zip(a, b, out, grain: fast, M.TanhBackward())
         case .geluBackward: zip(a, b, out, grain: slow, M.GeluBackward())
+        }
+    }
+
+    /// The eight-lane version of a transcendental function, when there is one.
+    private static func vectorised(_ op: UnaryOp) -> ((SIMD8<Float>) -> SIMD8<Float>)? {
+        switch op {
+        case .exp: return VectorTranscendentals.exp
+        case .sigmoid: return VectorTranscendentals.sigmoid
+        case .tanh: return VectorTranscendentals.tanh
+        default: return nil
         }
     }
 

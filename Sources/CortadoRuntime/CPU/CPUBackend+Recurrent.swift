@@ -1,8 +1,17 @@
 import Foundation
 
-/// The recurrent step formulas of `Kernels/recurrent.cl`, one (batch row, unit) at a time.
+/// The recurrent step formulas of `Kernels/recurrent.cl`: eight units at a time with
+/// ``VectorTranscendentals``, and the units past the last multiple of eight one by one.
 extension CPUBackend {
     @inline(__always) private static func sigmoid(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
+
+    private typealias V = SIMD8<Float>
+    @inline(__always) private static func load(_ p: UnsafePointer<Float>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+    @inline(__always) private static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
 
     package func lstmStepForward(
         _ s: RecurrentStep, projected: DeviceBuffer, hw: DeviceBuffer, hPrev: BufferSlice, cPrev: BufferSlice,
@@ -16,7 +25,26 @@ extension CPUBackend {
             for b in rows {
                 let row = p + (b * steps + t) * 4 * hidden, rec = q + b * 4 * hidden, g = saved + b * 4 * hidden
                 let keep = m.map { $0[b * steps + t] } ?? 1
-                for j in 0..<hidden {
+                var j0 = 0
+                while j0 + 8 <= hidden {
+                    let i = VectorTranscendentals.sigmoid(Self.load(row + j0) + Self.load(rec + j0))
+                    let f = VectorTranscendentals.sigmoid(Self.load(row + hidden + j0) + Self.load(rec + hidden + j0))
+                    let c = VectorTranscendentals.tanh(Self.load(row + 2 * hidden + j0) + Self.load(rec + 2 * hidden + j0))
+                    let o = VectorTranscendentals.sigmoid(Self.load(row + 3 * hidden + j0) + Self.load(rec + 3 * hidden + j0))
+                    Self.store(i, g + j0)
+                    Self.store(f, g + hidden + j0)
+                    Self.store(c, g + 2 * hidden + j0)
+                    Self.store(o, g + 3 * hidden + j0)
+                    let k = b * hidden + j0
+                    let previous = Self.load(cp + k)
+                    let cell = f * previous + i * c
+                    let h = keep * (o * VectorTranscendentals.tanh(cell)) + (1 - keep) * Self.load(hp + k)
+                    Self.store(keep * cell + (1 - keep) * previous, cn + k)
+                    Self.store(h, hn + k)
+                    Self.store(h, out + (b * steps + t) * hidden + j0)
+                    j0 += 8
+                }
+                for j in j0..<hidden {
                     let i = Self.sigmoid(row[j] + rec[j])
                     let f = Self.sigmoid(row[hidden + j] + rec[hidden + j])
                     let c = Foundation.tanh(row[2 * hidden + j] + rec[2 * hidden + j])
@@ -50,7 +78,27 @@ extension CPUBackend {
                 let g = saved + b * 4 * hidden
                 let x = byStep + (t * batch + b) * 4 * hidden, y = byBatch + (b * steps + t) * 4 * hidden
                 let keep = m.map { $0[b * steps + t] } ?? 1
-                for j in 0..<hidden {
+                var j0 = 0
+                while j0 + 8 <= hidden {
+                    let (i, f, c, o) = (Self.load(g + j0), Self.load(g + hidden + j0), Self.load(g + 2 * hidden + j0), Self.load(g + 3 * hidden + j0))
+                    let k = b * hidden + j0
+                    let previous = Self.load(cp + k)
+                    let tc = VectorTranscendentals.tanh(f * previous + i * c)
+                    let dh = Self.load(dout + (b * steps + t) * hidden + j0) + Self.load(dhc + k)
+                    let carried = Self.load(dcc + k)
+                    let dhm = keep * dh
+                    let dc = keep * carried + dhm * o * (1 - tc * tc)
+                    let di = dc * c * i * (1 - i), df = dc * previous * f * (1 - f)
+                    let dg = dc * i * (1 - c * c), dO = dhm * tc * o * (1 - o)
+                    Self.store(di, x + j0); Self.store(di, y + j0)
+                    Self.store(df, x + hidden + j0); Self.store(df, y + hidden + j0)
+                    Self.store(dg, x + 2 * hidden + j0); Self.store(dg, y + 2 * hidden + j0)
+                    Self.store(dO, x + 3 * hidden + j0); Self.store(dO, y + 3 * hidden + j0)
+                    Self.store(dc * f + (1 - keep) * carried, dcp + k)
+                    Self.store((1 - keep) * dh, dhp + k)
+                    j0 += 8
+                }
+                for j in j0..<hidden {
                     let (i, f, c, o) = (g[j], g[hidden + j], g[2 * hidden + j], g[3 * hidden + j])
                     let k = b * hidden + j
                     let tc = Foundation.tanh(f * cp[k] + i * c)
@@ -81,7 +129,25 @@ extension CPUBackend {
             for b in rows {
                 let row = p + (b * steps + t) * 3 * hidden, rec = q + b * 3 * hidden, v = keepers + b * 4 * hidden
                 let keep = m.map { $0[b * steps + t] } ?? 1
-                for j in 0..<hidden {
+                var j0 = 0
+                while j0 + 8 <= hidden {
+                    let r = VectorTranscendentals.sigmoid(Self.load(row + j0) + Self.load(rec + j0) + Self.load(bias + j0))
+                    let z = VectorTranscendentals.sigmoid(
+                        Self.load(row + hidden + j0) + Self.load(rec + hidden + j0) + Self.load(bias + hidden + j0))
+                    let recurrentN = Self.load(rec + 2 * hidden + j0) + Self.load(bias + 2 * hidden + j0)
+                    let n = VectorTranscendentals.tanh(Self.load(row + 2 * hidden + j0) + r * recurrentN)
+                    Self.store(r, v + j0)
+                    Self.store(z, v + hidden + j0)
+                    Self.store(n, v + 2 * hidden + j0)
+                    Self.store(recurrentN, v + 3 * hidden + j0)
+                    let k = b * hidden + j0
+                    let previous = Self.load(hp + k)
+                    let h = keep * ((1 - z) * n + z * previous) + (1 - keep) * previous
+                    Self.store(h, hn + k)
+                    Self.store(h, out + (b * steps + t) * hidden + j0)
+                    j0 += 8
+                }
+                for j in j0..<hidden {
                     let r = Self.sigmoid(row[j] + rec[j] + bias[j])
                     let z = Self.sigmoid(row[hidden + j] + rec[hidden + j] + bias[hidden + j])
                     let recurrentN = rec[2 * hidden + j] + bias[2 * hidden + j]

@@ -55,6 +55,27 @@ struct ElementwiseTests {
         try assertClose(op.apply(x), expected, shape: [33, 7], rtol: 2e-6, atol: 1e-6, op.name)
     }
 
+    @Test("exp, sigmoid and tanh over the whole float range and at ±∞ and NaN", arguments: TestDevices.all)
+    func transcendentalsAtExtremes(device: Device) throws {
+        // Wide inputs reach every branch of the vectorised CPU versions (clamps, polynomial switch).
+        let wide = Fixtures.values(1003, seed: 8, low: -87, high: 88)
+        let x = try Tensor(wide, device: device)
+        try assertClose(x.exp(), wide.map { Foundation.exp($0) }, rtol: 1e-6, atol: 0, "exp")
+        try assertClose(x.tanh(), wide.map { Foundation.tanh($0) }, rtol: 1e-6, atol: 0, "tanh")
+        try assertClose(x.sigmoid(), wide.map { 1 / (1 + Foundation.exp(-$0)) }, rtol: 1e-6, atol: 1e-30, "sigmoid")
+
+        let edges: [Float] = [.nan, .infinity, -.infinity, 100, -100, 0, -0.0, 1e-7, -0.6, 0.7, 20, -20]
+        let e = try Tensor(edges, device: device)
+        let exp = try e.exp().toArray(), tanh = try e.tanh().toArray(), sigmoid = try e.sigmoid().toArray()
+        #expect(exp[0].isNaN && tanh[0].isNaN && sigmoid[0].isNaN, "NaN must stay NaN")
+        // OpenCL allows a few ulp on tanh (PoCL gives 0.99999994 at ∞) and keeps denormals.
+        #expect(exp[1] == .infinity && exp[2] == 0 && exp[3] == .infinity && exp[4] >= 0 && exp[4] < 1e-37)
+        assertClose(Array(tanh[1...4]), [1, -1, 1, -1], rtol: 1e-6, "tanh at ±∞ and ±100")
+        assertClose(Array(sigmoid[1...4]), [1, 0, 1, 0], rtol: 1e-6, atol: 1e-37, "sigmoid at ±∞ and ±100")
+        assertClose(Array(exp[5...]), edges[5...].map { Foundation.exp($0) }, rtol: 1e-6, "exp edges")
+        assertClose(Array(tanh[5...]), edges[5...].map { Foundation.tanh($0) }, rtol: 1e-6, "tanh edges")
+    }
+
     @Test("unary gradient matches finite differences", arguments: unaryCases, TestDevices.all)
     func unaryGradient(_ op: UnaryCase, device: Device) throws {
         var values = Fixtures.values(6, seed: 5, low: op.low, high: op.high)

@@ -23,13 +23,30 @@ inline uint4 philox(ulong counter, ulong seed) {
     return philox_round(c, k);
 }
 
+// Uniform and Bernoulli: work-item b draws block counter + b and writes elements 4b … 4b + 3,
+// word j of the block to element 4b + j (the CPU backend's order).
+inline float unit_float(uint word) {
+    return (float)(word >> 8) * 0x1.0p-24f;
+}
+
 __kernel void random_uniform(__global float* out, int offset, int n, ulong seed, ulong counter,
                              float low, float high) {
-    int i = get_global_id(0);
-    if (i >= n) return;
-    uint4 r = philox(counter + (ulong)i, seed);
-    float u = (float)(r.x >> 8) * 0x1.0p-24f;
-    out[offset + i] = low + (high - low) * u;
+    int b = get_global_id(0), first = 4 * b;
+    if (first >= n) return;
+    uint4 r = philox(counter + (ulong)b, seed);
+    uint words[4] = {r.x, r.y, r.z, r.w};
+    for (int j = 0; j < 4 && first + j < n; ++j)
+        out[offset + first + j] = low + (high - low) * unit_float(words[j]);
+}
+
+__kernel void random_bernoulli(__global float* out, int offset, int n, ulong seed, ulong counter,
+                               float probability, float value) {
+    int b = get_global_id(0), first = 4 * b;
+    if (first >= n) return;
+    uint4 r = philox(counter + (ulong)b, seed);
+    uint words[4] = {r.x, r.y, r.z, r.w};
+    for (int j = 0; j < 4 && first + j < n; ++j)
+        out[offset + first + j] = unit_float(words[j]) < probability ? value : 0.0f;
 }
 
 __kernel void random_normal(__global float* out, int offset, int n, ulong seed, ulong counter,

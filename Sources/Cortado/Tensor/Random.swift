@@ -2,7 +2,8 @@ import Synchronization
 
 /// A source of random numbers: a seed and a position in its Philox-4x32-10 stream.
 ///
-/// Every random tensor consumes as many stream positions as it has elements, so the same calls
+/// Every random tensor consumes a fixed number of stream positions for its size (one Philox block
+/// per four uniform or Bernoulli elements, one per normal element), so the same calls
 /// after the same seed give the same numbers, on any device. Give independent consumers (data
 /// shuffling, dropout, initialisation) their own generator to keep them reproducible apart.
 public final class RandomGenerator: Sendable {

@@ -70,12 +70,24 @@ extension Tensor {
         try random(shape, .normal(mean: mean, std: std), device: device, generator: generator)
     }
 
+    /// `value` with probability `probability`, else 0, elementwise (`torch.bernoulli` of a constant
+    /// probability, scaled): ``Dropout``'s mask in one pass. Same stream as ``uniform(_:low:high:device:generator:)``.
+    /// - Parameter generator: the stream to draw from; ``Random/global`` when `nil`.
+    public static func bernoulli(
+        _ shape: [Int], probability: Float, value: Float = 1, device: Device? = nil, generator: RandomGenerator? = nil
+    ) throws -> Tensor {
+        guard probability >= 0, probability <= 1 else {
+            throw CortadoError.invalidArgument("bernoulli: probability \(probability) must be in [0, 1]")
+        }
+        return try random(shape, .bernoulli(probability: probability, value: value), device: device, generator: generator)
+    }
+
     private static func random(
         _ shape: [Int], _ distribution: Distribution, device: Device?, generator: RandomGenerator?
     ) throws -> Tensor {
         let backend = try DeviceRegistry.shared.backend(for: device ?? DefaultDevice.current)
         let tensor = try empty(shape, on: backend)
-        let (seed, counter) = (generator ?? Random.global).reserve(tensor.count)
+        let (seed, counter) = (generator ?? Random.global).reserve(distribution.blocks(for: tensor.count))
         try backend.random(distribution, seed: seed, counter: counter, into: tensor.buffer, offset: 0, count: tensor.count)
         return tensor
     }

@@ -20,8 +20,8 @@ public final class Dropout: Module {
     /// Drops elements of `x` in training mode.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         guard isTraining, probability > 0 else { return x }
-        let draws = try Tensor.uniform(x.shape, device: x.device, generator: generator)
-        let mask = try withNoGrad { try draws.ge(probability) * (1 / (1 - probability)) }
+        let mask = try Tensor.bernoulli(
+            x.shape, probability: 1 - probability, value: 1 / (1 - probability), device: x.device, generator: generator)
         return try x * mask
     }
 }

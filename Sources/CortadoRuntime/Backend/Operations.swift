@@ -88,10 +88,21 @@ package enum ReduceOp: String, Hashable, Sendable {
 
 /// A random distribution for ``Backend/random(_:seed:counter:into:offset:count:)``.
 package enum Distribution: Hashable, Sendable {
-    /// Uniform on `[low, high)`.
+    /// Uniform on `[low, high)`: element i is word i mod 4 of Philox block `counter + i / 4`.
     case uniform(low: Float, high: Float)
-    /// Normal with the given mean and standard deviation (Box–Muller).
+    /// Normal with the given mean and standard deviation (Box–Muller on two words of block `counter + i`).
     case normal(mean: Float, std: Float)
+    /// `value` with probability `probability`, else 0 (a dropout mask): element i is `value` when the
+    /// uniform number it would get from ``uniform(low:high:)`` on [0, 1) is below `probability`.
+    case bernoulli(probability: Float, value: Float)
+
+    /// How many Philox blocks (stream positions) `count` elements consume.
+    package func blocks(for count: Int) -> Int {
+        switch self {
+        case .uniform, .bernoulli: (count + 3) / 4
+        case .normal: count
+        }
+    }
 }
 
 /// One operand of a GEMM: a `rows × cols` matrix (per batch entry) inside a buffer, addressed by

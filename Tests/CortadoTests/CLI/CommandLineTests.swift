@@ -168,7 +168,7 @@ struct CommandLineTests {
         let directory = try TemporaryDirectory()
         let checkpoint = directory.file("interrupted.safetensors")
         let err = directory.fileURL("stderr")
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         let process = Process()
         process.executableURL = Cortado.executable
         process.arguments = ["train", "--model", "mlp", "--epochs", "50", "--limit", "6000", "--device", "cpu", "--save", checkpoint]

@@ -28,8 +28,8 @@ enum Cortado {
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
         let directory = try TemporaryDirectory()
         let out = directory.fileURL("stdout"), err = directory.fileURL("stderr")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

@@ -46,6 +46,34 @@ struct RandomTests {
         #expect(u.allSatisfy { $0 >= -1 && $0 < 3 })
     }
 
+    @Test("Bernoulli masks: the same on every device, only 0 and the value, at the right rate")
+    func bernoulli() throws {
+        var masks: [[Float]] = []
+        for device in TestDevices.all {
+            let generator = RandomGenerator(seed: 21)
+            masks.append(try Tensor.bernoulli([100_003], probability: 0.3, value: 2.5, device: device, generator: generator).toArray())
+        }
+        for i in 1..<masks.count { #expect(masks[i] == masks[0], "Bernoulli mask differs on \(TestDevices.all[i])") }
+        let mask = masks[0]
+        #expect(mask.allSatisfy { $0 == 0 || $0 == 2.5 })
+        let rate = Double(mask.count { $0 != 0 }) / Double(mask.count)
+        #expect(abs(rate - 0.3) < 0.005, "rate \(rate)")
+        // The mask is the uniform stream thresholded: element i is kept exactly when uniform i < p.
+        let uniform = try Tensor.uniform([100_003], device: .cpu, generator: RandomGenerator(seed: 21)).toArray()
+        #expect(zip(mask, uniform).allSatisfy { ($0 != 0) == ($1 < 0.3) })
+        #expect(throws: CortadoError.self) { try Tensor.bernoulli([2], probability: 1.5) }
+    }
+
+    @Test("a fill consumes whole Philox blocks: a tail of 1 to 3 elements still advances the stream by one")
+    func streamAdvance() throws {
+        // 5 uniform elements use blocks 0 and 1; the next draw starts at block 2, i.e. element 8 of a fresh stream.
+        let generator = RandomGenerator(seed: 5)
+        _ = try Tensor.uniform([5], device: .cpu, generator: generator)
+        let next = try Tensor.uniform([4], device: .cpu, generator: generator).toArray()
+        let fresh = try Tensor.uniform([12], device: .cpu, generator: RandomGenerator(seed: 5)).toArray()
+        #expect(next == Array(fresh[8..<12]))
+    }
+
     @Test("integers for shuffling cover their range")
     func integers() {
         let generator = RandomGenerator(seed: 3)

@@ -133,6 +133,6 @@ struct PredictCommand: ParsableCommand {
         guard shape == configuration.sampleShape else {
             throw ValidationError("\(input) holds images of \(Array(file.dimensions.dropFirst())); the model takes \(configuration.sampleShape)")
         }
-        return (try file.floatValues().map { $0 / 255 }, file.dimensions[0], nil)
+        return (file.floatValues().map { $0 / 255 }, file.dimensions[0], nil)
     }
 }

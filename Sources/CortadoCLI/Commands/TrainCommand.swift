@@ -14,11 +14,11 @@ struct TrainCommand: ParsableCommand {
             Ctrl-C finishes the current step, saves the checkpoint (with --save) and exits.
             """)
 
-    @Option(help: "The model: \(BuiltinModel.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var model: BuiltinModel = .cnn
+    @Option(help: "The model: \(BuiltinModel.allCases.map(\.rawValue).joined(separator: ", ")) (default: cnn, or the resumed checkpoint's).")
+    var model: BuiltinModel?
 
-    @Option(help: "fashion-mnist, a directory of MNIST-format IDX files, or a .csv/.tsv file.")
-    var data = "fashion-mnist"
+    @Option(help: "fashion-mnist, a directory of MNIST-format IDX files, a .csv/.tsv file, or a text corpus: movie-snippets, sms-spam, trec (default: fashion-mnist, or the resumed checkpoint's).")
+    var data: String?
 
     @Option(help: "The CSV column to predict (CSV data only).")
     var target: String?
@@ -107,8 +107,12 @@ struct TrainCommand: ParsableCommand {
         let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
 
         let recorded = checkpoint?.configuration
-        let modelKind = recorded?.model ?? self.model
-        let dataSpec = recorded?.data ?? self.data
+        if let recorded, let requested = self.model, requested != recorded.model, let resume {
+            throw ValidationError("\(resume) holds a \(recorded.model.rawValue) model, not \(requested.rawValue); leave out --model to resume it")
+        }
+        let modelKind = recorded?.model ?? self.model ?? .cnn
+        // Resuming on other data (fine-tuning) is allowed when the data fits the model.
+        let dataSpec = self.data ?? recorded?.data ?? "fashion-mnist"
         let data = try loadData(dataSpec, modelKind: modelKind, recorded: recorded)
         var train = data.split.train
         if let limit { train = train.prefix(limit) }
@@ -119,8 +123,11 @@ struct TrainCommand: ParsableCommand {
         let model: Sequential
         let startEpoch: Int
         if let checkpoint, let recorded {
+            if let saved = recorded.classNames, let classes = data.classNames, saved != classes {
+                throw TrainingError.incompatibleData("the checkpoint predicts the classes \(saved), but \(dataSpec) has \(classes)")
+            }
             guard recorded.sampleShape == train.sampleShape, recorded.outputs == outputs else {
-                throw TrainingError.incompatibleData("the checkpoint's model takes \(recorded.sampleShape) → \(recorded.outputs); the data has \(train.sampleShape) → \(outputs)")
+                throw TrainingError.incompatibleData("the checkpoint's model takes \(recorded.sampleShape) → \(recorded.outputs); \(dataSpec) has \(train.sampleShape) → \(outputs)")
             }
             guard recorded.epochsCompleted < epochs else {
                 throw ValidationError("the checkpoint has already trained \(recorded.epochsCompleted) epochs; pass --epochs greater than that")

@@ -62,6 +62,6 @@ extension CSVTable {
         let text = cell.trimmingCharacters(in: .whitespaces)
         if let value = Float(text), value.isFinite { return value }
         let problem = text.isEmpty ? "the cell is empty; expected a number" : "'\(cell)' is not a finite number"
-        throw DataError.malformed(file: path, problem: "row \(rowLines[row]), column '\(columns[column])': \(problem)")
+        throw DataError.malformed(file: path, problem: "line \(rowLines[row]), column '\(columns[column])': \(problem)")
     }
 }

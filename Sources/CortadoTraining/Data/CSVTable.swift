@@ -53,7 +53,7 @@ public struct CSVTable: Sendable, Equatable {
         for record in records where record.fields.count != columns.count {
             throw DataError.malformed(
                 file: path,
-                problem: "row \(record.line) has \(record.fields.count) fields, but the header has \(columns.count) (\(columns.joined(separator: ", ")))")
+                problem: "line \(record.line) has \(record.fields.count) fields, but the header has \(columns.count) (\(columns.joined(separator: ", ")))")
         }
         return CSVTable(path: path, columns: columns, rows: records.map(\.fields), rowLines: records.map(\.line))
     }
@@ -131,7 +131,7 @@ private struct CSVParser {
         while true {
             guard position < bytes.count else {
                 throw DataError.malformed(
-                    file: path, problem: "row \(openingLine): a quoted field opens here and never closes (a \" is missing)")
+                    file: path, problem: "line \(openingLine): a quoted field opens here and never closes (a \" is missing)")
             }
             let byte = bytes[position]
             position += 1
@@ -150,7 +150,7 @@ private struct CSVParser {
             let character = String(decoding: [bytes[position]], as: UTF8.self)
             throw DataError.malformed(
                 file: path,
-                problem: "row \(line): unexpected '\(character)' after the closing quote of a field (write \"\" for a quote inside a quoted field)")
+                problem: "line \(line): unexpected '\(character)' after the closing quote of a field (write \"\" for a quote inside a quoted field)")
         }
         return (String(decoding: field, as: UTF8.self), true)
     }

@@ -16,11 +16,11 @@ extension CSVTable {
         for (fields, line) in zip(rows, rowLines) {
             let text = fields[textIndex]
             guard text.contains(where: { !$0.isWhitespace }) else {
-                throw DataError.malformed(file: path, problem: "row \(line): the text in column '\(columns[textIndex])' is empty")
+                throw DataError.malformed(file: path, problem: "line \(line): the text in column '\(columns[textIndex])' is empty")
             }
             let label = fields[labelIndex].trimmingCharacters(in: .whitespaces)
             guard !label.isEmpty else {
-                throw DataError.malformed(file: path, problem: "row \(line): the label in column '\(columns[labelIndex])' is empty")
+                throw DataError.malformed(file: path, problem: "line \(line): the label in column '\(columns[labelIndex])' is empty")
             }
             texts.append(text)
             labelNames.append(label)

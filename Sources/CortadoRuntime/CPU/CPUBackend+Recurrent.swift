@@ -1,8 +1,19 @@
 import Foundation
 
-/// The recurrent step formulas of `Kernels/recurrent.cl`: eight units at a time with
-/// ``VectorTranscendentals``, and the units past the last multiple of eight one by one.
-extension CPUBackend {
+/// Recurrent layers on the CPU: the GEMM-per-step ``RecurrentSchedule`` (OpenBLAS for the products)
+/// with the step formulas of `Kernels/recurrent.cl`, eight units at a time with
+/// ``VectorTranscendentals`` and the units past the last multiple of eight one by one.
+extension CPUBackend: RecurrentStepKernels {
+    package func recurrentForward(_ sequence: RecurrentSequence, outputs: DeviceBuffer) throws {
+        try RecurrentSchedule.forward(self, sequence, outputs: outputs)
+    }
+
+    package func recurrentBackward(
+        _ sequence: RecurrentSequence, dOutputs: DeviceBuffer, dGatesByStep: DeviceBuffer, dProjected: DeviceBuffer
+    ) throws {
+        try RecurrentSchedule.backward(self, sequence, dOutputs: dOutputs, dGatesByStep: dGatesByStep, dProjected: dProjected)
+    }
+
     @inline(__always) private static func sigmoid(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
 
     private typealias V = SIMD8<Float>

@@ -1,4 +1,65 @@
-extension OpenCLBackend {
+/// Recurrent layers on OpenCL. Up to `KernelParameters.recurrent.maxHidden` units a step is one
+/// kernel that computes its own slice of the recurrent product (a work-item takes the dot products
+/// of a few rows of `h` with a few units' rows of `W_hh`): a third of the launches of the
+/// GEMM-per-step schedule, whose small GEMMs are mostly launch overhead at these sizes. Wider
+/// layers use that schedule, where a tiled GEMM reuses `W_hh` better.
+extension OpenCLBackend: RecurrentStepKernels {
+    /// Whether a layer of `hidden` units runs one kernel per step.
+    private func fusesSteps(hidden: Int) -> Bool {
+        hidden <= parameters.recurrent.maxHidden && hidden % parameters.recurrent.unitsPerItem == 0
+    }
+
+    /// The launch grid of the one-kernel steps: (unit groups, row groups), work-groups along units.
+    private func fusedGrid(_ q: RecurrentSequence) -> (global: [Int], local: [Int]) {
+        let units = q.hidden / parameters.recurrent.unitsPerItem
+        let rows = (q.batch + parameters.recurrent.rowsPerItem - 1) / parameters.recurrent.rowsPerItem
+        return ([units, rows], [min(units, 64), 1])
+    }
+
+    package func recurrentForward(_ q: RecurrentSequence, outputs: DeviceBuffer) throws {
+        guard fusesSteps(hidden: q.hidden) else {
+            return try RecurrentSchedule.forward(self, q, outputs: outputs)
+        }
+        // W_hhᵀ [hidden, gates·hidden], so that neighbouring work-items (units) read neighbouring addresses.
+        let width = q.cell.gates * q.hidden
+        let weightTransposed = try allocator.allocate(byteCount: width * q.hidden * 4)
+        try copy(StridedView(buffer: q.recurrentWeight, offset: 0, shape: [q.hidden, width], strides: [1, q.hidden]),
+                 to: StridedView(buffer: weightTransposed, offset: 0, shape: [q.hidden, width], strides: [width, 1]))
+        let kernel = q.cell == .lstm ? "lstm_fused_forward" : "gru_fused_forward"
+        let grid = fusedGrid(q)
+        for t in 0..<q.steps {
+            try launch(.recurrent, kernel, global: grid.global, local: grid.local,
+                       [.buffer(q.projected), .buffer(weightTransposed), .buffer(q.recurrentBias ?? q.projected),
+                        .buffer(q.states), .buffer(q.cells ?? q.states)] + maskArguments(q.mask, fallback: q.projected)
+                       + [.buffer(q.saved), .buffer(outputs), .int(t), .int(q.steps), .int(q.batch), .int(q.hidden)])
+        }
+    }
+
+    package func recurrentBackward(
+        _ q: RecurrentSequence, dOutputs: DeviceBuffer, dGatesByStep: DeviceBuffer, dProjected: DeviceBuffer
+    ) throws {
+        guard fusesSteps(hidden: q.hidden) else {
+            return try RecurrentSchedule.backward(self, q, dOutputs: dOutputs, dGatesByStep: dGatesByStep, dProjected: dProjected)
+        }
+        // Ping-pong carries: the direct part of ∂h (padding pass-through) and ∂c, zero after the last step.
+        let bytes = q.stateSize * 4
+        var dh = [try allocator.allocate(byteCount: bytes), try allocator.allocate(byteCount: bytes)]
+        var dc = [try allocator.allocate(byteCount: bytes), try allocator.allocate(byteCount: bytes)]
+        try fill(dh[0], offset: 0, count: q.stateSize, bits: 0)
+        try fill(dc[0], offset: 0, count: q.stateSize, bits: 0)
+        let kernel = q.cell == .lstm ? "lstm_fused_backward" : "gru_fused_backward"
+        let grid = fusedGrid(q)
+        for t in (0..<q.steps).reversed() {
+            try launch(.recurrent, kernel, global: grid.global, local: grid.local,
+                       [.buffer(q.saved), .buffer(q.states), .buffer(q.cells ?? q.states), .buffer(q.recurrentWeight),
+                        .buffer(dOutputs), .buffer(dh[0]), .buffer(dc[0])] + maskArguments(q.mask, fallback: dOutputs)
+                       + [.buffer(dGatesByStep), .buffer(dProjected), .buffer(dh[1]), .buffer(dc[1]),
+                          .int(t), .int(q.steps), .int(q.batch), .int(q.hidden)])
+            dh.swapAt(0, 1)
+            dc.swapAt(0, 1)
+        }
+    }
+
     /// The mask argument pair: a buffer (any, when absent) and whether it is present.
     private func maskArguments(_ mask: DeviceBuffer?, fallback: DeviceBuffer) -> [KernelArgument] {
         [.buffer(mask ?? fallback), .int(mask == nil ? 0 : 1)]

@@ -299,6 +299,8 @@ enum KernelFamily {
             return "-DROWS_PER_ITEM=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0)"
         case .reduce:
             return "-DREDUCE_WG=\(parameters.reductionWorkGroup) -DCOLUMN_BLOCK=\(parameters.columnBlock)"
+        case .recurrent:
+            return "-DUNITS=\(parameters.recurrent.unitsPerItem) -DROWS=\(parameters.recurrent.rowsPerItem)"
         case .gemm:
             let g = parameters.gemm
             return "-DTILE_M=\(g.tileM) -DTILE_N=\(g.tileN) -DTILE_K=\(g.tileK) -DTHREADS_M=\(g.threadsM) "

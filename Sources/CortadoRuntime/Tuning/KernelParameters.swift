@@ -93,6 +93,32 @@ public struct KernelParameters: Sendable, Codable, Equatable {
     /// Neighbouring columns one work-item reduces (1: one column per work-item, coalesced on GPUs;
     /// more: a vectorisable block per work-item on CPU-type devices).
     public var columnBlock: Int
+    /// The one-kernel recurrent steps (`Kernels/recurrent.cl`): each work-item computes
+    /// `unitsPerItem` neighbouring units (a float vector) of `rowsPerItem` batch rows, which share
+    /// each load of `W_hh`. Layers wider than `maxHidden` units, or whose width is not a multiple of
+    /// `unitsPerItem`, run one GEMM plus one gate kernel per step instead.
+    public struct Recurrent: Sendable, Codable, Equatable {
+        /// Units per work-item: 1, 2, 4, 8 or 16.
+        public var unitsPerItem: Int
+        /// Batch rows per work-item.
+        public var rowsPerItem: Int
+        /// The widest layer run with one kernel per step.
+        public var maxHidden: Int
+
+        /// Creates recurrent-step parameters.
+        public init(unitsPerItem: Int, rowsPerItem: Int, maxHidden: Int) {
+            self.unitsPerItem = unitsPerItem
+            self.rowsPerItem = rowsPerItem
+            self.maxHidden = maxHidden
+        }
+
+        /// One unit and one row per work-item, up to 256 units: right for any device (tables
+        /// stored before these parameters existed decode to it).
+        public static let scalar = Recurrent(unitsPerItem: 1, rowsPerItem: 1, maxHidden: 256)
+    }
+
+    /// The recurrent-step parameters.
+    public var recurrent: Recurrent
     /// Whether to keep compiled program binaries in Cortado's disk cache. GPU drivers produce the
     /// binary while building, so exporting it is free. PoCL compiles every kernel of a program again
     /// to export one (30 s for Cortado's programs on a 2-core machine, against 2 s for the kernels
@@ -102,14 +128,31 @@ public struct KernelParameters: Sendable, Codable, Equatable {
     /// Creates a parameter table.
     public init(
         gemm: Gemm, stridedMapping: StridedMapping, elementwiseWorkGroup: Int, reductionWorkGroup: Int, columnBlock: Int,
-        cacheProgramBinaries: Bool
+        recurrent: Recurrent = .scalar, cacheProgramBinaries: Bool
     ) {
+        self.recurrent = recurrent
         self.cacheProgramBinaries = cacheProgramBinaries
         self.gemm = gemm
         self.stridedMapping = stridedMapping
         self.elementwiseWorkGroup = elementwiseWorkGroup
         self.reductionWorkGroup = reductionWorkGroup
         self.columnBlock = columnBlock
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case gemm, stridedMapping, elementwiseWorkGroup, reductionWorkGroup, columnBlock, recurrent, cacheProgramBinaries
+    }
+
+    /// Decodes a stored table; one stored before ``recurrent`` existed gets ``Recurrent/scalar``.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        gemm = try container.decode(Gemm.self, forKey: .gemm)
+        stridedMapping = try container.decode(StridedMapping.self, forKey: .stridedMapping)
+        elementwiseWorkGroup = try container.decode(Int.self, forKey: .elementwiseWorkGroup)
+        reductionWorkGroup = try container.decode(Int.self, forKey: .reductionWorkGroup)
+        columnBlock = try container.decode(Int.self, forKey: .columnBlock)
+        recurrent = try container.decodeIfPresent(Recurrent.self, forKey: .recurrent) ?? .scalar
+        cacheProgramBinaries = try container.decode(Bool.self, forKey: .cacheProgramBinaries)
     }
 
     /// The built-in table for a profile.
@@ -123,6 +166,8 @@ public struct KernelParameters: Sendable, Codable, Equatable {
                 elementwiseWorkGroup: 64,
                 reductionWorkGroup: 16,
                 columnBlock: 32,
+                // float16 of units, one row: on PoCL here 2 or 4 rows per work-item measured slower.
+                recurrent: Recurrent(unitsPerItem: 16, rowsPerItem: 1, maxHidden: 256),
                 cacheProgramBinaries: false)
         case .gpu:
             return KernelParameters(
@@ -131,6 +176,7 @@ public struct KernelParameters: Sendable, Codable, Equatable {
                 elementwiseWorkGroup: 256,
                 reductionWorkGroup: 256,
                 columnBlock: 1,
+                recurrent: .scalar,
                 cacheProgramBinaries: true)
         }
     }

@@ -58,7 +58,7 @@ struct TextCommandTests {
             let probability = try #require(row["probability"] as? Double)
             #expect(probability > 0.5 && probability <= 1)
         }
-        let plain = try Cortado.run(["predict", "--checkpoint", checkpoint, "--text", "charming story"])
+        let plain = try Cortado.run(["predict", "--checkpoint", checkpoint, "--text", "the film, charming plot actors story"])
         #expect(plain.status == 0 && plain.stdout.contains("pos") && plain.stdout.contains("p = "), "\(plain.stdout)\(plain.stderr)")
 
         let file = try directory.write("texts.txt", text: "great music\nboring actors\nthe plot\n")

@@ -47,6 +47,20 @@ let backendOpCases: [BackendOpCase] = [
     BackendOpCase("avgPool2d", [[2, 3, 8, 8]]) { try $0[0].avgPool2d(kernelSize: 2) },
     BackendOpCase("lstm", [[3, 7, 20], [20, 5]]) { try $0[0].lstm(recurrentWeight: $0[1]) },
     BackendOpCase("gru", [[3, 7, 15], [15, 5], [15]]) { try $0[0].gru(recurrentWeight: $0[1], recurrentBias: $0[2]) },
+    // Multiples of 16 units: OpenCL's one-kernel steps with float16 vectors and 4 rows per work-item
+    // on CPU-type devices (other widths run a GEMM per step there), batches with a row tail.
+    BackendOpCase("lstm 16 units", [[3, 5, 64], [64, 16]], low: -0.5, high: 0.5) { try $0[0].lstm(recurrentWeight: $0[1]) },
+    BackendOpCase("gru 32 units, masked", [[5, 4, 96], [96, 32], [96]], low: -0.5, high: 0.5) {
+        try $0[0].gru(recurrentWeight: $0[1], recurrentBias: $0[2],
+                      mask: Tensor((0..<20).map { $0 % 7 == 3 ? 0 : 1 }, shape: [5, 4], device: $0[0].device))
+    },
+    // Wider than OpenCL's one-kernel steps (256 units): the GEMM-per-step schedule, with padding.
+    BackendOpCase("lstm 260 units, masked", [[2, 3, 1040], [1040, 260]], low: -0.1, high: 0.1) {
+        try $0[0].lstm(recurrentWeight: $0[1], mask: Tensor([1, 1, 0, 0, 1, 1], shape: [2, 3], device: $0[0].device))
+    },
+    BackendOpCase("gru 260 units, masked", [[2, 3, 780], [780, 260], [780]], low: -0.1, high: 0.1) {
+        try $0[0].gru(recurrentWeight: $0[1], recurrentBias: $0[2], mask: Tensor([0, 1, 1, 1, 1, 0], shape: [2, 3], device: $0[0].device))
+    },
     BackendOpCase("gatheredRows", [[9, 5]]) { try $0[0].gatheredRows(Tensor(indices: [8, 0, 3, 3, 8, 1], shape: [2, 3], device: $0[0].device)) },
 ]
 

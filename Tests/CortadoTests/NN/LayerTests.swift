@@ -171,4 +171,46 @@ struct LayerTests {
         #expect(abs(variance - 2.0 / 50) < 0.002)
         #expect(try Initializer.zeros.make([3], fanIn: 1, fanOut: 1, device: .cpu).toArray() == [0, 0, 0])
     }
+
+    @Test("orthogonal: orthonormal columns of tall matrices and rows of wide ones, times the gain")
+    func orthogonal() throws {
+        func gram(_ m: [Float], rows: Int, cols: Int, ofColumns: Bool) -> [Float] {
+            let n = ofColumns ? cols : rows
+            var g = [Float](repeating: 0, count: n * n)
+            for a in 0..<n {
+                for b in 0..<n {
+                    var dot: Double = 0
+                    for k in 0..<(ofColumns ? rows : cols) {
+                        dot += ofColumns ? Double(m[k * cols + a] * m[k * cols + b]) : Double(m[a * cols + k] * m[b * cols + k])
+                    }
+                    g[a * n + b] = Float(dot)
+                }
+            }
+            return g
+        }
+        func identity(_ n: Int, _ scale: Float) -> [Float] { (0..<(n * n)).map { $0 / n == $0 % n ? scale : 0 } }
+        let tall = try Initializer.orthogonal(gain: 1).make([40, 10], fanIn: 10, fanOut: 40, device: .cpu, generator: RandomGenerator(seed: 4)).toArray()
+        assertClose(gram(tall, rows: 40, cols: 10, ofColumns: true), identity(10, 1), atol: 1e-5, "QᵀQ")
+        let wide = try Initializer.orthogonal(gain: 2).make([6, 15], fanIn: 15, fanOut: 6, device: .cpu, generator: RandomGenerator(seed: 5)).toArray()
+        assertClose(gram(wide, rows: 6, cols: 15, ofColumns: false), identity(6, 4), atol: 1e-5, "QQᵀ with gain 2")
+    }
+
+    @Test("recurrent layers start as Keras: orthogonal W_hh, zero biases, the LSTM's forget gate at 1")
+    func kerasRecurrentInitialization() throws {
+        let lstm = try LSTM(inputSize: 5, hiddenSize: 4, device: .cpu, generator: RandomGenerator(seed: 8))
+        #expect(try lstm.bias.value.toArray() == [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0])
+        let whh = try lstm.weightHH.value.toArray()  // [16, 4]: orthonormal columns
+        for a in 0..<4 {
+            for b in 0..<4 {
+                let dot = (0..<16).reduce(Float(0)) { $0 + whh[$1 * 4 + a] * whh[$1 * 4 + b] }
+                #expect(abs(dot - (a == b ? 1 : 0)) < 1e-5)
+            }
+        }
+        let bound = (6 / Float(5 + 16)).squareRoot()
+        #expect(try lstm.weightIH.value.toArray().allSatisfy { abs($0) <= bound })
+        let gru = try GRU(inputSize: 5, hiddenSize: 4, device: .cpu, generator: RandomGenerator(seed: 9))
+        #expect(try gru.biasIH.value.toArray().allSatisfy { $0 == 0 } && gru.biasHH.value.toArray().allSatisfy { $0 == 0 })
+        let torch = try LSTM(inputSize: 5, hiddenSize: 4, initialization: .pytorch, device: .cpu, generator: RandomGenerator(seed: 8))
+        #expect(try torch.bias.value.toArray().allSatisfy { abs($0) <= 0.5 } && torch.bias.value.toArray().contains { $0 != 0 })
+    }
 }

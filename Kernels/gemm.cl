@@ -107,6 +107,9 @@ __kernel void gemm_pack_elements(__global const float* src, int src_offset, int 
 
 #define NV (TILE_N / VECTOR_WIDTH)
 
+// Only the kernel of the chosen algorithm is compiled: the other, built with this table's tile
+// sizes, could be huge (a 64 × 64 register tile makes NVIDIA's compiler run for minutes).
+#if !LOCAL_TILED
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void gemm_register_blocked(__global const float* restrict ap, long ap_batch,
                            __global const float* restrict bp, long bp_batch,
@@ -174,7 +177,9 @@ void gemm_register_blocked(__global const float* restrict ap, long ap_batch,
         }
     }
 }
+#endif  // !LOCAL_TILED
 
+#if LOCAL_TILED
 #define WPT_M (TILE_M / THREADS_M)
 #define WPT_N (TILE_N / THREADS_N)
 #define THREADS (THREADS_M * THREADS_N)
@@ -236,3 +241,4 @@ void gemm_local_tiled(__global const float* ap, long ap_batch,
         }
     }
 }
+#endif  // LOCAL_TILED

@@ -13,8 +13,11 @@ package final class CPUBackend: Backend {
 
     init(device: Device) {
         self.device = device
+        // No single buffer larger than physical memory: with Linux overcommit (vm.overcommit_memory
+        // = 1) such a malloc succeeds and the first fill pages until the kernel kills the process.
+        let physicalMemory = Int(clamping: ProcessInfo.processInfo.physicalMemory)
         allocator = CachingAllocator(
-            device: device, maxAllocation: Int.max,
+            device: device, maxAllocation: physicalMemory > 0 ? physicalMemory : Int.max,
             allocate: { bytes in
                 var pointer: UnsafeMutableRawPointer?
                 guard posix_memalign(&pointer, 64, bytes) == 0, let pointer else {

@@ -304,7 +304,8 @@ enum KernelFamily {
         case .gemm:
             let g = parameters.gemm
             return "-DTILE_M=\(g.tileM) -DTILE_N=\(g.tileN) -DTILE_K=\(g.tileK) -DTHREADS_M=\(g.threadsM) "
-                + "-DTHREADS_N=\(g.threadsN) -DVECTOR_WIDTH=\(g.vectorWidth) -DGROUP_M=\(g.groupM)"
+                + "-DTHREADS_N=\(g.threadsN) -DVECTOR_WIDTH=\(g.vectorWidth) -DGROUP_M=\(g.groupM) "
+                + "-DLOCAL_TILED=\(g.algorithm == .localTiled ? 1 : 0)"
         default:
             return ""
         }

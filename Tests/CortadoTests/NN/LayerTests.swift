@@ -144,6 +144,7 @@ struct LayerTests {
         model.eval()
         let before = try model(x).toArray()
         let copy = Sequential(try Conv2D(1, 2, kernelSize: 3), ReLU(), try BatchNorm(2), Flatten(), try Linear(8, 3))
+        try copy.move(to: .cpu)  // the default device is `auto`: a GPU, where there is one
         try copy.loadState(Dictionary(uniqueKeysWithValues: model.stateTensors()))
         copy.eval()
         assertClose(try copy(x.to(.cpu)).toArray(), before, rtol: 1e-5, atol: 1e-6, "state round trip")

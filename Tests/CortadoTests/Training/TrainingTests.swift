@@ -2,11 +2,17 @@ import CortadoTraining
 import Foundation
 import Testing
 
-/// A small slice of the real Fashion-MNIST, loaded once.
-private let fashionSlice: DatasetSplit = {
-    let split = try! DataSource.resolve("fashion-mnist").load(target: nil).split
+/// A small slice of the real Fashion-MNIST, loaded once; a missing data set fails each test that
+/// reads it (with the loader's message) instead of stopping the whole run.
+private let fashionSliceResult = Result<DatasetSplit, any Error> {
+    let split = try DataSource.resolve("fashion-mnist").load(target: nil).split
     return DatasetSplit(train: split.train.prefix(512), test: split.test.prefix(256))
-}()
+}
+
+/// The slice, or the error that loading it raised.
+private var fashionSlice: DatasetSplit {
+    get throws { try fashionSliceResult.get() }
+}
 
 @Suite("Training loop and checkpoints")
 struct TrainingTests {
@@ -20,13 +26,13 @@ struct TrainingTests {
     @Test("the loss falls on a slice of Fashion-MNIST", arguments: [Device.cpu, TestDevices.openCL])
     func lossFalls(device: Device) throws {
         let trainer = try makeTrainer(.cnn, device: device)
-        let loader = try BatchLoader(dataset: fashionSlice.train, batchSize: 32, shuffle: true, seed: 1)
-        let before = try trainer.evaluate(fashionSlice.test).loss
+        let loader = try BatchLoader(dataset: try fashionSlice.train, batchSize: 32, shuffle: true, seed: 1)
+        let before = try trainer.evaluate(try fashionSlice.test).loss
         var losses: [Double] = []
         for epoch in 1...3 {
             losses.append(try trainer.trainEpoch(loader, epoch: epoch).loss)
         }
-        let after = try trainer.evaluate(fashionSlice.test)
+        let after = try trainer.evaluate(try fashionSlice.test)
         #expect(losses[2] < losses[0] * 0.8, "train losses \(losses)")
         #expect(after.loss < before * 0.7, "test loss \(before) → \(after.loss)")
         #expect((after.accuracy ?? 0) > 0.6, "test accuracy \(after.accuracy ?? 0)")
@@ -36,7 +42,7 @@ struct TrainingTests {
     func backendsAgreeStepByStep() throws {
         func stepLosses(_ device: Device) throws -> [Double] {
             let trainer = try makeTrainer(.cnn, device: device)
-            let loader = try BatchLoader(dataset: fashionSlice.train.prefix(8 * 32), batchSize: 32, shuffle: true, seed: 3)
+            let loader = try BatchLoader(dataset: try fashionSlice.train.prefix(8 * 32), batchSize: 32, shuffle: true, seed: 3)
             var losses: [Double] = []
             _ = try trainer.trainEpoch(loader, epoch: 1, progress: { losses.append($0.recentLoss) })
             return losses
@@ -49,7 +55,7 @@ struct TrainingTests {
     @Test("a checkpoint reloads to identical outputs and parses with an independent reader", arguments: [Device.cpu, TestDevices.openCL])
     func checkpointRoundTrip(device: Device) throws {
         let trainer = try makeTrainer(.mlp, device: device)
-        let loader = try BatchLoader(dataset: fashionSlice.train.prefix(128), batchSize: 32, shuffle: true, seed: 1)
+        let loader = try BatchLoader(dataset: try fashionSlice.train.prefix(128), batchSize: 32, shuffle: true, seed: 1)
         _ = try trainer.trainEpoch(loader, epoch: 1)
         let directory = try TemporaryDirectory()
         let url = directory.fileURL("model.safetensors")
@@ -63,7 +69,7 @@ struct TrainingTests {
         let loaded = try ModelCheckpoint(contentsOf: url)
         #expect(loaded.configuration == configuration)
         let restored = try loaded.makeModel(device: device)
-        let x = try Tensor(Array(fashionSlice.test.features.prefix(4 * 784)), shape: [4, 1, 28, 28], device: device)
+        let x = try Tensor(Array(try fashionSlice.test.features.prefix(4 * 784)), shape: [4, 1, 28, 28], device: device)
         trainer.model.eval()
         restored.eval()
         #expect(try restored(x).toArray() == trainer.model(x).toArray())
@@ -88,7 +94,7 @@ struct TrainingTests {
 
     @Test("resuming from a checkpoint continues exactly as an uninterrupted run")
     func resumeMatchesUninterrupted() throws {
-        let loader = try BatchLoader(dataset: fashionSlice.train.prefix(96), batchSize: 32, shuffle: true, seed: 5)
+        let loader = try BatchLoader(dataset: try fashionSlice.train.prefix(96), batchSize: 32, shuffle: true, seed: 5)
         let straight = try makeTrainer(.mlp, device: .cpu)
         for epoch in 1...2 { _ = try straight.trainEpoch(loader, epoch: epoch) }
 

@@ -15,10 +15,13 @@ import Foundation
 /// 4. The text splits at whitespace, and every punctuation character is a word of its own:
 ///    ASCII 33–47, 58–64, 91–96 and 123–126 (so `$`, `^`, `` ` `` and `~` count) and any `P*` character.
 ///
-/// Characters are lowercased one by one, as the Rust `tokenizers` library behind `BertTokenizer`
-/// (in transformers 5) and `BertTokenizerFast` does; the pure-Python tokenizer of transformers 4
-/// (`BertTokenizerLegacy` in transformers 5) lowercases a word-final `Σ` to `ς` instead of `σ`,
-/// the only difference known between the two.
+/// The two Hugging Face implementations differ in rare cases. Characters are lowercased one by
+/// one, as the Rust `tokenizers` library behind `BertTokenizer` (transformers 5) and
+/// `BertTokenizerFast` does, so a word-final `Σ` becomes `σ`; the pure-Python tokenizer of
+/// transformers 4 (`BertTokenizerLegacy` in transformers 5) makes it `ς`. Character categories
+/// come from Swift's Unicode tables, as the Python tokenizer takes them from Python's: unassigned
+/// code points are dropped, where the Rust library keeps them (as `[UNK]`), and the few
+/// characters whose category changed since the Rust library's tables follow the newer category.
 public enum BertBasicTokenizer {
     /// The words of `text` after cleaning, lowercasing, accent stripping and splitting.
     ///

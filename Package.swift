@@ -60,6 +60,10 @@ let package = Package(
         ),
         // One test target, in folders by layer; it depends on the CLI so that command-line tests
         // can run the freshly built `cortado` binary.
-        .testTarget(name: "CortadoTests", dependencies: ["Cortado", "CortadoNN", "CortadoTraining", "CortadoCLI"]),
+        // Fixtures/ holds reference files that tests read by path (relative to #filePath).
+        .testTarget(
+            name: "CortadoTests", dependencies: ["Cortado", "CortadoNN", "CortadoTraining", "CortadoCLI"],
+            exclude: ["Fixtures"]
+        ),
     ]
 )

@@ -1,0 +1,64 @@
+/// Multi-head self-attention: project `x` `[batch, length, hidden]` to queries, keys and values,
+/// attend within each of `heads` heads (``Tensor/scaledDotProductAttention(key:value:keyMask:scale:)``),
+/// and project the joined heads back to `hidden`.
+///
+/// - Note: Vaswani et al., "Attention Is All You Need", 2017.
+public final class MultiHeadSelfAttention: Module {
+    /// Query projection, `[hidden, hidden]` weight.
+    public let query: Linear
+    /// Key projection.
+    public let key: Linear
+    /// Value projection.
+    public let value: Linear
+    /// Output projection of the joined heads.
+    public let output: Linear
+    /// Number of heads.
+    public let heads: Int
+    /// Training or evaluation mode (no effect: attention probabilities are not dropped).
+    public var isTraining = true
+
+    /// Attention over `hidden`-wide states split into `heads` heads, initialised as BERT does
+    /// (`N(0, initializerRange)` weights, zero biases).
+    public init(
+        hidden: Int, heads: Int, initializerRange: Float = 0.02, device: Device? = nil, generator: RandomGenerator? = nil
+    ) throws {
+        guard heads > 0, hidden > 0, hidden % heads == 0 else {
+            throw CortadoError.invalidArgument("MultiHeadSelfAttention: hidden \(hidden) must be a positive multiple of heads \(heads)")
+        }
+        let initializer = Initializer.normal(mean: 0, std: initializerRange)
+        func projection() throws -> Linear {
+            try Linear(hidden, hidden, weightInitializer: initializer, device: device, generator: generator)
+        }
+        query = try projection()
+        key = try projection()
+        value = try projection()
+        output = try projection()
+        self.heads = heads
+    }
+
+    /// The four projections.
+    public var children: [(name: String, module: any Module)] {
+        [("query", query), ("key", key), ("value", value), ("output", output)]
+    }
+
+    /// Attention with every position visible.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try callAsFunction(x, mask: nil)
+    }
+
+    /// Attention of `x` `[batch, length, hidden]` to itself; `mask` `[batch, length]` is 1 for real
+    /// tokens and 0 for padding, which no position attends to.
+    public func callAsFunction(_ x: Tensor, mask: Tensor?) throws -> Tensor {
+        guard x.rank == 3 else {
+            throw CortadoError.shapeMismatch("MultiHeadSelfAttention: input must be [batch, length, hidden], got \(x.shape)")
+        }
+        let (batch, length, hidden) = (x.shape[0], x.shape[1], x.shape[2])
+        let headSize = hidden / heads
+        func split(_ projected: Tensor) throws -> Tensor {
+            try projected.reshaped([batch, length, heads, headSize]).permuted([0, 2, 1, 3]).contiguous()
+        }
+        let attended = try split(query(x)).scaledDotProductAttention(key: split(key(x)), value: split(value(x)), keyMask: mask)
+        let joined = try attended.permuted([0, 2, 1, 3]).contiguous().reshaped([batch, length, hidden])
+        return try output(joined)
+    }
+}

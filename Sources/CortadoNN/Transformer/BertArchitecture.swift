@@ -62,3 +62,11 @@ public struct BertArchitecture: Codable, Sendable, Equatable {
         }
     }
 }
+
+extension Initializer {
+    /// BERT's weight initialiser, `N(0, range)`; zeros when `range` is 0, for weights that are
+    /// about to be replaced by a checkpoint's (drawing 20 M normals would be wasted work).
+    public static func bert(range: Float) -> Initializer {
+        range > 0 ? .normal(mean: 0, std: range) : .zeros
+    }
+}

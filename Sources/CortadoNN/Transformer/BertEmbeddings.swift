@@ -17,7 +17,7 @@ public final class BertEmbeddings: Module {
     /// The embeddings of `architecture`, initialised `N(0, initializerRange)` as BERT does.
     public init(_ architecture: BertArchitecture, initializerRange: Float = 0.02, device: Device? = nil,
                 generator: RandomGenerator? = nil) throws {
-        let initializer = Initializer.normal(mean: 0, std: initializerRange)
+        let initializer = Initializer.bert(range: initializerRange)
         let hidden = architecture.hiddenSize
         words = try Embedding(vocabulary: architecture.vocabularySize, dimension: hidden, initializer: initializer,
                               device: device, generator: generator)

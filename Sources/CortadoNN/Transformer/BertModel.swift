@@ -20,7 +20,8 @@ public final class BertModel: Module {
     /// Training (dropout active) or evaluation.
     public var isTraining = true
 
-    /// A randomly initialised encoder of `architecture` (BERT's `N(0, 0.02)` weights, zero biases, unit LayerNorms).
+    /// A randomly initialised encoder of `architecture` (BERT's `N(0, initializerRange)` weights, zero
+    /// biases, unit LayerNorms); `initializerRange` 0 leaves the weights zero, to be loaded.
     public init(_ architecture: BertArchitecture, initializerRange: Float = 0.02, device: Device? = nil,
                 generator: RandomGenerator? = nil) throws {
         try architecture.validate()

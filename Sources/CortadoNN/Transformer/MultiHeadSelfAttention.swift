@@ -25,7 +25,7 @@ public final class MultiHeadSelfAttention: Module {
         guard heads > 0, hidden > 0, hidden % heads == 0 else {
             throw CortadoError.invalidArgument("MultiHeadSelfAttention: hidden \(hidden) must be a positive multiple of heads \(heads)")
         }
-        let initializer = Initializer.normal(mean: 0, std: initializerRange)
+        let initializer = Initializer.bert(range: initializerRange)
         func projection() throws -> Linear {
             try Linear(hidden, hidden, weightInitializer: initializer, device: device, generator: generator)
         }

@@ -27,7 +27,7 @@ public final class TransformerEncoderLayer: Module {
     public init(_ architecture: BertArchitecture, initializerRange: Float = 0.02, device: Device? = nil,
                 generator: RandomGenerator? = nil) throws {
         let (hidden, inner) = (architecture.hiddenSize, architecture.intermediateSize)
-        let initializer = Initializer.normal(mean: 0, std: initializerRange)
+        let initializer = Initializer.bert(range: initializerRange)
         attention = try MultiHeadSelfAttention(
             hidden: hidden, heads: architecture.attentionHeads, initializerRange: initializerRange, device: device,
             generator: generator)

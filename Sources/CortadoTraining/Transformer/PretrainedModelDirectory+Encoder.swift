@@ -20,7 +20,7 @@ extension PretrainedModelDirectory {
     public func loadEncoder(device: Device? = nil) throws -> BertModel {
         let config = try loadConfig()
         let weights = try loadWeights()
-        let model = try BertModel(config.architecture, device: device)
+        let model = try BertModel(config.architecture, initializerRange: 0, device: device)
         var tensors: [String: Tensor] = [:]
         for (name, parameter) in model.namedParameters() {
             let shape = parameter.value.shape

@@ -1,0 +1,76 @@
+import ArgumentParser
+import CortadoTraining
+import Foundation
+
+/// `cortado embed`: sentence embeddings from a BERT-family model directory.
+struct EmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Print sentence embeddings (mean-pooled, L2-normalised) of texts, one JSON array per line.",
+        discussion: """
+            The model is a Hugging Face BERT-family directory (config.json, model.safetensors, vocab.txt);
+            by default all-MiniLM-L6-v2, which tools/setup fetches.
+            Examples: cortado embed "A man is eating food." "A man is riding a horse."
+                      cortado embed --input texts.txt --device opencl --json
+            """)
+
+    @Option(help: "A Hugging Face BERT-family model directory (default: <data dir>/models/all-MiniLM-L6-v2).")
+    var model: String?
+
+    @Option(help: "A UTF-8 file with one text per line (blank lines are skipped).")
+    var input: String?
+
+    @Argument(help: "Texts to embed.")
+    var texts: [String] = []
+
+    @Option(help: "Device: cpu, gpu[:N], opencl[:N], auto (or CORTADO_DEVICE).")
+    var device: String?
+
+    @Option(help: "Texts per batch (texts are grouped by length first).")
+    var batchSize = 64
+
+    @Option(help: "Longest token sequence, [CLS] and [SEP] included (default: the model's).")
+    var maxLength: Int?
+
+    @Flag(help: "Print one JSON object per text with its tokens and embedding.")
+    var json = false
+
+    func validate() throws {
+        guard (input == nil) != texts.isEmpty else { throw ValidationError("give texts as arguments or --input FILE, not both") }
+        if batchSize <= 0 { throw ValidationError("--batch-size must be positive, not \(batchSize)") }
+        if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2, not \(maxLength)") }
+    }
+
+    struct Line: Encodable {
+        let text: String
+        let tokens: [String]
+        let embedding: [Float]
+    }
+
+    func run() throws {
+        var inputs = texts
+        if let input {
+            do {
+                inputs = try String(contentsOfFile: input, encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
+            } catch {
+                throw ValidationError("cannot read \(input): \(error.localizedDescription)")
+            }
+            guard !inputs.isEmpty else { throw ValidationError("\(input): no texts to embed (one text per line)") }
+        }
+        let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
+        let directory = try PretrainedModelDirectory(path: model ?? PretrainedModelDirectory.defaultPath)
+        let encoder = try SentenceEncoder(directory: directory, device: device, maxLength: maxLength)
+        let vectors = try encoder.embed(inputs, batchSize: batchSize)
+        let encodings = json ? try encoder.encode(inputs) : []
+        var output = ""
+        for (index, vector) in vectors.enumerated() {
+            if json {
+                output += try Terminal.jsonLine(Line(text: inputs[index], tokens: encodings[index].tokens, embedding: vector))
+            } else {
+                output += "[" + vector.map { "\($0)" }.joined(separator: ",") + "]"
+            }
+            output += "\n"
+        }
+        FileHandle.standardOutput.write(Data(output.utf8))
+    }
+}

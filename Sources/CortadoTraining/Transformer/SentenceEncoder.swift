@@ -1,0 +1,77 @@
+import Foundation
+
+/// Sentence embeddings as sentence-transformers computes them for BERT-family models such as
+/// all-MiniLM-L6-v2: WordPiece ids, the encoder's last hidden states, the mean over real tokens,
+/// L2-normalised.
+///
+/// ```swift
+/// let encoder = try SentenceEncoder(directory: PretrainedModelDirectory(path: path), device: .cpu)
+/// let vectors = try encoder.embed(["A man is eating food.", "A man is riding a horse."])
+/// ```
+public final class SentenceEncoder {
+    /// The encoder, in evaluation mode.
+    public let model: BertModel
+    /// The model's tokenizer.
+    public let tokenizer: WordPieceTokenizer
+    /// Longest token sequence, `[CLS]` and `[SEP]` included; longer texts are truncated.
+    public let maxLength: Int
+    /// The device the model runs on.
+    public let device: Device
+
+    /// The model and tokenizer of `directory` on `device`; `maxLength` defaults to the model's own
+    /// (sentence-transformers' `max_seq_length`, else its position table).
+    public init(directory: PretrainedModelDirectory, device: Device, maxLength: Int? = nil) throws {
+        let config = try directory.loadConfig()
+        let limit = try maxLength ?? directory.defaultMaxLength(config: config)
+        guard limit >= 2, limit <= config.maxPositionEmbeddings else {
+            throw DataError.invalidRequest(
+                "maximum length \(limit) must be between 2 and the model's \(config.maxPositionEmbeddings) positions")
+        }
+        model = try directory.loadEncoder(device: device)
+        tokenizer = try directory.loadTokenizer()
+        self.maxLength = limit
+        self.device = device
+    }
+
+    /// The token encodings of `texts`, as ``embed(_:batchSize:)`` feeds them to the model.
+    public func encode(_ texts: [String]) throws -> [WordPieceEncoding] {
+        try texts.map { try tokenizer.encode($0, maxLength: maxLength) }
+    }
+
+    /// One unit-length vector per text, in the order given. Texts are grouped into batches of
+    /// similar length (longest first, as sentence-transformers' `encode` sorts them) so that
+    /// little padding is computed; the result does not depend on the grouping beyond rounding.
+    public func embed(_ texts: [String], batchSize: Int = 64) throws -> [[Float]] {
+        guard batchSize > 0 else { throw DataError.invalidRequest("batch size \(batchSize) must be positive") }
+        let encodings = try encode(texts)
+        let order = encodings.indices.sorted { encodings[$0].ids.count > encodings[$1].ids.count }
+        var vectors = [[Float]](repeating: [], count: texts.count)
+        let width = model.architecture.hiddenSize
+        try withNoGrad {
+            for start in stride(from: 0, to: order.count, by: batchSize) {
+                let rows = Array(order[start..<min(start + batchSize, order.count)])
+                let (ids, mask, shape) = Self.padded(rows.map { encodings[$0].ids }, padding: tokenizer.paddingId)
+                let maskTensor = try Tensor(mask, shape: shape, device: device)
+                let hidden = try model(Tensor(indices: ids, shape: shape, device: device), mask: maskTensor)
+                let values = try hidden.meanPooled(mask: maskTensor).l2Normalized().toArray()
+                for (position, row) in rows.enumerated() {
+                    vectors[row] = Array(values[(position * width)..<((position + 1) * width)])
+                }
+            }
+        }
+        return vectors
+    }
+
+    /// Rows of ids padded at the end to the longest, with their mask.
+    static func padded(_ rows: [[Int32]], padding: Int32) -> (ids: [Int32], mask: [Float], shape: [Int]) {
+        let length = rows.map(\.count).max() ?? 0
+        var ids: [Int32] = [], mask: [Float] = []
+        ids.reserveCapacity(rows.count * length)
+        mask.reserveCapacity(rows.count * length)
+        for row in rows {
+            ids += row + [Int32](repeating: padding, count: length - row.count)
+            mask += [Float](repeating: 1, count: row.count) + [Float](repeating: 0, count: length - row.count)
+        }
+        return (ids, mask, [rows.count, length])
+    }
+}

@@ -103,6 +103,16 @@ extension CPUBackend {
     }
 
     package func binary(_ op: BinaryOp, _ a: StridedView, _ b: StridedView, into out: StridedView) throws {
+        if op == .geluBackward, a.shape == out.shape, b.shape == out.shape,
+           a.isContiguous, b.isContiguous, out.isContiguous {
+            let ap = a.buffer.floats + a.offset, bp = b.buffer.floats + b.offset, op = out.buffer.floats + out.offset
+            Parallel.forEach(count: out.count, grain: Self.transcendentalGrain) { range in
+                VectorTranscendentals.scaledMap(
+                    ap + range.lowerBound, bp + range.lowerBound, op + range.lowerBound, range.count,
+                    VectorTranscendentals.geluGradient)
+            }
+            return
+        }
         typealias M = ScalarMath
         let fast = Self.elementwiseGrain, slow = Self.transcendentalGrain
         switch op {
@@ -132,6 +142,7 @@ extension CPUBackend {
         case .exp: return VectorTranscendentals.exp
         case .sigmoid: return VectorTranscendentals.sigmoid
         case .tanh: return VectorTranscendentals.tanh
+        case .gelu: return VectorTranscendentals.gelu
         default: return nil
         }
     }

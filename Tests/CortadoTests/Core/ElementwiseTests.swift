@@ -76,6 +76,24 @@ struct ElementwiseTests {
         assertClose(Array(tanh[5...]), edges[5...].map { Foundation.tanh($0) }, rtol: 1e-6, "tanh edges")
     }
 
+    @Test("GELU and its gradient over a wide range, at ±∞ and NaN, against double-precision erf", arguments: TestDevices.all)
+    func geluAtExtremes(device: Device) throws {
+        // Every branch of the vectorised CPU erf: the polynomial near 0, 1 − e^Q, and ±1 beyond 4.
+        let wide = Fixtures.values(1003, seed: 9, low: -9, high: 9) + [0, -0.0, 1e-7, -0.921875, 0.9219, 4, -4.5]
+        let x = try Tensor(wide, device: device).requiringGrad()
+        func cdf(_ v: Double) -> Double { 0.5 * (1 + Foundation.erf(v / 2.0.squareRoot())) }
+        let y = try x.gelu()
+        try assertClose(y, wide.map { Float(Double($0) * cdf(Double($0))) }, rtol: 1e-6, atol: 1e-6, "gelu")
+        try y.sum().backward()
+        let slope = wide.map { v -> Float in
+            let d = Double(v)
+            return Float(cdf(d) + d * Foundation.exp(-d * d / 2) / (2 * Double.pi).squareRoot())
+        }
+        try assertClose(try #require(x.grad), slope, rtol: 1e-6, atol: 1e-6, "gelu gradient")
+        let edges = try Tensor([.nan, .infinity], device: device).gelu().toArray()
+        #expect(edges[0].isNaN && edges[1] == .infinity)
+    }
+
     @Test("unary gradient matches finite differences", arguments: unaryCases, TestDevices.all)
     func unaryGradient(_ op: UnaryCase, device: Device) throws {
         var values = Fixtures.values(6, seed: 5, low: op.low, high: op.high)

@@ -23,8 +23,8 @@ struct SuiteBench: ParsableCommand {
     @Option(help: "ops, model or all.")
     var suite: Suite = .all
 
-    @Option(name: .customLong("model"), help: "Model(s) for the model suite (repeatable).")
-    var models: [BuiltinModel] = [.cnn]
+    @Option(name: .customLong("model"), help: "Model(s) for the model suite (repeatable): \(BenchmarkModel.names.joined(separator: ", ")).")
+    var models: [BenchmarkModel] = [.builtin(.cnn)]
 
     @Option(help: "Batch size of the model suite.")
     var batchSize = 64
@@ -59,7 +59,7 @@ struct SuiteBench: ParsableCommand {
         let targets = try DeviceSelection.resolve(devices, fallback: ["cpu"] + Device.all.filter { $0.kind == .opencl }.map(\.id))
         var cases: [BenchmarkCase] = []
         if suite != .model { cases += OperationBenchmarks.all(gemmSizes: sizes) }
-        if suite != .ops { cases += try models.flatMap { try ModelBenchmarks.cases($0, batchSize: batchSize) } }
+        if suite != .ops { cases += try models.flatMap { try $0.cases(batchSize: batchSize) } }
         if let filter { cases = cases.filter { $0.name.contains(filter) } }
         guard !cases.isEmpty else { throw ValidationError("no benchmark case matches --filter \(filter ?? "")") }
 

@@ -4,6 +4,13 @@ import CortadoTraining
 extension BuiltinModel: ExpressibleByArgument {}
 extension Task: ExpressibleByArgument {}
 
+extension BenchmarkModel: ExpressibleByArgument {
+    /// Parses a model name for `cortado bench --model`.
+    public init?(argument: String) { self.init(name: argument) }
+    /// The names, for help and completion.
+    public static var allValueStrings: [String] { names }
+}
+
 /// The optimizers `--optimizer` names.
 enum OptimizerChoice: String, CaseIterable, ExpressibleByArgument {
     case sgd, adam, adamw, rmsprop, adagrad

@@ -46,6 +46,20 @@ struct CommandLineTests {
         }
     }
 
+    @Test("bench --model minilm times the encoder's blocks on each device; an unknown model lists the known ones")
+    func benchMiniLM() throws {
+        let result = try Cortado.run(["bench", "--suite", "model", "--model", "minilm", "--filter", "block] forward",
+                                      "--batch-size", "2", "--device", "cpu", "--device", "opencl",
+                                      "--repeats", "1", "--warmup", "0", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let objects = result.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(objects.map { $0["case"] as? String } == ["minilm[block] forward", "minilm[block] forward"])
+        #expect(Set(objects.compactMap { $0["device"] as? String }) == ["cpu", "opencl:0"])
+        expectFailure(try Cortado.run(["bench", "--model", "gpt5"]), mentioning: ["gpt5", "minilm"])
+    }
+
     @Test("train, eval on the other backend, and predict work together")
     func trainEvalPredict() throws {
         let data = try tinyImages()

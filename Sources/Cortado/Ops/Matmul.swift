@@ -11,6 +11,12 @@ extension Tensor {
         }
         if rank == 1 { return try reshaped([1, count]).matmul(other).squeezed(axis: -2) }
         if other.rank == 1 { return try matmul(other.reshaped([other.count, 1])).squeezed(axis: -1) }
+        if rank > 2 && other.rank == 2 {
+            // [..., m, k] × [k, n] is one GEMM of all rows rather than a batch of small ones, and its
+            // weight gradient one GEMM summing over every row instead of a product per batch entry.
+            let rows = shape.dropLast().reduce(1, *)
+            return try reshaped([rows, shape[rank - 1]]).matmul(other).reshaped(shape.dropLast() + [other.shape[1]])
+        }
 
         let out = try matmulWithoutGradient(other)
         let a = detached(), b = other.detached()

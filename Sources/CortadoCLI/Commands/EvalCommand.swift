@@ -43,13 +43,14 @@ struct EvalCommand: ParsableCommand {
         let saved = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint))
         let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
         let spec = data ?? saved.configuration.data
-        let test = saved.configuration.tokenizer != nil
+        let test = saved.configuration.readsText
             ? try TextData.forEvaluation(spec, checkpoint: saved.configuration)
             : try DataLoading.forEvaluation(spec, checkpoint: saved.configuration)
-        let model = try saved.makeModel(device: device)
+        let model = try saved.makeTrainedModel(device: device)
         let optimizer = try SGD(model.trainableParameters(), learningRate: 1)  // unused: evaluation only
         let trainer = Trainer(model: model, optimizer: optimizer, schedule: LearningRateSchedule(base: 1),
-                              task: saved.configuration.task, device: device, readsTokens: saved.configuration.model.readsTokens)
+                              task: saved.configuration.task, device: device, readsTokens: saved.configuration.model.readsTokens,
+                              paddingId: try saved.configuration.bert?.tokenizer().paddingId)
         let evaluation = try trainer.evaluate(test, batchSize: batchSize)
         let result = Result(testLoss: evaluation.loss, testAccuracy: evaluation.accuracy, testPrecision: evaluation.precision,
                             testRecall: evaluation.recall, testF1: evaluation.f1, samples: evaluation.count,

@@ -54,14 +54,21 @@ struct PredictCommand: ParsableCommand {
             count = limit
         }
         let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
-        let model = try saved.makeModel(device: device)
+        let model = try saved.makeTrainedModel(device: device)
         model.eval()
         let output = try withNoGrad { () throws -> [Float] in
-            let shape = [count] + configuration.sampleShape
-            let x = configuration.model.readsTokens
-                ? try Tensor(indices: features.map { Int32($0) }, shape: shape, device: device)
-                : try Tensor(features, shape: shape, device: device)
-            let y = try model(x)
+            let y: Tensor
+            if let bert = configuration.bert, let maxLength = configuration.maxLength, let masked = model as? any MaskedSequenceModule {
+                let batch = try bert.tokenizer().encode(batch: texts ?? [], maxLength: maxLength)
+                y = try masked(Tensor(indices: batch.ids, shape: batch.shape, device: device),
+                               mask: Tensor(batch.attentionMask, shape: batch.shape, device: device))
+            } else {
+                let shape = [count] + configuration.sampleShape
+                let x = configuration.model.readsTokens
+                    ? try Tensor(indices: features.map { Int32($0) }, shape: shape, device: device)
+                    : try Tensor(features, shape: shape, device: device)
+                y = try model(x)
+            }
             switch configuration.task {
             case .classification: return try y.softmax(axis: 1).toArray()
             case .binaryClassification: return try y.sigmoid().toArray()
@@ -97,7 +104,7 @@ struct PredictCommand: ParsableCommand {
     /// The inputs as features of the checkpoint's sample shape (standardised as in training, or token
     /// ids of texts encoded with the checkpoint's tokenizer), their count, and the texts.
     private func readInputs(_ configuration: CheckpointConfiguration) throws -> ([Float], Int, [String]?) {
-        if let tokenizer = configuration.tokenizer, let maxLength = configuration.maxLength {
+        if configuration.readsText {
             var texts = text
             if let input {
                 do {
@@ -110,6 +117,10 @@ struct PredictCommand: ParsableCommand {
                 throw ValidationError("text \(empty + 1) is empty")
             }
             guard !texts.isEmpty else { throw ValidationError("no text to classify") }
+            if let limit, limit < texts.count { texts = Array(texts.prefix(limit)) }
+            guard let tokenizer = configuration.tokenizer, let maxLength = configuration.maxLength else {
+                return ([], texts.count, texts)  // bert-classifier: WordPiece-encoded in run()
+            }
             let ids = try texts.flatMap { try tokenizer.encode($0, maxLength: maxLength) }
             return (ids.map(Float.init), texts.count, texts)
         }

@@ -11,6 +11,10 @@ struct TrainCommand: ParsableCommand {
             Models: \(BuiltinModel.allCases.map { "\($0.rawValue) (\($0.summary))" }.joined(separator: "; ")).
             Example: cortado train --model cnn --data fashion-mnist --epochs 3 --batch-size 64 \\
                        --optimizer adam --lr 0.001 --device auto --seed 1 --save model.safetensors
+            Fine-tuning: cortado train --model bert-classifier --init DIR --data movie-snippets --epochs 2
+              (defaults for bert-classifier: --init \(PretrainedModelDirectory.defaultPath), --batch-size 32,
+              --optimizer adamw --lr 5e-5 --weight-decay 0.01 --schedule linear --warmup 0.1 --max-len 64;
+              flags given explicitly win).
             Ctrl-C finishes the current step, saves the checkpoint (with --save) and exits.
             """)
 
@@ -35,19 +39,22 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Text models: vocabulary size, counting the padding and unknown-word entries.")
     var vocabSize = 10_000
 
-    @Option(help: "Text models: tokens per text (padded or truncated at the front, as Keras' pad_sequences).")
+    @Option(help: "Text models: tokens per text (lstm, gru: padded or truncated at the front, as Keras' pad_sequences; bert-classifier: word pieces with [CLS] and [SEP], truncated at the end, each batch padded to its longest).")
     var maxLen = 64
+
+    @Option(name: .customLong("init"), help: "bert-classifier: the Hugging Face BERT model directory to fine-tune (config.json, model.safetensors, vocab.txt; default \(PretrainedModelDirectory.defaultPath)).")
+    var initDirectory: String?
 
     @Option(help: "Epochs to train (in total, counting a resumed checkpoint's).")
     var epochs = 3
 
-    @Option(help: "Samples per step.")
-    var batchSize = 64
+    @Option(help: "Samples per step (default 64; 32 for bert-classifier).")
+    var batchSize: Int?
 
-    @Option(help: "The optimizer: \(OptimizerChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var optimizer: OptimizerChoice = .adam
+    @Option(help: "The optimizer: \(OptimizerChoice.allCases.map(\.rawValue).joined(separator: ", ")) (default adam; adamw for bert-classifier).")
+    var optimizer: OptimizerChoice?
 
-    @Option(help: "Learning rate (default: 0.001 for adam, adamw, rmsprop; 0.01 for sgd, adagrad).")
+    @Option(help: "Learning rate (default: 0.001 for adam, adamw, rmsprop; 0.01 for sgd, adagrad; 5e-5 for bert-classifier).")
     var lr: Float?
 
     @Option(help: "Momentum (sgd, rmsprop).")
@@ -56,17 +63,17 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Nesterov momentum (sgd).")
     var nesterov = false
 
-    @Option(help: "Weight decay (L2; decoupled for adamw).")
-    var weightDecay: Float = 0
+    @Option(help: "Weight decay (L2; decoupled for adamw; default 0, 0.01 for bert-classifier).")
+    var weightDecay: Float?
 
-    @Option(help: "Learning-rate schedule: constant, step (×0.1 every --step-epochs), cosine, linear.")
-    var schedule: ScheduleChoice = .constant
+    @Option(help: "Learning-rate schedule: constant, step (×0.1 every --step-epochs), cosine, linear (default constant; linear for bert-classifier).")
+    var schedule: ScheduleChoice?
 
     @Option(help: "Epochs between step decays (with --schedule step).")
     var stepEpochs = 1
 
-    @Option(help: "Linear warm-up: a fraction of all steps (< 1) or a number of steps.")
-    var warmup: Double = 0
+    @Option(help: "Linear warm-up: a fraction of all steps (< 1) or a number of steps (default 0; 0.1 for bert-classifier).")
+    var warmup: Double?
 
     @Option(help: "Device: cpu, gpu[:N], opencl[:N], auto (or CORTADO_DEVICE).")
     var device: String?
@@ -88,11 +95,11 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         guard epochs > 0 else { throw ValidationError("--epochs must be at least 1, not \(epochs)") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1, not \(batchSize)") }
+        if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be at least 1, not \(batchSize)") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, not \(lr)") }
         guard momentum >= 0 && momentum < 1 else { throw ValidationError("--momentum must be in [0, 1), not \(momentum)") }
-        guard weightDecay >= 0 else { throw ValidationError("--weight-decay must not be negative") }
-        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
+        if let weightDecay, !(weightDecay >= 0) { throw ValidationError("--weight-decay must not be negative") }
+        if let warmup, !(warmup >= 0) { throw ValidationError("--warmup must not be negative") }
         guard stepEpochs > 0 else { throw ValidationError("--step-epochs must be positive") }
         guard vocabSize >= 3 else { throw ValidationError("--vocab-size must be at least 3, not \(vocabSize)") }
         guard maxLen > 0 else { throw ValidationError("--max-len must be positive, not \(maxLen)") }
@@ -111,16 +118,24 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("\(resume) holds a \(recorded.model.rawValue) model, not \(requested.rawValue); leave out --model to resume it")
         }
         let modelKind = recorded?.model ?? self.model ?? .cnn
+        if let initDirectory {
+            guard modelKind.readsWordPieces else {
+                throw ValidationError("--init \(initDirectory) loads a pretrained BERT for --model bert-classifier, not for the \(modelKind.rawValue) model")
+            }
+            if let resume { throw ValidationError("--resume \(resume) continues from the checkpoint's own weights; leave out --init") }
+        }
+        let defaults = TrainingDefaults(modelKind)
+        let batchSize = self.batchSize ?? defaults.batchSize
         // Resuming on other data (fine-tuning) is allowed when the data fits the model.
         let dataSpec = self.data ?? recorded?.data ?? "fashion-mnist"
-        let data = try loadData(dataSpec, modelKind: modelKind, recorded: recorded)
+        let generator = RandomGenerator(seed: seed)
+        let data = try loadData(dataSpec, modelKind: modelKind, recorded: recorded, device: device, generator: generator)
         var train = data.split.train
         if let limit { train = train.prefix(limit) }
         let outputs = data.task.outputs(classes: data.classCount)
         let loader = try BatchLoader(dataset: train, batchSize: batchSize, shuffle: true, seed: seed)
 
-        let generator = RandomGenerator(seed: seed)
-        let model: Sequential
+        let model: any Module
         let startEpoch: Int
         if let checkpoint, let recorded {
             if let saved = recorded.classNames, let classes = data.classNames, saved != classes {
@@ -132,23 +147,29 @@ struct TrainCommand: ParsableCommand {
             guard recorded.epochsCompleted < epochs else {
                 throw ValidationError("the checkpoint has already trained \(recorded.epochsCompleted) epochs; pass --epochs greater than that")
             }
-            model = try checkpoint.makeModel(device: device)
+            model = try checkpoint.makeTrainedModel(device: device)
             startEpoch = recorded.epochsCompleted + 1
+        } else if let pretrained = data.pretrained {
+            model = pretrained.model
+            startEpoch = 1
         } else {
             model = try modelKind.make(
                 sampleShape: train.sampleShape, outputs: outputs, vocabulary: data.tokenizer?.vocabularySize, device: device,
                 generator: generator)
             startEpoch = 1
         }
-        let learningRate = lr ?? optimizer.defaultLearningRate
-        let optimizer = try self.optimizer.make(
-            model.trainableParameters(), learningRate: learningRate, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay)
+        let optimizerChoice = self.optimizer ?? defaults.optimizer
+        let learningRate = lr ?? defaults.learningRate ?? optimizerChoice.defaultLearningRate
+        let optimizer = try optimizerChoice.make(
+            model.trainableParameters(), learningRate: learningRate, momentum: momentum, nesterov: nesterov,
+            weightDecay: weightDecay ?? defaults.weightDecay)
         if let checkpoint { try checkpoint.restore(optimizer, device: device) }
 
         let totalSteps = loader.batchesPerEpoch * epochs
+        let warmup = self.warmup ?? defaults.warmup
         let warmupSteps = warmup < 1 ? Int(warmup * Double(totalSteps)) : Int(warmup)
         let shape: LearningRateSchedule.Shape
-        switch schedule {
+        switch schedule ?? defaults.schedule {
         case .constant: shape = .constant
         case .step: shape = .step(every: stepEpochs * loader.batchesPerEpoch, factor: 0.1)
         case .cosine: shape = .cosine(minimumFactor: 0)
@@ -156,8 +177,9 @@ struct TrainCommand: ParsableCommand {
         }
         let learningRateSchedule = LearningRateSchedule(base: learningRate, shape: shape, warmupSteps: warmupSteps, totalSteps: totalSteps)
         let trainer = Trainer(model: model, optimizer: optimizer, schedule: learningRateSchedule, task: data.task, device: device,
-                              readsTokens: modelKind.readsTokens)
+                              readsTokens: modelKind.readsTokens, paddingId: data.wordPieces?.paddingId)
 
+        let readsText = modelKind.readsText
         func configuration(epochsCompleted: Int) -> CheckpointConfiguration {
             CheckpointConfiguration(
                 model: modelKind, task: data.task, sampleShape: train.sampleShape, outputs: outputs,
@@ -165,9 +187,9 @@ struct TrainCommand: ParsableCommand {
                 featureColumns: data.featureColumns, standardization: data.standardization, optimizer: optimizer.name,
                 optimizerHyperparameters: optimizer.hyperparameters, schedule: learningRateSchedule, steps: optimizer.stepCount,
                 epochsCompleted: epochsCompleted, batchSize: batchSize, seed: seed, tokenizer: data.tokenizer,
-                maxLength: data.tokenizer == nil ? nil : train.sampleShape[0], classNames: data.classNames,
-                textColumn: data.tokenizer == nil ? nil : (textColumn ?? recorded?.textColumn),
-                labelColumn: data.tokenizer == nil ? nil : (labelColumn ?? recorded?.labelColumn))
+                maxLength: readsText ? train.sampleShape[0] : nil, classNames: data.classNames,
+                textColumn: readsText ? (textColumn ?? recorded?.textColumn) : nil,
+                labelColumn: readsText ? (labelColumn ?? recorded?.labelColumn) : nil, bert: data.bert)
         }
 
         let interrupt = InterruptWatcher()
@@ -196,7 +218,7 @@ struct TrainCommand: ParsableCommand {
                 try ModelCheckpoint.save(model: model, optimizer: optimizer, configuration: configuration(epochsCompleted: epoch), to: saveURL)
             }
         }
-        if modelKind == .linear, data.task == .regression, !json {
+        if modelKind == .linear, data.task == .regression, !json, let model = model as? Sequential {
             let coefficients = try LinearCoefficients(model: model, standardization: data.standardization)
             let names = data.featureColumns ?? coefficients.weights.indices.map { "x\($0)" }
             let terms = zip(names, coefficients.weights).map { "\($0) \(String(format: "%.4f", $1))" }
@@ -213,6 +235,11 @@ struct TrainCommand: ParsableCommand {
         var featureColumns: [String]?
         var tokenizer: Tokenizer?
         var classNames: [String]?
+        /// bert-classifier: the WordPiece tokenizer, the settings to record, and (when not resuming)
+        /// the pretrained encoder with its new head.
+        var wordPieces: WordPieceTokenizer?
+        var bert: BertClassifierSettings?
+        var pretrained: PretrainedClassifier?
         /// The training split's classes (stored: reading `split.train.classCount` inside `run()`
         /// crashed Swift 6.3.1's optimiser, CopyPropagation on a borrowed enum).
         var classCount: Int?
@@ -220,10 +247,13 @@ struct TrainCommand: ParsableCommand {
 
     /// The training data: token sequences for the text models (a fitted tokenizer, or the
     /// resumed checkpoint's), feature values for the others.
-    private func loadData(_ spec: String, modelKind: BuiltinModel, recorded: CheckpointConfiguration?) throws -> TrainingData {
+    private func loadData(
+        _ spec: String, modelKind: BuiltinModel, recorded: CheckpointConfiguration?, device: Device, generator: RandomGenerator
+    ) throws -> TrainingData {
+        if modelKind.readsWordPieces { return try loadWordPieces(spec, recorded: recorded, device: device, generator: generator) }
         if modelKind.readsTokens { return try loadText(spec, recorded: recorded) }
         if TextData.isText(spec, textColumn: textColumn ?? recorded?.textColumn) {
-            throw ValidationError("--data \(spec) is text: train it with --model lstm or --model gru")
+            throw ValidationError("--data \(spec) is text: train it with --model lstm, gru or bert-classifier")
         }
         return try loadFeatures(spec, recorded: recorded)
     }

@@ -40,6 +40,11 @@ public struct CheckpointConfiguration: Codable, Sendable, Equatable {
     public var classNames: [String]?
     /// Text files: the text and label columns.
     public var textColumn: String?, labelColumn: String?
+    /// The fine-tuned BERT classifier: its architecture and WordPiece vocabulary.
+    public var bert: BertClassifierSettings?
+
+    /// Whether the model reads text (with the Keras-style ``tokenizer`` or BERT's WordPiece one).
+    public var readsText: Bool { tokenizer != nil || bert != nil }
 
     /// Creates a configuration.
     public init(
@@ -47,8 +52,9 @@ public struct CheckpointConfiguration: Codable, Sendable, Equatable {
         featureColumns: [String]?, standardization: FeatureStandardization?, optimizer: String,
         optimizerHyperparameters: [String: Float], schedule: LearningRateSchedule, steps: Int, epochsCompleted: Int,
         batchSize: Int, seed: UInt64, tokenizer: Tokenizer? = nil, maxLength: Int? = nil, classNames: [String]? = nil,
-        textColumn: String? = nil, labelColumn: String? = nil
+        textColumn: String? = nil, labelColumn: String? = nil, bert: BertClassifierSettings? = nil
     ) {
+        self.bert = bert
         self.tokenizer = tokenizer
         self.maxLength = maxLength
         self.classNames = classNames
@@ -116,12 +122,37 @@ public struct ModelCheckpoint {
         self.file = file
     }
 
-    /// Builds the recorded model on `device` and loads its parameters.
+    /// Builds the recorded model on `device` and loads its parameters: a ``Sequential`` for the
+    /// built-in models, a ``BertClassifier`` for `bert-classifier`.
+    /// - Throws: ``CheckpointError`` naming the file and the tensor that is missing or misshaped.
+    public func makeTrainedModel(device: Device) throws -> any Module {
+        guard configuration.model.readsWordPieces else { return try makeModel(device: device) }
+        guard let bert = configuration.bert, configuration.maxLength != nil else {
+            throw CheckpointError(file.url, "names a bert-classifier model but records no BERT architecture, vocabulary or maximum length")
+        }
+        let model: BertClassifier
+        do {
+            try bert.architecture.validate()
+            model = try bert.makeModel(outputs: configuration.outputs, device: device)
+        } catch {
+            throw CheckpointError(file.url, "its BERT architecture cannot be built: \(error)")
+        }
+        try load(into: model, device: device)
+        return model
+    }
+
+    /// Builds the recorded built-in model on `device` and loads its parameters.
     /// - Throws: ``CheckpointError`` naming the file and the tensor that is missing or misshaped.
     public func makeModel(device: Device) throws -> Sequential {
         let model = try configuration.model.make(
             sampleShape: configuration.sampleShape, outputs: configuration.outputs,
             vocabulary: configuration.tokenizer?.vocabularySize, device: device)
+        try load(into: model, device: device)
+        return model
+    }
+
+    /// Replaces `model`'s parameters with the file's `model.<name>` tensors.
+    private func load(into model: any Module, device: Device) throws {
         do {
             var tensors: [String: Tensor] = [:]
             for (name, parameter) in model.namedParameters() {
@@ -133,7 +164,6 @@ public struct ModelCheckpoint {
         } catch {
             throw CheckpointError(file.url, "does not fit the \(configuration.model.rawValue) model it names: \(error)")
         }
-        return model
     }
 
     /// Restores `optimizer`'s state and step count (the optimizer must match the recorded one).

@@ -17,9 +17,19 @@ public enum BuiltinModel: String, CaseIterable, Sendable, Codable {
     case lstm
     /// The same with GRU layers.
     case gru
+    /// A pretrained BERT-family encoder (`--init DIR`, a Hugging Face model directory) fine-tuned
+    /// with a head on its mean-pooled output: ``BertClassifier``. Built by
+    /// ``BertClassifierSettings``, not by ``make(sampleShape:outputs:vocabulary:device:generator:)``.
+    case bertClassifier = "bert-classifier"
 
     /// Whether the model reads token ids (text) rather than feature values.
     public var readsTokens: Bool { self == .lstm || self == .gru }
+
+    /// Whether the model reads WordPiece ids with a padding mask (the pretrained BERT classifier).
+    public var readsWordPieces: Bool { self == .bertClassifier }
+
+    /// Whether the model reads text, by either tokenizer.
+    public var readsText: Bool { readsTokens || readsWordPieces }
 
     /// A one-line description for help texts.
     public var summary: String {
@@ -30,6 +40,7 @@ public enum BuiltinModel: String, CaseIterable, Sendable, Codable {
         case .lenet: return "Caffe's LeNet: Conv(20, 5x5) → Pool → Conv(50, 5x5) → Pool → Linear(500) → ReLU → Linear"
         case .lstm: return "text: Embedding(128) → LSTM(128, sequences) → Dropout → LSTM(128) → Dropout → Linear"
         case .gru: return "text: Embedding(128) → GRU(128, sequences) → Dropout → GRU(128) → Dropout → Linear"
+        case .bertClassifier: return "text: a pretrained BERT (--init DIR) → mean pooling → Dropout(0.1) → Linear, fine-tuned"
         }
     }
 
@@ -42,6 +53,10 @@ public enum BuiltinModel: String, CaseIterable, Sendable, Codable {
         sampleShape: [Int], outputs: Int, vocabulary: Int? = nil, device: Device? = nil, generator: RandomGenerator? = nil
     ) throws -> Sequential {
         let features = sampleShape.reduce(1, *)
+        if readsWordPieces {
+            throw CortadoError.invalidArgument(
+                "model '\(rawValue)' is built from a pretrained model directory (--init DIR) or a checkpoint, not from a sample shape")
+        }
         if readsTokens {
             guard let vocabulary, sampleShape.count == 1 else {
                 throw CortadoError.invalidArgument("model '\(rawValue)' reads text: it needs token sequences and a vocabulary, not samples of shape \(sampleShape)")
@@ -70,7 +85,7 @@ public enum BuiltinModel: String, CaseIterable, Sendable, Codable {
                 try Conv2D(20, 50, kernelSize: 5, device: device, generator: generator), MaxPool2D(2),
                 Flatten(), try Linear(flat, 500, device: device, generator: generator), ReLU(),
                 try Linear(500, outputs, device: device, generator: generator))
-        case .lstm, .gru:
+        case .lstm, .gru, .bertClassifier:
             preconditionFailure("handled above")
         }
     }

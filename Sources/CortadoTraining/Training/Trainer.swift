@@ -22,12 +22,16 @@ public final class Trainer {
     public var lossReadInterval: Int
     /// Whether the model reads token ids (the batch's inputs are passed as `int32`).
     public let readsTokens: Bool
+    /// For a ``MaskedSequenceModule`` reading WordPiece ids: the padding id. Each batch is then cut
+    /// back to its longest row and the model gets the ids and their mask.
+    public let paddingId: Int32?
 
     /// Creates a trainer; the model must already be on `device`.
     public init(
         model: any Module, optimizer: any Optimizer, schedule: LearningRateSchedule, task: Task, device: Device,
-        lossReadInterval: Int = 25, readsTokens: Bool = false
+        lossReadInterval: Int = 25, readsTokens: Bool = false, paddingId: Int32? = nil
     ) {
+        self.paddingId = paddingId
         self.model = model
         self.optimizer = optimizer
         self.schedule = schedule
@@ -39,8 +43,7 @@ public final class Trainer {
 
     /// The loss of a batch (a one-element tensor) and the model's output (logits for classification).
     public func loss(on batch: Batch) throws -> (loss: Tensor, output: Tensor) {
-        let inputs = readsTokens ? try batch.indexTensor(device: device) : try batch.inputTensor(device: device)
-        let output = try model(inputs)
+        let output = try forward(batch)
         if task == .binaryClassification {
             guard let labels = batch.labels, output.shape == [batch.count, 1] else {
                 throw TrainingError.incompatibleData("binary classification needs class labels and one output per sample; got outputs \(output.shape)")
@@ -63,6 +66,18 @@ public final class Trainer {
         case .binaryClassification:
             preconditionFailure("handled above")
         }
+    }
+
+    /// The model's output for `batch`: features, token ids, or WordPiece ids with their mask.
+    private func forward(_ batch: Batch) throws -> Tensor {
+        if let paddingId {
+            guard let masked = model as? any MaskedSequenceModule else {
+                throw TrainingError.incompatibleData("the model does not take a padding mask, so it cannot read WordPiece batches")
+            }
+            let (ids, mask) = try batch.wordPieceTensors(paddingId: paddingId, device: device)
+            return try masked(ids, mask: mask)
+        }
+        return try model(readsTokens ? batch.indexTensor(device: device) : batch.inputTensor(device: device))
     }
 
     /// The predicted class of each sample of a classification output (logit > 0 for binary).

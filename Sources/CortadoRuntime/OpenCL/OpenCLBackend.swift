@@ -167,11 +167,13 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         _ family: KernelFamily, _ kernel: String, global: [Int], local: [Int], _ arguments: [KernelArgument]
     ) throws {
         if global.contains(0) { return }
-        let program = try programs.program(family: family.fileName, options: family.options(parameters))
+        let options = family.options(parameters)
+        let program = try programs.program(family: family.fileName, options: options)
         var globalSize = zip(global, local).map { g, l in (g + l - 1) / l * l }
         var localSize = local
         try launchState.withLock { state in
-            let key = family.fileName + "." + kernel
+            // Keyed by the options too, so that one family can be built several ways.
+            let key = family.fileName + " " + options + "." + kernel
             let handle: cl_kernel
             if let existing = state.kernels[key] {
                 handle = existing

@@ -41,6 +41,7 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         let tuned = device.profile == nil ? store.entry(for: record.info)?.parameters : nil
         let table = parameters ?? tuned ?? KernelParameters.defaults(for: device.profile ?? KernelProfile(for: record.info.type))
         try table.gemm.validate()
+        try table.normalization.validate()
         self.parameters = table
 
         var status: cl_int = 0
@@ -275,7 +276,7 @@ enum KernelArgument {
 
 /// The OpenCL programs, one per `Kernels/<name>.cl` file, and the `-D` options each is built with.
 enum KernelFamily {
-    case elementwise, reduce, indexing, softmax, conv, pool, random, gemm, loss, optimizers, recurrent
+    case elementwise, reduce, indexing, softmax, conv, pool, random, gemm, loss, optimizers, recurrent, normalization
 
     var fileName: String {
         switch self {
@@ -290,6 +291,7 @@ enum KernelFamily {
         case .loss: return "loss"
         case .optimizers: return "optimizers"
         case .recurrent: return "recurrent"
+        case .normalization: return "normalization"
         }
     }
 
@@ -301,6 +303,8 @@ enum KernelFamily {
             return "-DROWS_PER_ITEM=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0)"
         case .reduce:
             return "-DREDUCE_WG=\(parameters.reductionWorkGroup) -DCOLUMN_BLOCK=\(parameters.columnBlock)"
+        case .normalization:
+            return "-DNORM_WG=\(parameters.normalization.workGroup) -DNORM_VW=\(parameters.normalization.vectorWidth)"
         case .recurrent:
             return "-DUNITS=\(parameters.recurrent.unitsPerItem) -DROWS=\(parameters.recurrent.rowsPerItem)"
         case .gemm:

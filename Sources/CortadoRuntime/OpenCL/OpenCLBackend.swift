@@ -42,6 +42,7 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         let table = parameters ?? tuned ?? KernelParameters.defaults(for: device.profile ?? KernelProfile(for: record.info.type))
         try table.gemm.validate()
         try table.normalization.validate()
+        try table.attention.validate()
         self.parameters = table
 
         var status: cl_int = 0
@@ -173,7 +174,7 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         var globalSize = zip(global, local).map { g, l in (g + l - 1) / l * l }
         var localSize = local
         try launchState.withLock { state in
-            // Keyed by the options too, so that one family can be built several ways.
+            // Keyed by the options too: one family may be built several ways (attention per head size).
             let key = family.fileName + " " + options + "." + kernel
             let handle: cl_kernel
             if let existing = state.kernels[key] {
@@ -277,6 +278,8 @@ enum KernelArgument {
 /// The OpenCL programs, one per `Kernels/<name>.cl` file, and the `-D` options each is built with.
 enum KernelFamily {
     case elementwise, reduce, indexing, softmax, conv, pool, random, gemm, loss, optimizers, recurrent, normalization
+    /// The fused attention kernels, built for one head size and its tiles.
+    case attention(AttentionTiles)
 
     var fileName: String {
         switch self {
@@ -292,6 +295,7 @@ enum KernelFamily {
         case .optimizers: return "optimizers"
         case .recurrent: return "recurrent"
         case .normalization: return "normalization"
+        case .attention: return "attention"
         }
     }
 
@@ -305,6 +309,8 @@ enum KernelFamily {
             return "-DREDUCE_WG=\(parameters.reductionWorkGroup) -DCOLUMN_BLOCK=\(parameters.columnBlock)"
         case .normalization:
             return "-DNORM_WG=\(parameters.normalization.workGroup) -DNORM_VW=\(parameters.normalization.vectorWidth)"
+        case let .attention(tiles):
+            return tiles.options
         case .recurrent:
             return "-DUNITS=\(parameters.recurrent.unitsPerItem) -DROWS=\(parameters.recurrent.rowsPerItem)"
         case .gemm:

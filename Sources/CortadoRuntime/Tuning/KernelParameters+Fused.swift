@@ -41,4 +41,52 @@ extension KernelParameters {
             }
         }
     }
+
+    /// The fused attention kernels (`Kernels/attention.cl`), built once per head size (a
+    /// compile-time constant, so each work-item's accumulators have a fixed length). Forward: a
+    /// work-group of ``queryTile`` work-items, one query each, walks the keys in tiles of
+    /// ``keyTile`` held in local memory. Backward: work-groups of ``backwardTile`` queries (for
+    /// `dq`) or keys (for `dk`, `dv`) walk the other side in tiles of as many rows. Scores are
+    /// computed ``chunk`` keys at a time as one vector, accumulators ``vectorWidth`` head elements at
+    /// a time. Tiles shrink (halving) until they fit the device's local memory (at most 48 KiB).
+    public struct Attention: Sendable, Codable, Equatable {
+        /// Queries per forward work-group (its size).
+        public var queryTile: Int
+        /// Keys per local-memory tile of the forward pass (rounded up to a multiple of ``chunk``).
+        public var keyTile: Int
+        /// Rows per backward work-group, and per streamed tile (rounded up to a multiple of ``chunk``).
+        public var backwardTile: Int
+        /// Scores per vector: 8 or 16.
+        public var chunk: Int
+        /// Float vector width of the accumulators along the head (1, 2, 4, 8 or 16; narrowed to a
+        /// divisor of the head size).
+        public var vectorWidth: Int
+        /// The largest head size the kernels are built for; larger heads are refused with an error.
+        public var maxHeadSize: Int
+
+        /// Creates attention parameters.
+        public init(queryTile: Int, keyTile: Int, backwardTile: Int, chunk: Int, vectorWidth: Int, maxHeadSize: Int) {
+            self.queryTile = queryTile
+            self.keyTile = keyTile
+            self.backwardTile = backwardTile
+            self.chunk = chunk
+            self.vectorWidth = vectorWidth
+            self.maxHeadSize = maxHeadSize
+        }
+
+        /// Tiles of 32, chunks of 8, float4 accumulators and heads up to 128: right for any device
+        /// (tables stored before these parameters existed decode to it).
+        public static let portable = Attention(
+            queryTile: 32, keyTile: 32, backwardTile: 32, chunk: 8, vectorWidth: 4, maxHeadSize: 128)
+
+        /// Checks that the parameters describe kernels that can be built.
+        public func validate() throws {
+            guard queryTile > 0, keyTile > 0, backwardTile > 0, [8, 16].contains(chunk),
+                  [1, 2, 4, 8, 16].contains(vectorWidth), maxHeadSize > 0
+            else {
+                throw CortadoError.invalidArgument(
+                    "attention needs positive tiles and head size, a chunk of 8 or 16 and a vector width of 1 to 16: \(self)")
+            }
+        }
+    }
 }

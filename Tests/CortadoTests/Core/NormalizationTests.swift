@@ -86,19 +86,24 @@ struct NormalizationTests {
         try assertClose(t.layerNorm(weight: nil, bias: nil), expected, shape: [6, 4])
     }
 
-    @Test("tables stored before the LayerNorm kernels decode with defaults; bad parameters are refused")
+    @Test("tables stored before the fused kernels decode with defaults; bad parameters are refused")
     func storedTables() throws {
         for profile in KernelProfile.allCases {
             let table = KernelParameters.defaults(for: profile)
             try table.normalization.validate()
+            try table.attention.validate()
             var json = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(table)) as? [String: Any])
             json["normalization"] = nil
+            json["attention"] = nil
             let old = try JSONDecoder().decode(KernelParameters.self, from: JSONSerialization.data(withJSONObject: json))
             #expect(old.normalization == .portable(workGroup: table.reductionWorkGroup))
-            #expect(old.gemm == table.gemm)
+            #expect(old.attention == .portable && old.gemm == table.gemm)
             #expect(try JSONDecoder().decode(KernelParameters.self, from: JSONEncoder().encode(table)) == table)
         }
         #expect(throws: CortadoError.self) { try KernelParameters.Normalization(workGroup: 48, itemsPerRow: 1, vectorWidth: 4, rowsPerBlock: 8).validate() }
+        var attention = KernelParameters.Attention.portable
+        attention.chunk = 4
+        #expect(throws: CortadoError.self) { try attention.validate() }
     }
 
     @Test("forward and backward leave no buffer behind", arguments: TestDevices.all)

@@ -106,6 +106,25 @@ struct NormalizationTests {
         #expect(throws: CortadoError.self) { try attention.validate() }
     }
 
+    @Test("a stored tuned table with invalid LayerNorm or attention parameters is ignored")
+    func invalidStoredTableIgnored() throws {
+        let directory = try TemporaryDirectory()
+        let store = TunedParameterStore(directory: directory.url)
+        let record = try DeviceRegistry.shared.record(for: TestDevices.openCL)
+        var tuned = KernelParameters.defaults(for: .cpu)
+        tuned.attention.chunk = 5
+        try store.save(TunedParameterStore.Entry(
+            device: record.info.name, driver: record.info.driverVersion, platform: record.info.platform ?? "",
+            parameters: tuned, defaultScore: 1, tunedScore: 2, date: "2026-11-22T00:00:00Z"), for: record.info)
+        #expect(store.entry(for: record.info) == nil)
+        tuned = KernelParameters.defaults(for: .cpu)
+        tuned.normalization.workGroup = 12
+        try store.save(TunedParameterStore.Entry(
+            device: record.info.name, driver: record.info.driverVersion, platform: record.info.platform ?? "",
+            parameters: tuned, defaultScore: 1, tunedScore: 2, date: "2026-11-22T00:00:00Z"), for: record.info)
+        #expect(store.entry(for: record.info) == nil)
+    }
+
     @Test("forward and backward leave no buffer behind", arguments: TestDevices.all)
     func releasesBuffers(device: Device) throws {
         try expectNoLeaks("on \(device)") {

@@ -52,6 +52,37 @@ package protocol Backend: AnyObject, Sendable {
         into dx: DeviceBuffer
     ) throws
 
+    /// Layer normalisation over the last axis of contiguous `x[rows, width]`:
+    /// `y = (x − mean) · rstd · weight + bias` with `rstd = 1 / √(var + epsilon)` (biased variance).
+    /// Writes each row's `mean` and `rstd` (`[rows]`) for ``layerNormBackward``. An absent `weight`
+    /// counts as ones, an absent `bias` as zeros.
+    func layerNorm(
+        _ x: DeviceBuffer, weight: DeviceBuffer?, bias: DeviceBuffer?, rows: Int, width: Int, epsilon: Float,
+        into y: DeviceBuffer, mean: DeviceBuffer, rstd: DeviceBuffer
+    ) throws
+    /// The gradients of ``layerNorm`` from its saved `mean` and `rstd`: `dx` always, `dWeight` and
+    /// `dBias` (`[width]`) when given, each summed over rows in a fixed order (blocks of rows, then
+    /// the blocks' partial sums), so the result does not depend on scheduling.
+    func layerNormBackward(
+        _ x: DeviceBuffer, weight: DeviceBuffer?, mean: DeviceBuffer, rstd: DeviceBuffer, dy: DeviceBuffer,
+        rows: Int, width: Int, dx: DeviceBuffer, dWeight: DeviceBuffer?, dBias: DeviceBuffer?
+    ) throws
+
+    /// Scaled dot-product attention `out = softmax(q·kᵀ · scale, masked) · v` per (batch, head),
+    /// without storing the probabilities: also writes each query's `logsumexp` `[batch, heads,
+    /// queries]` (natural log of the masked softmax denominator, scores scaled) for the backward
+    /// pass. See ``AttentionGeometry`` for the layouts and the mask.
+    func attention(
+        _ q: DeviceBuffer, _ k: DeviceBuffer, _ v: DeviceBuffer, keyMask: DeviceBuffer?, _ geometry: AttentionGeometry,
+        into out: DeviceBuffer, logsumexp: DeviceBuffer
+    ) throws
+    /// The gradients `dq`, `dk`, `dv` of ``attention`` from its `out`, `logsumexp` and the output
+    /// gradient `dOut`; the probabilities are recomputed from `q`, `k` and `logsumexp`.
+    func attentionBackward(
+        _ q: DeviceBuffer, _ k: DeviceBuffer, _ v: DeviceBuffer, keyMask: DeviceBuffer?, _ geometry: AttentionGeometry,
+        out: DeviceBuffer, dOut: DeviceBuffer, logsumexp: DeviceBuffer, dq: DeviceBuffer, dk: DeviceBuffer, dv: DeviceBuffer
+    ) throws
+
     /// Unfolds NCHW `x` into one column matrix per sample, `cols[batch, patchSize, outHeight·outWidth]`
     /// (zeros where padded), so that a convolution is a batched GEMM whose output is NCHW.
     func im2col(_ x: DeviceBuffer, _ geometry: ConvGeometry, into cols: DeviceBuffer) throws

@@ -191,6 +191,42 @@ package struct ConvGeometry: Hashable, Sendable {
     package var outputPlane: Int { outHeight * outWidth }
 }
 
+/// The shapes of one scaled dot-product attention call. Row-major layouts: `q` and `out`
+/// `[batch, heads, queries, headSize]`, `k` and `v` `[batch, heads, keys, headSize]`, the optional
+/// key mask `[batch, keys]` (shared by the heads and queries of a sample), `logsumexp`
+/// `[batch, heads, queries]`.
+///
+/// A key whose mask entry is 0 gets weight exactly 0 (its score counts as −∞; any other mask value
+/// attends). A query that sees no key at all (every key masked) gets an output of zeros, a
+/// `logsumexp` of −∞ and zero gradients, never NaN.
+package struct AttentionGeometry: Hashable, Sendable {
+    /// Samples.
+    package var batch: Int
+    /// Heads per sample.
+    package var heads: Int
+    /// Query rows per (batch, head).
+    package var queries: Int
+    /// Key (and value) rows per (batch, head).
+    package var keys: Int
+    /// Elements of one query, key or value row.
+    package var headSize: Int
+    /// The factor applied to `q·kᵀ` before the softmax (usually `1/√headSize`).
+    package var scale: Float
+
+    /// Creates a geometry.
+    package init(batch: Int, heads: Int, queries: Int, keys: Int, headSize: Int, scale: Float) {
+        self.batch = batch
+        self.heads = heads
+        self.queries = queries
+        self.keys = keys
+        self.headSize = headSize
+        self.scale = scale
+    }
+
+    /// The (batch, head) pairs: `batch · heads`.
+    package var pairs: Int { batch * heads }
+}
+
 /// Geometry of a 2-D pooling window over NCHW planes (`planes = batch · channels`).
 package struct PoolGeometry: Hashable, Sendable {
     package var planes: Int, height: Int, width: Int

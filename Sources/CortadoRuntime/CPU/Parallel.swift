@@ -27,6 +27,30 @@ enum Parallel {
     }
 }
 
+extension Parallel {
+    /// How many pieces ``forEachPiece(count:grain:_:)`` splits `count` items into (at least 1).
+    static func pieces(count: Int, grain: Int) -> Int {
+        max(1, min(workers, count / max(grain, 1)))
+    }
+
+    /// Runs `body(piece, range)` over consecutive sub-ranges of `0..<count`, as
+    /// ``forEach(count:grain:_:)`` does, passing each range's piece index (below
+    /// ``pieces(count:grain:)``) so that a piece can use its own slice of scratch memory.
+    static func forEachPiece(count: Int, grain: Int, _ body: (Int, Range<Int>) -> Void) {
+        let pieces = pieces(count: count, grain: grain)
+        if pieces == 1 {
+            if count > 0 { body(0, 0..<count) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: pieces) { piece in
+                shared.value(piece, (count * piece / pieces)..<(count * (piece + 1) / pieces))
+            }
+        }
+    }
+}
+
 /// Walks strided operands row by row: up to four operands, their offsets and strides packed in
 /// `SIMD4<Int>` lanes; the innermost dimension is the row that `body` loops over.
 enum StridedRows {

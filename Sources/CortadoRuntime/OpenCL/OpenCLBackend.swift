@@ -41,6 +41,8 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         let tuned = device.profile == nil ? store.entry(for: record.info)?.parameters : nil
         let table = parameters ?? tuned ?? KernelParameters.defaults(for: device.profile ?? KernelProfile(for: record.info.type))
         try table.gemm.validate()
+        try table.normalization.validate()
+        try table.attention.validate()
         self.parameters = table
 
         var status: cl_int = 0
@@ -167,11 +169,13 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         _ family: KernelFamily, _ kernel: String, global: [Int], local: [Int], _ arguments: [KernelArgument]
     ) throws {
         if global.contains(0) { return }
-        let program = try programs.program(family: family.fileName, options: family.options(parameters))
+        let options = family.options(parameters)
+        let program = try programs.program(family: family.fileName, options: options)
         var globalSize = zip(global, local).map { g, l in (g + l - 1) / l * l }
         var localSize = local
         try launchState.withLock { state in
-            let key = family.fileName + "." + kernel
+            // Keyed by the options too: one family may be built several ways (attention per head size).
+            let key = family.fileName + " " + options + "." + kernel
             let handle: cl_kernel
             if let existing = state.kernels[key] {
                 handle = existing
@@ -273,7 +277,9 @@ enum KernelArgument {
 
 /// The OpenCL programs, one per `Kernels/<name>.cl` file, and the `-D` options each is built with.
 enum KernelFamily {
-    case elementwise, reduce, indexing, softmax, conv, pool, random, gemm, loss, optimizers, recurrent
+    case elementwise, reduce, indexing, softmax, conv, pool, random, gemm, loss, optimizers, recurrent, normalization
+    /// The fused attention kernels, built for one head size and its tiles.
+    case attention(AttentionTiles)
 
     var fileName: String {
         switch self {
@@ -288,6 +294,8 @@ enum KernelFamily {
         case .loss: return "loss"
         case .optimizers: return "optimizers"
         case .recurrent: return "recurrent"
+        case .normalization: return "normalization"
+        case .attention: return "attention"
         }
     }
 
@@ -299,6 +307,10 @@ enum KernelFamily {
             return "-DROWS_PER_ITEM=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0)"
         case .reduce:
             return "-DREDUCE_WG=\(parameters.reductionWorkGroup) -DCOLUMN_BLOCK=\(parameters.columnBlock)"
+        case .normalization:
+            return "-DNORM_WG=\(parameters.normalization.workGroup) -DNORM_VW=\(parameters.normalization.vectorWidth)"
+        case let .attention(tiles):
+            return tiles.options
         case .recurrent:
             return "-DUNITS=\(parameters.recurrent.unitsPerItem) -DROWS=\(parameters.recurrent.rowsPerItem)"
         case .gemm:

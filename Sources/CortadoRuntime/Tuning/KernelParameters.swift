@@ -119,6 +119,10 @@ public struct KernelParameters: Sendable, Codable, Equatable {
 
     /// The recurrent-step parameters.
     public var recurrent: Recurrent
+    /// The LayerNorm kernels' parameters.
+    public var normalization: Normalization
+    /// The fused attention kernels' parameters.
+    public var attention: Attention
     /// Whether to keep compiled program binaries in Cortado's disk cache. GPU drivers produce the
     /// binary while building, so exporting it is free. PoCL compiles every kernel of a program again
     /// to export one (30 s for Cortado's programs on a 2-core machine, against 2 s for the kernels
@@ -128,9 +132,12 @@ public struct KernelParameters: Sendable, Codable, Equatable {
     /// Creates a parameter table.
     public init(
         gemm: Gemm, stridedMapping: StridedMapping, elementwiseWorkGroup: Int, reductionWorkGroup: Int, columnBlock: Int,
-        recurrent: Recurrent = .scalar, cacheProgramBinaries: Bool
+        recurrent: Recurrent = .scalar, normalization: Normalization? = nil, attention: Attention = .portable,
+        cacheProgramBinaries: Bool
     ) {
         self.recurrent = recurrent
+        self.normalization = normalization ?? .portable(workGroup: reductionWorkGroup)
+        self.attention = attention
         self.cacheProgramBinaries = cacheProgramBinaries
         self.gemm = gemm
         self.stridedMapping = stridedMapping
@@ -140,10 +147,14 @@ public struct KernelParameters: Sendable, Codable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case gemm, stridedMapping, elementwiseWorkGroup, reductionWorkGroup, columnBlock, recurrent, cacheProgramBinaries
+        case gemm, stridedMapping, elementwiseWorkGroup, reductionWorkGroup, columnBlock, recurrent, normalization
+        case attention, cacheProgramBinaries
     }
 
-    /// Decodes a stored table; one stored before ``recurrent`` existed gets ``Recurrent/scalar``.
+    /// Decodes a stored table; one stored before ``recurrent`` existed gets ``Recurrent/scalar``,
+    /// one stored before ``normalization`` ``Normalization/portable(workGroup:)`` with its reduction
+    /// work-group, one stored before
+    /// ``attention`` ``Attention/portable``.
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         gemm = try container.decode(Gemm.self, forKey: .gemm)
@@ -152,6 +163,9 @@ public struct KernelParameters: Sendable, Codable, Equatable {
         reductionWorkGroup = try container.decode(Int.self, forKey: .reductionWorkGroup)
         columnBlock = try container.decode(Int.self, forKey: .columnBlock)
         recurrent = try container.decodeIfPresent(Recurrent.self, forKey: .recurrent) ?? .scalar
+        normalization = try container.decodeIfPresent(Normalization.self, forKey: .normalization)
+            ?? .portable(workGroup: reductionWorkGroup)
+        attention = try container.decodeIfPresent(Attention.self, forKey: .attention) ?? .portable
         cacheProgramBinaries = try container.decode(Bool.self, forKey: .cacheProgramBinaries)
     }
 
@@ -168,6 +182,9 @@ public struct KernelParameters: Sendable, Codable, Equatable {
                 columnBlock: 32,
                 // float16 of units, one row: on PoCL here 2 or 4 rows per work-item measured slower.
                 recurrent: Recurrent(unitsPerItem: 16, rowsPerItem: 1, maxHidden: 256),
+                // One row per work-item, float16 loads: 6× faster than rows spread over 16 items here (PoCL).
+                normalization: Normalization(workGroup: 16, itemsPerRow: 1, vectorWidth: 16, rowsPerBlock: 32),
+                attention: Attention(queryTile: 64, keyTile: 64, backwardTile: 64, chunk: 16, vectorWidth: 16, maxHeadSize: 128),
                 cacheProgramBinaries: false)
         case .gpu:
             return KernelParameters(
@@ -177,6 +194,8 @@ public struct KernelParameters: Sendable, Codable, Equatable {
                 reductionWorkGroup: 256,
                 columnBlock: 1,
                 recurrent: .scalar,
+                normalization: Normalization(workGroup: 128, itemsPerRow: 128, vectorWidth: 4, rowsPerBlock: 32),
+                attention: Attention(queryTile: 64, keyTile: 64, backwardTile: 32, chunk: 8, vectorWidth: 4, maxHeadSize: 128),
                 cacheProgramBinaries: true)
         }
     }

@@ -63,7 +63,9 @@ public struct TunedParameterStore: Sendable {
         guard let data = try? Data(contentsOf: file(for: info)),
               let entry = try? JSONDecoder().decode(Entry.self, from: data),
               entry.device == info.name, entry.driver == info.driverVersion,
-              (try? entry.parameters.gemm.validate()) != nil
+              (try? entry.parameters.gemm.validate()) != nil,
+              (try? entry.parameters.normalization.validate()) != nil,
+              (try? entry.parameters.attention.validate()) != nil
         else { return nil }
         return entry
     }

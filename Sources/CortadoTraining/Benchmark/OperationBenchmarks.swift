@@ -1,10 +1,10 @@
 /// The operation suite of `cortado bench`: GEMM at square sizes and at the built-in models'
-/// shapes, convolutions at their shapes, memory-bound kernels, the fused Adam update, and copies
-/// between host and device.
+/// shapes, convolutions at their shapes, LayerNorm and attention at MiniLM's shapes, memory-bound
+/// kernels, the fused Adam update, and copies between host and device.
 public enum OperationBenchmarks {
     /// Every operation case.
     public static func all(gemmSizes: [Int] = [256, 512, 1024, 2048, 4096]) -> [BenchmarkCase] {
-        gemmSizes.map(squareGemm) + modelGemms + convolutions + memory
+        gemmSizes.map(squareGemm) + modelGemms + convolutions + transformer + memory
     }
 
     /// `C = A·B` for `n × n` matrices.
@@ -60,6 +60,62 @@ public enum OperationBenchmarks {
             },
         ]
     }
+
+    /// LayerNorm and scaled dot-product attention, forward and backward, at all-MiniLM-L6-v2's shapes
+    /// for a batch of 32 texts of 64 tokens: LayerNorm over `[32·64, 384]`; attention with 12 heads
+    /// of 32, and a padding mask that leaves each text between 17 and 64 tokens.
+    public static let transformer: [BenchmarkCase] = {
+        let (batch, heads, tokens, headSize, hidden) = (32, 12, 64, 32, 384)
+        let rows = batch * tokens
+        let layerNormBytes = Double(4 * rows * hidden)
+        @Sendable func layerNormInputs(_ device: Device) throws -> (Tensor, Tensor, Tensor) {
+            let generator = RandomGenerator(seed: 4)
+            return (try Tensor.normal([rows, hidden], device: device, generator: generator),
+                    try Tensor.uniform([hidden], low: 0.5, high: 1.5, device: device, generator: generator),
+                    try Tensor.uniform([hidden], low: -0.1, high: 0.1, device: device, generator: generator))
+        }
+        // Two matrix products of 2·tokens²·headSize flops per (batch, head); backward recomputes the
+        // scores and runs four more.
+        let attentionFlops = 4 * Double(batch * heads) * Double(tokens * tokens * headSize)
+        @Sendable func attentionInputs(_ device: Device) throws -> (Tensor, Tensor, Tensor, Tensor) {
+            let generator = RandomGenerator(seed: 5)
+            let shape = [batch, heads, tokens, headSize]
+            let lengths = (0..<batch).map { 17 + ($0 * 47) % 48 }
+            let mask = (0..<batch).flatMap { b in (0..<tokens).map { Float($0 < lengths[b] ? 1 : 0) } }
+            return (try Tensor.normal(shape, device: device, generator: generator),
+                    try Tensor.normal(shape, device: device, generator: generator),
+                    try Tensor.normal(shape, device: device, generator: generator),
+                    try Tensor(mask, shape: [batch, tokens], device: device))
+        }
+        return [
+            BenchmarkCase("layernorm 2048x384 forward", group: "normalization", work: .bytes(2 * layerNormBytes)) { device in
+                let (x, w, b) = try layerNormInputs(device)
+                return { _ = try withNoGrad { try x.layerNorm(weight: w, bias: b, epsilon: 1e-12) } }
+            },
+            BenchmarkCase("layernorm 2048x384 backward", group: "normalization", work: .bytes(3 * layerNormBytes)) { device in
+                let (x, w, b) = try layerNormInputs(device)
+                let y = try x.requiringGrad().layerNorm(weight: w.requiringGrad(), bias: b.requiringGrad(), epsilon: 1e-12)
+                let dy = try Tensor.uniform(y.shape, device: device)
+                return {
+                    for tensor in [x, w, b] { tensor.zeroGrad() }
+                    try y.backward(gradient: dy)
+                }
+            },
+            BenchmarkCase("attention minilm 32x12x64x32 forward", group: "attention", work: .flops(attentionFlops)) { device in
+                let (q, k, v, mask) = try attentionInputs(device)
+                return { _ = try withNoGrad { try q.scaledDotProductAttention(key: k, value: v, keyMask: mask) } }
+            },
+            BenchmarkCase("attention minilm 32x12x64x32 backward", group: "attention", work: .flops(2.5 * attentionFlops)) { device in
+                let (q, k, v, mask) = try attentionInputs(device)
+                let y = try q.requiringGrad().scaledDotProductAttention(key: k.requiringGrad(), value: v.requiringGrad(), keyMask: mask)
+                let dy = try Tensor.uniform(y.shape, device: device)
+                return {
+                    for tensor in [q, k, v] { tensor.zeroGrad() }
+                    try y.backward(gradient: dy)
+                }
+            },
+        ]
+    }()
 
     /// Memory-bound kernels, the fused Adam update, and host↔device copies (GB/s).
     public static let memory: [BenchmarkCase] = {

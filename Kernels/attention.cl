@@ -1,0 +1,303 @@
+// Fused scaled dot-product attention (the flash-attention scheme) over row-major
+// q, out [pairs, queries, HEAD], k, v [pairs, keys, HEAD], with pair = batch · heads + head,
+// an optional key mask [batch, keys] (0: the key gets weight exactly 0) and
+// logsumexp [pairs, queries]. The probability matrix never reaches global memory.
+//
+// Every kernel: a work-group owns a few rows of one pair (one per work-item, kept in local memory,
+// padded to HEAD + 1 floats so that items reading their own rows hit different banks) and streams
+// the other side in tiles staged in local memory, read by all items at once (a broadcast). Scores
+// are computed CHUNK at a time as one floatCHUNK vector (the streamed tile is also held transposed
+// for that), so the exponentials are vector operations; accumulators over the head dimension are
+// VW-wide vectors. Per work-item: HEAD floats of accumulator (2·HEAD for dk, dv) and a few CHUNK-wide
+// vectors, all sized here at compile time.
+//
+// Forward (FWD_Q queries per group, FWD_K keys per tile): running maximum m and sum l of the
+// exponentials (the online softmax): per chunk, the accumulator is rescaled once by exp(m − m'),
+// and out = acc / l and logsumexp = m + log l are written once. No key to attend to: zeros, −∞.
+//
+// Backward, with p = exp(s − logsumexp) recomputed and D = rowsum(dout ∘ out):
+//   dq = scale · Σ_j p·(dout·v_j − D) · k_j   (BWD_OWN queries per group, keys streamed);
+//   dk = scale · Σ_i p·(dout_i·v − D_i) · q_i, dv = Σ_i p · dout_i   (BWD_OWN keys per group,
+//   queries streamed, BWD_STREAM per tile). Each output element is written by one work-item.
+//
+// Launches are one-dimensional (NVIDIA caps the second dimension at 65535 groups): group g takes
+// row tile g mod tiles of pair g / tiles.
+//
+// Built with -DHEAD -DVW (dividing HEAD) -DCHUNK (8 or 16) -DFWD_Q -DFWD_K -DBWD_OWN -DBWD_STREAM
+// (FWD_K and BWD_STREAM multiples of CHUNK).
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define OWN_STRIDE (HEAD + 1)
+#define HV (HEAD / VW)
+// Loops over the head and over a chunk have compile-time trip counts: unrolled, their accumulators
+// stay in registers (at most HEAD / VW vectors and CHUNK floats each).
+#define UNROLL _Pragma("unroll")
+
+#if VW == 1
+typedef float floatv;
+#define VLOAD(p) (*(p))
+#else
+typedef CAT(float, VW) floatv;
+#define VLOAD(p) CAT(vload, VW)(0, (p))
+#endif
+#if VW == 1
+#define VSTORE(v, p) (*(p) = (v))
+#else
+#define VSTORE(v, p) CAT(vstore, VW)((v), 0, (p))
+#endif
+
+typedef CAT(float, CHUNK) floatc;
+typedef CAT(int, CHUNK) intc;
+#define CLOAD(p) CAT(vload, CHUNK)(0, (p))
+#define CSTORE(v, p) CAT(vstore, CHUNK)((v), 0, (p))
+
+inline float chunk_sum(floatc v) {
+#if CHUNK == 16
+    float8 e = v.lo + v.hi;
+#else
+    float8 e = v;
+#endif
+    float4 a = e.lo + e.hi;
+    float2 b = a.lo + a.hi;
+    return b.x + b.y;
+}
+
+inline float chunk_max(floatc v) {
+#if CHUNK == 16
+    float8 e = fmax(v.lo, v.hi);
+#else
+    float8 e = v;
+#endif
+    float4 a = fmax(e.lo, e.hi);
+    float2 b = fmax(a.lo, a.hi);
+    return fmax(b.x, b.y);
+}
+
+// Own rows: dst[r · OWN_STRIDE + d] = src[r · HEAD + d] · factor for r < n (zeros up to `rows`).
+inline void stage_own(__local float* dst, __global const float* src, int n, int rows, float factor,
+                      int lid, int items) {
+    for (int i = lid; i < rows * HEAD; i += items) {
+        int r = i / HEAD, d = i % HEAD;
+        dst[r * OWN_STRIDE + d] = r < n ? src[i] * factor : 0.0f;
+    }
+}
+
+// A streamed tile of `rows` rows (zeros past n), row-major: dst[r · HEAD + d], VW floats at a time.
+inline void stage_rows(__local float* dst, __global const float* src, int n, int rows, float factor,
+                       int lid, int items) {
+    for (int i = lid; i < rows * HV; i += items) {
+        floatv value = i / HV < n ? VLOAD(src + i * VW) * factor : (floatv)0.0f;
+        VSTORE(value, dst + i * VW);
+    }
+}
+
+// A streamed tile of `rows` rows (zeros past n), transposed: dst[d · rows + r].
+inline void stage_columns(__local float* dst, __global const float* src, int n, int rows, float factor,
+                          int lid, int items) {
+    for (int i = lid; i < rows * HEAD; i += items) {
+        int r = i / HEAD, d = i % HEAD;
+        dst[d * rows + r] = r < n ? src[i] * factor : 0.0f;
+    }
+}
+
+// out[row] · dout[row] for each query row.
+__kernel void attention_backward_delta(__global const float* out, __global const float* dout,
+                                       __global float* delta, int rows) {
+    int row = get_global_id(0);
+    if (row >= rows) return;
+    __global const float* o = out + (long)row * HEAD;
+    __global const float* g = dout + (long)row * HEAD;
+    floatv acc = 0.0f;
+    UNROLL for (int h = 0; h < HV; ++h) acc += VLOAD(o + h * VW) * VLOAD(g + h * VW);
+#if VW == 1
+    delta[row] = acc;
+#else
+    float s = 0.0f;
+    float tmp[VW];
+    VSTORE(acc, tmp);
+    for (int c = 0; c < VW; ++c) s += tmp[c];
+    delta[row] = s;
+#endif
+}
+
+__kernel __attribute__((reqd_work_group_size(FWD_Q, 1, 1)))
+void attention_forward(__global const float* q, __global const float* k, __global const float* v,
+                       __global const float* mask, int has_mask, __global float* out,
+                       __global float* logsumexp, int heads, int queries, int keys, float scale) {
+    __local float qo[FWD_Q * OWN_STRIDE];  // own queries, scaled
+    __local float kc[HEAD * FWD_K];        // keys, transposed
+    __local float vt[FWD_K * HEAD];        // values
+    __local float mt[FWD_K];               // 1: attend; 0: masked or past the end
+    int lid = get_local_id(0);
+    int tiles = (queries + FWD_Q - 1) / FWD_Q;
+    int pair = get_group_id(0) / tiles;
+    int q0 = get_group_id(0) % tiles * FWD_Q;
+    int batch = pair / heads;
+    long first = (long)pair * queries + q0;
+    stage_own(qo, q + first * HEAD, min(FWD_Q, queries - q0), FWD_Q, scale, lid, FWD_Q);
+    floatv acc[HV];
+    UNROLL for (int h = 0; h < HV; ++h) acc[h] = 0.0f;
+    float m = -INFINITY, l = 0.0f;
+    for (int k0 = 0; k0 < keys; k0 += FWD_K) {
+        int n = min(FWD_K, keys - k0);
+        barrier(CLK_LOCAL_MEM_FENCE);  // the previous tile is consumed
+        stage_columns(kc, k + ((long)pair * keys + k0) * HEAD, n, FWD_K, 1.0f, lid, FWD_Q);
+        stage_rows(vt, v + ((long)pair * keys + k0) * HEAD, n, FWD_K, 1.0f, lid, FWD_Q);
+        for (int j = lid; j < FWD_K; j += FWD_Q)
+            mt[j] = j < n && (!has_mask || mask[(long)batch * keys + k0 + j] != 0.0f) ? 1.0f : 0.0f;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int c0 = 0; c0 < n; c0 += CHUNK) {
+            floatc s = 0.0f;
+            UNROLL for (int d = 0; d < HEAD; ++d) s += qo[lid * OWN_STRIDE + d] * CLOAD(kc + d * FWD_K + c0);
+            intc live = isnotequal(CLOAD(mt + c0), (floatc)0.0f);
+            s = select((floatc)(-INFINITY), s, live);
+            float top = chunk_max(s);
+            if (top == -INFINITY) continue;  // every key of the chunk masked: the same for all items
+            float mn = fmax(m, top);
+            float c = exp(m - mn);  // 0 while nothing was seen (m = −∞), when acc and l are 0
+            floatc p = exp(s - mn);  // masked: exp(−∞) = 0
+            l = l * c + chunk_sum(p);
+            m = mn;
+            float pc[CHUNK];
+            CSTORE(p, pc);
+            UNROLL for (int h = 0; h < HV; ++h) acc[h] *= c;
+            UNROLL for (int j = 0; j < CHUNK; ++j) {
+                UNROLL for (int h = 0; h < HV; ++h) acc[h] += pc[j] * VLOAD(vt + (c0 + j) * HEAD + h * VW);
+            }
+        }
+    }
+    int qi = q0 + lid;
+    if (qi >= queries) return;
+    float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    UNROLL for (int h = 0; h < HV; ++h) VSTORE(acc[h] * inv, out + (first + lid) * HEAD + h * VW);
+    logsumexp[first + lid] = l > 0.0f ? m + log(l) : -INFINITY;
+}
+
+__kernel __attribute__((reqd_work_group_size(BWD_OWN, 1, 1)))
+void attention_backward_dq(__global const float* q, __global const float* k, __global const float* v,
+                           __global const float* mask, int has_mask, __global const float* dout,
+                           __global const float* logsumexp, __global const float* delta,
+                           __global float* dq, int heads, int queries, int keys, float scale) {
+    __local float qo[BWD_OWN * OWN_STRIDE];  // own queries, scaled
+    __local float go[BWD_OWN * OWN_STRIDE];  // own output gradients
+    __local float kt[BWD_STREAM * HEAD];     // keys
+    __local float kc[HEAD * BWD_STREAM];     // keys, transposed
+    __local float vc[HEAD * BWD_STREAM];     // values, transposed
+    __local float mt[BWD_STREAM];
+    int lid = get_local_id(0);
+    int tiles = (queries + BWD_OWN - 1) / BWD_OWN;
+    int pair = get_group_id(0) / tiles;
+    int q0 = get_group_id(0) % tiles * BWD_OWN;
+    int batch = pair / heads;
+    bool active = q0 + lid < queries;
+    int own = min(BWD_OWN, queries - q0);
+    long first = (long)pair * queries + q0;
+    stage_own(qo, q + first * HEAD, own, BWD_OWN, scale, lid, BWD_OWN);
+    stage_own(go, dout + first * HEAD, own, BWD_OWN, 1.0f, lid, BWD_OWN);
+    float lse = active ? logsumexp[first + lid] : -INFINITY;
+    float dd = active ? delta[first + lid] : 0.0f;
+    floatv acc[HV];
+    UNROLL for (int h = 0; h < HV; ++h) acc[h] = 0.0f;
+    for (int k0 = 0; k0 < keys; k0 += BWD_STREAM) {
+        int n = min(BWD_STREAM, keys - k0);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        __global const float* ks = k + ((long)pair * keys + k0) * HEAD;
+        stage_rows(kt, ks, n, BWD_STREAM, 1.0f, lid, BWD_OWN);
+        stage_columns(kc, ks, n, BWD_STREAM, 1.0f, lid, BWD_OWN);
+        stage_columns(vc, v + ((long)pair * keys + k0) * HEAD, n, BWD_STREAM, 1.0f, lid, BWD_OWN);
+        for (int j = lid; j < BWD_STREAM; j += BWD_OWN)
+            mt[j] = j < n && (!has_mask || mask[(long)batch * keys + k0 + j] != 0.0f) ? 1.0f : 0.0f;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lse == -INFINITY) continue;  // past the end, or no key to attend to
+        for (int c0 = 0; c0 < n; c0 += CHUNK) {
+            floatc s = 0.0f, dp = 0.0f;
+            UNROLL for (int d = 0; d < HEAD; ++d) {
+                s += qo[lid * OWN_STRIDE + d] * CLOAD(kc + d * BWD_STREAM + c0);
+                dp += go[lid * OWN_STRIDE + d] * CLOAD(vc + d * BWD_STREAM + c0);
+            }
+            intc live = isnotequal(CLOAD(mt + c0), (floatc)0.0f);
+            floatc p = select((floatc)0.0f, exp(s - lse), live);
+            float ds[CHUNK];
+            CSTORE(p * (dp - dd), ds);
+            UNROLL for (int j = 0; j < CHUNK; ++j) {
+                UNROLL for (int h = 0; h < HV; ++h) acc[h] += ds[j] * VLOAD(kt + (c0 + j) * HEAD + h * VW);
+            }
+        }
+    }
+    if (!active) return;
+    UNROLL for (int h = 0; h < HV; ++h) VSTORE(acc[h] * scale, dq + (first + lid) * HEAD + h * VW);
+}
+
+__kernel __attribute__((reqd_work_group_size(BWD_OWN, 1, 1)))
+void attention_backward_dkdv(__global const float* q, __global const float* k, __global const float* v,
+                             __global const float* mask, int has_mask, __global const float* dout,
+                             __global const float* logsumexp, __global const float* delta,
+                             __global float* dk, __global float* dv, int heads, int queries, int keys,
+                             float scale) {
+    __local float ko[BWD_OWN * OWN_STRIDE];  // own keys
+    __local float vo[BWD_OWN * OWN_STRIDE];  // own values
+    __local float qt[BWD_STREAM * HEAD];     // queries, scaled
+    __local float qc[HEAD * BWD_STREAM];     // queries, scaled, transposed
+    __local float gt[BWD_STREAM * HEAD];     // output gradients
+    __local float gc[HEAD * BWD_STREAM];     // output gradients, transposed
+    __local float lt[BWD_STREAM];            // logsumexp (−∞: no weight)
+    __local float dt[BWD_STREAM];            // D
+    int lid = get_local_id(0);
+    int tiles = (keys + BWD_OWN - 1) / BWD_OWN;
+    int pair = get_group_id(0) / tiles;
+    int j0 = get_group_id(0) % tiles * BWD_OWN;
+    int kj = j0 + lid;
+    int batch = pair / heads;
+    bool inside = kj < keys;
+    bool attended = inside && (!has_mask || mask[(long)batch * keys + kj] != 0.0f);
+    long first = (long)pair * keys + j0;
+    stage_own(ko, k + first * HEAD, min(BWD_OWN, keys - j0), BWD_OWN, 1.0f, lid, BWD_OWN);
+    stage_own(vo, v + first * HEAD, min(BWD_OWN, keys - j0), BWD_OWN, 1.0f, lid, BWD_OWN);
+    floatv dka[HV], dva[HV];
+    UNROLL for (int h = 0; h < HV; ++h) {
+        dka[h] = 0.0f;
+        dva[h] = 0.0f;
+    }
+    long rows = (long)pair * queries;
+    for (int i0 = 0; i0 < queries; i0 += BWD_STREAM) {
+        int n = min(BWD_STREAM, queries - i0);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        __global const float* qs = q + (rows + i0) * HEAD;
+        __global const float* gs = dout + (rows + i0) * HEAD;
+        stage_rows(qt, qs, n, BWD_STREAM, scale, lid, BWD_OWN);
+        stage_columns(qc, qs, n, BWD_STREAM, scale, lid, BWD_OWN);
+        stage_rows(gt, gs, n, BWD_STREAM, 1.0f, lid, BWD_OWN);
+        stage_columns(gc, gs, n, BWD_STREAM, 1.0f, lid, BWD_OWN);
+        for (int i = lid; i < BWD_STREAM; i += BWD_OWN) {
+            lt[i] = i < n ? logsumexp[rows + i0 + i] : -INFINITY;
+            dt[i] = i < n ? delta[rows + i0 + i] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (!attended) continue;  // a masked key gets no weight, hence no gradient
+        for (int c0 = 0; c0 < n; c0 += CHUNK) {
+            floatc s = 0.0f, dp = 0.0f;
+            UNROLL for (int d = 0; d < HEAD; ++d) {
+                s += ko[lid * OWN_STRIDE + d] * CLOAD(qc + d * BWD_STREAM + c0);
+                dp += vo[lid * OWN_STRIDE + d] * CLOAD(gc + d * BWD_STREAM + c0);
+            }
+            floatc lse = CLOAD(lt + c0);
+            intc live = isnotequal(lse, (floatc)(-INFINITY));
+            floatc p = select((floatc)0.0f, exp(s - lse), live);
+            float pc[CHUNK], ds[CHUNK];
+            CSTORE(p, pc);
+            CSTORE(p * (dp - CLOAD(dt + c0)), ds);
+            UNROLL for (int i = 0; i < CHUNK; ++i) {
+                UNROLL for (int h = 0; h < HV; ++h) {
+                    dva[h] += pc[i] * VLOAD(gt + (c0 + i) * HEAD + h * VW);
+                    dka[h] += ds[i] * VLOAD(qt + (c0 + i) * HEAD + h * VW);
+                }
+            }
+        }
+    }
+    if (!inside) return;
+    UNROLL for (int h = 0; h < HV; ++h) {
+        VSTORE(dka[h], dk + (first + lid) * HEAD + h * VW);
+        VSTORE(dva[h], dv + (first + lid) * HEAD + h * VW);
+    }
+}

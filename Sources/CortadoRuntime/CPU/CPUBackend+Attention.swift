@@ -1,0 +1,217 @@
+import COpenBLAS
+import Foundation
+
+/// Row loops of the attention softmax, eight floats at a time.
+enum AttentionRows {
+    typealias V = SIMD8<Float>
+
+    @inline(__always)
+    private static func load(_ p: UnsafePointer<Float>, _ i: Int) -> V {
+        UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always)
+    private static func store(_ value: V, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        UnsafeMutableRawPointer(p + i).storeBytes(of: value, as: V.self)
+    }
+
+    /// Adds `bias` (0 for an attended key, −∞ for a masked one) to a row of scores.
+    @inline(__always)
+    static func addBias(_ row: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n {
+            store(load(row, i) + load(bias, i), row, i)
+            i += 8
+        }
+        while i < n {
+            row[i] += bias[i]
+            i += 1
+        }
+    }
+
+    /// The largest element (−∞ for a row of −∞).
+    @inline(__always)
+    static func max(_ row: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = V(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= n {
+            acc = pointwiseMax(acc, load(row, i))
+            i += 8
+        }
+        var best = acc.max()
+        while i < n {
+            best = Swift.max(best, row[i])
+            i += 1
+        }
+        return best
+    }
+
+    /// Σ a[i]·b[i].
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = V.zero
+        var i = 0
+        while i + 8 <= n {
+            acc += load(a, i) * load(b, i)
+            i += 8
+        }
+        var total = acc.sum()
+        while i < n {
+            total += a[i] * b[i]
+            i += 1
+        }
+        return total
+    }
+
+    /// Turns a row of scaled, masked scores into probabilities in place and returns its
+    /// log-sum-exp; a row with no finite score (every key masked) becomes zeros, with −∞.
+    @inline(__always)
+    static func softmax(_ row: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+        let m = max(row, n)
+        guard m > -.infinity else {
+            row.update(repeating: 0, count: n)
+            return -.infinity
+        }
+        VectorTranscendentals.map(row, row, n) { VectorTranscendentals.exp($0 - V(repeating: m)) }
+        let total = VectorMath.sum(row, n)
+        let inverse = V(repeating: 1 / total)
+        var i = 0
+        while i + 8 <= n {
+            store(load(row, i) * inverse, row, i)
+            i += 8
+        }
+        while i < n {
+            row[i] *= inverse[0]
+            i += 1
+        }
+        return m + Foundation.log(total)
+    }
+
+    /// Recomputes a row of probabilities in place from its scores and log-sum-exp (zeros for −∞).
+    @inline(__always)
+    static func probabilities(_ row: UnsafeMutablePointer<Float>, _ n: Int, logsumexp: Float) {
+        guard logsumexp > -.infinity else {
+            row.update(repeating: 0, count: n)
+            return
+        }
+        VectorTranscendentals.map(row, row, n) { VectorTranscendentals.exp($0 - V(repeating: logsumexp)) }
+    }
+
+    /// `ds = p · (dp − delta)` in place of `dp`.
+    @inline(__always)
+    static func scoreGradient(_ p: UnsafePointer<Float>, _ dp: UnsafeMutablePointer<Float>, _ n: Int, delta: Float) {
+        let d = V(repeating: delta)
+        var i = 0
+        while i + 8 <= n {
+            store(load(p, i) * (load(dp, i) - d), dp, i)
+            i += 8
+        }
+        while i < n {
+            dp[i] = p[i] * (dp[i] - delta)
+            i += 1
+        }
+    }
+}
+
+/// Attention on the CPU: per (batch, head), `cblas_sgemm` for the products and the vectorised
+/// masked softmax between them, on a `[queries, keys]` score matrix in per-core scratch memory.
+extension CPUBackend {
+    /// The grain of the loop over (batch, head) pairs: pairs run in parallel while one pair's
+    /// products are small enough for OpenBLAS to run each on one thread (m·n·k below 2¹⁸);
+    /// larger ones run one pair at a time and let OpenBLAS thread the products.
+    private static func attentionGrain(_ g: AttentionGeometry) -> Int {
+        g.queries * g.keys * g.headSize < 1 << 18 ? 1 : Int.max
+    }
+
+    /// `bias[j]` = 0 for an attended key of `batch`, −∞ for a masked one.
+    private static func fillMaskBias(_ bias: UnsafeMutablePointer<Float>, mask: UnsafePointer<Float>, batch: Int, keys: Int) {
+        for j in 0..<keys { bias[j] = mask[batch * keys + j] == 0 ? -.infinity : 0 }
+    }
+
+    /// `S = scale · Q·Kᵀ + mask bias` for one pair into `scores` `[queries, keys]`.
+    private static func scores(
+        _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, bias: UnsafePointer<Float>?, _ g: AttentionGeometry,
+        into scores: UnsafeMutablePointer<Float>
+    ) {
+        let (nq, nk, d) = (Int32(g.queries), Int32(g.keys), Int32(g.headSize))
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, d, g.scale, q, d, k, d, 0, scores, nk)
+        if let bias {
+            for i in 0..<g.queries { AttentionRows.addBias(scores + i * g.keys, bias, g.keys) }
+        }
+    }
+
+    /// Per pair: `S = scale·Q·Kᵀ` (one `cblas_sgemm`), the masked softmax in place, `out = P·V`.
+    package func attention(
+        _ q: DeviceBuffer, _ k: DeviceBuffer, _ v: DeviceBuffer, keyMask: DeviceBuffer?, _ g: AttentionGeometry,
+        into out: DeviceBuffer, logsumexp: DeviceBuffer
+    ) throws {
+        let (nq, nk, d) = (g.queries, g.keys, g.headSize)
+        guard g.pairs > 0, nq > 0, nk > 0, d > 0 else { return }
+        let grain = Self.attentionGrain(g)
+        let perPiece = nq * nk + nk
+        let scratch = try allocator.allocate(byteCount: Parallel.pieces(count: g.pairs, grain: grain) * perPiece * 4)
+        let (qs, ks, vs, os, lse) = (q.floats, k.floats, v.floats, out.floats, logsumexp.floats)
+        let mask = keyMask.map { UnsafePointer($0.floats) }
+        Parallel.forEachPiece(count: g.pairs, grain: grain) { piece, range in
+            let scores = scratch.floats + piece * perPiece
+            let bias = scores + nq * nk
+            var biasBatch = -1
+            for pair in range {
+                let batch = pair / g.heads
+                if let mask, batch != biasBatch {
+                    Self.fillMaskBias(bias, mask: mask, batch: batch, keys: nk)
+                    biasBatch = batch
+                }
+                Self.scores(qs + pair * nq * d, ks + pair * nk * d, bias: mask == nil ? nil : bias, g, into: scores)
+                for i in 0..<nq { lse[pair * nq + i] = AttentionRows.softmax(scores + i * nk, nk) }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(d), Int32(nk), 1,
+                            scores, Int32(nk), vs + pair * nk * d, Int32(d), 0, os + pair * nq * d, Int32(d))
+            }
+        }
+    }
+
+    /// Per pair: `P` recomputed from the scores and `logsumexp`, then five `cblas_sgemm` calls.
+    package func attentionBackward(
+        _ q: DeviceBuffer, _ k: DeviceBuffer, _ v: DeviceBuffer, keyMask: DeviceBuffer?, _ g: AttentionGeometry,
+        out: DeviceBuffer, dOut: DeviceBuffer, logsumexp: DeviceBuffer, dq: DeviceBuffer, dk: DeviceBuffer, dv: DeviceBuffer
+    ) throws {
+        let (nq, nk, d) = (g.queries, g.keys, g.headSize)
+        guard g.pairs > 0, nq > 0, nk > 0, d > 0 else { return }
+        let grain = Self.attentionGrain(g)
+        let perPiece = 2 * nq * nk + nk
+        let scratch = try allocator.allocate(byteCount: Parallel.pieces(count: g.pairs, grain: grain) * perPiece * 4)
+        let (qs, ks, vs, os, gs, lse) = (q.floats, k.floats, v.floats, out.floats, dOut.floats, logsumexp.floats)
+        let (dqs, dks, dvs) = (dq.floats, dk.floats, dv.floats)
+        let mask = keyMask.map { UnsafePointer($0.floats) }
+        let (m, n, depth) = (Int32(nq), Int32(nk), Int32(d))
+        Parallel.forEachPiece(count: g.pairs, grain: grain) { piece, range in
+            let p = scratch.floats + piece * perPiece
+            let dp = p + nq * nk
+            let bias = dp + nq * nk
+            var biasBatch = -1
+            for pair in range {
+                let batch = pair / g.heads
+                if let mask, batch != biasBatch {
+                    Self.fillMaskBias(bias, mask: mask, batch: batch, keys: nk)
+                    biasBatch = batch
+                }
+                let (qp, kp, vp) = (qs + pair * nq * d, ks + pair * nk * d, vs + pair * nk * d)
+                let (op, gp) = (os + pair * nq * d, gs + pair * nq * d)
+                Self.scores(qp, kp, bias: mask == nil ? nil : bias, g, into: p)
+                for i in 0..<nq { AttentionRows.probabilities(p + i * nk, nk, logsumexp: lse[pair * nq + i]) }
+                // dV = Pᵀ·dO; dP = dO·Vᵀ; dS = P ∘ (dP − rowsum(dO ∘ O)); dQ = scale·dS·K; dK = scale·dSᵀ·Q.
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, depth, m, 1, p, n, gp, depth, 0,
+                            dvs + pair * nk * d, depth)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, depth, 1, gp, depth, vp, depth, 0, dp, n)
+                for i in 0..<nq {
+                    let delta = AttentionRows.dot(op + i * d, gp + i * d, d)
+                    AttentionRows.scoreGradient(p + i * nk, dp + i * nk, nk, delta: delta)
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, depth, n, g.scale, dp, n, kp, depth, 0,
+                            dqs + pair * nq * d, depth)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, depth, m, g.scale, dp, n, qp, depth, 0,
+                            dks + pair * nk * d, depth)
+            }
+        }
+    }
+}

@@ -35,7 +35,7 @@ enum AttentionRows {
         var acc = V(repeating: -.infinity)
         var i = 0
         while i + 8 <= n {
-            acc = pointwiseMax(acc, load(row, i))
+            acc = VectorTranscendentals.maximum(acc, load(row, i))
             i += 8
         }
         var best = acc.max()

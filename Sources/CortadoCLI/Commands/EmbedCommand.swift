@@ -60,8 +60,8 @@ struct EmbedCommand: ParsableCommand {
         let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
         let directory = try PretrainedModelDirectory(path: model ?? PretrainedModelDirectory.defaultPath)
         let encoder = try SentenceEncoder(directory: directory, device: device, maxLength: maxLength)
-        let vectors = try encoder.embed(inputs, batchSize: batchSize)
-        let encodings = json ? try encoder.encode(inputs) : []
+        let encodings = try encoder.encode(inputs)
+        let vectors = try encoder.embed(encodings: encodings, batchSize: batchSize)
         var output = ""
         for (index, vector) in vectors.enumerated() {
             if json {

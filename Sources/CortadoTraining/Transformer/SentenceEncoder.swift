@@ -42,36 +42,28 @@ public final class SentenceEncoder {
     /// similar length (longest first, as sentence-transformers' `encode` sorts them) so that
     /// little padding is computed; the result does not depend on the grouping beyond rounding.
     public func embed(_ texts: [String], batchSize: Int = 64) throws -> [[Float]] {
+        try embed(encodings: encode(texts), batchSize: batchSize)
+    }
+
+    /// One unit-length vector per encoding (from ``encode(_:)``), in the order given, batched as
+    /// ``embed(_:batchSize:)`` does.
+    public func embed(encodings: [WordPieceEncoding], batchSize: Int = 64) throws -> [[Float]] {
         guard batchSize > 0 else { throw DataError.invalidRequest("batch size \(batchSize) must be positive") }
-        let encodings = try encode(texts)
         let order = encodings.indices.sorted { encodings[$0].ids.count > encodings[$1].ids.count }
-        var vectors = [[Float]](repeating: [], count: texts.count)
+        var vectors = [[Float]](repeating: [], count: encodings.count)
         let width = model.architecture.hiddenSize
         try withNoGrad {
             for start in stride(from: 0, to: order.count, by: batchSize) {
                 let rows = Array(order[start..<min(start + batchSize, order.count)])
-                let (ids, mask, shape) = Self.padded(rows.map { encodings[$0].ids }, padding: tokenizer.paddingId)
-                let maskTensor = try Tensor(mask, shape: shape, device: device)
-                let hidden = try model(Tensor(indices: ids, shape: shape, device: device), mask: maskTensor)
-                let values = try hidden.meanPooled(mask: maskTensor).l2Normalized().toArray()
+                let batch = WordPieceBatch(padding: rows.map { encodings[$0].ids }, paddingId: tokenizer.paddingId)
+                let mask = try Tensor(batch.attentionMask, shape: batch.shape, device: device)
+                let hidden = try model(Tensor(indices: batch.ids, shape: batch.shape, device: device), mask: mask)
+                let values = try hidden.meanPooled(mask: mask).l2Normalized().toArray()
                 for (position, row) in rows.enumerated() {
                     vectors[row] = Array(values[(position * width)..<((position + 1) * width)])
                 }
             }
         }
         return vectors
-    }
-
-    /// Rows of ids padded at the end to the longest, with their mask.
-    static func padded(_ rows: [[Int32]], padding: Int32) -> (ids: [Int32], mask: [Float], shape: [Int]) {
-        let length = rows.map(\.count).max() ?? 0
-        var ids: [Int32] = [], mask: [Float] = []
-        ids.reserveCapacity(rows.count * length)
-        mask.reserveCapacity(rows.count * length)
-        for row in rows {
-            ids += row + [Int32](repeating: padding, count: length - row.count)
-            mask += [Float](repeating: 1, count: row.count) + [Float](repeating: 0, count: length - row.count)
-        }
-        return (ids, mask, [rows.count, length])
     }
 }

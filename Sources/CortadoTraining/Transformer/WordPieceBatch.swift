@@ -27,6 +27,21 @@ public struct WordPieceBatch: Sendable, Equatable {
         self.lengths = lengths
     }
 
+    /// Rows of ids (each `[CLS] … [SEP]`) padded at the end with `paddingId` to the longest, with
+    /// their mask.
+    init(padding rows: [[Int32]], paddingId: Int32) {
+        let length = rows.map(\.count).max() ?? 0
+        var ids = [Int32](repeating: paddingId, count: rows.count * length)
+        var mask = [Float](repeating: 0, count: rows.count * length)
+        for (row, rowIds) in rows.enumerated() {
+            for (column, id) in rowIds.enumerated() {
+                ids[row * length + column] = id
+                mask[row * length + column] = 1
+            }
+        }
+        self.init(ids: ids, attentionMask: mask, batchSize: rows.count, sequenceLength: length, lengths: rows.map(\.count))
+    }
+
     /// The ids of row `row`, padding included.
     public func ids(row: Int) -> ArraySlice<Int32> {
         ids[(row * sequenceLength)..<((row + 1) * sequenceLength)]

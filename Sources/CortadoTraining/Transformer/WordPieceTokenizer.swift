@@ -200,17 +200,7 @@ public struct WordPieceTokenizer: Sendable {
             let pieces = wordPieceIds(text)
             return [classId] + pieces.prefix(maxLength - 2) + [separatorId]
         }
-        let length = rows.map(\.count).max() ?? 0
-        var ids = [Int32](repeating: paddingId, count: rows.count * length)
-        var mask = [Float](repeating: 0, count: rows.count * length)
-        for (row, rowIds) in rows.enumerated() {
-            for (column, id) in rowIds.enumerated() {
-                ids[row * length + column] = id
-                mask[row * length + column] = 1
-            }
-        }
-        return WordPieceBatch(ids: ids, attentionMask: mask, batchSize: rows.count, sequenceLength: length,
-                              lengths: rows.map(\.count))
+        return WordPieceBatch(padding: rows, paddingId: paddingId)
     }
 
     /// Checks that `maxLength` leaves room for `[CLS]` and `[SEP]`.

@@ -6,30 +6,11 @@ import Testing
 /// directory and small separable CSV files.
 @Suite("Command line: BERT fine-tuning")
 struct BertClassifierCommandTests {
-    /// Separable sentiment texts: a praising or damning key word among shared filler.
-    func sentimentCSV(_ directory: TemporaryDirectory, rows: Int = 160) throws -> String {
-        let praise = ["great", "lovely", "charming", "superb"], damn = ["awful", "boring", "dull", "clumsy"]
-        let filler = ["the", "film", "plot", "actors", "was", "a", "story", "quite", "really", "music"]
-        var lines = ["label,text"]
-        for i in 0..<rows {
-            let positive = i % 2 == 0
-            let key = (positive ? praise : damn)[(i / 2) % 4]
-            // Texts of different lengths, so batches are padded.
-            let words = (0..<(2 + i % 5)).map { filler[((i / 2) * 7 + $0 * 3) % filler.count] }
-            lines.append("\(positive ? "pos" : "neg"),\"\(words[0]), \(key) \(words.dropFirst().joined(separator: " "))\"")
-        }
-        return try directory.write("reviews.csv", text: lines.joined(separator: "\n") + "\n")
-    }
-
-    func jsonLines(_ text: String) -> [[String: Any]] {
-        text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-    }
-
     @Test("fine-tunes a tiny BERT; eval on OpenCL reproduces it without the directory; predict classifies; resume continues")
     func trainEvalPredictResume() throws {
         let directory = try TemporaryDirectory()
         let model = try TinyBertDirectory.write(in: directory)
-        let csv = try sentimentCSV(directory)
+        let csv = try TextFixtures.sentimentCSV(in: directory, varyingLengths: true)
         let checkpoint = directory.file("bert.safetensors")
         let train = try Cortado.run(["train", "--model", "bert-classifier", "--init", model, "--data", csv, "--epochs", "6",
                                      "--batch-size", "16", "--lr", "1e-2", "--max-len", "10", "--device", "cpu", "--json",
@@ -78,21 +59,12 @@ struct BertClassifierCommandTests {
     func threeClasses() throws {
         let directory = try TemporaryDirectory()
         let model = try TinyBertDirectory.write(in: directory)
-        var lines = ["text\tlabel"]
-        let keys = ["alpha", "beta", "gamma"]
-        for i in 0..<60 { lines.append("word \(keys[i % 3]) other\t\(keys[i % 3])") }
-        let tsv = try directory.write("three.tsv", text: lines.joined(separator: "\n") + "\n")
+        let tsv = try TextFixtures.threeClassTSV(in: directory)
         let checkpoint = directory.file("three.safetensors")
         let train = try Cortado.run(["train", "--model", "bert-classifier", "--init", model, "--data", tsv, "--epochs", "6",
                                      "--max-len", "8", "--batch-size", "8", "--lr", "1e-2", "--device", "cpu", "--json", "--save", checkpoint])
         #expect(train.status == 0, "\(train.stderr)")
-        let last = try #require(jsonLines(train.stdout).last)
-        #expect(last["test_precision"] == nil, "precision is for two classes only")
-        #expect((last["test_accuracy"] as? Double ?? 0) >= 0.9)
-        let predict = try Cortado.run(["predict", "--checkpoint", checkpoint, "--text", "word gamma other", "--json"])
-        let row = try #require(jsonLines(predict.stdout).first)
-        #expect(row["class_name"] as? String == "gamma")
-        #expect((row["probabilities"] as? [Double])?.count == 3)
+        try TextFixtures.expectThreeClassModel(trainOutput: train.stdout, checkpoint: checkpoint)
     }
 
     @Test("bad input is a clean failure naming the problem", arguments: [
@@ -100,7 +72,7 @@ struct BertClassifierCommandTests {
     ])
     func badInput(_ problem: String) throws {
         let directory = try TemporaryDirectory()
-        let csv = try sentimentCSV(directory, rows: 20)
+        let csv = try TextFixtures.sentimentCSV(in: directory, rows: 20, varyingLengths: true)
         var arguments = ["train", "--model", "bert-classifier", "--data", csv, "--epochs", "1", "--device", "cpu"]
         let fragments: [String]
         switch problem {

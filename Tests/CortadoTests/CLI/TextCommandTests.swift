@@ -5,30 +5,10 @@ import Testing
 /// The text models end to end through the `cortado` binary, on small labelled CSV files.
 @Suite("Command line: text models")
 struct TextCommandTests {
-    /// A separable sentiment CSV: positive texts hold a praising word, negative ones a damning word,
-    /// among filler that each pair of rows shares (so only the key word tells the classes apart);
-    /// quoted cells with commas exercise RFC 4180 quoting.
-    func sentimentCSV(_ directory: TemporaryDirectory, rows: Int = 160) throws -> String {
-        let praise = ["great", "lovely", "charming", "superb"], damn = ["awful", "boring", "dull", "clumsy"]
-        let filler = ["the", "film", "plot", "actors", "was", "a", "story", "quite", "really", "music"]
-        var lines = ["label,text"]
-        for i in 0..<rows {
-            let positive = i % 2 == 0
-            let key = (positive ? praise : damn)[(i / 2) % 4]
-            let words = (0..<5).map { filler[((i / 2) * 7 + $0 * 3) % filler.count] }
-            lines.append("\(positive ? "pos" : "neg"),\"\(words[0]) \(words[1]), \(key) \(words[2]) \(words[3]) \(words[4])\"")
-        }
-        return try directory.write("reviews.csv", text: lines.joined(separator: "\n") + "\n")
-    }
-
-    func jsonLines(_ text: String) -> [[String: Any]] {
-        text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-    }
-
     @Test("lstm trains on a labelled CSV; eval on OpenCL reproduces it; predict classifies texts and files")
     func trainEvalPredict() throws {
         let directory = try TemporaryDirectory()
-        let csv = try sentimentCSV(directory)
+        let csv = try TextFixtures.sentimentCSV(in: directory)
         let checkpoint = directory.file("lstm.safetensors")
         let train = try Cortado.run(["train", "--model", "lstm", "--data", csv, "--max-len", "12", "--vocab-size", "40",
                                      "--epochs", "4", "--batch-size", "16", "--lr", "0.01", "--device", "cpu", "--json", "--save", checkpoint])
@@ -70,21 +50,12 @@ struct TextCommandTests {
     @Test("gru trains and softmax is chosen for three classes")
     func gruThreeClasses() throws {
         let directory = try TemporaryDirectory()
-        var lines = ["text\tlabel"]
-        let keys = ["alpha", "beta", "gamma"]
-        for i in 0..<60 { lines.append("word \(keys[i % 3]) other\t\(keys[i % 3])") }
-        let tsv = try directory.write("three.tsv", text: lines.joined(separator: "\n") + "\n")
+        let tsv = try TextFixtures.threeClassTSV(in: directory)
         let checkpoint = directory.file("gru.safetensors")
         let train = try Cortado.run(["train", "--model", "gru", "--data", tsv, "--max-len", "4", "--epochs", "3",
                                      "--batch-size", "8", "--lr", "0.01", "--device", "opencl", "--json", "--save", checkpoint])
         #expect(train.status == 0, "\(train.stderr)")
-        let last = try #require(jsonLines(train.stdout).last)
-        #expect(last["test_precision"] == nil, "precision is for two classes only")
-        #expect((last["test_accuracy"] as? Double ?? 0) >= 0.9)
-        let predict = try Cortado.run(["predict", "--checkpoint", checkpoint, "--text", "word gamma other", "--json"])
-        let row = try #require(jsonLines(predict.stdout).first)
-        #expect(row["class_name"] as? String == "gamma")
-        #expect((row["probabilities"] as? [Double])?.count == 3)
+        try TextFixtures.expectThreeClassModel(trainOutput: train.stdout, checkpoint: checkpoint)
     }
 
     @Test("bad text input is a clear error that overwrites nothing", arguments: [
@@ -123,7 +94,7 @@ struct TextCommandTests {
     @Test("a text checkpoint refuses data whose classes differ, image data, empty texts, and another model on resume")
     func mismatchedCheckpoint() throws {
         let directory = try TemporaryDirectory()
-        let csv = try sentimentCSV(directory, rows: 40)
+        let csv = try TextFixtures.sentimentCSV(in: directory, rows: 40)
         let checkpoint = directory.file("small.safetensors")
         let train = try Cortado.run(["train", "--model", "lstm", "--data", csv, "--max-len", "8", "--epochs", "1",
                                      "--batch-size", "8", "--device", "cpu", "--save", checkpoint])

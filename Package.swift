@@ -3,6 +3,7 @@
 //
 // Layers, each a target with one job (a target imports only the ones above it):
 //   COpenCL, COpenBLAS, CZlib  C bridges, found through pkg-config
+//   CVectorMath                vectorised exp/tanh/GELU loops in C, one per instruction set, picked at run time
 //   CortadoRuntime             devices, buffers, the caching allocator, CPU and OpenCL backends, kernels
 //   Cortado                    tensors, ops and reverse-mode autograd
 //   CortadoNN                  modules and layers, initialisers, losses, optimizers, schedules
@@ -39,13 +40,15 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
 
+        .target(name: "CVectorMath"),
+
         // Kernels/*.cl are compiled into the binary as Swift string literals at build time.
         .executableTarget(name: "KernelEmbedderTool", path: "Plugins/KernelEmbedderTool"),
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["KernelEmbedderTool"]),
 
         .target(
             name: "CortadoRuntime",
-            dependencies: ["COpenCL", "COpenBLAS"],
+            dependencies: ["COpenCL", "COpenBLAS", "CVectorMath"],
             plugins: ["EmbedKernels"]
         ),
         .target(name: "Cortado", dependencies: ["CortadoRuntime"]),
@@ -62,7 +65,7 @@ let package = Package(
         // can run the freshly built `cortado` binary.
         // Fixtures/ holds reference files that tests read by path (relative to #filePath).
         .testTarget(
-            name: "CortadoTests", dependencies: ["Cortado", "CortadoNN", "CortadoTraining", "CortadoCLI"],
+            name: "CortadoTests", dependencies: ["CVectorMath", "Cortado", "CortadoNN", "CortadoTraining", "CortadoCLI"],
             exclude: ["Fixtures"]
         ),
     ]

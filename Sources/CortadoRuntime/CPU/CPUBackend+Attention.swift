@@ -1,4 +1,5 @@
 import COpenBLAS
+import CVectorMath
 import Foundation
 
 /// Row loops of the attention softmax, eight floats at a time.
@@ -72,7 +73,7 @@ enum AttentionRows {
             row.update(repeating: 0, count: n)
             return -.infinity
         }
-        VectorTranscendentals.map(row, row, n) { VectorTranscendentals.exp($0 - V(repeating: m)) }
+        cortado_vm_exp(row, row, n, m)
         let total = VectorMath.sum(row, n)
         let inverse = V(repeating: 1 / total)
         var i = 0
@@ -94,7 +95,7 @@ enum AttentionRows {
             row.update(repeating: 0, count: n)
             return
         }
-        VectorTranscendentals.map(row, row, n) { VectorTranscendentals.exp($0 - V(repeating: logsumexp)) }
+        cortado_vm_exp(row, row, n, logsumexp)
     }
 
     /// `ds = p · (dp − delta)` in place of `dp`.

@@ -1,3 +1,4 @@
+import CVectorMath
 import Foundation
 
 /// An elementwise function of one value. Loops are generic over it, so each function gets its own
@@ -70,7 +71,7 @@ extension CPUBackend {
         if x.isContiguous && out.isContiguous, let vectorised = Self.vectorised(op) {
             let xp = x.buffer.floats + x.offset, op = out.buffer.floats + out.offset
             Parallel.forEach(count: out.count, grain: Self.transcendentalGrain) { range in
-                VectorTranscendentals.map(xp + range.lowerBound, op + range.lowerBound, range.count, vectorised)
+                vectorised(xp + range.lowerBound, op + range.lowerBound, range.count)
             }
             return
         }
@@ -107,9 +108,7 @@ extension CPUBackend {
            a.isContiguous, b.isContiguous, out.isContiguous {
             let ap = a.buffer.floats + a.offset, bp = b.buffer.floats + b.offset, op = out.buffer.floats + out.offset
             Parallel.forEach(count: out.count, grain: Self.transcendentalGrain) { range in
-                VectorTranscendentals.scaledMap(
-                    ap + range.lowerBound, bp + range.lowerBound, op + range.lowerBound, range.count,
-                    VectorTranscendentals.geluGradient)
+                cortado_vm_gelu_backward(ap + range.lowerBound, bp + range.lowerBound, op + range.lowerBound, range.count)
             }
             return
         }
@@ -136,13 +135,13 @@ extension CPUBackend {
         }
     }
 
-    /// The eight-lane version of a transcendental function, when there is one.
-    private static func vectorised(_ op: UnaryOp) -> ((SIMD8<Float>) -> SIMD8<Float>)? {
+    /// The vectorised loop (CVectorMath) of a transcendental function, when there is one.
+    private static func vectorised(_ op: UnaryOp) -> ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? {
         switch op {
-        case .exp: return VectorTranscendentals.exp
-        case .sigmoid: return VectorTranscendentals.sigmoid
-        case .tanh: return VectorTranscendentals.tanh
-        case .gelu: return VectorTranscendentals.gelu
+        case .exp: return { cortado_vm_exp($0, $1, $2, 0) }
+        case .sigmoid: return { cortado_vm_sigmoid($0, $1, $2) }
+        case .tanh: return { cortado_vm_tanh($0, $1, $2) }
+        case .gelu: return { cortado_vm_gelu($0, $1, $2) }
         default: return nil
         }
     }

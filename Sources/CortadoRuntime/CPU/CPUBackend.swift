@@ -1,7 +1,7 @@
 import Foundation
 
 /// Runs operations on the host CPU: `cblas_sgemm` from OpenBLAS for matrix products, vectorised
-/// Swift loops split over the cores for everything else. Operations complete before returning.
+/// loops (Swift, and CVectorMath for transcendental functions) split over the cores for everything else. Operations complete before returning.
 package final class CPUBackend: Backend {
     package let device: Device
     package let allocator: CachingAllocator
@@ -13,6 +13,7 @@ package final class CPUBackend: Backend {
 
     init(device: Device) {
         self.device = device
+        OpenBLASThreads.configure
         // No single buffer larger than physical memory: with Linux overcommit (vm.overcommit_memory
         // = 1) such a malloc succeeds and the first fill pages until the kernel kills the process.
         let physicalMemory = Int(clamping: ProcessInfo.processInfo.physicalMemory)

@@ -1,0 +1,77 @@
+// Compiles VectorMathKernels.h once per instruction set and dispatches to the widest one the
+// processor supports.
+#include "CVectorMath.h"
+
+#include <string.h>
+
+// The helpers pass 16-float vectors by value; they are always inlined, so the ABI clang warns
+// about (a vector argument without AVX-512) is never used.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+#define CV_LANES 16
+typedef float vf __attribute__((ext_vector_type(CV_LANES)));
+typedef unsigned vu __attribute__((ext_vector_type(CV_LANES)));
+typedef int vi __attribute__((ext_vector_type(CV_LANES)));
+
+#define CV_TARGET
+#define CV_NAME(f) baseline_##f
+#include "VectorMathKernels.h"
+#undef CV_TARGET
+#undef CV_NAME
+
+#if defined(__x86_64__)
+#define CV_TARGET __attribute__((target("avx2,fma")))
+#define CV_NAME(f) avx2_##f
+#include "VectorMathKernels.h"
+#undef CV_TARGET
+#undef CV_NAME
+
+#define CV_TARGET __attribute__((target("avx512f")))
+#define CV_NAME(f) avx512_##f
+#include "VectorMathKernels.h"
+#undef CV_TARGET
+#undef CV_NAME
+#endif
+
+cortado_vm_level cortado_vm_supported_level(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return CORTADO_VM_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return CORTADO_VM_AVX2_FMA;
+#endif
+    return CORTADO_VM_BASELINE;
+}
+
+const cortado_vm_kernels *cortado_vm_kernels_for(cortado_vm_level level) {
+    if (level > cortado_vm_supported_level()) return NULL;
+#if defined(__x86_64__)
+    if (level == CORTADO_VM_AVX512) return &avx512_kernels;
+    if (level == CORTADO_VM_AVX2_FMA) return &avx2_kernels;
+#endif
+    return &baseline_kernels;
+}
+
+/// The supported level's loops, chosen on first use (every thread that races on it stores the
+/// same pointer).
+static const cortado_vm_kernels *chosen = NULL;
+
+static const cortado_vm_kernels *active(void) {
+    const cortado_vm_kernels *kernels = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);
+    if (kernels == NULL) {
+        kernels = cortado_vm_kernels_for(cortado_vm_supported_level());
+        __atomic_store_n(&chosen, kernels, __ATOMIC_RELEASE);
+    }
+    return kernels;
+}
+
+void cortado_vm_exp(const float *x, float *y, size_t count, float shift) { active()->exp(x, y, count, shift); }
+
+void cortado_vm_sigmoid(const float *x, float *y, size_t count) { active()->sigmoid(x, y, count); }
+
+void cortado_vm_tanh(const float *x, float *y, size_t count) { active()->tanh(x, y, count); }
+
+void cortado_vm_gelu(const float *x, float *y, size_t count) { active()->gelu(x, y, count); }
+
+void cortado_vm_gelu_backward(const float *grad, const float *x, float *y, size_t count) {
+    active()->gelu_backward(grad, x, y, count);
+}

@@ -1,0 +1,157 @@
+// The loops of CVectorMath, written once over 16-float vectors. VectorMath.c includes this file
+// once per instruction set, with
+//   CV_TARGET   the function attribute that names the instruction set (empty for the baseline)
+//   CV_NAME(f)  the name of `f` in this version.
+// The compiler maps a 16-float vector onto one AVX-512 register, two AVX registers or four SSE ones.
+//
+// The polynomials are Cephes' single-precision ones (exp, tanh) and minimax fits made for Cortado
+// (erf), the same as CortadoRuntime's eight-lane Swift versions (VectorTranscendentals.swift), and
+// stay within 3e-7 relative error of libm.
+
+#define CV_INLINE static inline __attribute__((always_inline)) CV_TARGET
+
+CV_INLINE vf CV_NAME(load)(const float *p) {
+    vf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+CV_INLINE void CV_NAME(store)(float *p, vf v) { memcpy(p, &v, sizeof v); }
+
+/// The first `count` (< 16) floats at `p`, zeros after them.
+CV_INLINE vf CV_NAME(load_tail)(const float *p, size_t count) {
+    float lanes[CV_LANES] = {0};
+    memcpy(lanes, p, count * sizeof(float));
+    return CV_NAME(load)(lanes);
+}
+
+CV_INLINE void CV_NAME(store_tail)(float *p, vf v, size_t count) {
+    float lanes[CV_LANES];
+    CV_NAME(store)(lanes, v);
+    memcpy(p, lanes, count * sizeof(float));
+}
+
+/// `yes` in the lanes where `mask` is all ones, `no` elsewhere.
+CV_INLINE vf CV_NAME(select)(vi mask, vf yes, vf no) {
+    vu m = (vu)mask;
+    return (vf)(((vu)yes & m) | ((vu)no & ~m));
+}
+
+CV_INLINE vf CV_NAME(abs)(vf x) { return (vf)((vu)x & 0x7FFFFFFFu); }
+
+/// `magnitude` with the sign of `sign`.
+CV_INLINE vf CV_NAME(copysign)(vf magnitude, vf sign) {
+    return (vf)((vu)magnitude | ((vu)sign & 0x80000000u));
+}
+
+/// eˣ: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by a degree-7 polynomial, 2ⁿ built from the exponent bits.
+CV_INLINE vf CV_NAME(exp)(vf input) {
+    vf x = __builtin_elementwise_min(__builtin_elementwise_max(input, (vf)-88.0f), (vf)88.72283f);
+    // Round x·log2(e) to an integer with the 1.5·2²³ trick (no rounding instruction needed).
+    const vf magic = (vf)12582912.0f;
+    vf n = (x * 1.44269504f + magic) - magic;
+    vf r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    vf p = (vf)1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    vf y = p * r * r + r + 1.0f;
+    // The low mantissa bits of 1.5·2²³ + 127 + n hold the biased exponent; shifting them into the
+    // exponent field gives 2ⁿ (and +0 for n = −127, the flush to zero).
+    vf scale = (vf)((vu)(n + (12582912.0f + 127.0f)) << 23);
+    vf result = CV_NAME(select)(input > 88.72283f, (vf)__builtin_inff(), y * scale);
+    return CV_NAME(select)(input != input, input, result);
+}
+
+CV_INLINE vf CV_NAME(sigmoid)(vf x) { return 1.0f / (1.0f + CV_NAME(exp)(-x)); }
+
+/// tanh: an odd polynomial for |x| < 0.625, else 1 − 2 / (e^{2|x|} + 1) with the sign of x.
+CV_INLINE vf CV_NAME(tanh)(vf x) {
+    vf a = CV_NAME(abs)(x);
+    vf z = x * x;
+    vf p = (vf)-5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    vf small = p * z * x + x;
+    vf large = CV_NAME(copysign)(1.0f - 2.0f / (CV_NAME(exp)(2.0f * a) + 1.0f), x);
+    vf result = CV_NAME(select)(a < 0.625f, small, large);
+    return CV_NAME(select)(x != x, x, result);
+}
+
+/// erf, within 1.3e-7 absolute error: x·P(x²) for |x| ≤ 0.921875, else ±(1 − e^{Q(|x|)}) with
+/// Q ≈ log erfc, and ±1 from |x| = 4 on.
+CV_INLINE vf CV_NAME(erf)(vf x) {
+    vf a = CV_NAME(abs)(x);
+    vf z = x * x;
+    vf p = (vf)8.373036e-5f;
+    p = p * z - 8.1434601e-4f;
+    p = p * z + 5.2011055e-3f;
+    p = p * z - 2.68594306e-2f;
+    p = p * z + 1.128369644e-1f;
+    p = p * z - 3.76126349e-1f;
+    p = p * z + 1.128379226f;
+    vf small = p * x;
+    vf t = __builtin_elementwise_min(a, (vf)4.0f);
+    vf q = (vf)-5.5001777e-7f;
+    q = q * t - 1.3970336e-5f;
+    q = q * t + 3.9496244e-4f;
+    q = q * t - 4.0485915e-3f;
+    q = q * t + 2.48870365e-2f;
+    q = q * t - 1.080035716e-1f;
+    q = q * t - 6.33548498e-1f;
+    q = q * t - 1.129432559f;
+    q = q * t + 1.6020612e-4f;
+    vf tail = CV_NAME(select)(a < 4.0f, 1.0f - CV_NAME(exp)(q), (vf)1.0f);
+    vf result = CV_NAME(select)(a > 0.921875f, CV_NAME(copysign)(tail, x), small);
+    return CV_NAME(select)(x != x, x, result);
+}
+
+CV_INLINE vf CV_NAME(gelu)(vf x) { return 0.5f * x * (1.0f + CV_NAME(erf)(x * 0.707106781f)); }
+
+CV_INLINE vf CV_NAME(gelu_gradient)(vf x) {
+    return 0.5f * (1.0f + CV_NAME(erf)(x * 0.707106781f)) + x * 0.39894228f * CV_NAME(exp)(-0.5f * x * x);
+}
+
+// The array loops: whole vectors, then the tail padded with zeros.
+
+static CV_TARGET void CV_NAME(map_exp)(const float *x, float *y, size_t count, float shift) {
+    size_t i = 0;
+    for (; i + CV_LANES <= count; i += CV_LANES) CV_NAME(store)(y + i, CV_NAME(exp)(CV_NAME(load)(x + i) - shift));
+    if (i < count) CV_NAME(store_tail)(y + i, CV_NAME(exp)(CV_NAME(load_tail)(x + i, count - i) - shift), count - i);
+}
+
+#define CV_UNARY_LOOP(function)                                                                        \
+    static CV_TARGET void CV_NAME(map_##function)(const float *x, float *y, size_t count) {            \
+        size_t i = 0;                                                                                  \
+        for (; i + CV_LANES <= count; i += CV_LANES) CV_NAME(store)(y + i, CV_NAME(function)(CV_NAME(load)(x + i))); \
+        if (i < count)                                                                                 \
+            CV_NAME(store_tail)(y + i, CV_NAME(function)(CV_NAME(load_tail)(x + i, count - i)), count - i); \
+    }
+
+CV_UNARY_LOOP(sigmoid)
+CV_UNARY_LOOP(tanh)
+CV_UNARY_LOOP(gelu)
+#undef CV_UNARY_LOOP
+
+static CV_TARGET void CV_NAME(map_gelu_backward)(const float *grad, const float *x, float *y, size_t count) {
+    size_t i = 0;
+    for (; i + CV_LANES <= count; i += CV_LANES)
+        CV_NAME(store)(y + i, CV_NAME(load)(grad + i) * CV_NAME(gelu_gradient)(CV_NAME(load)(x + i)));
+    if (i < count) {
+        size_t rest = count - i;
+        vf value = CV_NAME(load_tail)(grad + i, rest) * CV_NAME(gelu_gradient)(CV_NAME(load_tail)(x + i, rest));
+        CV_NAME(store_tail)(y + i, value, rest);
+    }
+}
+
+/// This version's loops, for the dispatch table.
+static const cortado_vm_kernels CV_NAME(kernels) = {
+    CV_NAME(map_exp), CV_NAME(map_sigmoid), CV_NAME(map_tanh), CV_NAME(map_gelu), CV_NAME(map_gelu_backward),
+};
+
+#undef CV_INLINE

@@ -1,0 +1,82 @@
+import CVectorMath
+import Foundation
+import Testing
+
+/// Every compiled version of the CPU's vectorised loops (baseline, AVX2+FMA, AVX-512, as far as this
+/// processor runs them) against double-precision libm, over the whole useful range and at the
+/// special values. The op tests only reach the version the processor picks.
+@Suite("CVectorMath loops")
+struct VectorMathTests {
+    static let levels: [cortado_vm_level] = [CORTADO_VM_BASELINE, CORTADO_VM_AVX2_FMA, CORTADO_VM_AVX512]
+        .filter { cortado_vm_kernels_for($0) != nil }
+
+    /// 4099 points spread over [low, high]: a count that leaves a tail after whole vectors.
+    static func grid(_ low: Float, _ high: Float) -> [Float] {
+        (0..<4099).map { low + (high - low) * Float($0) / 4098 }
+    }
+
+    /// Runs `loop` on `input` and returns the output.
+    static func run(_ input: [Float], _ loop: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> [Float] {
+        var output = [Float](repeating: .nan, count: input.count)
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in loop(x.baseAddress!, y.baseAddress!, x.count) }
+        }
+        return output
+    }
+
+    /// The standard normal CDF, Φ.
+    static func phi(_ x: Double) -> Double { 0.5 * (1 + erf(x / 2.0.squareRoot())) }
+
+    @Test("the baseline version is always there")
+    func baselineExists() {
+        #expect(cortado_vm_kernels_for(CORTADO_VM_BASELINE) != nil)
+        #expect(cortado_vm_kernels_for(cortado_vm_supported_level()) != nil)
+    }
+
+    @Test("exp(x − shift) matches libm, flushes to 0 and overflows to ∞", arguments: levels)
+    func exp(level: cortado_vm_level) throws {
+        let k = try #require(cortado_vm_kernels_for(level)).pointee
+        let x = Self.grid(-80, 80)
+        let shifted = Self.run(x) { k.exp($0, $1, $2, 2.5) }
+        // The reference takes the same float x − shift (its rounding alone moves e^(x − shift) by up to 4e-6).
+        assertClose(shifted, x.map { Float(Foundation.exp(Double($0 - 2.5))) }, rtol: 4e-7, atol: 0, "level \(level.rawValue)")
+        let special: [Float] = [.nan, .infinity, -.infinity, 100, -100, 0]
+        let out = Self.run(special) { k.exp($0, $1, $2, 0) }
+        #expect(out[0].isNaN)
+        #expect(Array(out[1...]) == [.infinity, 0, .infinity, 0, 1])
+    }
+
+    @Test("sigmoid and tanh match libm and saturate", arguments: levels)
+    func sigmoidAndTanh(level: cortado_vm_level) throws {
+        let k = try #require(cortado_vm_kernels_for(level)).pointee
+        let x = Self.grid(-20, 20)
+        assertClose(Self.run(x) { k.sigmoid($0, $1, $2) }, x.map { Float(1 / (1 + Foundation.exp(-Double($0)))) },
+                    rtol: 4e-7, atol: 1e-12, "sigmoid, level \(level.rawValue)")
+        assertClose(Self.run(x) { k.tanh($0, $1, $2) }, x.map { Float(Foundation.tanh(Double($0))) },
+                    rtol: 4e-7, atol: 1e-7, "tanh, level \(level.rawValue)")
+        let special: [Float] = [.infinity, -.infinity, 50, -200]
+        #expect(Self.run(special) { k.sigmoid($0, $1, $2) } == [1, 0, 1, 0])
+        #expect(Self.run(special) { k.tanh($0, $1, $2) } == [1, -1, 1, -1])
+        #expect(Self.run([.nan]) { k.tanh($0, $1, $2) }[0].isNaN)
+    }
+
+    @Test("GELU and its gradient match the erf closed form", arguments: levels)
+    func gelu(level: cortado_vm_level) throws {
+        let k = try #require(cortado_vm_kernels_for(level)).pointee
+        let x = Self.grid(-10, 10)
+        assertClose(Self.run(x) { k.gelu($0, $1, $2) }, x.map { Float(Double($0) * Self.phi(Double($0))) },
+                    rtol: 1e-6, atol: 5e-7, "gelu, level \(level.rawValue)")
+        let grad = Self.grid(-2, 2)
+        var out = [Float](repeating: .nan, count: x.count)
+        grad.withUnsafeBufferPointer { g in
+            x.withUnsafeBufferPointer { xs in
+                out.withUnsafeMutableBufferPointer { k.gelu_backward(g.baseAddress!, xs.baseAddress!, $0.baseAddress!, x.count) }
+            }
+        }
+        let expected = zip(grad, x).map { g, v -> Float in
+            let d = Double(v)
+            return Float(Double(g) * (Self.phi(d) + d * Foundation.exp(-0.5 * d * d) / (2 * Double.pi).squareRoot()))
+        }
+        assertClose(out, expected, rtol: 1e-6, atol: 5e-7, "gelu backward, level \(level.rawValue)")
+    }
+}

@@ -1,7 +1,9 @@
-// Fused scaled dot-product attention (the flash-attention scheme) over row-major
-// q, out [pairs, queries, HEAD], k, v [pairs, keys, HEAD], with pair = batch · heads + head,
-// an optional key mask [batch, keys] (0: the key gets weight exactly 0) and
-// logsumexp [pairs, queries]. The probability matrix never reaches global memory.
+// Fused scaled dot-product attention (the flash-attention scheme) over q, out (queries rows per
+// pair) and k, v (keys rows per pair), with pair = batch · heads + head, an optional key mask
+// [batch, keys] (0: the key gets weight exactly 0) and logsumexp [pairs, queries]. The probability
+// matrix never reaches global memory. Operands are head-major, [batch, heads, rows, HEAD]
+// (seq_major = 0), or sequence-major, [batch, rows, heads, HEAD] (seq_major = 1: the layout of
+// a projection [batch, rows, heads · HEAD], read without splitting the heads apart); see row_at.
 //
 // Every kernel: a work-group owns a few rows of one pair (one per work-item, kept in local memory,
 // padded to HEAD + 1 floats so that items reading their own rows hit different banks) and streams
@@ -74,40 +76,52 @@ inline float chunk_max(floatc v) {
     return fmax(b.x, b.y);
 }
 
-// Own rows: dst[r · OWN_STRIDE + d] = src[r · HEAD + d] · factor for r < n (zeros up to `rows`).
-inline void stage_own(__local float* dst, __global const float* src, int n, int rows, float factor,
-                      int lid, int items) {
+// Element offset of row i of `pair` in an operand with `length` rows per pair.
+inline long row_at(int pair, int i, int length, int heads, int seq_major) {
+    return seq_major ? (((long)(pair / heads) * length + i) * heads + pair % heads) * HEAD
+                     : ((long)pair * length + i) * HEAD;
+}
+
+// Elements from one row of a pair to the next.
+inline int row_stride(int heads, int seq_major) { return seq_major ? heads * HEAD : HEAD; }
+
+// Own rows: dst[r · OWN_STRIDE + d] = src[r · stride + d] · factor for r < n (zeros up to `rows`).
+inline void stage_own(__local float* dst, __global const float* src, int stride, int n, int rows,
+                      float factor, int lid, int items) {
     for (int i = lid; i < rows * HEAD; i += items) {
         int r = i / HEAD, d = i % HEAD;
-        dst[r * OWN_STRIDE + d] = r < n ? src[i] * factor : 0.0f;
+        dst[r * OWN_STRIDE + d] = r < n ? src[(long)r * stride + d] * factor : 0.0f;
     }
 }
 
 // A streamed tile of `rows` rows (zeros past n), row-major: dst[r · HEAD + d], VW floats at a time.
-inline void stage_rows(__local float* dst, __global const float* src, int n, int rows, float factor,
-                       int lid, int items) {
+inline void stage_rows(__local float* dst, __global const float* src, int stride, int n, int rows,
+                       float factor, int lid, int items) {
     for (int i = lid; i < rows * HV; i += items) {
-        floatv value = i / HV < n ? VLOAD(src + i * VW) * factor : (floatv)0.0f;
+        int r = i / HV, h = i % HV;
+        floatv value = r < n ? VLOAD(src + (long)r * stride + h * VW) * factor : (floatv)0.0f;
         VSTORE(value, dst + i * VW);
     }
 }
 
 // A streamed tile of `rows` rows (zeros past n), transposed: dst[d · rows + r].
-inline void stage_columns(__local float* dst, __global const float* src, int n, int rows, float factor,
-                          int lid, int items) {
+inline void stage_columns(__local float* dst, __global const float* src, int stride, int n, int rows,
+                          float factor, int lid, int items) {
     for (int i = lid; i < rows * HEAD; i += items) {
         int r = i / HEAD, d = i % HEAD;
-        dst[d * rows + r] = r < n ? src[i] * factor : 0.0f;
+        dst[d * rows + r] = r < n ? src[(long)r * stride + d] * factor : 0.0f;
     }
 }
 
-// out[row] · dout[row] for each query row.
+// out[row] · dout[row] for each query row (row = pair · queries + i).
 __kernel void attention_backward_delta(__global const float* out, __global const float* dout,
-                                       __global float* delta, int rows) {
+                                       __global float* delta, int rows, int heads, int queries,
+                                       int seq_major) {
     int row = get_global_id(0);
     if (row >= rows) return;
-    __global const float* o = out + (long)row * HEAD;
-    __global const float* g = dout + (long)row * HEAD;
+    long at = row_at(row / queries, row % queries, queries, heads, seq_major);
+    __global const float* o = out + at;
+    __global const float* g = dout + at;
     floatv acc = 0.0f;
     UNROLL for (int h = 0; h < HV; ++h) acc += VLOAD(o + h * VW) * VLOAD(g + h * VW);
 #if VW == 1
@@ -124,7 +138,8 @@ __kernel void attention_backward_delta(__global const float* out, __global const
 __kernel __attribute__((reqd_work_group_size(FWD_Q, 1, 1)))
 void attention_forward(__global const float* q, __global const float* k, __global const float* v,
                        __global const float* mask, int has_mask, __global float* out,
-                       __global float* logsumexp, int heads, int queries, int keys, float scale) {
+                       __global float* logsumexp, int heads, int queries, int keys, float scale,
+                       int seq_major) {
     __local float qo[FWD_Q * OWN_STRIDE];  // own queries, scaled
     __local float kc[HEAD * FWD_K];        // keys, transposed
     __local float vt[FWD_K * HEAD];        // values
@@ -134,16 +149,19 @@ void attention_forward(__global const float* q, __global const float* k, __globa
     int pair = get_group_id(0) / tiles;
     int q0 = get_group_id(0) % tiles * FWD_Q;
     int batch = pair / heads;
-    long first = (long)pair * queries + q0;
-    stage_own(qo, q + first * HEAD, min(FWD_Q, queries - q0), FWD_Q, scale, lid, FWD_Q);
+    int stride = row_stride(heads, seq_major);
+    long first = (long)pair * queries + q0;  // of logsumexp
+    long q_at = row_at(pair, q0, queries, heads, seq_major);
+    stage_own(qo, q + q_at, stride, min(FWD_Q, queries - q0), FWD_Q, scale, lid, FWD_Q);
     floatv acc[HV];
     UNROLL for (int h = 0; h < HV; ++h) acc[h] = 0.0f;
     float m = -INFINITY, l = 0.0f;
     for (int k0 = 0; k0 < keys; k0 += FWD_K) {
         int n = min(FWD_K, keys - k0);
         barrier(CLK_LOCAL_MEM_FENCE);  // the previous tile is consumed
-        stage_columns(kc, k + ((long)pair * keys + k0) * HEAD, n, FWD_K, 1.0f, lid, FWD_Q);
-        stage_rows(vt, v + ((long)pair * keys + k0) * HEAD, n, FWD_K, 1.0f, lid, FWD_Q);
+        long k_at = row_at(pair, k0, keys, heads, seq_major);
+        stage_columns(kc, k + k_at, stride, n, FWD_K, 1.0f, lid, FWD_Q);
+        stage_rows(vt, v + k_at, stride, n, FWD_K, 1.0f, lid, FWD_Q);
         for (int j = lid; j < FWD_K; j += FWD_Q)
             mt[j] = j < n && (!has_mask || mask[(long)batch * keys + k0 + j] != 0.0f) ? 1.0f : 0.0f;
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -170,7 +188,7 @@ void attention_forward(__global const float* q, __global const float* k, __globa
     int qi = q0 + lid;
     if (qi >= queries) return;
     float inv = l > 0.0f ? 1.0f / l : 0.0f;
-    UNROLL for (int h = 0; h < HV; ++h) VSTORE(acc[h] * inv, out + (first + lid) * HEAD + h * VW);
+    UNROLL for (int h = 0; h < HV; ++h) VSTORE(acc[h] * inv, out + q_at + (long)lid * stride + h * VW);
     logsumexp[first + lid] = l > 0.0f ? m + log(l) : -INFINITY;
 }
 
@@ -178,7 +196,8 @@ __kernel __attribute__((reqd_work_group_size(BWD_OWN, 1, 1)))
 void attention_backward_dq(__global const float* q, __global const float* k, __global const float* v,
                            __global const float* mask, int has_mask, __global const float* dout,
                            __global const float* logsumexp, __global const float* delta,
-                           __global float* dq, int heads, int queries, int keys, float scale) {
+                           __global float* dq, int heads, int queries, int keys, float scale,
+                           int seq_major) {
     __local float qo[BWD_OWN * OWN_STRIDE];  // own queries, scaled
     __local float go[BWD_OWN * OWN_STRIDE];  // own output gradients
     __local float kt[BWD_STREAM * HEAD];     // keys
@@ -192,9 +211,11 @@ void attention_backward_dq(__global const float* q, __global const float* k, __g
     int batch = pair / heads;
     bool active = q0 + lid < queries;
     int own = min(BWD_OWN, queries - q0);
-    long first = (long)pair * queries + q0;
-    stage_own(qo, q + first * HEAD, own, BWD_OWN, scale, lid, BWD_OWN);
-    stage_own(go, dout + first * HEAD, own, BWD_OWN, 1.0f, lid, BWD_OWN);
+    int stride = row_stride(heads, seq_major);
+    long first = (long)pair * queries + q0;  // of logsumexp and delta
+    long q_at = row_at(pair, q0, queries, heads, seq_major);
+    stage_own(qo, q + q_at, stride, own, BWD_OWN, scale, lid, BWD_OWN);
+    stage_own(go, dout + q_at, stride, own, BWD_OWN, 1.0f, lid, BWD_OWN);
     float lse = active ? logsumexp[first + lid] : -INFINITY;
     float dd = active ? delta[first + lid] : 0.0f;
     floatv acc[HV];
@@ -202,10 +223,10 @@ void attention_backward_dq(__global const float* q, __global const float* k, __g
     for (int k0 = 0; k0 < keys; k0 += BWD_STREAM) {
         int n = min(BWD_STREAM, keys - k0);
         barrier(CLK_LOCAL_MEM_FENCE);
-        __global const float* ks = k + ((long)pair * keys + k0) * HEAD;
-        stage_rows(kt, ks, n, BWD_STREAM, 1.0f, lid, BWD_OWN);
-        stage_columns(kc, ks, n, BWD_STREAM, 1.0f, lid, BWD_OWN);
-        stage_columns(vc, v + ((long)pair * keys + k0) * HEAD, n, BWD_STREAM, 1.0f, lid, BWD_OWN);
+        long k_at = row_at(pair, k0, keys, heads, seq_major);
+        stage_rows(kt, k + k_at, stride, n, BWD_STREAM, 1.0f, lid, BWD_OWN);
+        stage_columns(kc, k + k_at, stride, n, BWD_STREAM, 1.0f, lid, BWD_OWN);
+        stage_columns(vc, v + k_at, stride, n, BWD_STREAM, 1.0f, lid, BWD_OWN);
         for (int j = lid; j < BWD_STREAM; j += BWD_OWN)
             mt[j] = j < n && (!has_mask || mask[(long)batch * keys + k0 + j] != 0.0f) ? 1.0f : 0.0f;
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -226,7 +247,7 @@ void attention_backward_dq(__global const float* q, __global const float* k, __g
         }
     }
     if (!active) return;
-    UNROLL for (int h = 0; h < HV; ++h) VSTORE(acc[h] * scale, dq + (first + lid) * HEAD + h * VW);
+    UNROLL for (int h = 0; h < HV; ++h) VSTORE(acc[h] * scale, dq + q_at + (long)lid * stride + h * VW);
 }
 
 __kernel __attribute__((reqd_work_group_size(BWD_OWN, 1, 1)))
@@ -234,7 +255,7 @@ void attention_backward_dkdv(__global const float* q, __global const float* k, _
                              __global const float* mask, int has_mask, __global const float* dout,
                              __global const float* logsumexp, __global const float* delta,
                              __global float* dk, __global float* dv, int heads, int queries, int keys,
-                             float scale) {
+                             float scale, int seq_major) {
     __local float ko[BWD_OWN * OWN_STRIDE];  // own keys
     __local float vo[BWD_OWN * OWN_STRIDE];  // own values
     __local float qt[BWD_STREAM * HEAD];     // queries, scaled
@@ -251,9 +272,10 @@ void attention_backward_dkdv(__global const float* q, __global const float* k, _
     int batch = pair / heads;
     bool inside = kj < keys;
     bool attended = inside && (!has_mask || mask[(long)batch * keys + kj] != 0.0f);
-    long first = (long)pair * keys + j0;
-    stage_own(ko, k + first * HEAD, min(BWD_OWN, keys - j0), BWD_OWN, 1.0f, lid, BWD_OWN);
-    stage_own(vo, v + first * HEAD, min(BWD_OWN, keys - j0), BWD_OWN, 1.0f, lid, BWD_OWN);
+    int stride = row_stride(heads, seq_major);
+    long k_at = row_at(pair, j0, keys, heads, seq_major);
+    stage_own(ko, k + k_at, stride, min(BWD_OWN, keys - j0), BWD_OWN, 1.0f, lid, BWD_OWN);
+    stage_own(vo, v + k_at, stride, min(BWD_OWN, keys - j0), BWD_OWN, 1.0f, lid, BWD_OWN);
     floatv dka[HV], dva[HV];
     UNROLL for (int h = 0; h < HV; ++h) {
         dka[h] = 0.0f;
@@ -263,12 +285,11 @@ void attention_backward_dkdv(__global const float* q, __global const float* k, _
     for (int i0 = 0; i0 < queries; i0 += BWD_STREAM) {
         int n = min(BWD_STREAM, queries - i0);
         barrier(CLK_LOCAL_MEM_FENCE);
-        __global const float* qs = q + (rows + i0) * HEAD;
-        __global const float* gs = dout + (rows + i0) * HEAD;
-        stage_rows(qt, qs, n, BWD_STREAM, scale, lid, BWD_OWN);
-        stage_columns(qc, qs, n, BWD_STREAM, scale, lid, BWD_OWN);
-        stage_rows(gt, gs, n, BWD_STREAM, 1.0f, lid, BWD_OWN);
-        stage_columns(gc, gs, n, BWD_STREAM, 1.0f, lid, BWD_OWN);
+        long q_at = row_at(pair, i0, queries, heads, seq_major);
+        stage_rows(qt, q + q_at, stride, n, BWD_STREAM, scale, lid, BWD_OWN);
+        stage_columns(qc, q + q_at, stride, n, BWD_STREAM, scale, lid, BWD_OWN);
+        stage_rows(gt, dout + q_at, stride, n, BWD_STREAM, 1.0f, lid, BWD_OWN);
+        stage_columns(gc, dout + q_at, stride, n, BWD_STREAM, 1.0f, lid, BWD_OWN);
         for (int i = lid; i < BWD_STREAM; i += BWD_OWN) {
             lt[i] = i < n ? logsumexp[rows + i0 + i] : -INFINITY;
             dt[i] = i < n ? delta[rows + i0 + i] : 0.0f;
@@ -297,7 +318,7 @@ void attention_backward_dkdv(__global const float* q, __global const float* k, _
     }
     if (!inside) return;
     UNROLL for (int h = 0; h < HV; ++h) {
-        VSTORE(dka[h], dk + (first + lid) * HEAD + h * VW);
-        VSTORE(dva[h], dv + (first + lid) * HEAD + h * VW);
+        VSTORE(dka[h], dk + k_at + (long)lid * stride + h * VW);
+        VSTORE(dva[h], dv + k_at + (long)lid * stride + h * VW);
     }
 }

@@ -12,6 +12,11 @@ extension Tensor {
     /// pass recomputes the probabilities from it. On OpenCL the `[queries, keys]` score matrix never
     /// reaches global memory (the flash-attention scheme); the CPU computes it per (batch, head)
     /// with `cblas_sgemm`. The mask gets no gradient.
+    ///
+    /// Query, key and value that view `[batch, length, heads, headSize]` memory permuted to
+    /// `[batch, heads, length, headSize]` (the heads of a `[batch, length, hidden]` projection, as
+    /// ``permuted(_:)`` gives them) are read in place, and the output and gradients come back in
+    /// that layout; other operands are first copied to dense head-major memory.
     public func scaledDotProductAttention(
         key: Tensor, value: Tensor, keyMask: Tensor? = nil, scale: Float? = nil
     ) throws -> Tensor {
@@ -32,28 +37,55 @@ extension Tensor {
         try checkSameDevice("attention", key, value)
         for tensor in [key, value] + (keyMask.map { [$0] } ?? []) { try tensor.checkFloat("attention") }
         if let keyMask { try checkSameDevice("attention", keyMask) }
+        let sequenceMajor = isSequenceMajorView && key.isSequenceMajorView && value.isSequenceMajorView
         let geometry = AttentionGeometry(
             batch: batch, heads: heads, queries: shape[2], keys: keys, headSize: headSize,
-            scale: scale ?? 1 / Float(headSize).squareRoot())
+            scale: scale ?? 1 / Float(headSize).squareRoot(), sequenceMajor: sequenceMajor)
         if count == 0 || keys == 0 { return try emptyAttention(key: key, value: value) }
 
-        let q = try dense().detached(), k = try key.dense().detached(), v = try value.dense().detached()
+        let (q, k, v) = sequenceMajor
+            ? (detached(), key.detached(), value.detached())
+            : (try dense().detached(), try key.dense().detached(), try value.dense().detached())
         let mask = try keyMask?.dense().detached()
-        let out = try Tensor.empty(shape, on: backend)
+        let out = try Tensor.attentionOperand(shape, sequenceMajor: sequenceMajor, on: backend)
         let logsumexp = try Tensor.empty([batch, heads, shape[2]], on: backend)
         try backend.attention(
             q.buffer, k.buffer, v.buffer, keyMask: mask?.buffer, geometry, into: out.buffer, logsumexp: logsumexp.buffer)
         let o = out.detached()
         return out.recordingGradient("attention", [self, key, value]) { gradient in
-            let dOut = try gradient.dense()
+            let dOut = try gradient.inAttentionLayout(sequenceMajor: sequenceMajor)
             let backend = q.backend
-            let dq = try Tensor.empty(q.shape, on: backend)
-            let dk = try Tensor.empty(k.shape, on: backend), dv = try Tensor.empty(v.shape, on: backend)
+            let dq = try Tensor.attentionOperand(q.shape, sequenceMajor: sequenceMajor, on: backend)
+            let dk = try Tensor.attentionOperand(k.shape, sequenceMajor: sequenceMajor, on: backend)
+            let dv = try Tensor.attentionOperand(v.shape, sequenceMajor: sequenceMajor, on: backend)
             try backend.attentionBackward(
                 q.buffer, k.buffer, v.buffer, keyMask: mask?.buffer, geometry, out: o.buffer, dOut: dOut.buffer,
                 logsumexp: logsumexp.buffer, dq: dq.buffer, dk: dk.buffer, dv: dv.buffer)
             return [dq, dk, dv]
         }
+    }
+
+    /// Whether this `[batch, heads, length, headSize]` tensor views dense `[batch, length, heads,
+    /// headSize]` memory that starts at element 0 of its buffer.
+    private var isSequenceMajorView: Bool {
+        offset == 0 && Layout.isContiguous(
+            shape: [shape[0], shape[2], shape[1], shape[3]], strides: [strides[0], strides[2], strides[1], strides[3]])
+    }
+
+    /// A new `[batch, heads, length, headSize]` tensor, viewing `[batch, length, heads, headSize]`
+    /// memory when `sequenceMajor`.
+    private static func attentionOperand(_ shape: [Int], sequenceMajor: Bool, on backend: any Backend) throws -> Tensor {
+        guard sequenceMajor else { return try empty(shape, on: backend) }
+        let memory = try empty([shape[0], shape[2], shape[1], shape[3]], on: backend)
+        return memory.makeView(
+            shape: shape, strides: [memory.strides[0], memory.strides[2], memory.strides[1], memory.strides[3]], offset: 0)
+    }
+
+    /// This tensor in the memory order the attention kernels read: itself when it already is.
+    private func inAttentionLayout(sequenceMajor: Bool) throws -> Tensor {
+        guard sequenceMajor else { return try dense() }
+        if isSequenceMajorView { return self }
+        return try permuted([0, 2, 1, 3]).contiguous().permuted([0, 2, 1, 3])
     }
 
     /// Attention with no query, no key or empty rows: zeros, with zero gradients.

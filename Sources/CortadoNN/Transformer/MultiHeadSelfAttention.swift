@@ -54,8 +54,10 @@ public final class MultiHeadSelfAttention: Module {
         }
         let (batch, length, hidden) = (x.shape[0], x.shape[1], x.shape[2])
         let headSize = hidden / heads
+        // Views, not copies: attention reads the heads of each projection in place and returns
+        // its output in the same [batch, length, heads, headSize] memory, so joining them is free.
         func split(_ projected: Tensor) throws -> Tensor {
-            try projected.reshaped([batch, length, heads, headSize]).permuted([0, 2, 1, 3]).contiguous()
+            try projected.reshaped([batch, length, heads, headSize]).permuted([0, 2, 1, 3])
         }
         let attended = try split(query(x)).scaledDotProductAttention(key: split(key(x)), value: split(value(x)), keyMask: mask)
         let joined = try attended.permuted([0, 2, 1, 3]).contiguous().reshaped([batch, length, hidden])

@@ -191,8 +191,9 @@ package struct ConvGeometry: Hashable, Sendable {
     package var outputPlane: Int { outHeight * outWidth }
 }
 
-/// The shapes of one scaled dot-product attention call. Row-major layouts: `q` and `out`
-/// `[batch, heads, queries, headSize]`, `k` and `v` `[batch, heads, keys, headSize]`, the optional
+/// The shapes of one scaled dot-product attention call: `q` and `out` hold `queries` rows of
+/// `headSize` per (batch, head) pair, `k` and `v` `keys` rows, in the order ``sequenceMajor`` says
+/// (dense, starting at element 0 of their buffers); the optional
 /// key mask `[batch, keys]` (shared by the heads and queries of a sample), `logsumexp`
 /// `[batch, heads, queries]`.
 ///
@@ -212,19 +213,37 @@ package struct AttentionGeometry: Hashable, Sendable {
     package var headSize: Int
     /// The factor applied to `q·kᵀ` before the softmax (usually `1/√headSize`).
     package var scale: Float
+    /// The memory order of `q`, `k`, `v`, `out` and their gradients: `false` for head-major,
+    /// `[batch, heads, rows, headSize]`; `true` for sequence-major, `[batch, rows, heads, headSize]`,
+    /// the layout of a `[batch, rows, heads · headSize]` projection, which is then read in place
+    /// rather than copied into heads. `logsumexp` is `[batch, heads, queries]` either way.
+    package var sequenceMajor: Bool
 
     /// Creates a geometry.
-    package init(batch: Int, heads: Int, queries: Int, keys: Int, headSize: Int, scale: Float) {
+    package init(
+        batch: Int, heads: Int, queries: Int, keys: Int, headSize: Int, scale: Float, sequenceMajor: Bool = false
+    ) {
         self.batch = batch
         self.heads = heads
         self.queries = queries
         self.keys = keys
         self.headSize = headSize
         self.scale = scale
+        self.sequenceMajor = sequenceMajor
     }
 
     /// The (batch, head) pairs: `batch · heads`.
     package var pairs: Int { batch * heads }
+
+    /// The element offset of row `row` of `pair` in an operand with `length` rows per pair.
+    package func rowOffset(pair: Int, row: Int = 0, length: Int) -> Int {
+        sequenceMajor
+            ? ((pair / heads * length + row) * heads + pair % heads) * headSize
+            : (pair * length + row) * headSize
+    }
+
+    /// Elements from one row of a pair to the next.
+    package var rowStride: Int { sequenceMajor ? heads * headSize : headSize }
 }
 
 /// Geometry of a 2-D pooling window over NCHW planes (`planes = batch · channels`).

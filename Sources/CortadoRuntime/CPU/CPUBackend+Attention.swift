@@ -134,8 +134,8 @@ extension CPUBackend {
         _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, bias: UnsafePointer<Float>?, _ g: AttentionGeometry,
         into scores: UnsafeMutablePointer<Float>
     ) {
-        let (nq, nk, d) = (Int32(g.queries), Int32(g.keys), Int32(g.headSize))
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, d, g.scale, q, d, k, d, 0, scores, nk)
+        let (nq, nk, d, ld) = (Int32(g.queries), Int32(g.keys), Int32(g.headSize), Int32(g.rowStride))
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, d, g.scale, q, ld, k, ld, 0, scores, nk)
         if let bias {
             for i in 0..<g.queries { AttentionRows.addBias(scores + i * g.keys, bias, g.keys) }
         }
@@ -163,10 +163,11 @@ extension CPUBackend {
                     Self.fillMaskBias(bias, mask: mask, batch: batch, keys: nk)
                     biasBatch = batch
                 }
-                Self.scores(qs + pair * nq * d, ks + pair * nk * d, bias: mask == nil ? nil : bias, g, into: scores)
+                let (queryAt, keyAt) = (g.rowOffset(pair: pair, length: nq), g.rowOffset(pair: pair, length: nk))
+                Self.scores(qs + queryAt, ks + keyAt, bias: mask == nil ? nil : bias, g, into: scores)
                 for i in 0..<nq { lse[pair * nq + i] = AttentionRows.softmax(scores + i * nk, nk) }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(d), Int32(nk), 1,
-                            scores, Int32(nk), vs + pair * nk * d, Int32(d), 0, os + pair * nq * d, Int32(d))
+                            scores, Int32(nk), vs + keyAt, Int32(g.rowStride), 0, os + queryAt, Int32(g.rowStride))
             }
         }
     }
@@ -184,7 +185,7 @@ extension CPUBackend {
         let (qs, ks, vs, os, gs, lse) = (q.floats, k.floats, v.floats, out.floats, dOut.floats, logsumexp.floats)
         let (dqs, dks, dvs) = (dq.floats, dk.floats, dv.floats)
         let mask = keyMask.map { UnsafePointer($0.floats) }
-        let (m, n, depth) = (Int32(nq), Int32(nk), Int32(d))
+        let (m, n, depth, ld) = (Int32(nq), Int32(nk), Int32(d), Int32(g.rowStride))
         Parallel.forEachPiece(count: g.pairs, grain: grain) { piece, range in
             let p = scratch.floats + piece * perPiece
             let dp = p + nq * nk
@@ -196,22 +197,20 @@ extension CPUBackend {
                     Self.fillMaskBias(bias, mask: mask, batch: batch, keys: nk)
                     biasBatch = batch
                 }
-                let (qp, kp, vp) = (qs + pair * nq * d, ks + pair * nk * d, vs + pair * nk * d)
-                let (op, gp) = (os + pair * nq * d, gs + pair * nq * d)
+                let (queryAt, keyAt) = (g.rowOffset(pair: pair, length: nq), g.rowOffset(pair: pair, length: nk))
+                let (qp, kp, vp) = (qs + queryAt, ks + keyAt, vs + keyAt)
+                let (op, gp) = (os + queryAt, gs + queryAt)
                 Self.scores(qp, kp, bias: mask == nil ? nil : bias, g, into: p)
                 for i in 0..<nq { AttentionRows.probabilities(p + i * nk, nk, logsumexp: lse[pair * nq + i]) }
                 // dV = Pᵀ·dO; dP = dO·Vᵀ; dS = P ∘ (dP − rowsum(dO ∘ O)); dQ = scale·dS·K; dK = scale·dSᵀ·Q.
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, depth, m, 1, p, n, gp, depth, 0,
-                            dvs + pair * nk * d, depth)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, depth, 1, gp, depth, vp, depth, 0, dp, n)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, depth, m, 1, p, n, gp, ld, 0, dvs + keyAt, ld)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, depth, 1, gp, ld, vp, ld, 0, dp, n)
                 for i in 0..<nq {
-                    let delta = AttentionRows.dot(op + i * d, gp + i * d, d)
+                    let delta = AttentionRows.dot(op + i * g.rowStride, gp + i * g.rowStride, d)
                     AttentionRows.scoreGradient(p + i * nk, dp + i * nk, nk, delta: delta)
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, depth, n, g.scale, dp, n, kp, depth, 0,
-                            dqs + pair * nq * d, depth)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, depth, m, g.scale, dp, n, qp, depth, 0,
-                            dks + pair * nk * d, depth)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, depth, n, g.scale, dp, n, kp, ld, 0, dqs + queryAt, ld)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, depth, m, g.scale, dp, n, qp, ld, 0, dks + keyAt, ld)
             }
         }
     }

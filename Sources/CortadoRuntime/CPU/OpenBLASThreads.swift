@@ -5,8 +5,10 @@ import Foundation
 /// After a product, each OpenBLAS worker busy-waits (calling `sched_yield`) for 2²⁸ cycles, about
 /// a tenth of a second, in case another product follows. Between two products Cortado runs its own
 /// loops on every core, so the spinning workers compete with them: 13 % of a MiniLM embedding
-/// run's profile on 2 cores. With 2¹⁶ cycles (about 25 µs) that run is 12 % faster, and the
-/// recurrent steps, whose products follow each other within microseconds, are no slower.
+/// run's profile on 2 cores. With 2¹⁸ cycles (about 0.1 ms) that run took 9.5 s instead of 10.2 s
+/// (medians of three), and the LSTM training step, whose products follow each other within
+/// microseconds, was no slower (694 against 675 samples/s); 2¹⁶ made the LSTM step slower in
+/// some runs, as its workers then went to sleep between steps.
 ///
 /// OpenBLAS reads the setting, `OPENBLAS_THREAD_TIMEOUT`, when it loads, before Cortado runs, and
 /// applies it when it starts its threads; so this sets the variable, has OpenBLAS read it again and
@@ -14,7 +16,7 @@ import Foundation
 /// with pthreads) is left alone, as is a timeout the user has set.
 enum OpenBLASThreads {
     /// log₂ of the spin, in cycles (OpenBLAS accepts 4 … 30).
-    static let spinCyclesLog2 = 16
+    static let spinCyclesLog2 = 18
 
     /// Applies the shorter spin, once per process.
     static let configure: Void = {

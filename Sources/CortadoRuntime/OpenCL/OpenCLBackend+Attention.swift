@@ -93,7 +93,7 @@ extension OpenCLBackend {
     }
 
     private func shapeArguments(_ g: AttentionGeometry) -> [KernelArgument] {
-        [.int(g.heads), .int(g.queries), .int(g.keys), .float(g.scale)]
+        [.int(g.heads), .int(g.queries), .int(g.keys), .float(g.scale), .int(g.sequenceMajor ? 1 : 0)]
     }
 
     /// One `attention_forward` launch: a work-group per query tile of each pair.
@@ -118,7 +118,8 @@ extension OpenCLBackend {
         let rows = g.pairs * g.queries
         let delta = try allocator.allocate(byteCount: max(rows, 1) * 4)
         try launch(.attention(tiles), "attention_backward_delta", global: [rows], local: [parameters.elementwiseWorkGroup],
-                   [.buffer(out), .buffer(dOut), .buffer(delta), .int(rows)])
+                   [.buffer(out), .buffer(dOut), .buffer(delta), .int(rows), .int(g.heads), .int(g.queries),
+                    .int(g.sequenceMajor ? 1 : 0)])
         let common: [KernelArgument] = [.buffer(q), .buffer(k), .buffer(v)] + maskArguments(keyMask, fallback: q)
             + [.buffer(dOut), .buffer(logsumexp), .buffer(delta)]
         try launch(.attention(tiles), "attention_backward_dq", global: grid(g.queries, tile: tiles.backwardOwn, g),

@@ -93,6 +93,31 @@ struct AttentionTests {
         try assertClose(query.scaledDotProductAttention(key: key, value: value, keyMask: keyMask), expected, rtol: 1e-4, atol: 1e-6)
     }
 
+    @Test("heads viewed in place in [batch, length, heads, headSize] memory: the reference's results, in that layout",
+          arguments: TestDevices.all)
+    func sequenceMajorViews(device: Device) throws {
+        let s = Shape(batch: 2, heads: 3, queries: 19, keys: 70, headSize: 32)
+        let (q, k, v, mask) = Self.inputs(s, seed: 351, emptySample: true)
+        let dOut = Fixtures.values(q.count, seed: 355)
+        let expected = AttentionReference.run(q, k, v, mask: mask, s, dOut: dOut)
+        // Leaves holding [batch, length, heads, headSize], as a projection's output does.
+        func stored(_ x: [Float], length: Int) throws -> Tensor {
+            try Tensor(x, shape: [s.batch, s.heads, length, s.headSize], device: device)
+                .permuted([0, 2, 1, 3]).contiguous().requiringGrad()
+        }
+        let (qs, ks, vs) = (try stored(q, length: s.queries), try stored(k, length: s.keys), try stored(v, length: s.keys))
+        let out = try qs.permuted([0, 2, 1, 3]).scaledDotProductAttention(
+            key: ks.permuted([0, 2, 1, 3]), value: vs.permuted([0, 2, 1, 3]),
+            keyMask: Tensor(mask, shape: [s.batch, s.keys], device: device))
+        #expect(try out.permuted([0, 2, 1, 3]).isContiguous, "the output is sequence-major memory, joined without a copy")
+        try out.backward(gradient: Tensor(dOut, shape: [s.batch, s.heads, s.queries, s.headSize], device: device))
+        assertClose(try out.toArray(), expected.out, rtol: 1e-4, atol: 1e-5, "out on \(device)")
+        for (leaf, reference, name) in [(qs, expected.dq, "dq"), (ks, expected.dk, "dk"), (vs, expected.dv, "dv")] {
+            let grad = try #require(leaf.grad)
+            assertClose(try grad.permuted([0, 2, 1, 3]).toArray(), reference, rtol: 1e-3, atol: 1e-5, "\(name) on \(device)")
+        }
+    }
+
     @Test("OpenCL agrees with the CPU at MiniLM's head size", arguments: TestDevices.openCLVariants)
     func agreesWithCPU(device: Device) throws {
         let s = Shape(batch: 4, heads: 3, queries: 24, keys: 24, headSize: 32)

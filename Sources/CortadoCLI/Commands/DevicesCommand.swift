@@ -21,6 +21,7 @@ struct DevicesCommand: ParsableCommand {
         }
         for info in devices {
             print(Self.describe(info))
+            if info.kind == .cpu, let advice = Device.cpuPerformanceAdvice { print("    note: \(advice)") }
             print()
         }
         if !devices.contains(where: { $0.kind == .opencl }) {

@@ -3,7 +3,7 @@ import Cortado
 import Foundation
 
 /// Resolves `--device` values (or `CORTADO_DEVICE`, or `auto`) to devices, printing the one-line
-/// notice that `auto` gives on stderr.
+/// notice that `auto` gives on stderr, and ``Device/cpuPerformanceAdvice`` when the cpu is chosen.
 enum DeviceSelection {
     /// The devices named by `specs`; when empty, `CORTADO_DEVICE` or `fallback`.
     static func resolve(_ specs: [String], fallback: [String] = ["auto"]) throws -> [Device] {
@@ -14,6 +14,7 @@ enum DeviceSelection {
             if let notice = resolution.notice { Terminal.note(notice) }
             if !devices.contains(resolution.device) { devices.append(resolution.device) }
         }
+        if devices.contains(.cpu), let advice = Device.cpuPerformanceAdvice { Terminal.note("note: \(advice)") }
         return devices
     }
 }

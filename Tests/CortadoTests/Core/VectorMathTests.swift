@@ -1,4 +1,5 @@
 import CVectorMath
+import Cortado
 import Foundation
 import Testing
 
@@ -78,5 +79,23 @@ struct VectorMathTests {
             return Float(Double(g) * (Self.phi(d) + d * Foundation.exp(-0.5 * d * d) / (2 * Double.pi).squareRoot()))
         }
         assertClose(out, expected, rtol: 1e-6, atol: 5e-7, "gelu backward, level \(level.rawValue)")
+    }
+}
+
+@Suite("OpenBLAS kernel advice")
+struct BlasAdviceTests {
+    @Test("generic kernels on a processor with AVX-512 or AVX2 name the OPENBLAS_CORETYPE to set")
+    func advice() throws {
+        let avx512 = try #require(Device.blasAdvice(core: "Prescott", level: CORTADO_VM_AVX512, coreTypeSet: false))
+        #expect(avx512.contains("OPENBLAS_CORETYPE=SkylakeX") && avx512.contains("Prescott"))
+        let avx2 = try #require(Device.blasAdvice(core: "Nehalem", level: CORTADO_VM_AVX2_FMA, coreTypeSet: false))
+        #expect(avx2.contains("OPENBLAS_CORETYPE=Haswell"))
+    }
+
+    @Test("no advice for matching kernels, for a baseline processor, or when the user chose the kernels")
+    func noAdvice() {
+        #expect(Device.blasAdvice(core: "Cooperlake", level: CORTADO_VM_AVX512, coreTypeSet: false) == nil)
+        #expect(Device.blasAdvice(core: "Prescott", level: CORTADO_VM_BASELINE, coreTypeSet: false) == nil)
+        #expect(Device.blasAdvice(core: "Prescott", level: CORTADO_VM_AVX512, coreTypeSet: true) == nil)
     }
 }

@@ -28,6 +28,46 @@ extension Tensor {
         }
     }
 
+    /// `self · weightᵀ + bias` over the last dimension, PyTorch's `F.linear`: `self` `[…, inputs]`,
+    /// `weight` `[outputs, inputs]`, `bias` `[outputs]`.
+    ///
+    /// One GEMM for every row: the output starts as the broadcast bias and the GEMM accumulates onto
+    /// it (beta = 1), which saves the separate pass of adding the bias and the one in which the GEMM
+    /// would clear its output.
+    public func linear(weight: Tensor, bias: Tensor? = nil) throws -> Tensor {
+        guard rank >= 1, weight.rank == 2, weight.shape[1] == shape[rank - 1] else {
+            throw CortadoError.shapeMismatch("linear: input \(shape) and weight \(weight.shape) (expected [outputs, \(shape.last ?? 0)])")
+        }
+        guard let bias else { return try matmul(weight.transposed()) }
+        let outputs = weight.shape[0]
+        guard bias.shape == [outputs] else {
+            throw CortadoError.shapeMismatch("linear: bias \(bias.shape) for \(outputs) outputs")
+        }
+        try checkSameDevice("linear", weight, bias)
+        try checkFloat("linear")
+        try weight.checkFloat("linear")
+        try bias.checkFloat("linear")
+        let rows = shape.dropLast().reduce(1, *)
+        let x = try detached().reshaped([rows, shape[rank - 1]]), wT = try weight.detached().transposed()
+        let out = try Tensor.empty([rows, outputs], on: backend)
+        try backend.copy(
+            StridedView(buffer: bias.buffer, offset: bias.offset, shape: [rows, outputs], strides: [0, bias.strides[0]]),
+            to: out.view)
+        try backend.gemm(
+            GemmDescriptor(batch: 1, m: rows, n: outputs, k: x.shape[1], beta: 1),
+            try x.matrixOperand(batchShape: []), try wT.matrixOperand(batchShape: []),
+            MatrixOperand(buffer: out.buffer, offset: 0, rowStride: outputs, columnStride: 1, batchStride: rows * outputs))
+        let (xd, wd) = (x, weight.detached())
+        let needs = [requiresGrad, weight.requiresGrad, bias.requiresGrad]
+        let inputShape = shape
+        let result = out.recordingGradient("linear", [self, weight, bias]) { g in
+            [needs[0] ? try g.matmulWithoutGradient(wd).reshaped(inputShape) : nil,
+             needs[1] ? try g.transposed().matmulWithoutGradient(xd) : nil,
+             needs[2] ? try g.summed(toShape: [outputs]) : nil]
+        }
+        return try result.reshaped(shape.dropLast() + [outputs])
+    }
+
     /// The batched GEMM behind ``matmul(_:)`` for operands of rank ≥ 2.
     package func matmulWithoutGradient(_ other: Tensor) throws -> Tensor {
         try checkSameDevice("matmul", other)

@@ -34,7 +34,6 @@ public final class Linear: Module {
 
     /// `x · Wᵀ + b` for `x` of shape `[…, inputs]`.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let product = try x.matmul(weight.value.transposed())
-        return try bias.map { try product + $0.value } ?? product
+        try x.linear(weight: weight.value, bias: bias?.value)
     }
 }

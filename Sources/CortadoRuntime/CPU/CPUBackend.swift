@@ -62,7 +62,12 @@ package final class CPUBackend: Backend {
         }
         let (shape, strides, base) = StridedRows.layout(destination.shape, [source, destination])
         StridedRows.forEach(shape: shape, strides: strides, base: base, grain: Self.elementwiseGrain) { at, step, n in
-            for j in 0..<n { dst[at[1] + j * step[1]] = src[at[0] + j * step[0]] }
+            if step[0] == 1 && step[1] == 1 {
+                // Dense rows (a broadcast bias, a slice): the compiler's loop here is element by element.
+                memcpy(dst + at[1], src + at[0], n * 4)
+            } else {
+                for j in 0..<n { dst[at[1] + j * step[1]] = src[at[0] + j * step[0]] }
+            }
         }
     }
 

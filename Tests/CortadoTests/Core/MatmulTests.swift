@@ -73,6 +73,31 @@ struct MatmulTests {
             try $0[0].transposed().matmul($0[1].transposed())
         }
     }
+
+    @Test("linear(weight:bias:) is x·Wᵀ + b over the last dimension, with its gradients", arguments: TestDevices.all)
+    func linear(device: Device) throws {
+        // [2, 3, 5] rows through a [4, 5] weight: the bias is added by the GEMM itself (beta = 1).
+        let (x, w, b) = (Fixtures.values(30, seed: 61), Fixtures.values(20, seed: 62), Fixtures.values(4, seed: 63))
+        let wT = Reference.transpose(w, rows: 4, cols: 5)
+        let product = Reference.matmul(x, wT, m: 6, k: 5, n: 4)
+        let expected = product.indices.map { product[$0] + b[$0 % 4] }
+        let out = try Tensor(x, shape: [2, 3, 5], device: device)
+            .linear(weight: Tensor(w, shape: [4, 5], device: device), bias: Tensor(b, shape: [4], device: device))
+        try assertClose(out, expected, shape: [2, 3, 4], rtol: 1e-5, atol: 1e-6)
+        // A transposed (non-contiguous) input, and a 1-D one.
+        let xt = try Tensor(Reference.transpose(Array(x[..<15]), rows: 3, cols: 5), shape: [5, 3], device: device).transposed()
+        try assertClose(xt.linear(weight: Tensor(w, shape: [4, 5], device: device), bias: Tensor(b, shape: [4], device: device)),
+                        Array(expected[..<12]), shape: [3, 4], rtol: 1e-5, atol: 1e-6)
+        let single = try Tensor(Array(x[..<5]), shape: [5], device: device)
+            .linear(weight: Tensor(w, shape: [4, 5], device: device), bias: Tensor(b, shape: [4], device: device))
+        try assertClose(single, Array(expected[..<4]), shape: [4], rtol: 1e-5, atol: 1e-6)
+        try checkGradients(on: device, [(x, [2, 3, 5]), (w, [4, 5]), (b, [4])], "linear") {
+            try $0[0].linear(weight: $0[1], bias: $0[2])
+        }
+        #expect(throws: CortadoError.self) {
+            try Tensor.zeros([2, 5], device: device).linear(weight: Tensor.zeros([4, 5], device: device), bias: Tensor.zeros([3], device: device))
+        }
+    }
 }
 
 @Suite("GEMM summed over the batch")

@@ -65,6 +65,9 @@ package final class CPUBackend: Backend {
             if step[0] == 1 && step[1] == 1 {
                 // Dense rows (a broadcast bias, a slice): the compiler's loop here is element by element.
                 memcpy(dst + at[1], src + at[0], n * 4)
+            } else if step[0] == 0 && step[1] == 1 {
+                // One value along the row (a convolution's bias over its output plane).
+                (dst + at[1]).update(repeating: src[at[0]], count: n)
             } else {
                 for j in 0..<n { dst[at[1] + j * step[1]] = src[at[0] + j * step[0]] }
             }

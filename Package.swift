@@ -3,7 +3,7 @@
 //
 // Layers, each a target with one job (a target imports only the ones above it):
 //   COpenCL, COpenBLAS, CZlib  C bridges, found through pkg-config
-//   CVectorMath                vectorised exp/tanh/GELU loops in C, one per instruction set, picked at run time
+//   CVectorMath                vectorised exp/tanh/GELU and Adam loops in C, one per instruction set, picked at run time
 //   CortadoRuntime             devices, buffers, the caching allocator, CPU and OpenCL backends, kernels
 //   Cortado                    tensors, ops and reverse-mode autograd
 //   CortadoNN                  modules and layers, initialisers, losses, optimizers, schedules

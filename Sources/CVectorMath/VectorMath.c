@@ -75,3 +75,8 @@ void cortado_vm_gelu(const float *x, float *y, size_t count) { active()->gelu(x,
 void cortado_vm_gelu_backward(const float *grad, const float *x, float *y, size_t count) {
     active()->gelu_backward(grad, x, y, count);
 }
+
+void cortado_vm_adam(float *parameter, const float *gradient, float *m, float *v, size_t count,
+                     const cortado_vm_adam_step *step) {
+    active()->adam(parameter, gradient, m, v, count, step);
+}

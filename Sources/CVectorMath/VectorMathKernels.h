@@ -149,9 +149,33 @@ static CV_TARGET void CV_NAME(map_gelu_backward)(const float *grad, const float 
     }
 }
 
+static CV_TARGET void CV_NAME(adam)(float *parameter, const float *gradient, float *m, float *v, size_t count,
+                                    const cortado_vm_adam_step *s) {
+    size_t i = 0;
+    for (; i + CV_LANES <= count; i += CV_LANES) {
+        vf w = CV_NAME(load)(parameter + i) * (1.0f - s->decay);
+        vf g = CV_NAME(load)(gradient + i) + s->l2 * w;
+        vf m1 = s->beta1 * CV_NAME(load)(m + i) + (1.0f - s->beta1) * g;
+        vf v1 = s->beta2 * CV_NAME(load)(v + i) + (1.0f - s->beta2) * g * g;
+        CV_NAME(store)(m + i, m1);
+        CV_NAME(store)(v + i, v1);
+        CV_NAME(store)(parameter + i, w - s->step_size * m1 / (__builtin_elementwise_sqrt(v1) / s->bias_correction2 + s->epsilon));
+    }
+    for (; i < count; ++i) {
+        float w = parameter[i] * (1.0f - s->decay);
+        float g = gradient[i] + s->l2 * w;
+        float m1 = s->beta1 * m[i] + (1.0f - s->beta1) * g;
+        float v1 = s->beta2 * v[i] + (1.0f - s->beta2) * g * g;
+        m[i] = m1;
+        v[i] = v1;
+        parameter[i] = w - s->step_size * m1 / (__builtin_sqrtf(v1) / s->bias_correction2 + s->epsilon);
+    }
+}
+
 /// This version's loops, for the dispatch table.
 static const cortado_vm_kernels CV_NAME(kernels) = {
     CV_NAME(map_exp), CV_NAME(map_sigmoid), CV_NAME(map_tanh), CV_NAME(map_gelu), CV_NAME(map_gelu_backward),
+    CV_NAME(adam),
 };
 
 #undef CV_INLINE

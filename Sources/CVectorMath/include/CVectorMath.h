@@ -1,9 +1,10 @@
 #ifndef CORTADO_CVECTORMATH_H
 #define CORTADO_CVECTORMATH_H
-// Vectorised float loops for the CPU backend: exp, sigmoid, tanh and GELU (with its gradient).
-// Each loop is compiled three times, for AVX-512, for AVX2 with FMA and for the baseline
-// instruction set, and the widest one the processor supports is chosen on first use.
-// Swift cannot compile one function for several instruction sets, which is why these live in C.
+// Vectorised float loops for the CPU backend: exp, sigmoid, tanh and GELU (with its gradient),
+// and the Adam step. Each loop is compiled three times, for AVX-512, for AVX2 with
+// FMA and for the baseline instruction set, and the widest one the processor supports is chosen on
+// first use. Swift cannot compile one function for several instruction sets, which is why these
+// live in C.
 
 #include <stddef.h>
 
@@ -21,6 +22,19 @@ typedef enum {
 /// The widest level this processor runs (`CORTADO_VM_BASELINE` off x86-64).
 cortado_vm_level cortado_vm_supported_level(void);
 
+/// The constants of one Adam (AdamW) step; see `cortado_vm_adam`.
+typedef struct {
+    float beta1, beta2, epsilon;
+    /// lr / (1 − beta1ᵗ).
+    float step_size;
+    /// √(1 − beta2ᵗ).
+    float bias_correction2;
+    /// Adam's L2 term, added to the gradient.
+    float l2;
+    /// AdamW's decoupled decay: lr · weight decay.
+    float decay;
+} cortado_vm_adam_step;
+
 /// One compiled version of every loop (see the functions below for what each computes).
 typedef struct {
     void (*exp)(const float *x, float *y, size_t count, float shift);
@@ -28,6 +42,8 @@ typedef struct {
     void (*tanh)(const float *x, float *y, size_t count);
     void (*gelu)(const float *x, float *y, size_t count);
     void (*gelu_backward)(const float *grad, const float *x, float *y, size_t count);
+    void (*adam)(float *parameter, const float *gradient, float *m, float *v, size_t count,
+                 const cortado_vm_adam_step *step);
 } cortado_vm_kernels;
 
 /// The version compiled for `level`, or NULL when this processor cannot run it. The functions
@@ -49,6 +65,12 @@ void cortado_vm_gelu(const float *x, float *y, size_t count);
 
 /// y[i] = grad[i] · GELU′(x[i]), where GELU′(x) = Φ(x) + x · φ(x).
 void cortado_vm_gelu_backward(const float *grad, const float *x, float *y, size_t count);
+
+/// One Adam step in place: with w = parameter · (1 − decay) and g = gradient + l2 · w,
+/// m = beta1·m + (1 − beta1)·g, v = beta2·v + (1 − beta2)·g², parameter = w − step_size · m /
+/// (√v / bias_correction2 + epsilon).
+void cortado_vm_adam(float *parameter, const float *gradient, float *m, float *v, size_t count,
+                     const cortado_vm_adam_step *step);
 
 #ifdef __cplusplus
 }

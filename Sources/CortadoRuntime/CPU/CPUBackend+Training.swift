@@ -1,3 +1,4 @@
+import CVectorMath
 import Foundation
 
 extension CPUBackend {
@@ -88,31 +89,11 @@ extension CPUBackend {
                     p[i] -= lr * step
                 }
             case let .adam(beta1, beta2, epsilon, stepSize, biasCorrection2, l2, decay):
-                // Eight lanes at a time (square root and division do not vectorise on their own),
-                // then the scalar tail with the same formula.
-                typealias V = SIMD8<Float>
-                var i = range.lowerBound
-                while i + 8 <= range.upperBound {
-                    let value = UnsafeRawPointer(p + i).loadUnaligned(as: V.self) * (1 - decay)
-                    let grad = UnsafeRawPointer(g + i).loadUnaligned(as: V.self) + l2 * value
-                    let m = beta1 * UnsafeRawPointer(s0 + i).loadUnaligned(as: V.self) + (1 - beta1) * grad
-                    let v = beta2 * UnsafeRawPointer(s1 + i).loadUnaligned(as: V.self) + (1 - beta2) * grad * grad
-                    UnsafeMutableRawPointer(s0 + i).storeBytes(of: m, as: V.self)
-                    UnsafeMutableRawPointer(s1 + i).storeBytes(of: v, as: V.self)
-                    let updated = value - stepSize * m / (v.squareRoot() / biasCorrection2 + epsilon)
-                    UnsafeMutableRawPointer(p + i).storeBytes(of: updated, as: V.self)
-                    i += 8
-                }
-                while i < range.upperBound {
-                    let value = p[i] * (1 - decay)
-                    let grad = g[i] + l2 * value
-                    let m = beta1 * s0[i] + (1 - beta1) * grad
-                    let v = beta2 * s1[i] + (1 - beta2) * grad * grad
-                    s0[i] = m
-                    s1[i] = v
-                    p[i] = value - stepSize * m / (v.squareRoot() / biasCorrection2 + epsilon)
-                    i += 1
-                }
+                var step = cortado_vm_adam_step(
+                    beta1: beta1, beta2: beta2, epsilon: epsilon, step_size: stepSize, bias_correction2: biasCorrection2,
+                    l2: l2, decay: decay)
+                let first = range.lowerBound
+                cortado_vm_adam(p + first, g + first, s0 + first, s1 + first, range.count, &step)
             case let .rmsProp(lr, alpha, epsilon, weightDecay, momentum):
                 for i in range {
                     let grad = g[i] + weightDecay * p[i]

@@ -99,3 +99,42 @@ struct BlasAdviceTests {
         #expect(Device.blasAdvice(core: "Prescott", level: CORTADO_VM_AVX512, coreTypeSet: true) == nil)
     }
 }
+
+@Suite("CVectorMath Adam step")
+struct VectorMathAdamTests {
+    @Test("an Adam step matches the formula in double precision", arguments: VectorMathTests.levels)
+    func adam(level: cortado_vm_level) throws {
+        let k = try #require(cortado_vm_kernels_for(level)).pointee
+        let count = 1037
+        var p = (0..<count).map { Float(sin(Double($0))) }
+        let g = (0..<count).map { Float(cos(Double($0) * 0.7)) }
+        var m = (0..<count).map { Float($0 % 5) * 0.01 }
+        var v = (0..<count).map { Float($0 % 3) * 0.001 }
+        let (p0, m0, v0) = (p, m, v)
+        var step = cortado_vm_adam_step(
+            beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step_size: 0.01, bias_correction2: 0.05, l2: 0.01, decay: 0.001)
+        p.withUnsafeMutableBufferPointer { ps in
+            m.withUnsafeMutableBufferPointer { ms in
+                v.withUnsafeMutableBufferPointer { vs in
+                    k.adam(ps.baseAddress!, g, ms.baseAddress!, vs.baseAddress!, count, &step)
+                }
+            }
+        }
+        // The constants as the loop sees them: float32, and 1 − β computed in float32.
+        func d(_ x: Float) -> Double { Double(x) }
+        let (beta1, beta2) = (d(step.beta1), d(step.beta2))
+        let (keep, rest1, rest2) = (d(1 - step.decay), d(1 - step.beta1), d(1 - step.beta2))
+        var expected = (p: [Float](), m: [Float](), v: [Float]())
+        for i in 0..<count {
+            let w = d(p0[i]) * keep, grad = d(g[i]) + d(step.l2) * w
+            let m1 = beta1 * d(m0[i]) + rest1 * grad, v1 = beta2 * d(v0[i]) + rest2 * grad * grad
+            expected.m.append(Float(m1))
+            expected.v.append(Float(v1))
+            expected.p.append(Float(w - d(step.step_size) * m1 / (v1.squareRoot() / d(step.bias_correction2) + d(step.epsilon))))
+        }
+        // m sums terms of opposite signs: its rounding error is absolute, about 1e-9 for terms near 0.01.
+        assertClose(m, expected.m, rtol: 1e-6, atol: 1e-8, "m, level \(level.rawValue)")
+        assertClose(v, expected.v, rtol: 1e-6, atol: 1e-10, "v, level \(level.rawValue)")
+        assertClose(p, expected.p, rtol: 1e-6, atol: 1e-7, "parameter, level \(level.rawValue)")
+    }
+}

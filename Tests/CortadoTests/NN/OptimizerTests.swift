@@ -50,7 +50,7 @@ let optimizerCases: [OptimizerCase] = [
 
 @Suite("Optimizers and schedules")
 struct OptimizerTests {
-    /// 19 elements: two full 8-lane vectors and a tail, so vectorised and scalar paths both run.
+    /// 19 elements: a full 16-lane vector and a tail, so vectorised and scalar paths both run.
     static let start: [Float] = Fixtures.values(19, seed: 61, low: -2, high: 2)
     /// Gradients of the two steps (the loss is Σ p·c, so ∂/∂p = c).
     static let gradients: [[Float]] = [Fixtures.values(19, seed: 62), Fixtures.values(19, seed: 63, low: -0.5, high: 1.5)]

@@ -26,8 +26,12 @@ public struct MemoryStatistics: Sendable, Equatable, CustomStringConvertible {
 /// A caching allocator: released buffers are kept in free lists by size class and handed out again,
 /// so a steady-state training step allocates no device memory.
 ///
-/// Size classes have four steps per power of two (at most 25 % slack). Reuse is safe on an in-order
-/// queue: work enqueued after a buffer is reused runs after all earlier work that used it.
+/// Size classes have four steps per power of two (at most 25 % slack). A request takes a free buffer
+/// of its own class, else one of the next four classes (at most twice its size): text batches padded
+/// to their longest text change shape every step, and without that fallback each new shape was a
+/// fresh allocation whose pages the kernel had to zero (10 % of a BERT fine-tuning profile).
+/// Reuse is safe on an in-order queue: work enqueued after a buffer is reused runs after all
+/// earlier work that used it.
 package final class CachingAllocator: Sendable {
     /// The device whose memory this allocator manages.
     package let device: Device
@@ -60,6 +64,9 @@ package final class CachingAllocator: Sendable {
         emptyCache()
     }
 
+    /// How many larger size classes a request may take a free buffer from.
+    static let fallbackClasses = 4
+
     /// The smallest size class holding `byteCount` bytes.
     package static func sizeClass(_ byteCount: Int) -> Int {
         let minimum = 256
@@ -79,17 +86,23 @@ package final class CachingAllocator: Sendable {
                 device: device.id, bytes: byteCount,
                 detail: "the device's largest single allocation is \(formatBytes(maxAllocation))")
         }
-        let cached: BufferHandle? = state.withLock { state in
-            guard let handle = state.free[capacity]?.popLast() else { return nil }
-            state.statistics.cachedBuffers -= 1
-            state.statistics.cachedBytes -= capacity
-            state.statistics.cacheHits += 1
-            state.statistics.liveBuffers += 1
-            state.statistics.liveBytes += capacity
-            return handle
+        let cached: (handle: BufferHandle, capacity: Int)? = state.withLock { state in
+            var size = capacity
+            for _ in 0..<Self.fallbackClasses + 1 {
+                if let handle = state.free[size]?.popLast() {
+                    state.statistics.cachedBuffers -= 1
+                    state.statistics.cachedBytes -= size
+                    state.statistics.cacheHits += 1
+                    state.statistics.liveBuffers += 1
+                    state.statistics.liveBytes += size
+                    return (handle, size)
+                }
+                size = Self.sizeClass(size + 1)
+            }
+            return nil
         }
         if let cached {
-            return DeviceBuffer(handle: cached, byteCount: byteCount, capacity: capacity, allocator: self)
+            return DeviceBuffer(handle: cached.handle, byteCount: byteCount, capacity: cached.capacity, allocator: self)
         }
         let handle: BufferHandle
         do {

@@ -42,6 +42,21 @@ struct RuntimeTests {
         #expect(after.liveBuffers == before.liveBuffers)
     }
 
+    @Test("a free buffer up to four size classes larger is reused; a much larger one is not")
+    func reusesSlightlyLargerBuffers() throws {
+        let device = Device(kind: .cpu, index: 0, profile: nil, instance: 2)
+        func allocate(_ floats: Int) throws { _ = try Tensor.zeros([floats], device: device) }
+        try allocate(25_000)  // 100 kB, then cached
+        let before = try device.memoryStatistics
+        try allocate(18_000)  // 72 kB: two classes below, takes the cached 100 kB buffer
+        let reused = try device.memoryStatistics
+        #expect(reused.deviceAllocations == before.deviceAllocations && reused.cacheHits == before.cacheHits + 1,
+                "\(before) → \(reused)")
+        try allocate(1_000)  // 4 kB: far smaller, gets its own buffer
+        let fresh = try device.memoryStatistics
+        #expect(fresh.deviceAllocations == reused.deviceAllocations + 1, "\(reused) → \(fresh)")
+    }
+
     @Test("out-of-memory is an error that says so and suggests a smaller batch", arguments: TestDevices.all)
     func outOfMemory(device: Device) throws {
         do {

@@ -76,6 +76,11 @@ void cortado_vm_gelu_backward(const float *grad, const float *x, float *y, size_
     active()->gelu_backward(grad, x, y, count);
 }
 
+void cortado_vm_max_pool_2x2(const float *x, float *y, int32_t *indices, size_t planes, size_t height, size_t width,
+                             size_t out_height, size_t out_width) {
+    active()->max_pool_2x2(x, y, indices, planes, height, width, out_height, out_width);
+}
+
 void cortado_vm_adam(float *parameter, const float *gradient, float *m, float *v, size_t count,
                      const cortado_vm_adam_step *step) {
     active()->adam(parameter, gradient, m, v, count, step);

@@ -149,6 +149,67 @@ static CV_TARGET void CV_NAME(map_gelu_backward)(const float *grad, const float 
     }
 }
 
+/// The even or the odd lanes of the 32 floats lo ++ hi.
+#define CV_EVEN(lo, hi) __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+#define CV_ODD(lo, hi) __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
+
+static CV_TARGET void CV_NAME(max_pool_2x2)(const float *x, float *y, int32_t *indices, size_t planes, size_t height,
+                                            size_t width, size_t out_height, size_t out_width) {
+    const vi lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    for (size_t p = 0; p < planes; ++p) {
+        const float *plane = x + p * height * width;
+        for (size_t oy = 0; oy < out_height; ++oy) {
+            const float *top = plane + 2 * oy * width, *bottom = top + width;
+            float *out = y + (p * out_height + oy) * out_width;
+            int32_t *out_at = indices + (p * out_height + oy) * out_width;
+            for (size_t ox = 0; ox < out_width; ox += CV_LANES) {
+                size_t n = out_width - ox < CV_LANES ? out_width - ox : CV_LANES;
+                vf t0, t1, b0, b1;
+                if (n == CV_LANES) {
+                    t0 = CV_NAME(load)(top + 2 * ox), t1 = CV_NAME(load)(top + 2 * ox + CV_LANES);
+                    b0 = CV_NAME(load)(bottom + 2 * ox), b1 = CV_NAME(load)(bottom + 2 * ox + CV_LANES);
+                } else {  // the row's last outputs: 2·n floats of each row, zeros after them
+                    float rows[4 * CV_LANES] = {0};
+                    memcpy(rows, top + 2 * ox, 2 * n * sizeof(float));
+                    memcpy(rows + 2 * CV_LANES, bottom + 2 * ox, 2 * n * sizeof(float));
+                    t0 = CV_NAME(load)(rows), t1 = CV_NAME(load)(rows + CV_LANES);
+                    b0 = CV_NAME(load)(rows + 2 * CV_LANES), b1 = CV_NAME(load)(rows + 3 * CV_LANES);
+                }
+                vf a = CV_EVEN(t0, t1), b = CV_ODD(t0, t1), c = CV_EVEN(b0, b1), d = CV_ODD(b0, b1);
+                // Window position 0..3 (a, b, c, d); a later candidate wins only when strictly larger.
+                vf best = a;
+                vi at = (vi)0;
+                vi m = b > best;
+                best = CV_NAME(select)(m, b, best), at = (at & ~m) | (m & 1);
+                m = c > best;
+                best = CV_NAME(select)(m, c, best), at = (at & ~m) | (m & 2);
+                m = d > best;
+                best = CV_NAME(select)(m, d, best), at = (at & ~m) | (m & 3);
+                // A NaN wins: the first one in the window.
+                vi na = a != a, nb = b != b, nc = c != c, nd = d != d;
+                vi nan_at = (nc & 2) | (~nc & 3);
+                nan_at = (nb & 1) | (~nb & nan_at);
+                nan_at = ~na & nan_at;
+                vi any = na | nb | nc | nd;
+                at = (any & nan_at) | (~any & at);
+                best = CV_NAME(select)(any, (vf)__builtin_nanf(""), best);
+                vi index = (vi)(int)(2 * oy * width + 2 * ox) + 2 * lane + (at & 1) + (at >> 1) * (int)width;
+                int32_t positions[CV_LANES];
+                memcpy(positions, &index, sizeof positions);
+                if (n == CV_LANES) {
+                    CV_NAME(store)(out + ox, best);
+                } else {
+                    CV_NAME(store_tail)(out + ox, best, n);
+                }
+                memcpy(out_at + ox, positions, n * sizeof(int32_t));
+            }
+        }
+    }
+}
+
+#undef CV_EVEN
+#undef CV_ODD
+
 static CV_TARGET void CV_NAME(adam)(float *parameter, const float *gradient, float *m, float *v, size_t count,
                                     const cortado_vm_adam_step *s) {
     size_t i = 0;
@@ -175,7 +236,7 @@ static CV_TARGET void CV_NAME(adam)(float *parameter, const float *gradient, flo
 /// This version's loops, for the dispatch table.
 static const cortado_vm_kernels CV_NAME(kernels) = {
     CV_NAME(map_exp), CV_NAME(map_sigmoid), CV_NAME(map_tanh), CV_NAME(map_gelu), CV_NAME(map_gelu_backward),
-    CV_NAME(adam),
+    CV_NAME(max_pool_2x2), CV_NAME(adam),
 };
 
 #undef CV_INLINE

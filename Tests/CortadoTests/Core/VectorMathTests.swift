@@ -100,8 +100,54 @@ struct BlasAdviceTests {
     }
 }
 
-@Suite("CVectorMath Adam step")
-struct VectorMathAdamTests {
+@Suite("CVectorMath pooling and Adam")
+struct VectorMathTrainingLoopTests {
+    /// The 2×2 window's value and position as the general pooling path defines them: the first
+    /// maximum in row-major order, or the first NaN.
+    static func window(_ plane: [Float], width: Int, oy: Int, ox: Int) -> (Float, Int32) {
+        let top = 2 * oy * width + 2 * ox
+        let positions = [top, top + 1, top + width, top + width + 1]
+        if let nan = positions.first(where: { plane[$0].isNaN }) { return (.nan, Int32(nan)) }
+        var best = positions[0]
+        for p in positions.dropFirst() where plane[p] > plane[best] { best = p }
+        return (plane[best], Int32(best))
+    }
+
+    @Test("2×2 max pooling: values and indices with ties, NaNs, odd sizes and partial vectors", arguments: VectorMathTests.levels)
+    func maxPool(level: cortado_vm_level) throws {
+        let k = try #require(cortado_vm_kernels_for(level)).pointee
+        // Small integers make ties common; 27 × 39 leaves an odd row and column, and rows of 19
+        // outputs a partial vector.
+        let (planes, height, width, outHeight, outWidth) = (3, 27, 39, 13, 19)
+        var x = (0..<(planes * height * width)).map { Float(($0 * 7919) % 7) - 3 }
+        x[5] = .nan
+        x[width + 8] = .nan
+        x[width + 9] = .nan
+        var y = [Float](repeating: 0, count: planes * outHeight * outWidth)
+        var indices = [Int32](repeating: -1, count: y.count)
+        x.withUnsafeBufferPointer { xs in
+            y.withUnsafeMutableBufferPointer { ys in
+                indices.withUnsafeMutableBufferPointer {
+                    k.max_pool_2x2(xs.baseAddress!, ys.baseAddress!, $0.baseAddress!, planes, height, width, outHeight, outWidth)
+                }
+            }
+        }
+        var mismatches: [String] = []
+        for p in 0..<planes {
+            let plane = Array(x[(p * height * width)..<((p + 1) * height * width)])
+            for oy in 0..<outHeight {
+                for ox in 0..<outWidth {
+                    let (value, at) = Self.window(plane, width: width, oy: oy, ox: ox)
+                    let o = (p * outHeight + oy) * outWidth + ox
+                    if !(value == y[o] || (value.isNaN && y[o].isNaN)) || at != indices[o] {
+                        mismatches.append("plane \(p) (\(oy), \(ox)): \(y[o])@\(indices[o]), expected \(value)@\(at)")
+                    }
+                }
+            }
+        }
+        #expect(mismatches.isEmpty, "level \(level.rawValue): \(mismatches.prefix(4))")
+    }
+
     @Test("an Adam step matches the formula in double precision", arguments: VectorMathTests.levels)
     func adam(level: cortado_vm_level) throws {
         let k = try #require(cortado_vm_kernels_for(level)).pointee

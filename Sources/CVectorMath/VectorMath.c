@@ -76,6 +76,18 @@ void cortado_vm_gelu_backward(const float *grad, const float *x, float *y, size_
     active()->gelu_backward(grad, x, y, count);
 }
 
+void cortado_vm_lstm_forward(const cortado_vm_lstm_forward_step *step, size_t first_row, size_t rows) {
+    active()->lstm_forward(step, first_row, rows);
+}
+
+void cortado_vm_lstm_backward(const cortado_vm_lstm_backward_step *step, size_t first_row, size_t rows) {
+    active()->lstm_backward(step, first_row, rows);
+}
+
+void cortado_vm_gru_forward(const cortado_vm_gru_forward_step *step, size_t first_row, size_t rows) {
+    active()->gru_forward(step, first_row, rows);
+}
+
 void cortado_vm_max_pool_2x2(const float *x, float *y, int32_t *indices, size_t planes, size_t height, size_t width,
                              size_t out_height, size_t out_width) {
     active()->max_pool_2x2(x, y, indices, planes, height, width, out_height, out_width);

@@ -1,7 +1,7 @@
 #ifndef CORTADO_CVECTORMATH_H
 #define CORTADO_CVECTORMATH_H
 // Vectorised float loops for the CPU backend: exp, sigmoid, tanh and GELU (with its gradient),
-// 2×2 max pooling and the Adam step. Each loop is compiled three times, for AVX-512, for AVX2 with
+// the LSTM and GRU step cells, 2×2 max pooling and the Adam step. Each loop is compiled three times, for AVX-512, for AVX2 with
 // FMA and for the baseline instruction set, and the widest one the processor supports is chosen on
 // first use. Swift cannot compile one function for several instruction sets, which is why these
 // live in C.
@@ -36,6 +36,51 @@ typedef struct {
     float decay;
 } cortado_vm_adam_step;
 
+/// One LSTM step's cell for a range of batch rows (the step formulas of Kernels/recurrent.cl). Per
+/// row b, with z = projected[b][step] + recurrent[b] split into the i, f, g, o quarters:
+/// i, f, o = σ(z), g = tanh(z), c = f·c_prev + i·g, h = o·tanh(c); a row whose mask entry is 0
+/// keeps its previous states. Saves (i, f, g, o) in gates[b] and writes h to outputs[b][step].
+typedef struct {
+    const float *projected;   ///< [batch, steps, 4·hidden]: x·W_ihᵀ + both biases
+    const float *recurrent;   ///< [batch, 4·hidden]: h_prev·W_hhᵀ
+    const float *h_prev, *c_prev;  ///< [batch, hidden]
+    const float *mask;        ///< [batch, steps], or NULL for no padding
+    float *gates;             ///< [batch, 4·hidden]
+    float *h_next, *c_next;   ///< [batch, hidden]
+    float *outputs;           ///< [batch, steps, hidden]
+    size_t step, steps, hidden;
+} cortado_vm_lstm_forward_step;
+
+/// The LSTM step's backward for a range of batch rows: from the saved gates, the output gradient of
+/// this step plus the carried state gradients, the gate gradients (written to d_gates_by_step[step][b]
+/// and d_projected[b][step]) and the state gradients carried to the previous step.
+typedef struct {
+    const float *gates;       ///< [batch, 4·hidden], as the forward saved them
+    const float *c_prev;      ///< [batch, hidden]
+    const float *d_outputs;   ///< [batch, steps, hidden]
+    const float *dh_carry, *dc_carry;  ///< [batch, hidden]
+    const float *mask;        ///< [batch, steps], or NULL
+    float *d_gates_by_step;   ///< [steps, batch, 4·hidden]
+    float *d_projected;       ///< [batch, steps, 4·hidden]
+    float *dh_prev, *dc_prev; ///< [batch, hidden]
+    size_t step, steps, batch, hidden;
+} cortado_vm_lstm_backward_step;
+
+/// One GRU step's cell for a range of batch rows (PyTorch's formulation): with the r, z, n thirds,
+/// r = σ(x_r + h_r + b_r), z = σ(x_z + h_z + b_z), n = tanh(x_n + r·(h_n + b_n)),
+/// h = (1 − z)·n + z·h_prev (h_prev where the mask is 0). Saves (r, z, n, h_n + b_n) in saved[b].
+typedef struct {
+    const float *projected;   ///< [batch, steps, 3·hidden]: x·W_ihᵀ + b_ih
+    const float *recurrent;   ///< [batch, 3·hidden]: h_prev·W_hhᵀ
+    const float *bias_hh;     ///< [3·hidden]
+    const float *h_prev;      ///< [batch, hidden]
+    const float *mask;        ///< [batch, steps], or NULL
+    float *saved;             ///< [batch, 4·hidden]
+    float *h_next;            ///< [batch, hidden]
+    float *outputs;           ///< [batch, steps, hidden]
+    size_t step, steps, hidden;
+} cortado_vm_gru_forward_step;
+
 /// One compiled version of every loop (see the functions below for what each computes).
 typedef struct {
     void (*exp)(const float *x, float *y, size_t count, float shift);
@@ -43,6 +88,9 @@ typedef struct {
     void (*tanh)(const float *x, float *y, size_t count);
     void (*gelu)(const float *x, float *y, size_t count);
     void (*gelu_backward)(const float *grad, const float *x, float *y, size_t count);
+    void (*lstm_forward)(const cortado_vm_lstm_forward_step *step, size_t first_row, size_t rows);
+    void (*lstm_backward)(const cortado_vm_lstm_backward_step *step, size_t first_row, size_t rows);
+    void (*gru_forward)(const cortado_vm_gru_forward_step *step, size_t first_row, size_t rows);
     void (*max_pool_2x2)(const float *x, float *y, int32_t *indices, size_t planes, size_t height, size_t width,
                          size_t out_height, size_t out_width);
     void (*adam)(float *parameter, const float *gradient, float *m, float *v, size_t count,
@@ -68,6 +116,15 @@ void cortado_vm_gelu(const float *x, float *y, size_t count);
 
 /// y[i] = grad[i] · GELU′(x[i]), where GELU′(x) = Φ(x) + x · φ(x).
 void cortado_vm_gelu_backward(const float *grad, const float *x, float *y, size_t count);
+
+/// `cortado_vm_lstm_forward_step`'s cell for rows first_row ..< first_row + rows.
+void cortado_vm_lstm_forward(const cortado_vm_lstm_forward_step *step, size_t first_row, size_t rows);
+
+/// `cortado_vm_lstm_backward_step`'s gradients for rows first_row ..< first_row + rows.
+void cortado_vm_lstm_backward(const cortado_vm_lstm_backward_step *step, size_t first_row, size_t rows);
+
+/// `cortado_vm_gru_forward_step`'s cell for rows first_row ..< first_row + rows.
+void cortado_vm_gru_forward(const cortado_vm_gru_forward_step *step, size_t first_row, size_t rows);
 
 /// Max pooling with a 2×2 window, stride 2 and no padding over `planes` row-major planes of
 /// `height` × `width`: y[p][oy][ox] is the largest of the window at (2·oy, 2·ox), and indices[p][oy][ox]

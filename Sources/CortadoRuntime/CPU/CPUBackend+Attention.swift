@@ -30,13 +30,23 @@ enum AttentionRows {
         }
     }
 
+    /// The larger of each pair of lanes (`b` where either is NaN), with integer lane operations: the
+    /// standard library's `pointwiseMax` is not inlined here and cost a call per eight lanes.
+    @inline(__always)
+    private static func maximum(_ a: V, _ b: V) -> V {
+        typealias I = SIMD8<Int32>
+        let aGreater = unsafeBitCast(b - a, to: I.self) &>> 31  // all ones where a > b
+        return unsafeBitCast(
+            (unsafeBitCast(b, to: I.self) & ~aGreater) | (unsafeBitCast(a, to: I.self) & aGreater), to: V.self)
+    }
+
     /// The largest element (−∞ for a row of −∞).
     @inline(__always)
     static func max(_ row: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = V(repeating: -.infinity)
         var i = 0
         while i + 8 <= n {
-            acc = VectorTranscendentals.maximum(acc, load(row, i))
+            acc = maximum(acc, load(row, i))
             i += 8
         }
         var best = acc.max()

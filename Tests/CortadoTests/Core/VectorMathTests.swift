@@ -184,3 +184,122 @@ struct VectorMathTrainingLoopTests {
         assertClose(p, expected.p, rtol: 1e-6, atol: 1e-7, "parameter, level \(level.rawValue)")
     }
 }
+
+@Suite("CVectorMath recurrent cells")
+struct VectorMathRecurrentCellTests {
+    /// 3 rows (the last one masked out) of 21 units: a whole vector and a tail per gate; step 1 of 2.
+    static let (batch, steps, hidden, step) = (3, 2, 21, 1)
+    static let mask: [Float] = [1, 1, 1, 1, 1, 0]
+
+    static func values(_ count: Int, _ seed: Int) -> [Float] {
+        (0..<count).map { Float(sin(Double($0 * 7 + seed)) * 2) }
+    }
+
+    static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
+
+    /// Memory the C cells read and write, freed with the scope.
+    final class Arena {
+        private var blocks: [UnsafeMutablePointer<Float>] = []
+        /// A copy of `values`.
+        func copy(_ values: [Float]) -> UnsafeMutablePointer<Float> {
+            let block = UnsafeMutablePointer<Float>.allocate(capacity: max(values.count, 1))
+            block.initialize(from: values, count: values.count)
+            blocks.append(block)
+            return block
+        }
+        /// `count` zeros.
+        func zeros(_ count: Int) -> UnsafeMutablePointer<Float> { copy([Float](repeating: 0, count: count)) }
+        deinit { blocks.forEach { $0.deallocate() } }
+    }
+
+    static func array(_ p: UnsafeMutablePointer<Float>, from: Int = 0, _ count: Int) -> [Float] {
+        Array(UnsafeBufferPointer(start: p + from, count: count))
+    }
+
+    @Test("LSTM step forward and backward match the formulas, masked row included", arguments: VectorMathTests.levels)
+    func lstm(level: cortado_vm_level) throws {
+        let k = try #require(cortado_vm_kernels_for(level)).pointee
+        let (B, T, H, t) = (Self.batch, Self.steps, Self.hidden, Self.step)
+        let projected = Self.values(B * T * 4 * H, 1), recurrent = Self.values(B * 4 * H, 2)
+        let hPrev = Self.values(B * H, 3), cPrev = Self.values(B * H, 4)
+        let dOut = Self.values(B * T * H, 5), dhCarry = Self.values(B * H, 6), dcCarry = Self.values(B * H, 7)
+        let arena = Arena()
+        let gates = arena.zeros(B * 4 * H), hNext = arena.zeros(B * H), cNext = arena.zeros(B * H)
+        let outputs = arena.zeros(B * T * H), byStep = arena.zeros(T * B * 4 * H), dProjected = arena.zeros(B * T * 4 * H)
+        let dhPrev = arena.zeros(B * H), dcPrev = arena.zeros(B * H), mask = arena.copy(Self.mask)
+        let cPrevMemory = arena.copy(cPrev)
+        var forward = cortado_vm_lstm_forward_step(
+            projected: arena.copy(projected), recurrent: arena.copy(recurrent), h_prev: arena.copy(hPrev),
+            c_prev: cPrevMemory, mask: mask, gates: gates, h_next: hNext, c_next: cNext, outputs: outputs,
+            step: t, steps: T, hidden: H)
+        k.lstm_forward(&forward, 0, B)
+        var backward = cortado_vm_lstm_backward_step(
+            gates: gates, c_prev: cPrevMemory, d_outputs: arena.copy(dOut), dh_carry: arena.copy(dhCarry),
+            dc_carry: arena.copy(dcCarry), mask: mask, d_gates_by_step: byStep, d_projected: dProjected,
+            dh_prev: dhPrev, dc_prev: dcPrev, step: t, steps: T, batch: B, hidden: H)
+        k.lstm_backward(&backward, 0, B)
+
+        var expected = (h: [Float](), c: [Float](), dGates: [Float](), dh: [Float](), dc: [Float]())
+        for b in 0..<B {
+            let keep = Self.mask[b * T + t]
+            var dRow = [Float](repeating: 0, count: 4 * H)
+            for j in 0..<H {
+                let z = (0..<4).map { projected[(b * T + t) * 4 * H + $0 * H + j] + recurrent[b * 4 * H + $0 * H + j] }
+                let (i, f, g, o) = (Self.sigmoid(z[0]), Self.sigmoid(z[1]), Foundation.tanh(z[2]), Self.sigmoid(z[3]))
+                let cell = f * cPrev[b * H + j] + i * g, tc = Foundation.tanh(cell)
+                expected.h.append(keep * o * tc + (1 - keep) * hPrev[b * H + j])
+                expected.c.append(keep * cell + (1 - keep) * cPrev[b * H + j])
+                let dh = dOut[(b * T + t) * H + j] + dhCarry[b * H + j], dhm = keep * dh
+                let dc = keep * dcCarry[b * H + j] + dhm * o * (1 - tc * tc)
+                (dRow[j], dRow[H + j]) = (dc * g * i * (1 - i), dc * cPrev[b * H + j] * f * (1 - f))
+                (dRow[2 * H + j], dRow[3 * H + j]) = (dc * i * (1 - g * g), dhm * tc * o * (1 - o))
+                expected.dc.append(dc * f + (1 - keep) * dcCarry[b * H + j])
+                expected.dh.append((1 - keep) * dh)
+            }
+            expected.dGates += dRow
+        }
+        let context = "level \(level.rawValue)"
+        assertClose(Self.array(hNext, B * H), expected.h, rtol: 1e-5, atol: 1e-6, "h, \(context)")
+        assertClose(Self.array(cNext, B * H), expected.c, rtol: 1e-5, atol: 1e-6, "c, \(context)")
+        assertClose((0..<B).flatMap { Self.array(outputs, from: ($0 * T + t) * H, H) }, expected.h,
+                    rtol: 1e-5, atol: 1e-6, "outputs, \(context)")
+        assertClose((0..<B).flatMap { Self.array(dProjected, from: ($0 * T + t) * 4 * H, 4 * H) }, expected.dGates,
+                    rtol: 1e-5, atol: 1e-6, "dProjected, \(context)")
+        assertClose(Self.array(byStep, from: t * B * 4 * H, B * 4 * H), expected.dGates, rtol: 1e-5, atol: 1e-6,
+                    "gradients by step, \(context)")
+        assertClose(Self.array(dhPrev, B * H), expected.dh, rtol: 1e-5, atol: 1e-6, "dh, \(context)")
+        assertClose(Self.array(dcPrev, B * H), expected.dc, rtol: 1e-5, atol: 1e-6, "dc, \(context)")
+    }
+
+    @Test("GRU step forward matches the formulas, masked row included", arguments: VectorMathTests.levels)
+    func gru(level: cortado_vm_level) throws {
+        let k = try #require(cortado_vm_kernels_for(level)).pointee
+        let (B, T, H, t) = (Self.batch, Self.steps, Self.hidden, Self.step)
+        let projected = Self.values(B * T * 3 * H, 11), recurrent = Self.values(B * 3 * H, 12)
+        let bias = Self.values(3 * H, 13), hPrev = Self.values(B * H, 14)
+        let arena = Arena()
+        let saved = arena.zeros(B * 4 * H), hNext = arena.zeros(B * H), outputs = arena.zeros(B * T * H)
+        var cell = cortado_vm_gru_forward_step(
+            projected: arena.copy(projected), recurrent: arena.copy(recurrent), bias_hh: arena.copy(bias),
+            h_prev: arena.copy(hPrev), mask: arena.copy(Self.mask), saved: saved, h_next: hNext, outputs: outputs,
+            step: t, steps: T, hidden: H)
+        k.gru_forward(&cell, 0, B)
+        var expected = (h: [Float](), saved: [Float]())
+        for b in 0..<B {
+            let keep = Self.mask[b * T + t]
+            var row = [Float](repeating: 0, count: 4 * H)
+            for j in 0..<H {
+                let x = (0..<3).map { projected[(b * T + t) * 3 * H + $0 * H + j] }
+                let h = (0..<3).map { recurrent[b * 3 * H + $0 * H + j] + bias[$0 * H + j] }
+                let (reset, update) = (Self.sigmoid(x[0] + h[0]), Self.sigmoid(x[1] + h[1]))
+                let candidate = Foundation.tanh(x[2] + reset * h[2])
+                (row[j], row[H + j], row[2 * H + j], row[3 * H + j]) = (reset, update, candidate, h[2])
+                let previous = hPrev[b * H + j]
+                expected.h.append(keep * ((1 - update) * candidate + update * previous) + (1 - keep) * previous)
+            }
+            expected.saved += row
+        }
+        assertClose(Self.array(hNext, B * H), expected.h, rtol: 1e-5, atol: 1e-6, "h, level \(level.rawValue)")
+        assertClose(Self.array(saved, B * 4 * H), expected.saved, rtol: 1e-5, atol: 1e-6, "saved, level \(level.rawValue)")
+    }
+}

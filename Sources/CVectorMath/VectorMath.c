@@ -12,6 +12,7 @@
 typedef float vf __attribute__((ext_vector_type(CV_LANES)));
 typedef unsigned vu __attribute__((ext_vector_type(CV_LANES)));
 typedef int vi __attribute__((ext_vector_type(CV_LANES)));
+typedef unsigned long long vu64 __attribute__((ext_vector_type(CV_LANES)));
 
 #define CV_TARGET
 #define CV_NAME(f) baseline_##f
@@ -91,6 +92,10 @@ void cortado_vm_gru_forward(const cortado_vm_gru_forward_step *step, size_t firs
 void cortado_vm_max_pool_2x2(const float *x, float *y, int32_t *indices, size_t planes, size_t height, size_t width,
                              size_t out_height, size_t out_width) {
     active()->max_pool_2x2(x, y, indices, planes, height, width, out_height, out_width);
+}
+
+void cortado_vm_philox(float *out, size_t count, uint64_t seed, uint64_t counter, int bernoulli, float a, float b) {
+    active()->philox(out, count, seed, counter, bernoulli, a, b);
 }
 
 void cortado_vm_adam(float *parameter, const float *gradient, float *m, float *v, size_t count,

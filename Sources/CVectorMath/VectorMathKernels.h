@@ -301,6 +301,46 @@ static CV_TARGET void CV_NAME(max_pool_2x2)(const float *x, float *y, int32_t *i
 #undef CV_EVEN
 #undef CV_ODD
 
+/// One Philox round on 16 blocks: (c0, c1, c2, c3) under key (k0, k1).
+CV_INLINE void CV_NAME(philox_round)(vu *c0, vu *c1, vu *c2, vu *c3, unsigned k0, unsigned k1) {
+    vu64 p0 = __builtin_convertvector(*c0, vu64) * 0xD2511F53ull;
+    vu64 p1 = __builtin_convertvector(*c2, vu64) * 0xCD9E8D57ull;
+    vu hi0 = __builtin_convertvector(p0 >> 32, vu), lo0 = __builtin_convertvector(p0, vu);
+    vu hi1 = __builtin_convertvector(p1 >> 32, vu), lo1 = __builtin_convertvector(p1, vu);
+    vu n0 = hi1 ^ *c1 ^ k0, n2 = hi0 ^ *c3 ^ k1;
+    *c0 = n0, *c1 = lo1, *c2 = n2, *c3 = lo0;
+}
+
+static CV_TARGET void CV_NAME(philox)(float *out, size_t count, uint64_t seed, uint64_t counter, int bernoulli,
+                                      float a, float b) {
+    // No contraction: a + (b − a)·u must round as the OpenCL kernel and the CPU's scalar code do.
+#pragma clang fp contract(off)
+    const vu lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const size_t blocks = (count + 3) / 4;
+    for (size_t first = 0; first < blocks; first += CV_LANES) {
+        // Block counters first ..< first + 16 as 64-bit (low word, high word with the carry).
+        uint64_t base = counter + first;
+        vu c0 = (vu)(unsigned)base + lane;
+        vu carry = (vu)(c0 < (vu)(unsigned)base) & 1u;
+        vu c1 = (vu)(unsigned)(base >> 32) + carry, c2 = (vu)0, c3 = (vu)0;
+        unsigned k0 = (unsigned)seed, k1 = (unsigned)(seed >> 32);
+        for (int round = 0; round < 9; ++round) {
+            CV_NAME(philox_round)(&c0, &c1, &c2, &c3, k0, k1);
+            k0 += 0x9E3779B9u, k1 += 0xBB67AE85u;
+        }
+        CV_NAME(philox_round)(&c0, &c1, &c2, &c3, k0, k1);
+        vu raw[4] = {c0, c1, c2, c3};
+        float lanes[4][CV_LANES];
+        for (int w = 0; w < 4; ++w) {
+            vf u = __builtin_convertvector(raw[w] >> 8, vf) * 0x1.0p-24f;
+            vf value = bernoulli ? CV_NAME(select)(u < a, (vf)b, (vf)0.0f) : a + (b - a) * u;
+            CV_NAME(store)(lanes[w], value);
+        }
+        size_t end = 4 * (first + CV_LANES) < count ? 4 * (first + CV_LANES) : count;
+        for (size_t i = 4 * first; i < end; ++i) out[i] = lanes[i % 4][i / 4 - first];
+    }
+}
+
 static CV_TARGET void CV_NAME(adam)(float *parameter, const float *gradient, float *m, float *v, size_t count,
                                     const cortado_vm_adam_step *s) {
     size_t i = 0;
@@ -327,7 +367,7 @@ static CV_TARGET void CV_NAME(adam)(float *parameter, const float *gradient, flo
 /// This version's loops, for the dispatch table.
 static const cortado_vm_kernels CV_NAME(kernels) = {
     CV_NAME(map_exp), CV_NAME(map_sigmoid), CV_NAME(map_tanh), CV_NAME(map_gelu), CV_NAME(map_gelu_backward),
-    CV_NAME(lstm_forward), CV_NAME(lstm_backward), CV_NAME(gru_forward), CV_NAME(max_pool_2x2), CV_NAME(adam),
+    CV_NAME(lstm_forward), CV_NAME(lstm_backward), CV_NAME(gru_forward), CV_NAME(max_pool_2x2), CV_NAME(philox), CV_NAME(adam),
 };
 
 #undef CV_INLINE

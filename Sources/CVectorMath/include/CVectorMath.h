@@ -1,7 +1,7 @@
 #ifndef CORTADO_CVECTORMATH_H
 #define CORTADO_CVECTORMATH_H
 // Vectorised float loops for the CPU backend: exp, sigmoid, tanh and GELU (with its gradient),
-// the LSTM and GRU step cells, 2×2 max pooling and the Adam step. Each loop is compiled three times, for AVX-512, for AVX2 with
+// the LSTM and GRU step cells, 2×2 max pooling, the Adam step and Philox random numbers. Each loop is compiled three times, for AVX-512, for AVX2 with
 // FMA and for the baseline instruction set, and the widest one the processor supports is chosen on
 // first use. Swift cannot compile one function for several instruction sets, which is why these
 // live in C.
@@ -93,6 +93,7 @@ typedef struct {
     void (*gru_forward)(const cortado_vm_gru_forward_step *step, size_t first_row, size_t rows);
     void (*max_pool_2x2)(const float *x, float *y, int32_t *indices, size_t planes, size_t height, size_t width,
                          size_t out_height, size_t out_width);
+    void (*philox)(float *out, size_t count, uint64_t seed, uint64_t counter, int bernoulli, float a, float b);
     void (*adam)(float *parameter, const float *gradient, float *m, float *v, size_t count,
                  const cortado_vm_adam_step *step);
 } cortado_vm_kernels;
@@ -133,6 +134,12 @@ void cortado_vm_gru_forward(const cortado_vm_gru_forward_step *step, size_t firs
 /// ran twice as long on a convolution's mixed-sign output as on a ReLU's, from mispredictions.
 void cortado_vm_max_pool_2x2(const float *x, float *y, int32_t *indices, size_t planes, size_t height, size_t width,
                              size_t out_height, size_t out_width);
+
+/// Philox-4x32-10 floats, the stream of Kernels/random.cl: out[4·i + j] comes from word j of the
+/// block for counter + i under key `seed`, u = (word >> 8) · 2⁻²⁴. With `bernoulli` 0 each float
+/// is a + (b − a)·u (uniform on [a, b)); otherwise it is b when u < a, else 0 (a mask of keep
+/// probability a and value b). A partial last block uses its first words.
+void cortado_vm_philox(float *out, size_t count, uint64_t seed, uint64_t counter, int bernoulli, float a, float b);
 
 /// One Adam step in place: with w = parameter · (1 − decay) and g = gradient + l2 · w,
 /// m = beta1·m + (1 − beta1)·g, v = beta2·v + (1 − beta2)·g², parameter = w − step_size · m /

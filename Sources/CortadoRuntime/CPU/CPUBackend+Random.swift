@@ -1,3 +1,4 @@
+import CVectorMath
 import Foundation
 
 extension CPUBackend {
@@ -9,9 +10,9 @@ extension CPUBackend {
         let unit: Float = 0x1.0p-24
         switch distribution {
         case let .uniform(low, high):
-            Self.fourPerBlock(count, seed: seed, counter: counter, out) { low + (high - low) * Float($0 >> 8) * unit }
+            Self.philox(count, seed: seed, counter: counter, out, bernoulli: false, low, high)
         case let .bernoulli(probability, value):
-            Self.fourPerBlock(count, seed: seed, counter: counter, out) { Float($0 >> 8) * unit < probability ? value : 0 }
+            Self.philox(count, seed: seed, counter: counter, out, bernoulli: true, probability, value)
         case let .normal(mean, std):
             Parallel.forEach(count: count, grain: Self.transcendentalGrain) { range in
                 for i in range {
@@ -25,26 +26,15 @@ extension CPUBackend {
         }
     }
 
-    /// Writes `transform(word)` for each of the four words of Philox blocks `counter, counter + 1, …`
-    /// into `out[0..<count]`, in parallel over blocks.
-    @inline(__always)
-    private static func fourPerBlock(
-        _ count: Int, seed: UInt64, counter: UInt64, _ out: UnsafeMutablePointer<Float>,
-        _ transform: @escaping (UInt32) -> Float
+    /// CVectorMath's Philox floats for `out[0..<count]` (four per block, blocks `counter, counter + 1, …`),
+    /// in parallel over blocks.
+    private static func philox(
+        _ count: Int, seed: UInt64, counter: UInt64, _ out: UnsafeMutablePointer<Float>, bernoulli: Bool,
+        _ a: Float, _ b: Float
     ) {
         Parallel.forEach(count: (count + 3) / 4, grain: transcendentalGrain / 4) { blocks in
-            for block in blocks {
-                let r = Philox.block(counter: counter &+ UInt64(block), seed: seed)
-                let first = 4 * block
-                if first + 4 <= count {
-                    out[first] = transform(r.x)
-                    out[first + 1] = transform(r.y)
-                    out[first + 2] = transform(r.z)
-                    out[first + 3] = transform(r.w)
-                } else {
-                    for lane in 0..<(count - first) { out[first + lane] = transform(r[lane]) }
-                }
-            }
+            let first = 4 * blocks.lowerBound, end = min(count, 4 * blocks.upperBound)
+            cortado_vm_philox(out + first, end - first, seed, counter &+ UInt64(blocks.lowerBound), bernoulli ? 1 : 0, a, b)
         }
     }
 }

@@ -303,3 +303,29 @@ struct VectorMathRecurrentCellTests {
         assertClose(Self.array(saved, B * 4 * H), expected.saved, rtol: 1e-5, atol: 1e-6, "saved, level \(level.rawValue)")
     }
 }
+
+@Suite("CVectorMath Philox")
+struct VectorMathPhiloxTests {
+    @Test("uniform and Bernoulli floats equal the scalar Philox stream bit for bit, across a counter carry",
+          arguments: VectorMathTests.levels)
+    func stream(level: cortado_vm_level) throws {
+        let k = try #require(cortado_vm_kernels_for(level)).pointee
+        // 37 blocks and a partial one, starting 5 blocks below a carry into the counter's high word.
+        let (count, seed, counter): (Int, UInt64, UInt64) = (4 * 37 + 2, 0x1234_5678_9ABC_DEF0, (1 << 32) - 5)
+        let words = (0..<37 + 1).flatMap { block -> [UInt32] in
+            let r = Philox.block(counter: counter &+ UInt64(block), seed: seed)
+            return [r.x, r.y, r.z, r.w]
+        }
+        let unit: Float = 0x1.0p-24
+        for bernoulli in [false, true] {
+            var out = [Float](repeating: .nan, count: count)
+            out.withUnsafeMutableBufferPointer {
+                k.philox($0.baseAddress!, count, seed, counter, bernoulli ? 1 : 0, bernoulli ? 0.3 : -2, bernoulli ? 5 : 3)
+            }
+            let expected = words.prefix(count).map { w -> Float in
+                bernoulli ? (Float(w >> 8) * unit < 0.3 ? 5 : 0) : -2 + (3 - -2) * Float(w >> 8) * unit
+            }
+            #expect(out == expected, "level \(level.rawValue), bernoulli \(bernoulli)")
+        }
+    }
+}

@@ -1,10 +1,10 @@
 #ifndef CORTADO_CVECTORMATH_H
 #define CORTADO_CVECTORMATH_H
-// Vectorised float loops for the CPU backend: exp, sigmoid, tanh and GELU (with its gradient),
-// the LSTM and GRU step cells, 2×2 max pooling, the Adam step and Philox random numbers. Each loop is compiled three times, for AVX-512, for AVX2 with
-// FMA and for the baseline instruction set, and the widest one the processor supports is chosen on
-// first use. Swift cannot compile one function for several instruction sets, which is why these
-// live in C.
+// Vectorised float loops for the CPU backend: exp, sigmoid, tanh and GELU (with its gradient), the
+// LSTM and GRU step cells, 2×2 max pooling, Philox random numbers and the Adam step. Each loop is
+// compiled three times, for AVX-512, for AVX2 with FMA and for the baseline instruction set, and
+// the widest one the processor supports is chosen on first use. Swift cannot compile one function
+// for several instruction sets, which is why these live in C.
 
 #include <stddef.h>
 #include <stdint.h>

@@ -31,6 +31,19 @@ CV_INLINE void CV_NAME(store_tail)(float *p, vf v, size_t count) {
     memcpy(p, lanes, count * sizeof(float));
 }
 
+/// How many of the floats from `i` on are in this vector: CV_LANES, or what is left of `count`.
+CV_INLINE size_t CV_NAME(lanes_from)(size_t i, size_t count) { return count - i < CV_LANES ? count - i : CV_LANES; }
+
+/// Loads `n` (≤ CV_LANES) floats: a whole vector, or the tail padded with zeros.
+CV_INLINE vf CV_NAME(load_n)(const float *p, size_t n) {
+    return n == CV_LANES ? CV_NAME(load)(p) : CV_NAME(load_tail)(p, n);
+}
+
+/// Stores the first `n` (≤ CV_LANES) lanes of `v`.
+CV_INLINE void CV_NAME(store_n)(float *p, vf v, size_t n) {
+    if (n == CV_LANES) CV_NAME(store)(p, v); else CV_NAME(store_tail)(p, v, n);
+}
+
 /// `yes` in the lanes where `mask` is all ones, `no` elsewhere.
 CV_INLINE vf CV_NAME(select)(vi mask, vf yes, vf no) {
     vu m = (vu)mask;
@@ -117,20 +130,21 @@ CV_INLINE vf CV_NAME(gelu_gradient)(vf x) {
     return 0.5f * (1.0f + CV_NAME(erf)(x * 0.707106781f)) + x * 0.39894228f * CV_NAME(exp)(-0.5f * x * x);
 }
 
-// The array loops: whole vectors, then the tail padded with zeros.
+// The array loops, a vector at a time (the last one padded with zeros).
 
 static CV_TARGET void CV_NAME(map_exp)(const float *x, float *y, size_t count, float shift) {
-    size_t i = 0;
-    for (; i + CV_LANES <= count; i += CV_LANES) CV_NAME(store)(y + i, CV_NAME(exp)(CV_NAME(load)(x + i) - shift));
-    if (i < count) CV_NAME(store_tail)(y + i, CV_NAME(exp)(CV_NAME(load_tail)(x + i, count - i) - shift), count - i);
+    for (size_t i = 0, n; i < count; i += n) {
+        n = CV_NAME(lanes_from)(i, count);
+        CV_NAME(store_n)(y + i, CV_NAME(exp)(CV_NAME(load_n)(x + i, n) - shift), n);
+    }
 }
 
-#define CV_UNARY_LOOP(function)                                                                        \
-    static CV_TARGET void CV_NAME(map_##function)(const float *x, float *y, size_t count) {            \
-        size_t i = 0;                                                                                  \
-        for (; i + CV_LANES <= count; i += CV_LANES) CV_NAME(store)(y + i, CV_NAME(function)(CV_NAME(load)(x + i))); \
-        if (i < count)                                                                                 \
-            CV_NAME(store_tail)(y + i, CV_NAME(function)(CV_NAME(load_tail)(x + i, count - i)), count - i); \
+#define CV_UNARY_LOOP(function)                                                                  \
+    static CV_TARGET void CV_NAME(map_##function)(const float *x, float *y, size_t count) {      \
+        for (size_t i = 0, n; i < count; i += n) {                                               \
+            n = CV_NAME(lanes_from)(i, count);                                                   \
+            CV_NAME(store_n)(y + i, CV_NAME(function)(CV_NAME(load_n)(x + i, n)), n);            \
+        }                                                                                        \
     }
 
 CV_UNARY_LOOP(sigmoid)
@@ -139,23 +153,10 @@ CV_UNARY_LOOP(gelu)
 #undef CV_UNARY_LOOP
 
 static CV_TARGET void CV_NAME(map_gelu_backward)(const float *grad, const float *x, float *y, size_t count) {
-    size_t i = 0;
-    for (; i + CV_LANES <= count; i += CV_LANES)
-        CV_NAME(store)(y + i, CV_NAME(load)(grad + i) * CV_NAME(gelu_gradient)(CV_NAME(load)(x + i)));
-    if (i < count) {
-        size_t rest = count - i;
-        vf value = CV_NAME(load_tail)(grad + i, rest) * CV_NAME(gelu_gradient)(CV_NAME(load_tail)(x + i, rest));
-        CV_NAME(store_tail)(y + i, value, rest);
+    for (size_t i = 0, n; i < count; i += n) {
+        n = CV_NAME(lanes_from)(i, count);
+        CV_NAME(store_n)(y + i, CV_NAME(load_n)(grad + i, n) * CV_NAME(gelu_gradient)(CV_NAME(load_n)(x + i, n)), n);
     }
-}
-
-/// Loads `n` (≤ CV_LANES) floats: a whole vector, or the tail padded with zeros.
-CV_INLINE vf CV_NAME(load_n)(const float *p, size_t n) {
-    return n == CV_LANES ? CV_NAME(load)(p) : CV_NAME(load_tail)(p, n);
-}
-
-CV_INLINE void CV_NAME(store_n)(float *p, vf v, size_t n) {
-    if (n == CV_LANES) CV_NAME(store)(p, v); else CV_NAME(store_tail)(p, v, n);
 }
 
 static CV_TARGET void CV_NAME(lstm_forward)(const cortado_vm_lstm_forward_step *s, size_t first, size_t rows) {
@@ -165,7 +166,7 @@ static CV_TARGET void CV_NAME(lstm_forward)(const cortado_vm_lstm_forward_step *
         float *g = s->gates + b * 4 * H, *out = s->outputs + (b * s->steps + s->step) * H;
         const float keep = s->mask ? s->mask[b * s->steps + s->step] : 1.0f;
         for (size_t j = 0; j < H; j += CV_LANES) {
-            size_t n = H - j < CV_LANES ? H - j : CV_LANES, k = b * H + j;
+            size_t n = CV_NAME(lanes_from)(j, H), k = b * H + j;
             vf i = CV_NAME(sigmoid)(CV_NAME(load_n)(x + j, n) + CV_NAME(load_n)(r + j, n));
             vf f = CV_NAME(sigmoid)(CV_NAME(load_n)(x + H + j, n) + CV_NAME(load_n)(r + H + j, n));
             vf c = CV_NAME(tanh)(CV_NAME(load_n)(x + 2 * H + j, n) + CV_NAME(load_n)(r + 2 * H + j, n));
@@ -193,7 +194,7 @@ static CV_TARGET void CV_NAME(lstm_backward)(const cortado_vm_lstm_backward_step
         const float *d_out = s->d_outputs + (b * s->steps + s->step) * H;
         const float keep = s->mask ? s->mask[b * s->steps + s->step] : 1.0f;
         for (size_t j = 0; j < H; j += CV_LANES) {
-            size_t n = H - j < CV_LANES ? H - j : CV_LANES, k = b * H + j;
+            size_t n = CV_NAME(lanes_from)(j, H), k = b * H + j;
             vf i = CV_NAME(load_n)(gates + j, n), f = CV_NAME(load_n)(gates + H + j, n);
             vf c = CV_NAME(load_n)(gates + 2 * H + j, n), o = CV_NAME(load_n)(gates + 3 * H + j, n);
             vf previous = CV_NAME(load_n)(s->c_prev + k, n);
@@ -222,7 +223,7 @@ static CV_TARGET void CV_NAME(gru_forward)(const cortado_vm_gru_forward_step *s,
         float *v = s->saved + b * 4 * H, *out = s->outputs + (b * s->steps + s->step) * H;
         const float keep = s->mask ? s->mask[b * s->steps + s->step] : 1.0f;
         for (size_t j = 0; j < H; j += CV_LANES) {
-            size_t n = H - j < CV_LANES ? H - j : CV_LANES, k = b * H + j;
+            size_t n = CV_NAME(lanes_from)(j, H), k = b * H + j;
             vf reset = CV_NAME(sigmoid)(CV_NAME(load_n)(x + j, n) + CV_NAME(load_n)(r + j, n) + CV_NAME(load_n)(bias + j, n));
             vf update = CV_NAME(sigmoid)(CV_NAME(load_n)(x + H + j, n) + CV_NAME(load_n)(r + H + j, n)
                                          + CV_NAME(load_n)(bias + H + j, n));
@@ -254,7 +255,7 @@ static CV_TARGET void CV_NAME(max_pool_2x2)(const float *x, float *y, int32_t *i
             float *out = y + (p * out_height + oy) * out_width;
             int32_t *out_at = indices + (p * out_height + oy) * out_width;
             for (size_t ox = 0; ox < out_width; ox += CV_LANES) {
-                size_t n = out_width - ox < CV_LANES ? out_width - ox : CV_LANES;
+                size_t n = CV_NAME(lanes_from)(ox, out_width);
                 vf t0, t1, b0, b1;
                 if (n == CV_LANES) {
                     t0 = CV_NAME(load)(top + 2 * ox), t1 = CV_NAME(load)(top + 2 * ox + CV_LANES);
@@ -343,24 +344,16 @@ static CV_TARGET void CV_NAME(philox)(float *out, size_t count, uint64_t seed, u
 
 static CV_TARGET void CV_NAME(adam)(float *parameter, const float *gradient, float *m, float *v, size_t count,
                                     const cortado_vm_adam_step *s) {
-    size_t i = 0;
-    for (; i + CV_LANES <= count; i += CV_LANES) {
-        vf w = CV_NAME(load)(parameter + i) * (1.0f - s->decay);
-        vf g = CV_NAME(load)(gradient + i) + s->l2 * w;
-        vf m1 = s->beta1 * CV_NAME(load)(m + i) + (1.0f - s->beta1) * g;
-        vf v1 = s->beta2 * CV_NAME(load)(v + i) + (1.0f - s->beta2) * g * g;
-        CV_NAME(store)(m + i, m1);
-        CV_NAME(store)(v + i, v1);
-        CV_NAME(store)(parameter + i, w - s->step_size * m1 / (__builtin_elementwise_sqrt(v1) / s->bias_correction2 + s->epsilon));
-    }
-    for (; i < count; ++i) {
-        float w = parameter[i] * (1.0f - s->decay);
-        float g = gradient[i] + s->l2 * w;
-        float m1 = s->beta1 * m[i] + (1.0f - s->beta1) * g;
-        float v1 = s->beta2 * v[i] + (1.0f - s->beta2) * g * g;
-        m[i] = m1;
-        v[i] = v1;
-        parameter[i] = w - s->step_size * m1 / (__builtin_sqrtf(v1) / s->bias_correction2 + s->epsilon);
+    for (size_t i = 0, n; i < count; i += n) {
+        n = CV_NAME(lanes_from)(i, count);
+        vf w = CV_NAME(load_n)(parameter + i, n) * (1.0f - s->decay);
+        vf g = CV_NAME(load_n)(gradient + i, n) + s->l2 * w;
+        vf m1 = s->beta1 * CV_NAME(load_n)(m + i, n) + (1.0f - s->beta1) * g;
+        vf v1 = s->beta2 * CV_NAME(load_n)(v + i, n) + (1.0f - s->beta2) * g * g;
+        CV_NAME(store_n)(m + i, m1, n);
+        CV_NAME(store_n)(v + i, v1, n);
+        vf step = s->step_size * m1 / (__builtin_elementwise_sqrt(v1) / s->bias_correction2 + s->epsilon);
+        CV_NAME(store_n)(parameter + i, w - step, n);
     }
 }
 

@@ -134,9 +134,27 @@ extension CPUBackend {
         g.queries * g.keys * g.headSize < 1 << 18 ? 1 : Int.max
     }
 
-    /// `bias[j]` = 0 for an attended key of `batch`, −∞ for a masked one.
-    private static func fillMaskBias(_ bias: UnsafeMutablePointer<Float>, mask: UnsafePointer<Float>, batch: Int, keys: Int) {
-        for j in 0..<keys { bias[j] = mask[batch * keys + j] == 0 ? -.infinity : 0 }
+    /// The score bias of the sample a (batch, head) pair belongs to: 0 for an attended key, −∞ for a
+    /// masked one. A loop over pairs refills it only when it reaches the next sample.
+    private struct MaskBias {
+        let mask: UnsafePointer<Float>?
+        let row: UnsafeMutablePointer<Float>
+        let keys: Int, heads: Int
+        private var sample = -1
+
+        init(mask: UnsafePointer<Float>?, row: UnsafeMutablePointer<Float>, keys: Int, heads: Int) {
+            (self.mask, self.row, self.keys, self.heads) = (mask, row, keys, heads)
+        }
+
+        /// The bias row for `pair`, or `nil` without a mask.
+        mutating func row(forPair pair: Int) -> UnsafePointer<Float>? {
+            guard let mask else { return nil }
+            if pair / heads != sample {
+                sample = pair / heads
+                for j in 0..<keys { row[j] = mask[sample * keys + j] == 0 ? -.infinity : 0 }
+            }
+            return UnsafePointer(row)
+        }
     }
 
     /// `S = scale · Q·Kᵀ + mask bias` for one pair into `scores` `[queries, keys]`.
@@ -165,16 +183,10 @@ extension CPUBackend {
         let mask = keyMask.map { UnsafePointer($0.floats) }
         Parallel.forEachPiece(count: g.pairs, grain: grain) { piece, range in
             let scores = scratch.floats + piece * perPiece
-            let bias = scores + nq * nk
-            var biasBatch = -1
+            var bias = MaskBias(mask: mask, row: scores + nq * nk, keys: nk, heads: g.heads)
             for pair in range {
-                let batch = pair / g.heads
-                if let mask, batch != biasBatch {
-                    Self.fillMaskBias(bias, mask: mask, batch: batch, keys: nk)
-                    biasBatch = batch
-                }
                 let (queryAt, keyAt) = (g.rowOffset(pair: pair, length: nq), g.rowOffset(pair: pair, length: nk))
-                Self.scores(qs + queryAt, ks + keyAt, bias: mask == nil ? nil : bias, g, into: scores)
+                Self.scores(qs + queryAt, ks + keyAt, bias: bias.row(forPair: pair), g, into: scores)
                 for i in 0..<nq { lse[pair * nq + i] = AttentionRows.softmax(scores + i * nk, nk) }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(d), Int32(nk), 1,
                             scores, Int32(nk), vs + keyAt, Int32(g.rowStride), 0, os + queryAt, Int32(g.rowStride))
@@ -199,18 +211,12 @@ extension CPUBackend {
         Parallel.forEachPiece(count: g.pairs, grain: grain) { piece, range in
             let p = scratch.floats + piece * perPiece
             let dp = p + nq * nk
-            let bias = dp + nq * nk
-            var biasBatch = -1
+            var bias = MaskBias(mask: mask, row: dp + nq * nk, keys: nk, heads: g.heads)
             for pair in range {
-                let batch = pair / g.heads
-                if let mask, batch != biasBatch {
-                    Self.fillMaskBias(bias, mask: mask, batch: batch, keys: nk)
-                    biasBatch = batch
-                }
                 let (queryAt, keyAt) = (g.rowOffset(pair: pair, length: nq), g.rowOffset(pair: pair, length: nk))
                 let (qp, kp, vp) = (qs + queryAt, ks + keyAt, vs + keyAt)
                 let (op, gp) = (os + queryAt, gs + queryAt)
-                Self.scores(qp, kp, bias: mask == nil ? nil : bias, g, into: p)
+                Self.scores(qp, kp, bias: bias.row(forPair: pair), g, into: p)
                 for i in 0..<nq { AttentionRows.probabilities(p + i * nk, nk, logsumexp: lse[pair * nq + i]) }
                 // dV = Pᵀ·dO; dP = dO·Vᵀ; dS = P ∘ (dP − rowsum(dO ∘ O)); dQ = scale·dS·K; dK = scale·dSᵀ·Q.
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, depth, m, 1, p, n, gp, ld, 0, dvs + keyAt, ld)

@@ -72,13 +72,7 @@ struct CommandLineTests {
         for key in ["epoch", "train_loss", "test_loss", "test_accuracy", "seconds", "samples_per_sec", "device"] {
             #expect(epochs.last?[key] != nil, "missing \(key)")
         }
-        let eval = try Cortado.run(["eval", "--checkpoint", checkpoint, "--device", "opencl", "--json"])
-        #expect(eval.status == 0, "\(eval.stderr)")
-        let evaluation = try #require(try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
-        let trainedAccuracy = try #require(epochs.last?["test_accuracy"] as? Double)
-        #expect(evaluation["test_accuracy"] as? Double == trainedAccuracy)
-        let trainedLoss = try #require(epochs.last?["test_loss"] as? Double), evalLoss = try #require(evaluation["test_loss"] as? Double)
-        #expect(abs(trainedLoss - evalLoss) < 1e-4)
+        try expectEvalOnOpenCLReproduces(checkpoint, try #require(epochs.last))
 
         let predict = try Cortado.run(["predict", "--checkpoint", checkpoint, "--input", data.file("t10k-images-idx3-ubyte"), "--json"])
         #expect(predict.status == 0, "\(predict.stderr)")

@@ -54,3 +54,18 @@ func expectFailure(
         Issue.record("stderr does not mention \"\(fragment)\":\n\(result.stderr)", sourceLocation: sourceLocation)
     }
 }
+
+/// Runs `cortado eval --checkpoint checkpoint --device opencl --json` and expects the test accuracy
+/// and, within 1e-4, the test loss of `trained`: the last epoch its training run printed.
+func expectEvalOnOpenCLReproduces(
+    _ checkpoint: String, _ trained: [String: Any], sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+    let eval = try Cortado.run(["eval", "--checkpoint", checkpoint, "--device", "opencl", "--json"])
+    #expect(eval.status == 0, "\(eval.stderr)", sourceLocation: sourceLocation)
+    let evaluation = try #require(jsonLines(eval.stdout).first, sourceLocation: sourceLocation)
+    let accuracy = try #require(trained["test_accuracy"] as? Double, sourceLocation: sourceLocation)
+    #expect(evaluation["test_accuracy"] as? Double == accuracy, sourceLocation: sourceLocation)
+    let trainedLoss = try #require(trained["test_loss"] as? Double, sourceLocation: sourceLocation)
+    let evalLoss = try #require(evaluation["test_loss"] as? Double, sourceLocation: sourceLocation)
+    #expect(abs(trainedLoss - evalLoss) < 1e-4, sourceLocation: sourceLocation)
+}

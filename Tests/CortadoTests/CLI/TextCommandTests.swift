@@ -22,12 +22,7 @@ struct TextCommandTests {
         let accuracy = try #require(last["test_accuracy"] as? Double)
         #expect(accuracy >= 0.9, "separable data reached only \(accuracy)")
 
-        let eval = try Cortado.run(["eval", "--checkpoint", checkpoint, "--device", "opencl", "--json"])
-        #expect(eval.status == 0, "\(eval.stderr)")
-        let evaluation = try #require(jsonLines(eval.stdout).first)
-        #expect(evaluation["test_accuracy"] as? Double == accuracy)
-        let trainedLoss = try #require(last["test_loss"] as? Double), evalLoss = try #require(evaluation["test_loss"] as? Double)
-        #expect(abs(trainedLoss - evalLoss) < 1e-4)
+        try expectEvalOnOpenCLReproduces(checkpoint, last)
 
         let predict = try Cortado.run(["predict", "--checkpoint", checkpoint, "--text", "the actors, lovely story music plot",
                                        "--text", "quite the, clumsy actors story music", "--json"])

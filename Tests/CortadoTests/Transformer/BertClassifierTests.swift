@@ -3,19 +3,6 @@ import CortadoNN
 import CortadoTraining
 import Testing
 
-/// The classifier applied with a fixed padding mask, so that the gradient check sees a plain module.
-private final class MaskedClassifier: Module {
-    let classifier: BertClassifier
-    let mask: Tensor
-    var isTraining = false
-    init(_ classifier: BertClassifier, mask: Tensor) {
-        self.classifier = classifier
-        self.mask = mask
-    }
-    var children: [(name: String, module: any Module)] { [("classifier", classifier)] }
-    func callAsFunction(_ x: Tensor) throws -> Tensor { try classifier(x, mask: mask) }
-}
-
 @Suite("Transformer: BERT classifier")
 struct BertClassifierTests {
     static let tiny = BertArchitecture(
@@ -40,7 +27,7 @@ struct BertClassifierTests {
         model.eval()
         let ids = try Tensor(indices: [2, 7, 5, 3, 2, 9, 3, 0], shape: [2, 4], device: device)
         let mask = try Tensor([1, 1, 1, 1, 1, 1, 1, 0], shape: [2, 4], device: device)
-        try checkModuleGradients(MaskedClassifier(model, mask: mask), input: ids, eps: 1e-2, rtol: 3e-2, atol: 3e-3,
+        try checkModuleGradients(FixedMaskModule("classifier", model, mask: mask) { try $0($1, mask: $2) }, input: ids, eps: 1e-2, rtol: 3e-2, atol: 3e-3,
                                  "BertClassifier")
     }
 

@@ -8,7 +8,7 @@ struct CortadoCommand: ParsableCommand {
         commandName: "cortado",
         abstract: "Deep learning on any OpenCL device or the CPU.",
         discussion: """
-            Devices are chosen with --device (or CORTADO_DEVICE): cpu, gpu[:N], opencl[:N], auto.
+            Devices are chosen with --device (or CORTADO_DEVICE): cpu, gpu[:N], opencl[:N], auto. \
             `cortado devices` lists the ones this machine has.
             """,
         subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, EmbedCommand.self, DevicesCommand.self, BenchCommand.self, TuneCommand.self]

@@ -17,8 +17,9 @@ struct GemmBench: ParsableCommand {
         commandName: "gemm",
         abstract: "Time square SGEMM (C = A·B) on each device.",
         discussion: """
-            Devices are interleaved within each repeat, so drift of the machine hits them alike.
+            Devices are interleaved within each repeat, so drift of the machine hits them alike. \
             Warm-up runs (kernel compilation, caches) are excluded; the median is reported.
+
             Example: cortado bench gemm --size 1024 --size 2048 --device cpu --device opencl
             """)
 

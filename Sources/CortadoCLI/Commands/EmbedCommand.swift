@@ -8,10 +8,12 @@ struct EmbedCommand: ParsableCommand {
         commandName: "embed",
         abstract: "Print sentence embeddings (mean-pooled, L2-normalised) of texts, one JSON array per line.",
         discussion: """
-            The model is a Hugging Face BERT-family directory (config.json, model.safetensors, vocab.txt);
+            The model is a Hugging Face BERT-family directory (config.json, model.safetensors, vocab.txt); \
             by default all-MiniLM-L6-v2, which tools/setup fetches.
-            Examples: cortado embed "A man is eating food." "A man is riding a horse."
-                      cortado embed --input texts.txt --device opencl --json
+
+            Examples:
+              cortado embed "A man is eating food." "A man is riding a horse."
+              cortado embed --input texts.txt --device opencl --json
             """)
 
     @Option(help: "A Hugging Face BERT-family model directory (default: <data dir>/models/all-MiniLM-L6-v2).")

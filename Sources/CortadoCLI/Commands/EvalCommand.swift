@@ -7,7 +7,11 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Evaluate a checkpoint on the test split of a data set.",
-        discussion: "Example: cortado eval --checkpoint model.safetensors --data fashion-mnist --device opencl --json")
+        discussion: """
+            Example:
+              cortado eval --checkpoint model.safetensors --data fashion-mnist \\
+                --device opencl --json
+            """)
 
     @Option(help: "A checkpoint written by `cortado train --save`.")
     var checkpoint: String

@@ -8,8 +8,11 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Predict with a checkpoint: for each image of an IDX file, row of a CSV file, or text.",
         discussion: """
-            Examples: cortado predict --checkpoint model.safetensors --input t10k-images-idx3-ubyte.gz --limit 5
-                      cortado predict --checkpoint lstm.safetensors --text "an utterly charming film"
+            Examples:
+              cortado predict --checkpoint model.safetensors \\
+                --input t10k-images-idx3-ubyte.gz --limit 5
+              cortado predict --checkpoint lstm.safetensors \\
+                --text "an utterly charming film"
             """)
 
     @Option(help: "A checkpoint written by `cortado train --save`.")

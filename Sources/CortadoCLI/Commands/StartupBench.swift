@@ -9,9 +9,9 @@ struct StartupBench: ParsableCommand {
         commandName: "startup",
         abstract: "Measure kernel builds on a first start (empty caches) and on a cached start.",
         discussion: """
-            Runs `cortado` twice with a fresh, empty kernel cache (CORTADO_CACHE_DIR, and POCL_CACHE_DIR for
-            PoCL): the first start compiles every program a training step of the model uses, the second
-            loads them. Reported: program build time (clBuildProgram or cache loads) and the whole first
+            Runs `cortado` twice with a fresh, empty kernel cache (CORTADO_CACHE_DIR, and POCL_CACHE_DIR for \
+            PoCL): the first start compiles every program a training step of the model uses, the second \
+            loads them. Reported: program build time (clBuildProgram or cache loads) and the whole first \
             training step (which includes first-launch compilation in some drivers).
             """)
 

@@ -8,12 +8,15 @@ struct SuiteBench: ParsableCommand {
         commandName: "suite",
         abstract: "Time the operation suite and a model's layers and training step on each device.",
         discussion: """
-            Operations: sgemm at square sizes and at the built-in models' shapes, conv2d forward and
-            backward at the cnn/lenet shapes, add/mul (GB/s), sum and softmax, the fused Adam update,
-            host↔device copies. Models (as `caffe time`): each layer's forward and backward, the
-            optimizer update, and whole training steps (samples/s). Devices are interleaved within each
-            repeat; warm-up runs (kernel compilation) are excluded; OpenCL device time comes from event
-            profiling. Kernel compilation is measured separately by `cortado bench startup`.
+            Operations: sgemm at square sizes and at the built-in models' shapes, conv2d forward and \
+            backward at the cnn/lenet shapes, add/mul (GB/s), sum and softmax, the fused Adam update, \
+            host↔device copies. Models (as `caffe time`): each layer's forward and backward, the \
+            optimizer update, and whole training steps (samples/s).
+
+            Devices are interleaved within each repeat; warm-up runs (kernel compilation) are excluded; \
+            OpenCL device time comes from event profiling. Kernel compilation is measured separately by \
+            `cortado bench startup`.
+
             Example: cortado bench --device cpu --device opencl --json --svg bench.svg
             """)
 

@@ -9,12 +9,16 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a built-in model on Fashion-MNIST, any MNIST-format directory, or a CSV file.",
         discussion: """
             Models: \(BuiltinModel.allCases.map { "\($0.rawValue) (\($0.summary))" }.joined(separator: "; ")).
-            Example: cortado train --model cnn --data fashion-mnist --epochs 3 --batch-size 64 \\
-                       --optimizer adam --lr 0.001 --device auto --seed 1 --save model.safetensors
-            Fine-tuning: cortado train --model bert-classifier --init DIR --data movie-snippets --epochs 2
-              (defaults for bert-classifier: --init \(PretrainedModelDirectory.defaultPath), --batch-size 32,
-              --optimizer adamw --lr 5e-5 --weight-decay 0.01 --schedule linear --warmup 0.1 --max-len 64;
-              flags given explicitly win).
+
+            Example:
+              cortado train --model cnn --data fashion-mnist --epochs 3 --batch-size 64 \\
+                --optimizer adam --lr 0.001 --device auto --seed 1 --save model.safetensors
+
+            Fine-tuning a pretrained encoder:
+              cortado train --model bert-classifier --data movie-snippets --epochs 2
+            Its defaults: --init \(PretrainedModelDirectory.defaultPath), --batch-size 32, --optimizer adamw \
+            --lr 5e-5 --weight-decay 0.01 --schedule linear --warmup 0.1 --max-len 64; flags given explicitly win.
+
             Ctrl-C finishes the current step, saves the checkpoint (with --save) and exits.
             """)
 

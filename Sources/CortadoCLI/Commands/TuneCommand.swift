@@ -8,11 +8,12 @@ struct TuneCommand: ParsableCommand {
         commandName: "tune",
         abstract: "Tune the OpenCL kernels' launch parameters for a device and store them for later runs.",
         discussion: """
-            Searches GEMM tile sizes, work-group shape and vector width (GEMM also runs the convolutions),
-            then the elementwise work-group size; each candidate is checked against cblas_sgemm and timed.
-            The best table is stored per device and driver in ~/.config/cortado/tuned (or
-            $XDG_CONFIG_HOME/cortado/tuned, or $CORTADO_CONFIG_DIR/tuned), and every later run on that
+            Searches GEMM tile sizes, work-group shape and vector width (GEMM also runs the convolutions), \
+            then the elementwise work-group size; each candidate is checked against cblas_sgemm and timed. \
+            The best table is stored per device and driver in ~/.config/cortado/tuned (or \
+            $XDG_CONFIG_HOME/cortado/tuned, or $CORTADO_CONFIG_DIR/tuned), and every later run on that \
             device uses it instead of the built-in table of its type.
+
             Example: cortado tune --device opencl
             """)
 

@@ -23,6 +23,24 @@ struct CommandLineTests {
         }
     }
 
+    @Test("help text flows as paragraphs at 80 columns, with no line broken short inside one",
+          arguments: [[], ["train"], ["eval"], ["predict"], ["embed"], ["devices"], ["tune"],
+                      ["bench", "suite"], ["bench", "gemm"], ["bench", "startup"]])
+    func helpParagraphs(command: [String]) throws {
+        let result = try Cortado.run(command + ["--help"], environment: ["COLUMNS": "80"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // ArgumentParser wraps prose before column 80 (and never wraps the usage line).
+        #expect(lines.allSatisfy { $0.count <= 80 || $0.hasPrefix("USAGE:") }, "a line wider than 80 columns")
+        // Prose lines only (examples are indented; a line ending in ':' introduces a list or an
+        // example): when the next line's first word would have fitted, a newline broke the paragraph.
+        for (previous, line) in zip(lines, lines.dropFirst()) {
+            guard let first = line.split(separator: " ").first, !line.hasPrefix(" "), !previous.hasPrefix(" "),
+                  !previous.isEmpty, !previous.hasSuffix(":") else { continue }
+            #expect(previous.count + 1 + first.count > 79, "\(command): a paragraph breaks after \"\(previous)\"")
+        }
+    }
+
     @Test("an absent device is an error that lists the devices", arguments: [["bench", "gemm", "--size", "64", "--device", "gpu:7"],
                                                                          ["train", "--device", "tpu"], ["devices", "--json", "--bogus"]])
     func unknownDevice(arguments: [String]) throws {

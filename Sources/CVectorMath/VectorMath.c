@@ -14,8 +14,11 @@ typedef unsigned vu __attribute__((ext_vector_type(CV_LANES)));
 typedef int vi __attribute__((ext_vector_type(CV_LANES)));
 typedef unsigned long long vu64 __attribute__((ext_vector_type(CV_LANES)));
 
+// Rows of a GEMM tile: 2 × CV_GEMM_ROWS accumulators must fit the registers (32 zmm with
+// AVX-512, 16 ymm with AVX2 holding 8 vectors of 16 floats).
 #define CV_TARGET
 #define CV_NAME(f) baseline_##f
+#define CV_GEMM_ROWS 4
 #include "VectorMathKernels.h"
 #undef CV_TARGET
 #undef CV_NAME
@@ -29,6 +32,8 @@ typedef unsigned long long vu64 __attribute__((ext_vector_type(CV_LANES)));
 
 #define CV_TARGET __attribute__((target("avx512f")))
 #define CV_NAME(f) avx512_##f
+#undef CV_GEMM_ROWS
+#define CV_GEMM_ROWS 8
 #include "VectorMathKernels.h"
 #undef CV_TARGET
 #undef CV_NAME
@@ -96,6 +101,27 @@ void cortado_vm_max_pool_2x2(const float *x, float *y, int32_t *indices, size_t 
 
 void cortado_vm_philox(float *out, size_t count, uint64_t seed, uint64_t counter, int bernoulli, float a, float b) {
     active()->philox(out, count, seed, counter, bernoulli, a, b);
+}
+
+size_t cortado_vm_packed_count(size_t k, size_t n) { return (n + 31) / 32 * 32 * k; }
+
+void cortado_vm_pack_panels(const float *b, size_t row_stride, size_t column_stride, size_t k, size_t n,
+                            float *packed) {
+    for (size_t j = 0; j < n; j += 32) {
+        float *panel = packed + j * k;
+        size_t columns = n - j < 32 ? n - j : 32;
+        for (size_t i = 0; i < k; ++i) {
+            const float *row = b + i * row_stride + j * column_stride;
+            float *out = panel + 32 * i;
+            for (size_t c = 0; c < columns; ++c) out[c] = row[c * column_stride];
+            for (size_t c = columns; c < 32; ++c) out[c] = 0;
+        }
+    }
+}
+
+void cortado_vm_gemm_packed(const float *a, size_t lda, size_t rows, const float *packed, size_t k, size_t n, float *c,
+                            size_t ldc, int accumulate) {
+    active()->gemm_packed(a, lda, rows, packed, k, n, c, ldc, accumulate);
 }
 
 void cortado_vm_adam(float *parameter, const float *gradient, float *m, float *v, size_t count,

@@ -357,10 +357,65 @@ static CV_TARGET void CV_NAME(adam)(float *parameter, const float *gradient, flo
     }
 }
 
+// Small GEMMs against a matrix packed once (cortado_vm_pack_panels): the recurrent product of every
+// step of a sequence reuses the same packed W_hh. A tile is CV_GEMM_ROWS rows × one 32-column
+// panel, its accumulators named so that they stay in registers (an indexed array of them is
+// spilled at -O2). Rows past `rows` read the last row again and are not stored, so the inner loop
+// has no branch, and every row's sums run in the same order whatever tile it falls in.
+
+#define CV_GEMM_ROW(r) \
+    const float *a##r = a + ((r) < rows ? (r) : rows - 1) * lda; \
+    vf c##r##0 = (vf)0.0f, c##r##1 = (vf)0.0f;
+#define CV_GEMM_FMA(r) { vf x = (vf)a##r[i]; c##r##0 += x * b0; c##r##1 += x * b1; }
+#define CV_GEMM_STORE(r) \
+    if ((r) < rows) { \
+        float *out = c + (r) * ldc; \
+        if (accumulate) { c##r##0 += CV_NAME(load_n)(out, n0); c##r##1 += CV_NAME(load_n)(out + CV_LANES, n1); } \
+        CV_NAME(store_n)(out, c##r##0, n0); \
+        if (n1 > 0) CV_NAME(store_n)(out + CV_LANES, c##r##1, n1); \
+    }
+
+/// c[r][j] (+)= Σᵢ a[r][i] · panel[i][j] for r < rows ≤ CV_GEMM_ROWS and j < columns ≤ 32.
+static CV_TARGET void CV_NAME(gemm_tile)(const float *a, size_t lda, size_t rows, const float *panel, size_t k,
+                                         float *c, size_t ldc, size_t columns, int accumulate) {
+    CV_GEMM_ROW(0) CV_GEMM_ROW(1) CV_GEMM_ROW(2) CV_GEMM_ROW(3)
+#if CV_GEMM_ROWS > 4
+    CV_GEMM_ROW(4) CV_GEMM_ROW(5) CV_GEMM_ROW(6) CV_GEMM_ROW(7)
+#endif
+    for (size_t i = 0; i < k; ++i) {
+        vf b0 = CV_NAME(load)(panel + 2 * CV_LANES * i), b1 = CV_NAME(load)(panel + 2 * CV_LANES * i + CV_LANES);
+        CV_GEMM_FMA(0) CV_GEMM_FMA(1) CV_GEMM_FMA(2) CV_GEMM_FMA(3)
+#if CV_GEMM_ROWS > 4
+        CV_GEMM_FMA(4) CV_GEMM_FMA(5) CV_GEMM_FMA(6) CV_GEMM_FMA(7)
+#endif
+    }
+    size_t n0 = columns < CV_LANES ? columns : CV_LANES, n1 = columns - n0;
+    CV_GEMM_STORE(0) CV_GEMM_STORE(1) CV_GEMM_STORE(2) CV_GEMM_STORE(3)
+#if CV_GEMM_ROWS > 4
+    CV_GEMM_STORE(4) CV_GEMM_STORE(5) CV_GEMM_STORE(6) CV_GEMM_STORE(7)
+#endif
+}
+
+#undef CV_GEMM_ROW
+#undef CV_GEMM_FMA
+#undef CV_GEMM_STORE
+
+static CV_TARGET void CV_NAME(gemm_packed)(const float *a, size_t lda, size_t rows, const float *packed, size_t k,
+                                           size_t n, float *c, size_t ldc, int accumulate) {
+    for (size_t j = 0; j < n; j += 2 * CV_LANES) {
+        size_t columns = n - j < 2 * CV_LANES ? n - j : 2 * CV_LANES;
+        for (size_t r = 0; r < rows; r += CV_GEMM_ROWS) {
+            size_t tile = rows - r < CV_GEMM_ROWS ? rows - r : CV_GEMM_ROWS;
+            CV_NAME(gemm_tile)(a + r * lda, lda, tile, packed + j * k, k, c + r * ldc + j, ldc, columns, accumulate);
+        }
+    }
+}
+
 /// This version's loops, for the dispatch table.
 static const cortado_vm_kernels CV_NAME(kernels) = {
     CV_NAME(map_exp), CV_NAME(map_sigmoid), CV_NAME(map_tanh), CV_NAME(map_gelu), CV_NAME(map_gelu_backward),
     CV_NAME(lstm_forward), CV_NAME(lstm_backward), CV_NAME(gru_forward), CV_NAME(max_pool_2x2), CV_NAME(philox), CV_NAME(adam),
+    CV_NAME(gemm_packed),
 };
 
 #undef CV_INLINE

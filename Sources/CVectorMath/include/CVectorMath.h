@@ -1,10 +1,10 @@
 #ifndef CORTADO_CVECTORMATH_H
 #define CORTADO_CVECTORMATH_H
 // Vectorised float loops for the CPU backend: exp, sigmoid, tanh and GELU (with its gradient), the
-// LSTM and GRU step cells, 2×2 max pooling, Philox random numbers and the Adam step. Each loop is
-// compiled three times, for AVX-512, for AVX2 with FMA and for the baseline instruction set, and
-// the widest one the processor supports is chosen on first use. Swift cannot compile one function
-// for several instruction sets, which is why these live in C.
+// LSTM and GRU step cells, 2×2 max pooling, Philox random numbers, the Adam step and the small
+// GEMM of recurrent steps. Each loop is compiled three times, for AVX-512, for AVX2 with FMA and
+// for the baseline instruction set, and the widest one the processor supports is chosen on first
+// use. Swift cannot compile one function for several instruction sets, which is why these live in C.
 
 #include <stddef.h>
 #include <stdint.h>
@@ -96,6 +96,8 @@ typedef struct {
     void (*philox)(float *out, size_t count, uint64_t seed, uint64_t counter, int bernoulli, float a, float b);
     void (*adam)(float *parameter, const float *gradient, float *m, float *v, size_t count,
                  const cortado_vm_adam_step *step);
+    void (*gemm_packed)(const float *a, size_t lda, size_t rows, const float *packed, size_t k, size_t n, float *c,
+                        size_t ldc, int accumulate);
 } cortado_vm_kernels;
 
 /// The version compiled for `level`, or NULL when this processor cannot run it. The functions
@@ -146,6 +148,23 @@ void cortado_vm_philox(float *out, size_t count, uint64_t seed, uint64_t counter
 /// (√v / bias_correction2 + epsilon).
 void cortado_vm_adam(float *parameter, const float *gradient, float *m, float *v, size_t count,
                      const cortado_vm_adam_step *step);
+
+/// Floats that `cortado_vm_pack_panels` writes for a k × n matrix: n rounded up to 32, times k.
+size_t cortado_vm_packed_count(size_t k, size_t n);
+
+/// Packs the k × n matrix B, whose element (i, j) is b[i · row_stride + j · column_stride], into
+/// panels of 32 columns for `cortado_vm_gemm_packed`: panel p holds columns 32·p ..< 32·p + 32,
+/// row by row, zero-padded past column n.
+void cortado_vm_pack_panels(const float *b, size_t row_stride, size_t column_stride, size_t k, size_t n,
+                            float *packed);
+
+/// C = A · B, or C += A · B when `accumulate` is non-zero, for the rows × k matrix A (row-major,
+/// row stride `lda`), B packed by `cortado_vm_pack_panels`, and C rows × n (row stride `ldc`). For
+/// the small products of a recurrent layer's steps, where packing B once for the whole sequence
+/// saves what a general GEMM spends repacking it at every call. Each element's sum runs over i in
+/// order, so a row's result does not depend on which other rows are computed with it.
+void cortado_vm_gemm_packed(const float *a, size_t lda, size_t rows, const float *packed, size_t k, size_t n, float *c,
+                            size_t ldc, int accumulate);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,10 @@ struct EmbedCommand: ParsableCommand {
             The model is a Hugging Face BERT-family directory (config.json, model.safetensors, vocab.txt); \
             by default all-MiniLM-L6-v2, which tools/setup fetches.
 
+            A summary goes to standard error: the texts and tokens embedded, the time that took \
+            (tokenizing and the model, not loading it, the span that PyTorch baselines time) and the \
+            texts per second.
+
             Examples:
               cortado embed "A man is eating food." "A man is riding a horse."
               cortado embed --input texts.txt --device opencl --json
@@ -61,9 +65,12 @@ struct EmbedCommand: ParsableCommand {
         }
         let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
         let directory = try PretrainedModelDirectory(path: model ?? PretrainedModelDirectory.defaultPath)
+        let loadStart = DispatchTime.now()
         let encoder = try SentenceEncoder(directory: directory, device: device, maxLength: maxLength)
+        let embedStart = DispatchTime.now()
         let encodings = try encoder.encode(inputs)
         let vectors = try encoder.embed(encodings: encodings, batchSize: batchSize)
+        let (loading, embedding) = (seconds(from: loadStart, to: embedStart), seconds(from: embedStart, to: .now()))
         var output = ""
         for (index, vector) in vectors.enumerated() {
             if json {
@@ -74,5 +81,15 @@ struct EmbedCommand: ParsableCommand {
             output += "\n"
         }
         FileHandle.standardOutput.write(Data(output.utf8))
+        let tokens = encodings.reduce(0) { $0 + $1.ids.count }
+        let rate = String(format: "%.2f s: %.1f per second (model loaded in %.2f s)", embedding,
+                          Double(vectors.count) / max(embedding, 1e-9), loading)
+        let texts = vectors.count == 1 ? "1 text" : "\(vectors.count) texts"
+        let summary = "embedded \(texts) (\(tokens) tokens) on \(device) in \(rate)\n"
+        FileHandle.standardError.write(Data(summary.utf8))
+    }
+
+    private func seconds(from start: DispatchTime, to end: DispatchTime) -> Double {
+        Double(end.uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
 }

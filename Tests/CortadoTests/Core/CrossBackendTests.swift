@@ -54,6 +54,14 @@ let backendOpCases: [BackendOpCase] = [
         try $0[0].gru(recurrentWeight: $0[1], recurrentBias: $0[2],
                       mask: Tensor((0..<20).map { $0 % 7 == 3 ? 0 : 1 }, shape: [5, 4], device: $0[0].device))
     },
+    // Enough work that the CPU splits the batch over its cores (rows in blocks with a tile tail).
+    BackendOpCase("lstm 64 units, batch 20, masked", [[20, 20, 256], [256, 64]], low: -0.5, high: 0.5) {
+        try $0[0].lstm(recurrentWeight: $0[1],
+                       mask: Tensor((0..<400).map { $0 % 9 == 4 ? 0 : 1 }, shape: [20, 20], device: $0[0].device))
+    },
+    BackendOpCase("gru 64 units, batch 20", [[20, 20, 192], [192, 64], [192]], low: -0.5, high: 0.5) {
+        try $0[0].gru(recurrentWeight: $0[1], recurrentBias: $0[2])
+    },
     // Wider than OpenCL's one-kernel steps (256 units): the GEMM-per-step schedule, with padding.
     BackendOpCase("lstm 260 units, masked", [[2, 3, 1040], [1040, 260]], low: -0.1, high: 0.1) {
         try $0[0].lstm(recurrentWeight: $0[1], mask: Tensor([1, 1, 0, 0, 1, 1], shape: [2, 3], device: $0[0].device))

@@ -329,3 +329,41 @@ struct VectorMathPhiloxTests {
         }
     }
 }
+
+/// The small GEMM of recurrent steps against a matrix packed once.
+@Suite("CVectorMath packed GEMM")
+struct VectorMathPackedGemmTests {
+    @Test("packed GEMM: products against double precision, accumulation, tails, untouched padding, row independence",
+          arguments: VectorMathTests.levels)
+    func packedGemm(level: cortado_vm_level) throws {
+        let kernels = try #require(cortado_vm_kernels_for(level)).pointee
+        let gemm = try #require(kernels.gemm_packed)
+        for (rows, k, n) in [(1, 1, 3), (5, 7, 32), (8, 128, 45), (13, 33, 64), (19, 16, 97)] {
+            let a = (0..<rows * k).map { Float(sin(Double($0) * 0.77 + 0.3)) }
+            // B is stored transposed ([n, k]), as W_hh is for the forward product.
+            let bT = (0..<n * k).map { Float(cos(Double($0) * 1.31 + 0.1)) }
+            var packed = [Float](repeating: .nan, count: cortado_vm_packed_count(k, n))
+            cortado_vm_pack_panels(bT, 1, k, k, n, &packed)
+            let ldc = n + 5  // columns n ..< ldc must stay untouched
+            let start = (0..<rows * ldc).map { Float($0 % 7) - 3 }
+            for accumulate in [0, 1] {
+                var c = start
+                gemm(a, k, rows, packed, k, n, &c, ldc, Int32(accumulate))
+                var expected = start
+                for r in 0..<rows {
+                    for j in 0..<n {
+                        let dot = (0..<k).reduce(0.0) { $0 + Double(a[r * k + $1]) * Double(bT[j * k + $1]) }
+                        expected[r * ldc + j] = Float(dot + (accumulate == 1 ? Double(start[r * ldc + j]) : 0))
+                    }
+                }
+                assertClose(c, expected, rtol: 1e-5, atol: 1e-5, "rows \(rows), k \(k), n \(n), level \(level.rawValue)")
+                // Each row alone gives the same bits as within its tile.
+                for r in [0, rows - 1] {
+                    var alone = Array(start[(r * ldc)..<((r + 1) * ldc)])
+                    a.withUnsafeBufferPointer { gemm($0.baseAddress! + r * k, k, 1, packed, k, n, &alone, ldc, Int32(accumulate)) }
+                    #expect(alone == Array(c[(r * ldc)..<((r + 1) * ldc)]), "row \(r) of \(rows)")
+                }
+            }
+        }
+    }
+}

@@ -49,6 +49,25 @@ struct RecurrentTests {
         }
     }
 
+    @Test("a row's outputs and input gradients do not depend on the rest of its batch (the CPU splits batches over cores)",
+          arguments: TestDevices.all)
+    func rowIndependence(device: Device) throws {
+        let (batch, steps, hidden, row) = (20, 20, 64, 13)
+        let weight = try Tensor(Fixtures.values(4 * hidden * hidden, seed: 41, low: -0.3, high: 0.3), shape: [4 * hidden, hidden], device: device)
+        let values = Fixtures.values(batch * steps * 4 * hidden, seed: 42)
+        func run(_ x: [Float], rows: Int) throws -> (output: [Float], gradient: [Float]) {
+            let input = try Tensor(x, shape: [rows, steps, 4 * hidden], device: device).requiringGrad()
+            let output = try input.lstm(recurrentWeight: weight)
+            try (output * output).sum().backward()
+            return (try output.toArray(), try #require(input.grad).toArray())
+        }
+        let all = try run(values, rows: batch)
+        let width = steps * 4 * hidden
+        let alone = try run(Array(values[(row * width)..<((row + 1) * width)]), rows: 1)
+        #expect(alone.output == Array(all.output[(row * steps * hidden)..<((row + 1) * steps * hidden)]))
+        #expect(alone.gradient == Array(all.gradient[(row * width)..<((row + 1) * width)]))
+    }
+
     @Test("Embedding gradients by finite differences", arguments: TestDevices.all)
     func embeddingGradients(device: Device) throws {
         let layer = try Embedding(vocabulary: 6, dimension: 4, device: device, generator: RandomGenerator(seed: 32))

@@ -42,8 +42,9 @@ package protocol RecurrentStepKernels: Backend {
     ) throws
 }
 
-/// The GEMM-per-step schedule of a recurrent layer, shared by the backends: the CPU always runs
-/// it; OpenCL runs it for layers too wide for its one-kernel steps.
+/// The GEMM-per-step schedule of a recurrent layer, which OpenCL runs for layers too wide for its
+/// one-kernel steps. (The CPU runs every step of a block of rows on one core instead: see
+/// `CPUBackend+Recurrent.swift`.)
 package enum RecurrentSchedule {
     /// Forward: per step `hw = h_{t−1}·W_hhᵀ` (GEMM) and the fused gate kernel.
     package static func forward<B: RecurrentStepKernels>(

@@ -165,8 +165,15 @@ static CV_TARGET void CV_NAME(lstm_forward)(const cortado_vm_lstm_forward_step *
         const float *x = s->projected + (b * s->steps + s->step) * 4 * H, *r = s->recurrent + b * 4 * H;
         float *g = s->gates + b * 4 * H, *out = s->outputs + (b * s->steps + s->step) * H;
         const float keep = s->mask ? s->mask[b * s->steps + s->step] : 1.0f;
+        // This row's next step, x + 4H and out + H, is needed after the next recurrent product:
+        // start fetching it into L2 now (rows are a whole step apart, too far for the prefetcher).
+        const int ahead = s->step + 1 < s->steps;
         for (size_t j = 0; j < H; j += CV_LANES) {
             size_t n = CV_NAME(lanes_from)(j, H), k = b * H + j;
+            if (ahead) {
+                for (size_t gate = 4; gate < 8; ++gate) __builtin_prefetch(x + gate * H + j, 0, 2);
+                __builtin_prefetch(out + H + j, 1, 2);
+            }
             vf i = CV_NAME(sigmoid)(CV_NAME(load_n)(x + j, n) + CV_NAME(load_n)(r + j, n));
             vf f = CV_NAME(sigmoid)(CV_NAME(load_n)(x + H + j, n) + CV_NAME(load_n)(r + H + j, n));
             vf c = CV_NAME(tanh)(CV_NAME(load_n)(x + 2 * H + j, n) + CV_NAME(load_n)(r + 2 * H + j, n));
@@ -193,8 +200,18 @@ static CV_TARGET void CV_NAME(lstm_backward)(const cortado_vm_lstm_backward_step
         float *y = s->d_projected + (b * s->steps + s->step) * 4 * H;
         const float *d_out = s->d_outputs + (b * s->steps + s->step) * H;
         const float keep = s->mask ? s->mask[b * s->steps + s->step] : 1.0f;
+        // The previous step of this row (processed next, after a recurrent product): into L2 now.
+        const int ahead = s->step > 0;
         for (size_t j = 0; j < H; j += CV_LANES) {
             size_t n = CV_NAME(lanes_from)(j, H), k = b * H + j;
+            if (ahead) {
+                for (size_t gate = 0; gate < 4; ++gate) {
+                    __builtin_prefetch(gates - 4 * s->batch * H + gate * H + j, 0, 2);
+                    __builtin_prefetch(y - 4 * H + gate * H + j, 1, 2);
+                }
+                __builtin_prefetch(d_out - H + j, 0, 2);
+                __builtin_prefetch(s->c_prev - s->batch * H + k, 0, 2);
+            }
             vf i = CV_NAME(load_n)(gates + j, n), f = CV_NAME(load_n)(gates + H + j, n);
             vf c = CV_NAME(load_n)(gates + 2 * H + j, n), o = CV_NAME(load_n)(gates + 3 * H + j, n);
             vf previous = CV_NAME(load_n)(s->c_prev + k, n);

@@ -150,13 +150,13 @@ public enum RecurrentInitialization: Sendable {
 
 /// What LSTM and GRU share: the input projection of all steps at once, and picking the output.
 enum RecurrentLayers {
-    /// `x·W_ihᵀ + b` for `x` of shape `[batch, time, features]`, as one GEMM: `[batch, time, gates·hidden]`.
+    /// `x·W_ihᵀ + b` for `x` of shape `[batch, time, features]`, as one GEMM onto the broadcast bias
+    /// (``Tensor/linear(weight:bias:)``): `[batch, time, gates·hidden]`.
     static func project(_ x: Tensor, _ weight: Tensor, _ bias: Tensor, gates: Int, name: String) throws -> Tensor {
         guard x.rank == 3, x.shape[2] == weight.shape[1], x.shape[1] > 0 else {
             throw CortadoError.shapeMismatch("\(name)(\(weight.shape[1]) → \(weight.shape[0] / gates)) needs [batch, time, \(weight.shape[1])], not \(x.shape)")
         }
-        let (batch, steps) = (x.shape[0], x.shape[1])
-        return try (x.reshaped([batch * steps, x.shape[2]]).matmul(weight.transposed()) + bias).reshaped([batch, steps, weight.shape[0]])
+        return try x.linear(weight: weight, bias: bias)
     }
 
     /// Every step's state, or the last one as `[batch, hidden]`.

@@ -30,13 +30,16 @@ typedef unsigned long long vu64 __attribute__((ext_vector_type(CV_LANES)));
 #undef CV_TARGET
 #undef CV_NAME
 
+#include <immintrin.h>
 #define CV_TARGET __attribute__((target("avx512f")))
 #define CV_NAME(f) avx512_##f
+#define CV_MASKED_TAILS
 #undef CV_GEMM_ROWS
 #define CV_GEMM_ROWS 8
 #include "VectorMathKernels.h"
 #undef CV_TARGET
 #undef CV_NAME
+#undef CV_MASKED_TAILS
 #endif
 
 cortado_vm_level cortado_vm_supported_level(void) {
@@ -101,6 +104,11 @@ void cortado_vm_max_pool_2x2(const float *x, float *y, int32_t *indices, size_t 
 
 void cortado_vm_philox(float *out, size_t count, uint64_t seed, uint64_t counter, int bernoulli, float a, float b) {
     active()->philox(out, count, seed, counter, bernoulli, a, b);
+}
+
+void cortado_vm_max_pool_2x2_backward(const float *dy, const int32_t *indices, float *dx, size_t planes, size_t height,
+                                      size_t width, size_t out_height, size_t out_width) {
+    active()->max_pool_2x2_backward(dy, indices, dx, planes, height, width, out_height, out_width);
 }
 
 size_t cortado_vm_packed_count(size_t k, size_t n) { return (n + 31) / 32 * 32 * k; }

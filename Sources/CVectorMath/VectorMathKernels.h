@@ -18,6 +18,28 @@ CV_INLINE vf CV_NAME(load)(const float *p) {
 
 CV_INLINE void CV_NAME(store)(float *p, vf v) { memcpy(p, &v, sizeof v); }
 
+#ifdef CV_MASKED_TAILS
+// AVX-512 loads and stores the first `count` lanes with a mask: no copy through the stack, and a
+// masked-off lane never touches memory (so never faults past the end of an array).
+CV_INLINE __mmask16 CV_NAME(tail_mask)(size_t count) { return (__mmask16)((1u << count) - 1u); }
+
+/// The first `count` (< 16) floats at `p`, zeros after them.
+CV_INLINE vf CV_NAME(load_tail)(const float *p, size_t count) {
+    return (vf)_mm512_maskz_loadu_ps(CV_NAME(tail_mask)(count), p);
+}
+
+CV_INLINE void CV_NAME(store_tail)(float *p, vf v, size_t count) {
+    _mm512_mask_storeu_ps(p, CV_NAME(tail_mask)(count), (__m512)v);
+}
+
+CV_INLINE vi CV_NAME(load_tail_i)(const int32_t *p, size_t count) {
+    return (vi)_mm512_maskz_loadu_epi32(CV_NAME(tail_mask)(count), p);
+}
+
+CV_INLINE void CV_NAME(store_tail_i)(int32_t *p, vi v, size_t count) {
+    _mm512_mask_storeu_epi32(p, CV_NAME(tail_mask)(count), (__m512i)v);
+}
+#else
 /// The first `count` (< 16) floats at `p`, zeros after them.
 CV_INLINE vf CV_NAME(load_tail)(const float *p, size_t count) {
     float lanes[CV_LANES] = {0};
@@ -31,6 +53,15 @@ CV_INLINE void CV_NAME(store_tail)(float *p, vf v, size_t count) {
     memcpy(p, lanes, count * sizeof(float));
 }
 
+CV_INLINE vi CV_NAME(load_tail_i)(const int32_t *p, size_t count) {
+    vi v = (vi)0;
+    memcpy(&v, p, count * sizeof(int32_t));
+    return v;
+}
+
+CV_INLINE void CV_NAME(store_tail_i)(int32_t *p, vi v, size_t count) { memcpy(p, &v, count * sizeof(int32_t)); }
+#endif
+
 /// How many of the floats from `i` on are in this vector: CV_LANES, or what is left of `count`.
 CV_INLINE size_t CV_NAME(lanes_from)(size_t i, size_t count) { return count - i < CV_LANES ? count - i : CV_LANES; }
 
@@ -42,6 +73,19 @@ CV_INLINE vf CV_NAME(load_n)(const float *p, size_t n) {
 /// Stores the first `n` (≤ CV_LANES) lanes of `v`.
 CV_INLINE void CV_NAME(store_n)(float *p, vf v, size_t n) {
     if (n == CV_LANES) CV_NAME(store)(p, v); else CV_NAME(store_tail)(p, v, n);
+}
+
+/// `n` (≤ CV_LANES) int32 values, zeros after them.
+CV_INLINE vi CV_NAME(load_n_i)(const int32_t *p, size_t n) {
+    if (n < CV_LANES) return CV_NAME(load_tail_i)(p, n);
+    vi v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// Stores the first `n` (≤ CV_LANES) lanes of the int32 vector `v`.
+CV_INLINE void CV_NAME(store_n_i)(int32_t *p, vi v, size_t n) {
+    if (n == CV_LANES) memcpy(p, &v, sizeof v); else CV_NAME(store_tail_i)(p, v, n);
 }
 
 /// `yes` in the lanes where `mask` is all ones, `no` elsewhere.
@@ -273,17 +317,10 @@ static CV_TARGET void CV_NAME(max_pool_2x2)(const float *x, float *y, int32_t *i
             int32_t *out_at = indices + (p * out_height + oy) * out_width;
             for (size_t ox = 0; ox < out_width; ox += CV_LANES) {
                 size_t n = CV_NAME(lanes_from)(ox, out_width);
-                vf t0, t1, b0, b1;
-                if (n == CV_LANES) {
-                    t0 = CV_NAME(load)(top + 2 * ox), t1 = CV_NAME(load)(top + 2 * ox + CV_LANES);
-                    b0 = CV_NAME(load)(bottom + 2 * ox), b1 = CV_NAME(load)(bottom + 2 * ox + CV_LANES);
-                } else {  // the row's last outputs: 2·n floats of each row, zeros after them
-                    float rows[4 * CV_LANES] = {0};
-                    memcpy(rows, top + 2 * ox, 2 * n * sizeof(float));
-                    memcpy(rows + 2 * CV_LANES, bottom + 2 * ox, 2 * n * sizeof(float));
-                    t0 = CV_NAME(load)(rows), t1 = CV_NAME(load)(rows + CV_LANES);
-                    b0 = CV_NAME(load)(rows + 2 * CV_LANES), b1 = CV_NAME(load)(rows + 3 * CV_LANES);
-                }
+                // 2·n floats of each row (zeros after them for the row's last outputs).
+                size_t low = 2 * n < CV_LANES ? 2 * n : CV_LANES, high = 2 * n - low;
+                vf t0 = CV_NAME(load_n)(top + 2 * ox, low), t1 = CV_NAME(load_n)(top + 2 * ox + CV_LANES, high);
+                vf b0 = CV_NAME(load_n)(bottom + 2 * ox, low), b1 = CV_NAME(load_n)(bottom + 2 * ox + CV_LANES, high);
                 vf a = CV_EVEN(t0, t1), b = CV_ODD(t0, t1), c = CV_EVEN(b0, b1), d = CV_ODD(b0, b1);
                 // Window position 0..3 (a, b, c, d); a later candidate wins only when strictly larger.
                 vf best = a;
@@ -303,19 +340,53 @@ static CV_TARGET void CV_NAME(max_pool_2x2)(const float *x, float *y, int32_t *i
                 at = (any & nan_at) | (~any & at);
                 best = CV_NAME(select)(any, (vf)__builtin_nanf(""), best);
                 vi index = (vi)(int)(2 * oy * width + 2 * ox) + 2 * lane + (at & 1) + (at >> 1) * (int)width;
-                int32_t positions[CV_LANES];
-                memcpy(positions, &index, sizeof positions);
-                if (n == CV_LANES) {
-                    CV_NAME(store)(out + ox, best);
-                } else {
-                    CV_NAME(store_tail)(out + ox, best, n);
-                }
-                memcpy(out_at + ox, positions, n * sizeof(int32_t));
+                CV_NAME(store_n)(out + ox, best, n);
+                CV_NAME(store_n_i)(out_at + ox, index, n);
             }
         }
     }
 }
 
+/// Lanes 0–7 or 8–15 of a and b interleaved: a0 b0 a1 b1 …
+#define CV_ZIP_LOW(a, b) __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
+#define CV_ZIP_HIGH(a, b) __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
+
+static CV_TARGET void CV_NAME(max_pool_2x2_backward)(const float *dy, const int32_t *indices, float *dx, size_t planes,
+                                                     size_t height, size_t width, size_t out_height, size_t out_width) {
+    const vi lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const vf zero = (vf)0.0f;
+    for (size_t p = 0; p < planes; ++p) {
+        float *plane = dx + p * height * width;
+        for (size_t oy = 0; oy < out_height; ++oy) {
+            float *top = plane + 2 * oy * width, *bottom = top + width;
+            const float *grad = dy + (p * out_height + oy) * out_width;
+            const int32_t *at = indices + (p * out_height + oy) * out_width;
+            for (size_t ox = 0; ox < out_width; ox += CV_LANES) {
+                size_t n = CV_NAME(lanes_from)(ox, out_width);
+                vf g = CV_NAME(load_n)(grad + ox, n);
+                // The window offset of each maximum: column c (0, 1) plus row r (0, 1) times width.
+                vi offset = CV_NAME(load_n_i)(at + ox, n) - ((vi)(int)(2 * oy * width + 2 * ox) + 2 * lane);
+                // offset = r·width + c, and width may be odd: c is the offset minus r·width.
+                vi lower = offset >= (int)width;
+                vi right = ((offset - (lower & (int)width)) & 1) != 0;
+                vf top_left = CV_NAME(select)(~lower & ~right, g, zero), top_right = CV_NAME(select)(~lower & right, g, zero);
+                vf low_left = CV_NAME(select)(lower & ~right, g, zero), low_right = CV_NAME(select)(lower & right, g, zero);
+                size_t low = 2 * n < CV_LANES ? 2 * n : CV_LANES, high = 2 * n - low;
+                CV_NAME(store_n)(top + 2 * ox, CV_ZIP_LOW(top_left, top_right), low);
+                if (high > 0) CV_NAME(store_n)(top + 2 * ox + CV_LANES, CV_ZIP_HIGH(top_left, top_right), high);
+                CV_NAME(store_n)(bottom + 2 * ox, CV_ZIP_LOW(low_left, low_right), low);
+                if (high > 0) CV_NAME(store_n)(bottom + 2 * ox + CV_LANES, CV_ZIP_HIGH(low_left, low_right), high);
+            }
+            // A column left over by an odd width gets no gradient.
+            for (size_t x = 2 * out_width; x < width; ++x) top[x] = bottom[x] = 0;
+        }
+        // So does a row left over by an odd height.
+        for (size_t i = 2 * out_height * width; i < height * width; ++i) plane[i] = 0;
+    }
+}
+
+#undef CV_ZIP_LOW
+#undef CV_ZIP_HIGH
 #undef CV_EVEN
 #undef CV_ODD
 
@@ -432,7 +503,7 @@ static CV_TARGET void CV_NAME(gemm_packed)(const float *a, size_t lda, size_t ro
 static const cortado_vm_kernels CV_NAME(kernels) = {
     CV_NAME(map_exp), CV_NAME(map_sigmoid), CV_NAME(map_tanh), CV_NAME(map_gelu), CV_NAME(map_gelu_backward),
     CV_NAME(lstm_forward), CV_NAME(lstm_backward), CV_NAME(gru_forward), CV_NAME(max_pool_2x2), CV_NAME(philox), CV_NAME(adam),
-    CV_NAME(gemm_packed),
+    CV_NAME(gemm_packed), CV_NAME(max_pool_2x2_backward),
 };
 
 #undef CV_INLINE

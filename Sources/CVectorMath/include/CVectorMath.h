@@ -98,6 +98,8 @@ typedef struct {
                  const cortado_vm_adam_step *step);
     void (*gemm_packed)(const float *a, size_t lda, size_t rows, const float *packed, size_t k, size_t n, float *c,
                         size_t ldc, int accumulate);
+    void (*max_pool_2x2_backward)(const float *dy, const int32_t *indices, float *dx, size_t planes, size_t height,
+                                  size_t width, size_t out_height, size_t out_width);
 } cortado_vm_kernels;
 
 /// The version compiled for `level`, or NULL when this processor cannot run it. The functions
@@ -136,6 +138,12 @@ void cortado_vm_gru_forward(const cortado_vm_gru_forward_step *step, size_t firs
 /// ran twice as long on a convolution's mixed-sign output as on a ReLU's, from mispredictions.
 void cortado_vm_max_pool_2x2(const float *x, float *y, int32_t *indices, size_t planes, size_t height, size_t width,
                              size_t out_height, size_t out_width);
+
+/// The gradient of `cortado_vm_max_pool_2x2`: dx[p][indices[p][o]] = dy[p][o] for every output o
+/// of plane p, and 0 everywhere else (rows and columns no window covers included). Writes every
+/// element of dx once, without clearing it first.
+void cortado_vm_max_pool_2x2_backward(const float *dy, const int32_t *indices, float *dx, size_t planes, size_t height,
+                                      size_t width, size_t out_height, size_t out_width);
 
 /// Philox-4x32-10 floats, the stream of Kernels/random.cl: out[4·i + j] comes from word j of the
 /// block for counter + i under key `seed`, u = (word >> 8) · 2⁻²⁴. With `bernoulli` 0 each float

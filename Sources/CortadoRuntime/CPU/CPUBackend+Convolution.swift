@@ -66,7 +66,7 @@ extension CPUBackend {
     package func maxPool(_ x: DeviceBuffer, _ g: PoolGeometry, into y: DeviceBuffer, indices: DeviceBuffer) throws {
         let xs = x.floats, ys = y.floats, idx = indices.ints
         let planeIn = g.height * g.width, planeOut = g.outHeight * g.outWidth
-        if g.kernelHeight == 2, g.kernelWidth == 2, g.strideY == 2, g.strideX == 2, g.padY == 0, g.padX == 0 {
+        if g.isTwoByTwo {
             maxPool2x2(xs, ys, idx, g)
             return
         }
@@ -117,6 +117,15 @@ extension CPUBackend {
     ) throws {
         let gs = dy.floats, idx = indices.ints, ds = dx.floats
         let planeIn = g.height * g.width, planeOut = g.outHeight * g.outWidth
+        if g.isTwoByTwo {
+            Parallel.forEach(count: g.planes, grain: max(1, Self.elementwiseGrain / max(planeIn, 1))) { planes in
+                let first = planes.lowerBound
+                cortado_vm_max_pool_2x2_backward(
+                    gs + first * planeOut, idx + first * planeOut, ds + first * planeIn, planes.count,
+                    g.height, g.width, g.outHeight, g.outWidth)
+            }
+            return
+        }
         Parallel.forEach(count: g.planes, grain: max(1, Self.elementwiseGrain / max(planeIn, 1))) { planes in
             for p in planes {
                 let target = ds + p * planeIn
@@ -177,5 +186,12 @@ extension CPUBackend {
                 }
             }
         }
+    }
+}
+
+extension PoolGeometry {
+    /// The common 2×2, stride-2, unpadded window, which CVectorMath's branch-free loops handle.
+    fileprivate var isTwoByTwo: Bool {
+        kernelHeight == 2 && kernelWidth == 2 && strideY == 2 && strideX == 2 && padY == 0 && padX == 0
     }
 }

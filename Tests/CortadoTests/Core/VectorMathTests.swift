@@ -148,6 +148,34 @@ struct VectorMathTrainingLoopTests {
         #expect(mismatches.isEmpty, "level \(level.rawValue): \(mismatches.prefix(4))")
     }
 
+    @Test("2×2 max pooling backward: each gradient at its window's maximum, zeros elsewhere, odd sizes",
+          arguments: VectorMathTests.levels)
+    func maxPoolBackward(level: cortado_vm_level) throws {
+        let k = try #require(cortado_vm_kernels_for(level)).pointee
+        let backward = try #require(k.max_pool_2x2_backward)
+        // An odd row and column (not covered by any window), rows of 19 outputs (a partial vector)
+        // and of 35 (two vectors and a tail); ties and NaNs place maxima at every window position.
+        for (planes, height, width) in [(3, 27, 39), (2, 9, 70)] {
+            let (outHeight, outWidth) = (height / 2, width / 2)
+            var x = (0..<(planes * height * width)).map { Float(($0 * 7919) % 7) - 3 }
+            x[5] = .nan
+            x[width + 8] = .nan
+            var y = [Float](repeating: 0, count: planes * outHeight * outWidth)
+            var indices = [Int32](repeating: -1, count: y.count)
+            k.max_pool_2x2(x, &y, &indices, planes, height, width, outHeight, outWidth)
+            let dy = (0..<y.count).map { Float($0 % 11) + 1 }
+            var dx = [Float](repeating: .nan, count: x.count)  // every element must be written
+            backward(dy, indices, &dx, planes, height, width, outHeight, outWidth)
+            var expected = [Float](repeating: 0, count: x.count)
+            for p in 0..<planes {
+                for o in 0..<(outHeight * outWidth) {
+                    expected[p * height * width + Int(indices[p * outHeight * outWidth + o])] += dy[p * outHeight * outWidth + o]
+                }
+            }
+            #expect(dx == expected, "level \(level.rawValue), \(height) × \(width)")
+        }
+    }
+
     @Test("an Adam step matches the formula in double precision", arguments: VectorMathTests.levels)
     func adam(level: cortado_vm_level) throws {
         let k = try #require(cortado_vm_kernels_for(level)).pointee

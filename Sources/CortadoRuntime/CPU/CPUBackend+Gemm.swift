@@ -10,16 +10,51 @@ extension CPUBackend {
         let (bMatrix, bTrans, ldb) = try blasOperand(b, rows: d.k, cols: d.n, batch: d.batch)
         let ldc = d.m == 1 ? max(d.n, 1) : c.rowStride
         let ap = aMatrix.buffer.floats, bp = bMatrix.buffer.floats, cp = c.buffer.floats
-        for batch in 0..<d.batch {
-            // Summing over the batch: each product accumulates onto the previous ones.
-            let (beta, cBatch) = d.reduceBatch ? (batch == 0 ? d.beta : 1, 0) : (d.beta, batch)
+        /// Product `batch` of the batch with `beta`, into `target` (row stride `ldc`).
+        func product(_ batch: Int, beta: Float, into target: UnsafeMutablePointer<Float>, ldc: Int) {
             cblas_sgemm(
                 CblasRowMajor, aTrans, bTrans, Int32(d.m), Int32(d.n), Int32(d.k), d.alpha,
                 ap + aMatrix.offset + batch * aMatrix.batchStride, Int32(lda),
-                bp + bMatrix.offset + batch * bMatrix.batchStride, Int32(ldb), beta,
-                cp + c.offset + cBatch * c.batchStride, Int32(ldc))
+                bp + bMatrix.offset + batch * bMatrix.batchStride, Int32(ldb), beta, target, Int32(ldc))
+        }
+        // OpenBLAS runs a product this small on the calling thread alone: a batch of them (a
+        // convolution's per-sample GEMMs) is spread over the cores instead, one piece per core.
+        let grain = max(1, Self.gemmBatchGrain / max(d.m * d.n * d.k, 1))
+        let pieces = d.m * d.n * d.k < Self.openBLASThreadingThreshold ? Parallel.pieces(count: d.batch, grain: grain) : 1
+        let pieceGrain = pieces > 1 ? grain : d.batch
+        if !d.reduceBatch {
+            Parallel.forEach(count: d.batch, grain: pieceGrain) { range in
+                for batch in range { product(batch, beta: d.beta, into: cp + c.offset + batch * c.batchStride, ldc: ldc) }
+            }
+            return
+        }
+        // Summing over the batch: each product accumulates onto the previous ones of its piece;
+        // piece 0 into C, the others into partial sums added to C in piece order afterwards (the
+        // same order on every run).
+        let partials = pieces > 1 ? try allocator.allocate(byteCount: (pieces - 1) * d.m * d.n * 4) : nil
+        let sums = partials?.floats ?? cp  // only pieces ≥ 1 use it, and they exist only with partials
+        Parallel.forEachPiece(count: d.batch, grain: pieceGrain) { piece, range in
+            let (target, rowStride) = piece == 0 ? (cp + c.offset, ldc) : (sums + (piece - 1) * d.m * d.n, d.n)
+            for batch in range {
+                product(batch, beta: batch == range.lowerBound ? (piece == 0 ? d.beta : 0) : 1, into: target, ldc: rowStride)
+            }
+        }
+        guard partials != nil else { return }
+        for piece in 1..<pieces {
+            let partial = sums + (piece - 1) * d.m * d.n
+            for i in 0..<d.m {
+                let row = cp + c.offset + i * ldc
+                for j in 0..<d.n { row[j] += partial[i * d.n + j] }
+            }
         }
     }
+
+    /// Multiply-adds below which OpenBLAS 0.3 computes a product on one thread
+    /// (`GEMM_MULTITHREAD_THRESHOLD` × 65536).
+    private static let openBLASThreadingThreshold = 4 * 65_536
+
+    /// Multiply-adds per piece of a batch of small products: about 20 µs of work or more.
+    private static let gemmBatchGrain = 1 << 20
 
     /// The operand as cblas sees it: itself with a transpose flag and leading dimension when one of
     /// its strides is 1, else a row-major copy.

@@ -43,6 +43,9 @@ let backendOpCases: [BackendOpCase] = [
     BackendOpCase("matmul", [[33, 65], [65, 7]]) { try $0[0].matmul($0[1]) },
     BackendOpCase("batched matmul transposed", [[3, 17, 9], [3, 17, 5]]) { try $0[0].transposed().matmul($0[1]) },
     BackendOpCase("conv2d", [[2, 3, 11, 9], [5, 3, 3, 3], [5]]) { try $0[0].conv2d(weight: $0[1], bias: $0[2], stride: Size2D(2, 1), padding: 1) },
+    // The cnn's first layer at batch 16: the CPU spreads its per-sample GEMMs over the cores and
+    // sums the weight gradient's per-core partial products.
+    BackendOpCase("conv2d cnn shape, batch 16", [[16, 1, 28, 28], [32, 1, 3, 3], [32]]) { try $0[0].conv2d(weight: $0[1], bias: $0[2]) },
     BackendOpCase("maxPool2d", [[2, 3, 9, 9]]) { try $0[0].maxPool2d(kernelSize: 3, stride: 2, padding: 1) },
     BackendOpCase("avgPool2d", [[2, 3, 8, 8]]) { try $0[0].avgPool2d(kernelSize: 2) },
     BackendOpCase("lstm", [[3, 7, 20], [20, 5]]) { try $0[0].lstm(recurrentWeight: $0[1]) },

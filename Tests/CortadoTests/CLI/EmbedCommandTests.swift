@@ -37,7 +37,7 @@ struct EmbedCommandTests {
         }
     }
 
-    @Test("--json adds the text and its word pieces")
+    @Test("--json adds the text and its word pieces; a summary goes to stderr")
     func json() throws {
         let model = try RealModel.directory().url.path
         let result = try Cortado.run(["embed", "--model", model, "--device", "cpu", "--json", "unaffable café"])
@@ -47,6 +47,8 @@ struct EmbedCommandTests {
         let tokens = try #require(object["tokens"] as? [String])
         #expect(tokens.first == "[CLS]" && tokens.last == "[SEP]" && tokens.contains("cafe"))
         #expect((object["embedding"] as? [Double])?.count == 384)
+        // The summary goes to stderr, so stdout stays one JSON object per text.
+        #expect(result.stderr.contains("embedded 1 text (\(tokens.count) tokens) on cpu in "), "\(result.stderr)")
     }
 
     @Test("bad input: a missing model directory, no texts, both texts and a file, a bad maximum length")

@@ -65,7 +65,7 @@ let package = Package(
         // can run the freshly built `cortado` binary.
         // Fixtures/ holds reference files that tests read by path (relative to #filePath).
         .testTarget(
-            name: "CortadoTests", dependencies: ["CVectorMath", "Cortado", "CortadoNN", "CortadoTraining", "CortadoCLI"],
+            name: "CortadoTests", dependencies: ["CVectorMath", "CortadoRuntime", "Cortado", "CortadoNN", "CortadoTraining", "CortadoCLI"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -2,27 +2,30 @@ import Dispatch
 import Foundation
 
 /// Splits loops over the CPU cores when they are large enough to pay for it.
-enum Parallel {
+package enum Parallel {
     /// Cores available to the process.
-    static let workers = max(ProcessInfo.processInfo.activeProcessorCount, 1)
+    package static let workers = max(ProcessInfo.processInfo.activeProcessorCount, 1)
 
     /// Runs `body` over consecutive sub-ranges of `0..<count`, concurrently when `count` holds at
     /// least two `grain`-sized pieces of work.
     @inline(__always)
-    static func forEach(count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+    package static func forEach(count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
         let pieces = min(workers, count / max(grain, 1))
         if pieces <= 1 {
             if count > 0 { body(0..<count) }
             return
         }
         // The pieces write disjoint ranges; the caller's closure is only borrowed for the call.
+        run(pieces: pieces) { piece in body((count * piece / pieces)..<(count * (piece + 1) / pieces)) }
+    }
+
+    /// Runs `body(piece)` for every piece on the ``WorkerPool``, or on Dispatch's threads when the
+    /// pool is already running a loop.
+    private static func run(pieces: Int, _ body: (Int) -> Void) {
+        if WorkerPool.shared.run(pieces: pieces, body) { return }
         withoutActuallyEscaping(body) { body in
             let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: pieces) { piece in
-                let start = count * piece / pieces
-                let end = count * (piece + 1) / pieces
-                shared.value(start..<end)
-            }
+            DispatchQueue.concurrentPerform(iterations: pieces) { shared.value($0) }
         }
     }
 }
@@ -42,12 +45,7 @@ extension Parallel {
             if count > 0 { body(0, 0..<count) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: pieces) { piece in
-                shared.value(piece, (count * piece / pieces)..<(count * (piece + 1) / pieces))
-            }
-        }
+        run(pieces: pieces) { piece in body(piece, (count * piece / pieces)..<(count * (piece + 1) / pieces)) }
     }
 }
 

@@ -43,6 +43,12 @@ extension OpenCLBackend {
         let g = geometry
         if g.kernelHeight == 2, g.kernelWidth == 2, g.strideY == 2, g.strideX == 2, g.padY == 0, g.padX == 0 {
             let group = parameters.elementwiseWorkGroup
+            if parameters.stridedMapping == .rowPerWorkItem {
+                try launch(.pool, "max_pool_2x2_forward_rows", global: [g.planes * g.outHeight], local: [group], [
+                    .buffer(x), .buffer(y), .buffer(indices), .ints(packed(g)),
+                ])
+                return
+            }
             try launch(.pool, "max_pool_2x2_forward", global: [g.outWidth, g.planes * g.outHeight],
                        local: [min(group, 16), group / min(group, 16)], [
                 .buffer(x), .buffer(y), .buffer(indices), .ints(packed(g)),

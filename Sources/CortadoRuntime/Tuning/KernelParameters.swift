@@ -84,7 +84,8 @@ public struct KernelParameters: Sendable, Codable, Equatable {
 
     /// GEMM.
     public var gemm: Gemm
-    /// Strided elementwise kernels' work mapping.
+    /// Strided elementwise kernels' work mapping (with `.rowPerWorkItem`, the 2×2 max pool also
+    /// takes a row of outputs per work-item, in float vectors).
     public var stridedMapping: StridedMapping
     /// Work-group size of elementwise kernels.
     public var elementwiseWorkGroup: Int

@@ -46,6 +46,10 @@ let backendOpCases: [BackendOpCase] = [
     // The cnn's first layer at batch 16: the CPU spreads its per-sample GEMMs over the cores and
     // sums the weight gradient's per-core partial products.
     BackendOpCase("conv2d cnn shape, batch 16", [[16, 1, 28, 28], [32, 1, 3, 3], [32]]) { try $0[0].conv2d(weight: $0[1], bias: $0[2]) },
+    // The 2×2 window: rows of 13 and of 19 outputs (8-, 4- and 1-wide steps on CPU-type devices),
+    // an odd row and column that no window covers.
+    BackendOpCase("maxPool2d 2×2", [[2, 3, 26, 26]]) { try $0[0].maxPool2d(kernelSize: 2) },
+    BackendOpCase("maxPool2d 2×2, odd sizes", [[2, 3, 27, 39]]) { try $0[0].maxPool2d(kernelSize: 2) },
     BackendOpCase("maxPool2d", [[2, 3, 9, 9]]) { try $0[0].maxPool2d(kernelSize: 3, stride: 2, padding: 1) },
     BackendOpCase("avgPool2d", [[2, 3, 8, 8]]) { try $0[0].avgPool2d(kernelSize: 2) },
     BackendOpCase("lstm", [[3, 7, 20], [20, 5]]) { try $0[0].lstm(recurrentWeight: $0[1]) },

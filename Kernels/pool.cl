@@ -154,6 +154,45 @@ __kernel void max_pool_backward_scatter(__global const float* dy, __global const
     if (at >= 0) dx[(long)p * g.height * g.width + at] = dy[o];
 }
 
+// Backward of the 2×2 window on CPU-type devices, a row of outputs per work-item like the forward:
+// it writes both input rows of its windows whole (the gradient at each window's maximum, zeros
+// elsewhere), eight windows at a time as float16 rows, so dx needs no clearing pass; the work-item
+// of a plane's last output row also clears the row that an odd height leaves uncovered.
+__kernel void max_pool_2x2_backward_rows(__global const float* dy, __global const int* indices,
+                                         __global float* dx, int16 geometry) {
+    pool_geometry g = unpack_pool(geometry);
+    int row = get_global_id(0);
+    if (row >= g.planes * g.out_h) return;
+    int p = row / g.out_h, oy = row - p * g.out_h;
+    __global float* plane = dx + (long)p * g.height * g.width;
+    int top = 2 * oy * g.width;
+    __global const float* grad = dy + (long)row * g.out_w;
+    __global const int* at = indices + (long)row * g.out_w;
+    const uint16 zip = (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+    int ox = 0;
+    for (; ox + 8 <= g.out_w; ox += 8) {
+        float8 d = vload8(0, grad + ox);
+        int8 offset = vload8(0, at + ox) - ((int8)(0, 2, 4, 6, 8, 10, 12, 14) + (top + 2 * ox));
+        float8 zero = (float8)(0.0f);
+        float8 upper_left = select(zero, d, offset == 0), upper_right = select(zero, d, offset == 1);
+        float8 lower_left = select(zero, d, offset == g.width), lower_right = select(zero, d, offset == g.width + 1);
+        vstore16(shuffle2(upper_left, upper_right, zip), 0, plane + top + 2 * ox);
+        vstore16(shuffle2(lower_left, lower_right, zip), 0, plane + top + g.width + 2 * ox);
+    }
+    for (; ox < g.out_w; ++ox) {
+        float d = grad[ox];
+        int window = top + 2 * ox, a = at[ox];
+        plane[window] = a == window ? d : 0.0f;
+        plane[window + 1] = a == window + 1 ? d : 0.0f;
+        plane[window + g.width] = a == window + g.width ? d : 0.0f;
+        plane[window + g.width + 1] = a == window + g.width + 1 ? d : 0.0f;
+    }
+    for (int x = 2 * g.out_w; x < g.width; ++x) plane[top + x] = plane[top + g.width + x] = 0.0f;
+    if (oy == g.out_h - 1) {
+        for (int i = 2 * g.out_h * g.width; i < g.height * g.width; ++i) plane[i] = 0.0f;
+    }
+}
+
 // The output windows that contain input row (or column) i: [first, last].
 inline int2 window_range(int i, int pad, int size, int stride, int out) {
     int t = i + pad;

@@ -65,6 +65,14 @@ extension OpenCLBackend {
         _ dy: DeviceBuffer, indices: DeviceBuffer, _ geometry: PoolGeometry, into dx: DeviceBuffer
     ) throws {
         let g = geometry
+        if g.kernelHeight == 2, g.kernelWidth == 2, g.strideY == 2, g.strideX == 2, g.padY == 0, g.padX == 0,
+           parameters.stridedMapping == .rowPerWorkItem {
+            try launch(.pool, "max_pool_2x2_backward_rows", global: [g.planes * g.outHeight],
+                       local: [parameters.elementwiseWorkGroup], [
+                .buffer(dy), .buffer(indices), .buffer(dx), .ints(packed(g)),
+            ])
+            return
+        }
         if g.strideY >= g.kernelHeight && g.strideX >= g.kernelWidth {
             // Disjoint windows: zero dx, then scatter each output's gradient to its argmax.
             try fill(dx, offset: 0, count: g.planes * g.height * g.width, bits: 0)

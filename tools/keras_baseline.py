@@ -10,6 +10,13 @@ both sides train on the same 8,455 movie-snippet sequences; the model is Cortado
 
 trained with Adam(1e-3) on binary cross-entropy. Epoch times cover training only; test accuracy is
 measured after each epoch, outside the timed span.
+
+`--corpus fashion-mnist` trains the seed CNN instead, Cortado's built-in `cnn`, on the
+Fashion-MNIST files of the Debian package dataset-fashion-mnist (pixels scaled to [0, 1]):
+
+    Conv2D(32, 3×3) + ReLU → MaxPool(2) → Flatten → Dense(64) + ReLU → Dense(10, softmax)
+
+with Adam(1e-3) on cross-entropy, the baseline of `cortado train --model cnn --batch-size 64`.
 """
 
 import argparse
@@ -188,12 +195,48 @@ def encode(texts, ids):
 
 
 # ----------------------------------------------------------------------------------------------
+# Images: the seed CNN on Fashion-MNIST (Sources/CortadoTraining/Models/BuiltinModel.swift, `cnn`).
+
+IMAGES = "fashion-mnist"
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"  # the Debian package dataset-fashion-mnist
+
+
+def load_fashion_mnist(split):
+    """Images [n, 28, 28, 1] scaled to [0, 1] and labels of `split` (train or t10k), from the IDX files."""
+    import gzip
+    import numpy
+
+    def read(kind, header):
+        path = os.path.join(FASHION_MNIST, f"{split}-{kind}-ubyte.gz")
+        if not os.path.exists(path):
+            sys.exit(f"keras-baseline: {path} is missing; tools/setup installs dataset-fashion-mnist")
+        with gzip.open(path, "rb") as file:
+            return numpy.frombuffer(file.read()[header:], dtype=numpy.uint8)
+
+    labels = read("labels-idx1", 8).astype("int32")  # after an 8-byte header
+    pixels = read("images-idx3", 16).reshape(len(labels), 28, 28, 1).astype("float32") / 255
+    return pixels, labels
+
+
+def seed_cnn(keras):
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(32, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+        keras.layers.Dense(64, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+
+
+# ----------------------------------------------------------------------------------------------
 
 
 def main():
     parser = argparse.ArgumentParser(prog="keras-baseline", description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=5, help="epochs to train (default 5)")
-    parser.add_argument("--corpus", choices=sorted(CORPORA), default="movie-snippets")
+    parser.add_argument("--corpus", choices=sorted(CORPORA) + [IMAGES], default="movie-snippets",
+                        help=f"a text corpus (the LSTM classifier) or {IMAGES} (the seed CNN)")
     parser.add_argument("--threads", type=int, help="TensorFlow's intra-op and inter-op thread counts (default: TF's)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1, as cortado train)")
     parser.add_argument("--batch-size", type=int, default=32,
@@ -207,7 +250,8 @@ def main():
     def say(message):
         print(message, file=log, flush=True)
 
-    train, test, classes = load_corpus(args.corpus)
+    images = args.corpus == IMAGES
+    train, test, classes = ([], [], list(range(10))) if images else load_corpus(args.corpus)
 
     # TensorFlow prints start-up notices (oneDNN, absl) from C++ while importing, which
     # TF_CPP_MIN_LOG_LEVEL no longer silences: stderr is sent to /dev/null for the import only.
@@ -230,14 +274,18 @@ def main():
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     keras.utils.set_random_seed(args.seed)
 
-    ids = fit_vocabulary(text for text, _ in train)  # training texts only
-    x_train = encode([t for t, _ in train], ids)
-    x_test = encode([t for t, _ in test], ids)
-    y_train = numpy.array([l for _, l in train], dtype="int32")
-    y_test = numpy.array([l for _, l in test], dtype="int32")
+    if images:
+        (x_train, y_train), (x_test, y_test) = load_fashion_mnist("train"), load_fashion_mnist("t10k")
+        ids = {}
+    else:
+        ids = fit_vocabulary(text for text, _ in train)  # training texts only
+        x_train = encode([t for t, _ in train], ids)
+        x_test = encode([t for t, _ in test], ids)
+        y_train = numpy.array([l for _, l in train], dtype="int32")
+        y_test = numpy.array([l for _, l in test], dtype="int32")
 
     binary = len(classes) == 2
-    model = keras.Sequential([
+    model = seed_cnn(keras) if images else keras.Sequential([
         keras.Input((MAX_LENGTH,), dtype="int32"),
         keras.layers.Embedding(VOCABULARY_SIZE, WIDTH),
         keras.layers.LSTM(WIDTH, return_sequences=True),
@@ -273,8 +321,9 @@ def main():
             say(f"epoch {epoch + 1}{note}: {seconds:.2f} s, {record['samples_per_second']:.0f} samples/s, "
                 f"loss {record['loss']:.4f}, test accuracy {record['test_accuracy']:.4f}")
 
+    vocabulary = "" if images else f"{len(ids) + 2} vocabulary ids, "
     say(f"keras-baseline: tensorflow {tf.__version__}, keras {keras.__version__}, {args.corpus}: "
-        f"{len(x_train)} training / {len(x_test)} test samples, {len(ids) + 2} vocabulary ids, "
+        f"{len(x_train)} training / {len(x_test)} test samples, {vocabulary}"
         f"batch {args.batch_size}, {os.cpu_count()} CPUs, threads {args.threads or 'TF default'}, seed {args.seed}")
     model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, shuffle=True, verbose=0,
               callbacks=[EpochTimer()])

@@ -32,7 +32,7 @@ extension CPUBackend {
         // piece 0 into C, the others into partial sums added to C in piece order afterwards (the
         // same order on every run).
         let partials = pieces > 1 ? try allocator.allocate(byteCount: (pieces - 1) * d.m * d.n * 4) : nil
-        let sums = partials?.floats ?? cp  // only pieces ≥ 1 use it, and they exist only with partials
+        let sums = partials?.floats ?? cp  // written only by pieces after the first, which exist only with partials
         Parallel.forEachPiece(count: d.batch, grain: pieceGrain) { piece, range in
             let (target, rowStride) = piece == 0 ? (cp + c.offset, ldc) : (sums + (piece - 1) * d.m * d.n, d.n)
             for batch in range {

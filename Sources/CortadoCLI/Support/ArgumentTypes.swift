@@ -9,6 +9,8 @@ extension BenchmarkModel: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
     /// The names, for help and completion.
     public static var allValueStrings: [String] { names }
+    /// The name, for a default value in help.
+    public var defaultValueDescription: String { name }
 }
 
 /// The optimizers `--optimizer` names.

@@ -17,6 +17,14 @@ public enum BenchmarkModel: Sendable, Equatable {
         }
     }
 
+    /// This model's name, as ``init(name:)`` accepts it.
+    public var name: String {
+        switch self {
+        case let .builtin(model): return model.rawValue
+        case .minilm: return "minilm"
+        }
+    }
+
     /// The names accepted by ``init(name:)``.
     public static var names: [String] { BuiltinModel.allCases.map(\.rawValue) + ["minilm"] }
 

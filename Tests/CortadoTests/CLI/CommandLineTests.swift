@@ -23,7 +23,7 @@ struct CommandLineTests {
         }
     }
 
-    @Test("help text flows as paragraphs at 80 columns, with no line broken short inside one",
+    @Test("help text flows as paragraphs at 80 columns, with no line broken short inside one, and shows defaults as typed",
           arguments: [[], ["train"], ["eval"], ["predict"], ["embed"], ["devices"], ["tune"],
                       ["bench", "suite"], ["bench", "gemm"], ["bench", "startup"]])
     func helpParagraphs(command: [String]) throws {
@@ -39,6 +39,8 @@ struct CommandLineTests {
                   !previous.isEmpty, !previous.hasSuffix(":") else { continue }
             #expect(previous.count + 1 + first.count > 79, "\(command): a paragraph breaks after \"\(previous)\"")
         }
+        // Defaults show as the values a user types (not as Swift enum cases).
+        #expect(!result.stdout.contains("builtin("), "\(command): a default printed as a Swift value")
     }
 
     @Test("an absent device is an error that lists the devices", arguments: [["bench", "gemm", "--size", "64", "--device", "gpu:7"],

@@ -82,13 +82,33 @@ __kernel void max_pool_2x2_forward(__global const float* x, __global float* y, _
     indices[o] = at;
 }
 
-// pool_better for eight lanes at once: all bits set where v replaces best.
+// pool_better for eight or four lanes at once: all bits set where v replaces best.
 inline int8 pool_better8(float8 v, float8 best) { return (v > best) | (isnan(v) & ~isnan(best)); }
 inline int4 pool_better4(float4 v, float4 best) { return (v > best) | (isnan(v) & ~isnan(best)); }
 
-// The same window on CPU-type devices: one output row per work-item, eight outputs at a time from
-// float16 loads of the two input rows, whose even and odd lanes are the windows' left and right
-// columns (the 2-D kernel's stride-2 reads become gathers there), then the row's last outputs.
+// Outputs ox ..< ox + N of a row from float(2N) loads of its two input rows (N = 8 or 4): their
+// even lanes are the windows' left column, the odd lanes the right one. LEFTS: the lanes' offsets.
+#define MAX_POOL_2X2_LANES(N, TWO_N, LEFTS)                                              \
+    {                                                                                    \
+        float##TWO_N upper = vload##TWO_N(0, plane + top + 2 * ox);                      \
+        float##TWO_N lower = vload##TWO_N(0, plane + top + g.width + 2 * ox);            \
+        float##N m = upper.even;                                                         \
+        int##N left = (int##N)LEFTS + (top + 2 * ox), at = left;                         \
+        int##N take = pool_better##N(upper.odd, m);                                      \
+        m = select(m, upper.odd, take);                                                  \
+        at = select(at, left + 1, take);                                                 \
+        take = pool_better##N(lower.even, m);                                            \
+        m = select(m, lower.even, take);                                                 \
+        at = select(at, left + g.width, take);                                           \
+        take = pool_better##N(lower.odd, m);                                             \
+        m = select(m, lower.odd, take);                                                  \
+        at = select(at, left + g.width + 1, take);                                       \
+        vstore##N(m, 0, out + ox);                                                       \
+        vstore##N(at, 0, out_at + ox);                                                   \
+    }
+
+// The same window on CPU-type devices: one output row per work-item, eight outputs at a time, then
+// four, then one (the 2-D kernel's stride-2 reads across work-items become gathers there).
 __kernel void max_pool_2x2_forward_rows(__global const float* x, __global float* y, __global int* indices,
                                         int16 geometry) {
     pool_geometry g = unpack_pool(geometry);
@@ -100,37 +120,9 @@ __kernel void max_pool_2x2_forward_rows(__global const float* x, __global float*
     __global float* out = y + (long)row * g.out_w;
     __global int* out_at = indices + (long)row * g.out_w;
     int ox = 0;
-    for (; ox + 8 <= g.out_w; ox += 8) {
-        float16 upper = vload16(0, plane + top + 2 * ox), lower = vload16(0, plane + top + g.width + 2 * ox);
-        float8 m = upper.even;
-        int8 left = (int8)(0, 2, 4, 6, 8, 10, 12, 14) + (top + 2 * ox), at = left;
-        int8 take = pool_better8(upper.odd, m);
-        m = select(m, upper.odd, take);
-        at = select(at, left + 1, take);
-        take = pool_better8(lower.even, m);
-        m = select(m, lower.even, take);
-        at = select(at, left + g.width, take);
-        take = pool_better8(lower.odd, m);
-        m = select(m, lower.odd, take);
-        at = select(at, left + g.width + 1, take);
-        vstore8(m, 0, out + ox);
-        vstore8(at, 0, out_at + ox);
-    }
+    for (; ox + 8 <= g.out_w; ox += 8) MAX_POOL_2X2_LANES(8, 16, (0, 2, 4, 6, 8, 10, 12, 14))
     if (ox + 4 <= g.out_w) {
-        float8 upper = vload8(0, plane + top + 2 * ox), lower = vload8(0, plane + top + g.width + 2 * ox);
-        float4 m = upper.even;
-        int4 left = (int4)(0, 2, 4, 6) + (top + 2 * ox), at = left;
-        int4 take = pool_better4(upper.odd, m);
-        m = select(m, upper.odd, take);
-        at = select(at, left + 1, take);
-        take = pool_better4(lower.even, m);
-        m = select(m, lower.even, take);
-        at = select(at, left + g.width, take);
-        take = pool_better4(lower.odd, m);
-        m = select(m, lower.odd, take);
-        at = select(at, left + g.width + 1, take);
-        vstore4(m, 0, out + ox);
-        vstore4(at, 0, out_at + ox);
+        MAX_POOL_2X2_LANES(4, 8, (0, 2, 4, 6))
         ox += 4;
     }
     for (; ox < g.out_w; ++ox) {

@@ -219,6 +219,7 @@ def load_fashion_mnist(split):
 
 
 def seed_cnn(keras):
+    """Cortado's built-in `cnn` in Keras (Cortado pools before its ReLU, which gives the same values)."""
     return keras.Sequential([
         keras.Input((28, 28, 1)),
         keras.layers.Conv2D(32, 3, activation="relu"),

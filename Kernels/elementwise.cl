@@ -1,6 +1,8 @@
-// Elementwise kernels: copies, unary and binary functions, on contiguous or strided operands.
-// Each function is written once as an expression and instantiated for both layouts, so the CPU
-// backend's definitions in CPUBackend+Elementwise.swift are the only other place they appear.
+// Elementwise kernels: unary and binary functions, on contiguous or strided operands, built per
+// storage type (STORAGE, see storage.cl: operands are read with LOAD and written with STORE, the
+// arithmetic is in float). Each function is written once as an expression and instantiated for both
+// layouts, so the CPU backend's definitions in CPUBackend+Elementwise.swift are the only other place
+// they appear. Copies and conversions are in copy.cl.
 
 // Strided operands are described by `int8` vectors: components s0…s5 hold the extent (shape) or the
 // element step (strides) of up to six dimensions, outermost first; s6 and s7 are unused. The host
@@ -43,25 +45,6 @@ inline float gelu_grad_f(float x) {
 }
 inline float sign_f(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f); }
 
-// --- copies (bit copies of 4-byte elements, any element type) ---------------------------------------
-
-__kernel void copy_strided(__global const uint* src, int src_offset, int8 src_strides,
-                           __global uint* dst, int dst_offset, int8 dst_strides, int8 shape) {
-    if (strided_outside(shape)) return;
-    __global const uint* s = src + src_offset + strided_offset(shape, src_strides);
-    __global uint* d = dst + dst_offset + strided_offset(shape, dst_strides);
-#if STRIDED_ROWS
-    int ss = src_strides.s5, ds = dst_strides.s5;
-    if (ss == 1 && ds == 1) {
-        for (int x = 0; x < shape.s5; ++x) d[x] = s[x];
-    } else {
-        for (int x = 0; x < shape.s5; ++x) d[x * ds] = s[x * ss];
-    }
-#else
-    *d = *s;
-#endif
-}
-
 // --- the per-work-item body of strided kernels ---------------------------------------------------
 // One element (GPUs), or a row with unit-stride and broadcast (stride-0) cases split out so the
 // compiler vectorises them (CPU-type devices).
@@ -70,44 +53,46 @@ __kernel void copy_strided(__global const uint* src, int src_offset, int8 src_st
 #define STRIDED_LOOP_1(EXPR)                                                                        \
     int n = shape.s5, sx = x_strides.s5, so = out_strides.s5;                                      \
     if (sx == 1 && so == 1) {                                                                       \
-        for (int i = 0; i < n; ++i) { float x = xp[i]; op[i] = (EXPR); }                           \
+        for (int i = 0; i < n; ++i) { float x = LOAD(xp, i); STORE(op, i, (EXPR)); }               \
     } else {                                                                                        \
-        for (int i = 0; i < n; ++i) { float x = xp[i * sx]; op[i * so] = (EXPR); }                 \
+        for (int i = 0; i < n; ++i) { float x = LOAD(xp, i * sx); STORE(op, i * so, (EXPR)); }     \
     }
 #define STRIDED_LOOP_2(EXPR)                                                                        \
     int n = shape.s5, sa = a_strides.s5, sb = b_strides.s5, so = out_strides.s5;                   \
     if (sa == 1 && sb == 1 && so == 1) {                                                            \
-        for (int i = 0; i < n; ++i) { float a = ap[i]; float b = bp[i]; op[i] = (EXPR); }          \
+        for (int i = 0; i < n; ++i) { float a = LOAD(ap, i); float b = LOAD(bp, i); STORE(op, i, (EXPR)); } \
     } else if (sa == 1 && sb == 0 && so == 1) {                                                     \
-        float b = bp[0];                                                                            \
-        for (int i = 0; i < n; ++i) { float a = ap[i]; op[i] = (EXPR); }                           \
+        float b = LOAD(bp, 0);                                                                      \
+        for (int i = 0; i < n; ++i) { float a = LOAD(ap, i); STORE(op, i, (EXPR)); }               \
     } else if (sa == 0 && sb == 1 && so == 1) {                                                     \
-        float a = ap[0];                                                                            \
-        for (int i = 0; i < n; ++i) { float b = bp[i]; op[i] = (EXPR); }                           \
+        float a = LOAD(ap, 0);                                                                      \
+        for (int i = 0; i < n; ++i) { float b = LOAD(bp, i); STORE(op, i, (EXPR)); }               \
     } else {                                                                                        \
-        for (int i = 0; i < n; ++i) { float a = ap[i * sa]; float b = bp[i * sb]; op[i * so] = (EXPR); } \
+        for (int i = 0; i < n; ++i) {                                                               \
+            float a = LOAD(ap, i * sa); float b = LOAD(bp, i * sb); STORE(op, i * so, (EXPR));      \
+        }                                                                                           \
     }
 #else
-#define STRIDED_LOOP_1(EXPR) { float x = *xp; *op = (EXPR); }
-#define STRIDED_LOOP_2(EXPR) { float a = *ap; float b = *bp; *op = (EXPR); }
+#define STRIDED_LOOP_1(EXPR) { float x = LOAD(xp, 0); STORE(op, 0, (EXPR)); }
+#define STRIDED_LOOP_2(EXPR) { float a = LOAD(ap, 0); float b = LOAD(bp, 0); STORE(op, 0, (EXPR)); }
 #endif
 
 // --- unary functions ------------------------------------------------------------------------------
 
 #define UNARY_KERNELS(NAME, EXPR)                                                                   \
-__kernel void unary_##NAME##_contiguous(__global const float* xs, int x_offset,                     \
-                                        __global float* out, int out_offset, int n, float s) {      \
+__kernel void unary_##NAME##_contiguous(__global const storage_t* xs, int x_offset,                 \
+                                        __global storage_t* out, int out_offset, int n, float s) {  \
     int i = get_global_id(0);                                                                       \
     if (i >= n) return;                                                                             \
-    float x = xs[x_offset + i];                                                                     \
-    out[out_offset + i] = (EXPR);                                                                   \
+    float x = LOAD(xs, x_offset + i);                                                               \
+    STORE(out, out_offset + i, (EXPR));                                                             \
 }                                                                                                   \
-__kernel void unary_##NAME##_strided(__global const float* xs, int x_offset, int8 x_strides,        \
-                                     __global float* out, int out_offset, int8 out_strides,         \
+__kernel void unary_##NAME##_strided(__global const storage_t* xs, int x_offset, int8 x_strides,    \
+                                     __global storage_t* out, int out_offset, int8 out_strides,     \
                                      int8 shape, float s) {                                         \
     if (strided_outside(shape)) return;                                                             \
-    __global const float* xp = xs + x_offset + strided_offset(shape, x_strides);                    \
-    __global float* op = out + out_offset + strided_offset(shape, out_strides);                     \
+    __global const storage_t* xp = xs + x_offset + strided_offset(shape, x_strides);                \
+    __global storage_t* op = out + out_offset + strided_offset(shape, out_strides);                 \
     STRIDED_LOOP_1(EXPR)                                                                            \
 }
 
@@ -136,23 +121,23 @@ UNARY_KERNELS(greater_equal_scalar, x >= s ? 1.0f : 0.0f)
 // --- binary functions -----------------------------------------------------------------------------
 
 #define BINARY_KERNELS(NAME, EXPR)                                                                  \
-__kernel void binary_##NAME##_contiguous(__global const float* as, int a_offset,                    \
-                                         __global const float* bs, int b_offset,                    \
-                                         __global float* out, int out_offset, int n) {              \
+__kernel void binary_##NAME##_contiguous(__global const storage_t* as, int a_offset,                \
+                                         __global const storage_t* bs, int b_offset,                \
+                                         __global storage_t* out, int out_offset, int n) {          \
     int i = get_global_id(0);                                                                       \
     if (i >= n) return;                                                                             \
-    float a = as[a_offset + i];                                                                     \
-    float b = bs[b_offset + i];                                                                     \
-    out[out_offset + i] = (EXPR);                                                                   \
+    float a = LOAD(as, a_offset + i);                                                               \
+    float b = LOAD(bs, b_offset + i);                                                               \
+    STORE(out, out_offset + i, (EXPR));                                                             \
 }                                                                                                   \
-__kernel void binary_##NAME##_strided(__global const float* as, int a_offset, int8 a_strides,       \
-                                      __global const float* bs, int b_offset, int8 b_strides,       \
-                                      __global float* out, int out_offset, int8 out_strides,        \
+__kernel void binary_##NAME##_strided(__global const storage_t* as, int a_offset, int8 a_strides,   \
+                                      __global const storage_t* bs, int b_offset, int8 b_strides,   \
+                                      __global storage_t* out, int out_offset, int8 out_strides,    \
                                       int8 shape) {                                                 \
     if (strided_outside(shape)) return;                                                             \
-    __global const float* ap = as + a_offset + strided_offset(shape, a_strides);                    \
-    __global const float* bp = bs + b_offset + strided_offset(shape, b_strides);                    \
-    __global float* op = out + out_offset + strided_offset(shape, out_strides);                     \
+    __global const storage_t* ap = as + a_offset + strided_offset(shape, a_strides);                \
+    __global const storage_t* bp = bs + b_offset + strided_offset(shape, b_strides);                \
+    __global storage_t* op = out + out_offset + strided_offset(shape, out_strides);                 \
     STRIDED_LOOP_2(EXPR)                                                                            \
 }
 

@@ -8,7 +8,9 @@
 // work-item reduces COLUMN_BLOCK neighbouring columns, walking the rows with a fixed-width inner
 // loop that the compiler vectorises.
 //
-// Built with -DREDUCE_WG=<power of two> -DCOLUMN_BLOCK=<columns per work-item>.
+// Built with -DREDUCE_WG=<power of two> -DCOLUMN_BLOCK=<columns per work-item>, and per input type
+// (STORAGE) and result type (OUT_STORAGE): elements are read with LOAD, accumulated in float and
+// written with STORE_OUT (a two-pass row reduction keeps its partial results in float).
 
 #define SUM_INIT 0.0f
 #define SUM_OP(a, b) ((a) + (b))
@@ -19,7 +21,7 @@
 
 #define REDUCE_KERNELS(NAME, INIT, OP)                                                              \
 __kernel __attribute__((reqd_work_group_size(REDUCE_WG, 1, 1)))                                     \
-void reduce_##NAME##_rows(__global const float* x, int x_offset, __global float* out,               \
+void reduce_##NAME##_rows(__global const storage_t* x, int x_offset, __global out_storage_t* out,   \
                           int n, int chunk, int chunks, float scale) {                              \
     __local float partial[REDUCE_WG];                                                               \
     int lid = get_local_id(0);                                                                      \
@@ -27,36 +29,37 @@ void reduce_##NAME##_rows(__global const float* x, int x_offset, __global float*
     int row = group / chunks;                                                                       \
     int begin = (group % chunks) * chunk;                                                           \
     int end = min(begin + chunk, n);                                                                \
-    __global const float* xs = x + x_offset + (long)row * n;                                        \
+    __global const storage_t* xs = x + x_offset + (long)row * n;                                    \
     float acc = INIT;                                                                               \
-    for (int j = begin + lid; j < end; j += REDUCE_WG) acc = OP(acc, xs[j]);                        \
+    for (int j = begin + lid; j < end; j += REDUCE_WG) acc = OP(acc, LOAD(xs, j));                  \
     partial[lid] = acc;                                                                             \
     barrier(CLK_LOCAL_MEM_FENCE);                                                                   \
     for (int width = REDUCE_WG / 2; width > 0; width /= 2) {                                        \
         if (lid < width) partial[lid] = OP(partial[lid], partial[lid + width]);                     \
         barrier(CLK_LOCAL_MEM_FENCE);                                                               \
     }                                                                                               \
-    if (lid == 0) out[group] = partial[0] * scale;                                                  \
+    if (lid == 0) STORE_OUT(out, group, partial[0] * scale);                                        \
 }                                                                                                   \
-__kernel void reduce_##NAME##_columns(__global const float* x, int x_offset, __global float* out,   \
+__kernel void reduce_##NAME##_columns(__global const storage_t* x, int x_offset,                    \
+                                      __global out_storage_t* out,                                  \
                                       int outer, int n, int inner, float scale) {                   \
     int blocks = (inner + COLUMN_BLOCK - 1) / COLUMN_BLOCK;                                         \
     int gid = get_global_id(0);                                                                     \
     if (gid >= outer * blocks) return;                                                              \
     int o = gid / blocks, i0 = (gid % blocks) * COLUMN_BLOCK;                                       \
     int width = min(COLUMN_BLOCK, inner - i0);                                                      \
-    __global const float* xs = x + x_offset + (long)o * n * inner + i0;                             \
+    __global const storage_t* xs = x + x_offset + (long)o * n * inner + i0;                         \
     float acc[COLUMN_BLOCK];                                                                        \
     for (int c = 0; c < COLUMN_BLOCK; ++c) acc[c] = INIT;                                           \
     if (width == COLUMN_BLOCK) {                                                                    \
         for (int j = 0; j < n; ++j)                                                                 \
-            for (int c = 0; c < COLUMN_BLOCK; ++c) acc[c] = OP(acc[c], xs[(long)j * inner + c]);    \
+            for (int c = 0; c < COLUMN_BLOCK; ++c) acc[c] = OP(acc[c], LOAD(xs, (long)j * inner + c)); \
     } else {                                                                                        \
         for (int j = 0; j < n; ++j)                                                                 \
-            for (int c = 0; c < width; ++c) acc[c] = OP(acc[c], xs[(long)j * inner + c]);           \
+            for (int c = 0; c < width; ++c) acc[c] = OP(acc[c], LOAD(xs, (long)j * inner + c));     \
     }                                                                                               \
-    __global float* target = out + (long)o * inner + i0;                                            \
-    for (int c = 0; c < width; ++c) target[c] = acc[c] * scale;                                     \
+    __global out_storage_t* target = out + (long)o * inner + i0;                                    \
+    for (int c = 0; c < width; ++c) STORE_OUT(target, c, acc[c] * scale);                           \
 }
 
 REDUCE_KERNELS(sum, SUM_INIT, SUM_OP)
@@ -71,16 +74,17 @@ inline bool argmax_better(float v, int j, float best, int best_j) {
 }
 
 __kernel __attribute__((reqd_work_group_size(REDUCE_WG, 1, 1)))
-void reduce_argmax_rows(__global const float* x, int x_offset, __global int* out, int n) {
+void reduce_argmax_rows(__global const storage_t* x, int x_offset, __global int* out, int n) {
     __local float best_value[REDUCE_WG];
     __local int best_index[REDUCE_WG];
     int lid = get_local_id(0);
     int row = get_group_id(0);
-    __global const float* xs = x + x_offset + (long)row * n;
+    __global const storage_t* xs = x + x_offset + (long)row * n;
     float best = -INFINITY;
     int best_j = n;
     for (int j = lid; j < n; j += REDUCE_WG) {
-        if (argmax_better(xs[j], j, best, best_j)) { best = xs[j]; best_j = j; }
+        float v = LOAD(xs, j);
+        if (argmax_better(v, j, best, best_j)) { best = v; best_j = j; }
     }
     best_value[lid] = best;
     best_index[lid] = best_j;
@@ -96,16 +100,16 @@ void reduce_argmax_rows(__global const float* x, int x_offset, __global int* out
     if (lid == 0) out[row] = best_index[0] < n ? best_index[0] : 0;
 }
 
-__kernel void reduce_argmax_columns(__global const float* x, int x_offset, __global int* out,
+__kernel void reduce_argmax_columns(__global const storage_t* x, int x_offset, __global int* out,
                                     int outer, int n, int inner) {
     int gid = get_global_id(0);
     if (gid >= outer * inner) return;
     int o = gid / inner, i = gid % inner;
-    __global const float* xs = x + x_offset + (long)o * n * inner + i;
+    __global const storage_t* xs = x + x_offset + (long)o * n * inner + i;
     float best = -INFINITY;
     int best_j = n;
     for (int j = 0; j < n; ++j) {
-        float v = xs[(long)j * inner];
+        float v = LOAD(xs, (long)j * inner);
         if (argmax_better(v, j, best, best_j)) { best = v; best_j = j; }
     }
     out[gid] = best_j < n ? best_j : 0;

@@ -14,6 +14,9 @@ extension Tensor {
             guard gradient.shape == shape else {
                 throw CortadoError.shapeMismatch("backward(): gradient \(gradient.shape) for a tensor of shape \(shape)")
             }
+            guard gradient.dtype == dtype else {
+                throw CortadoError.dtypeMismatch(op: "backward()", dtypes: [dtype, gradient.dtype])
+            }
             try checkSameDevice("backward", gradient)
             seed = gradient
         } else {
@@ -21,7 +24,7 @@ extension Tensor {
                 throw CortadoError.invalidArgument(
                     "backward() without a gradient needs a one-element tensor, not shape \(shape)")
             }
-            seed = try Tensor.full(shape, value: 1, device: device)
+            seed = try Tensor.full(shape, value: 1, dtype: dtype, device: device)
         }
 
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]

@@ -33,9 +33,9 @@ extension Tensor {
         if let keyMask, keyMask.shape != [batch, keys] {
             throw CortadoError.shapeMismatch("attention: keyMask has shape \(keyMask.shape), expected [\(batch), \(keys)]")
         }
-        try checkFloat("attention")
         try checkSameDevice("attention", key, value)
-        for tensor in [key, value] + (keyMask.map { [$0] } ?? []) { try tensor.checkFloat("attention") }
+        try requireSupport(.attention, "attention", key, value)
+        try keyMask?.requireMask("attention")
         if let keyMask { try checkSameDevice("attention", keyMask) }
         let sequenceMajor = isSequenceMajorView && key.isSequenceMajorView && value.isSequenceMajorView
         let geometry = AttentionGeometry(
@@ -91,7 +91,7 @@ extension Tensor {
     /// Attention with no query, no key or empty rows: zeros, with zero gradients.
     private func emptyAttention(key: Tensor, value: Tensor) throws -> Tensor {
         let out = try Tensor.empty(shape, on: backend)
-        try backend.fill(out.buffer, offset: 0, count: count, bits: 0)
+        try backend.fill(out.buffer, offset: 0, count: count, value: 0)
         let (q, k, v) = (detached(), key.detached(), value.detached())
         return out.recordingGradient("attention", [self, key, value]) { _ in
             [try q.zerosLike(), try k.zerosLike(), try v.zerosLike()]

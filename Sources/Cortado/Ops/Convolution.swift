@@ -35,7 +35,8 @@ extension Tensor {
     ) throws -> Tensor {
         try checkSameDevice("conv2d", weight)
         if let bias { try checkSameDevice("conv2d", bias) }
-        try checkFloat("conv2d")
+        try requireSupport(.im2col, "conv2d", weight, bias)
+        try requireSupport(.gemm, "conv2d")
         guard rank == 4, weight.rank == 4, weight.shape[1] == shape[1] else {
             throw CortadoError.shapeMismatch("conv2d: input \(shape) (NCHW) and weight \(weight.shape) (OIHW) do not match")
         }

@@ -1,8 +1,8 @@
 extension Tensor {
     /// Applies a unary kernel into a new contiguous tensor (no gradient recorded).
     package func applying(_ op: UnaryOp) throws -> Tensor {
-        try checkFloat("\(op)")
-        let out = try Tensor.empty(shape, on: backend)
+        try requireSupport(.unary, "\(op)")
+        let out = try Tensor.empty(shape, dtype: dtype, on: backend)
         try backend.unary(op, view, into: out.view)
         return out
     }
@@ -10,10 +10,9 @@ extension Tensor {
     /// Applies a binary kernel with broadcasting into a new contiguous tensor (no gradient recorded).
     package func applying(_ op: BinaryOp, _ other: Tensor) throws -> Tensor {
         try checkSameDevice(op.rawValue, other)
-        try checkFloat(op.rawValue)
-        try other.checkFloat(op.rawValue)
+        try requireSupport(.binary, op.rawValue, other)
         let outShape = try Broadcasting.shape(shape, other.shape, op: op.rawValue)
-        let out = try Tensor.empty(outShape, on: backend)
+        let out = try Tensor.empty(outShape, dtype: dtype, on: backend)
         let a = StridedView(buffer: buffer, offset: offset, shape: outShape, strides: Broadcasting.strides(of: self, to: outShape))
         let b = StridedView(
             buffer: other.buffer, offset: other.offset, shape: outShape, strides: Broadcasting.strides(of: other, to: outShape))

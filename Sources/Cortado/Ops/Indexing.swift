@@ -4,7 +4,7 @@ extension Tensor {
     /// the rows that were picked.
     public func gatheredRows(_ indices: Tensor) throws -> Tensor {
         try checkSameDevice("gatheredRows", indices)
-        try checkFloat("gatheredRows")
+        try requireSupport(.gatherRows, "gatheredRows")
         guard rank == 2, indices.dtype == .int32 else {
             throw CortadoError.shapeMismatch("gatheredRows needs a [rows, width] float32 table and int32 indices, not \(shape) and \(indices.dtype) \(indices.shape)")
         }
@@ -25,7 +25,7 @@ extension Tensor {
     /// range gives NaN.
     public func crossEntropyPerRow(labels: Tensor) throws -> Tensor {
         try checkSameDevice("crossEntropy", labels)
-        try checkFloat("crossEntropy")
+        try requireSupport(.crossEntropy, "crossEntropy")
         guard rank == 2, labels.dtype == .int32, labels.shape == [shape[0]] else {
             throw CortadoError.shapeMismatch("crossEntropy needs [rows, classes] logits and int32 labels [rows], not \(shape) and \(labels.dtype) \(labels.shape)")
         }
@@ -50,6 +50,7 @@ extension Tensor {
     ///   - state: the rule's state tensors, each dense and of the parameter's shape.
     package func applyUpdate(_ rule: UpdateRule, gradient: Tensor, state: [Tensor]) throws {
         try checkSameDevice("optimizer update", gradient)
+        try requireSupport(.update, "optimizer update", gradient)
         precondition(isContiguous && offset == 0, "parameters are dense")
         precondition(state.allSatisfy { $0.isContiguous && $0.offset == 0 && $0.count == count }, "state is dense")
         let g = try gradient.dense()

@@ -44,9 +44,7 @@ extension Tensor {
             throw CortadoError.shapeMismatch("linear: bias \(bias.shape) for \(outputs) outputs")
         }
         try checkSameDevice("linear", weight, bias)
-        try checkFloat("linear")
-        try weight.checkFloat("linear")
-        try bias.checkFloat("linear")
+        try requireSupport(.gemm, "linear", weight, bias)
         let rows = shape.dropLast().reduce(1, *)
         let x = try detached().reshaped([rows, shape[rank - 1]]), wT = try weight.detached().transposed()
         let out = try Tensor.empty([rows, outputs], on: backend)
@@ -71,8 +69,7 @@ extension Tensor {
     /// The batched GEMM behind ``matmul(_:)`` for operands of rank ≥ 2.
     package func matmulWithoutGradient(_ other: Tensor) throws -> Tensor {
         try checkSameDevice("matmul", other)
-        try checkFloat("matmul")
-        try other.checkFloat("matmul")
+        try requireSupport(.gemm, "matmul", other)
         let (m, k, k2, n) = (shape[rank - 2], shape[rank - 1], other.shape[other.rank - 2], other.shape[other.rank - 1])
         guard k == k2 else {
             throw CortadoError.shapeMismatch("matmul: \(shape) × \(other.shape) (inner dimensions \(k) and \(k2) differ)")

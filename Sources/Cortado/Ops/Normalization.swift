@@ -15,11 +15,8 @@ extension Tensor {
                 throw CortadoError.shapeMismatch("layerNorm: \(name) has shape \(parameter.shape), expected [\(width)]")
             }
         }
-        try checkFloat("layerNorm")
-        for parameter in [weight, bias].compactMap({ $0 }) {
-            try checkSameDevice("layerNorm", parameter)
-            try parameter.checkFloat("layerNorm")
-        }
+        for parameter in [weight, bias].compactMap({ $0 }) { try checkSameDevice("layerNorm", parameter) }
+        try requireSupport(.layerNorm, "layerNorm", weight, bias)
         let rows = count / width
         let x = try dense().detached()
         let w = try weight?.dense().detached(), b = try bias?.dense().detached()

@@ -32,7 +32,7 @@ extension Tensor {
     }
 
     private func poolGeometry(_ op: String, _ kernel: Size2D, _ stride: Size2D, _ padding: Size2D) throws -> PoolGeometry {
-        try checkFloat(op)
+        try requireSupport(.pooling, op)
         guard rank == 4 else { throw CortadoError.shapeMismatch("\(op) needs NCHW input, not \(shape)") }
         guard kernel.height > 0, kernel.width > 0, stride.height > 0, stride.width > 0,
               padding.height >= 0, padding.width >= 0,

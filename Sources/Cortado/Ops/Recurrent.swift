@@ -26,8 +26,9 @@ extension Tensor {
 
     private func recurrent(_ cell: RecurrentCell, recurrentWeight: Tensor, recurrentBias: Tensor?, mask: Tensor?) throws -> Tensor {
         let name = cell == .lstm ? "lstm" : "gru"
-        try checkFloat(name)
         try checkSameDevice(name, recurrentWeight)
+        try requireSupport(.recurrent, name, recurrentWeight, recurrentBias)
+        try mask?.requireMask(name)
         let hidden = recurrentWeight.shape.last ?? 0
         guard rank == 3, recurrentWeight.shape == [cell.gates * hidden, hidden], shape[2] == cell.gates * hidden, shape[1] > 0 else {
             throw CortadoError.shapeMismatch("\(name): projected inputs \(shape) need [batch, steps, \(cell.gates)·hidden] with W_hh [\(cell.gates)·hidden, hidden], got W_hh \(recurrentWeight.shape)")
@@ -52,8 +53,8 @@ extension Tensor {
         // States of every step (index 0 = the zero initial state), saved activations, outputs.
         let hs = try Tensor.empty([steps + 1, batch, hidden], on: backend)
         let cs = cell == .lstm ? try Tensor.empty([steps + 1, batch, hidden], on: backend) : nil
-        try backend.fill(hs.buffer, offset: 0, count: stateSize, bits: 0)
-        if let cs { try backend.fill(cs.buffer, offset: 0, count: stateSize, bits: 0) }
+        try backend.fill(hs.buffer, offset: 0, count: stateSize, value: 0)
+        if let cs { try backend.fill(cs.buffer, offset: 0, count: stateSize, value: 0) }
         let saved = try Tensor.empty([steps, batch, 4 * hidden], on: backend)
         let outputs = try Tensor.empty([batch, steps, hidden], on: backend)
         let sequence = RecurrentSequence(

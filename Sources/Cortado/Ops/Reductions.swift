@@ -15,7 +15,7 @@ extension Tensor {
 
     /// Reduces along `axes` with one kernel per run of neighbouring axes (no gradient recorded).
     private func reducing(_ op: ReduceOp, axes: [Int]?, keepingDims: Bool, mean: Bool = false) throws -> Tensor {
-        try checkFloat(op.rawValue)
+        try requireSupport(.reduce, op.rawValue)
         let (resolved, runs) = try axisRuns(axes, op.rawValue)
         var current = try dense()
         var currentShape = shape
@@ -26,9 +26,10 @@ extension Tensor {
             let inner = currentShape[(run.upperBound + 1)...].reduce(1, *)
             var nextShape = currentShape
             for a in run { nextShape[a] = 1 }
-            let out = try Tensor.empty(nextShape, on: backend)
+            // Accumulated in float32; only the final result is rounded to a 16-bit type.
+            let out = try Tensor.empty(nextShape, dtype: run == runs.first ? dtype : .float32, on: backend)
             if n == 0 && op == .sum {
-                try backend.fill(out.buffer, offset: 0, count: out.count, bits: 0)
+                try backend.fill(out.buffer, offset: 0, count: out.count, value: 0)
             } else {
                 guard n > 0 else {
                     throw CortadoError.invalidArgument("\(op.rawValue) over an empty axis of shape \(shape)")
@@ -91,7 +92,7 @@ extension Tensor {
     /// Index of the first largest element along `axis` (over all elements, flattened, when `nil`),
     /// as `int32`.
     public func argmax(axis rawAxis: Int? = nil, keepingDims: Bool = false) throws -> Tensor {
-        try checkFloat("argmax")
+        try requireSupport(.reduce, "argmax")
         guard let rawAxis else { return try reshaped([count]).argmax(axis: 0, keepingDims: false) }
         let a = try axis(rawAxis, "argmax")
         guard shape[a] > 0 else { throw CortadoError.invalidArgument("argmax over an empty axis of \(shape)") }
@@ -110,6 +111,7 @@ extension Tensor {
     /// `out[…, i, …] = self[…, index[…, i, …], …]` along `axis`, where `indices` (`int32`) has this
     /// tensor's shape without `axis` (picking, say, each row's label logit).
     public func gathered(indices: Tensor, axis rawAxis: Int) throws -> Tensor {
+        try requireSupport(.gather, "gather")
         let a = try axis(rawAxis, "gather")
         try checkSameDevice("gather", indices)
         var expected = shape

@@ -10,7 +10,7 @@ extension Tensor {
     }
 
     private func softmax(axis rawAxis: Int, log: Bool) throws -> Tensor {
-        try checkFloat(log ? "logSoftmax" : "softmax")
+        try requireSupport(.softmax, log ? "logSoftmax" : "softmax")
         let a = try axis(rawAxis, "softmax")
         let (outer, n, inner) = (shape[..<a].reduce(1, *), rank == 0 ? 1 : shape[a], rank == 0 ? 1 : shape[(a + 1)...].reduce(1, *))
         let source = try dense()

@@ -1,8 +1,37 @@
 extension Tensor {
-    /// A `float32` tensor holding `values` in row-major order.
+    /// A tensor holding `values` in row-major order, converted to `dtype` (`float32` by default;
+    /// rounding to nearest even for the 16-bit floats, toward zero with saturation for integers).
     /// - Parameter device: where to put it; the scoped default device when `nil`.
-    public convenience init(_ values: [Float], shape: [Int]? = nil, device: Device? = nil) throws {
-        try self.init(bytesOf: values, shape: shape ?? [values.count], dtype: .float32, device: device)
+    public convenience init(_ values: [Float], shape: [Int]? = nil, dtype: DType = .float32, device: Device? = nil) throws {
+        if dtype == .float32 {
+            try self.init(bytesOf: values, shape: shape ?? [values.count], dtype: .float32, device: device)
+            return
+        }
+        var bytes = [UInt8](repeating: 0, count: values.count * dtype.byteSize)
+        values.withUnsafeBufferPointer { source in
+            bytes.withUnsafeMutableBytes { target in
+                guard let from = source.baseAddress, let to = target.baseAddress else { return }
+                ElementAccess.storeFloats(from, count: source.count, as: dtype, to, at: 0, step: 1)
+            }
+        }
+        try self.init(storedBytes: bytes, shape: shape ?? [values.count], dtype: dtype, device: device)
+    }
+
+    /// A tensor of `T`'s element type holding `values` exactly, in row-major order.
+    /// - Parameter device: where to put it; the scoped default device when `nil`.
+    public convenience init<T: TensorElement>(elements values: [T], shape: [Int]? = nil, device: Device? = nil) throws {
+        try self.init(bytesOf: values, shape: shape ?? [values.count], dtype: T.dtype, device: device)
+    }
+
+    /// A tensor whose elements are `bytes` as stored (little-endian, row-major), as read from a file.
+    package convenience init(storedBytes bytes: some Collection<UInt8>, shape: [Int], dtype: DType, device: Device?) throws {
+        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) * dtype.byteSize == bytes.count else {
+            throw CortadoError.shapeMismatch("\(bytes.count / dtype.byteSize) values cannot fill shape \(shape)")
+        }
+        let backend = try DeviceRegistry.shared.backend(for: device ?? DefaultDevice.current)
+        let tensor = try Tensor.empty(shape, dtype: dtype, on: backend)
+        try Array(bytes).withUnsafeBytes { try backend.write($0, to: tensor.buffer, atByte: 0) }
+        self.init(buffer: tensor.buffer, backend: backend, shape: shape, strides: tensor.strides, offset: 0, dtype: dtype)
     }
 
     /// An `int32` tensor of indices (class labels, token ids) in row-major order.
@@ -25,27 +54,27 @@ extension Tensor {
         try Tensor([value], shape: [], device: device)
     }
 
-    /// A tensor with every element equal to `value`.
-    public static func full(_ shape: [Int], value: Float, device: Device? = nil) throws -> Tensor {
+    /// A tensor with every element equal to `value` converted to `dtype`.
+    public static func full(_ shape: [Int], value: Float, dtype: DType = .float32, device: Device? = nil) throws -> Tensor {
         let backend = try DeviceRegistry.shared.backend(for: device ?? DefaultDevice.current)
-        let tensor = try empty(shape, on: backend)
-        try backend.fill(tensor.buffer, offset: 0, count: tensor.count, bits: value.bitPattern)
+        let tensor = try empty(shape, dtype: dtype, on: backend)
+        try backend.fill(tensor.buffer, offset: 0, count: tensor.count, value: Double(value))
         return tensor
     }
 
     /// A tensor of zeros.
-    public static func zeros(_ shape: [Int], device: Device? = nil) throws -> Tensor {
-        try full(shape, value: 0, device: device)
+    public static func zeros(_ shape: [Int], dtype: DType = .float32, device: Device? = nil) throws -> Tensor {
+        try full(shape, value: 0, dtype: dtype, device: device)
     }
 
     /// A tensor of ones.
-    public static func ones(_ shape: [Int], device: Device? = nil) throws -> Tensor {
-        try full(shape, value: 1, device: device)
+    public static func ones(_ shape: [Int], dtype: DType = .float32, device: Device? = nil) throws -> Tensor {
+        try full(shape, value: 1, dtype: dtype, device: device)
     }
 
-    /// Zeros with this tensor's shape and device.
+    /// Zeros with this tensor's shape, element type and device.
     public func zerosLike() throws -> Tensor {
-        try Tensor.full(shape, value: 0, device: device)
+        try Tensor.full(shape, value: 0, dtype: dtype, device: device)
     }
 
     /// `[0, 1, …, count − 1]` as `float32`.

@@ -61,7 +61,7 @@ extension Tensor {
         let inputShape = shape
         return result.recordingGradient("slice", [self]) { g in
             // Scatter the gradient into the same window of a zero tensor of the input's shape.
-            let full = try Tensor.zeros(inputShape, device: g.device)
+            let full = try Tensor.zeros(inputShape, dtype: g.dtype, device: g.device)
             let fullStrides = Layout.rowMajorStrides(inputShape)
             var windowStrides = fullStrides
             windowStrides[a] *= step
@@ -137,6 +137,21 @@ extension Tensor {
         let result = try Tensor.empty(shape, dtype: dtype, on: backend)
         try backend.copy(view, to: result.view)
         return result.recordingGradient("copy", [self]) { g in [g] }
+    }
+
+    /// This tensor converted to element type `target` (itself when already of that type), on the
+    /// same device: floats round to nearest even, floats become integers toward zero with
+    /// saturation (NaN as 0), integers narrow with saturation. Gradients flow back through a
+    /// conversion between floating-point types (converted back to this tensor's type); a
+    /// conversion to an integer type ends the graph, as in PyTorch.
+    public func to(dtype target: DType) throws -> Tensor {
+        if target == dtype { return self }
+        try backend.require(.copy, target, "to(dtype: \(target))")
+        let result = try Tensor.empty(shape, dtype: target, on: backend)
+        try backend.copy(view, to: result.view)
+        guard dtype.isFloatingPoint && target.isFloatingPoint else { return result }
+        let source = dtype
+        return result.recordingGradient("to(dtype: \(target))", [self]) { g in [try g.to(dtype: source)] }
     }
 
     /// This tensor on `target` (itself when already there). Waits for pending work on the source.

@@ -67,8 +67,15 @@ public final class Tensor {
         guard shape.allSatisfy({ $0 >= 0 }) else {
             throw CortadoError.invalidArgument("negative extent in shape \(shape)")
         }
-        let count = shape.reduce(1, *)
-        let buffer = try backend.allocator.allocate(byteCount: Swift.max(count, 1) * dtype.byteSize)
+        var count = 1
+        for extent in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+            guard !overflow else {
+                throw CortadoError.outOfDeviceMemory(device: backend.device.id, bytes: Int.max, detail: "shape \(shape) has more elements than any device holds")
+            }
+            count = product
+        }
+        let buffer = try backend.allocator.allocate(count: count, dtype: dtype)
         return Tensor(
             buffer: buffer, backend: backend, shape: shape, strides: Layout.rowMajorStrides(shape), offset: 0,
             dtype: dtype)
@@ -103,9 +110,21 @@ public final class Tensor {
         }
     }
 
-    /// Throws unless the tensor holds `float32`.
-    package func checkFloat(_ op: String) throws {
-        guard dtype == .float32 else { throw CortadoError.unsupportedDType(op: op, dtype: dtype) }
+    /// Throws unless this tensor's device runs `operation` in its element type and every tensor of
+    /// `others` has that type too (`name` is the op in the message).
+    package func requireSupport(_ operation: BackendOperation, _ name: String, _ others: Tensor?...) throws {
+        for other in others.compactMap({ $0 }) where other.dtype != dtype {
+            throw CortadoError.dtypeMismatch(op: name, dtypes: [dtype, other.dtype])
+        }
+        try backend.require(operation, dtype, name)
+    }
+
+    /// Throws unless this tensor is a `float32` mask (1 to keep, 0 to drop), whatever the type of
+    /// the values it masks.
+    package func requireMask(_ name: String) throws {
+        guard dtype == .float32 else {
+            throw CortadoError.invalidArgument("\(name): a mask holds float32 ones and zeros, not \(dtype)")
+        }
     }
 
     /// Normalises a possibly negative axis.

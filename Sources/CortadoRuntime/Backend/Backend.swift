@@ -1,21 +1,33 @@
 /// The primitive operations every device implements; tensors compose everything else from these.
 ///
 /// Calls enqueue work and return without waiting for it, except ``read(_:atByte:into:)`` and
-/// ``synchronize()``. Buffers hold 4-byte elements; offsets and counts are in elements unless named
-/// in bytes. Outputs never alias inputs.
+/// ``synchronize()``. Every buffer carries its element type (``DeviceBuffer/dtype``); offsets and
+/// counts are in elements of that type unless named in bytes. Outputs never alias inputs.
+///
+/// A backend runs each operation in the element types it lists in ``supports(_:_:)``, and callers
+/// ask before calling (``require(_:_:_:)``): any other pairing is a thrown
+/// ``CortadoError/unsupportedDType(op:dtype:device:supported:)``, never a wrong result. Floating-point
+/// operations on `float16` and `bfloat16` storage compute in `float32` and round on store.
 package protocol Backend: AnyObject, Sendable {
     /// The device this backend runs.
     var device: Device { get }
     /// The caching allocator that owns the device's buffers.
     var allocator: CachingAllocator { get }
 
+    /// Whether this backend runs `operation` on floating-point (or, for ``BackendOperation/copy``
+    /// and ``BackendOperation/fill``, any) operands of element type `dtype`.
+    func supports(_ operation: BackendOperation, _ dtype: DType) -> Bool
+
     /// Copies host bytes into `buffer` at byte offset `atByte` (the host memory may be reused on return).
     func write(_ bytes: UnsafeRawBufferPointer, to buffer: DeviceBuffer, atByte: Int) throws
     /// Copies bytes from `buffer` into host memory, waiting for queued work that writes it.
     func read(_ buffer: DeviceBuffer, atByte: Int, into bytes: UnsafeMutableRawBufferPointer) throws
-    /// Sets `count` elements from `offset` to the 32-bit pattern `bits`.
-    func fill(_ buffer: DeviceBuffer, offset: Int, count: Int, bits: UInt32) throws
-    /// Copies the elements of `source` into `destination` (same shape, any strides, 4-byte elements).
+    /// Sets `count` elements from `offset` to `value` converted to the buffer's element type (see
+    /// ``DType/bitPattern(of:)``).
+    func fill(_ buffer: DeviceBuffer, offset: Int, count: Int, value: Double) throws
+    /// Copies the elements of `source` into `destination` (same shape, any strides), converting
+    /// when their element types differ: floats round to nearest even, floats become integers
+    /// toward zero with saturation (NaN as 0), integers narrow with saturation.
     func copy(_ source: StridedView, to destination: StridedView) throws
 
     /// `out = op(x)` elementwise (`out` has `x`'s shape).
@@ -151,4 +163,21 @@ package protocol Backend: AnyObject, Sendable {
 
     /// Waits until all queued work has finished.
     func synchronize() throws
+}
+
+/// The operations of ``Backend``, for asking which element types a backend runs each in
+/// (as ggml's `supports_op`).
+package enum BackendOperation: String, Sendable, CaseIterable {
+    case fill, copy, unary, binary, reduce, gather, scatter, gemm, softmax, layerNorm, attention
+    case im2col, pooling, random, gatherRows, scatterAddRows, crossEntropy, recurrent, update
+}
+
+extension Backend {
+    /// Throws unless the backend runs `operation` in `dtype`; `name` is the user-facing op in the message.
+    package func require(_ operation: BackendOperation, _ dtype: DType, _ name: String) throws {
+        guard supports(operation, dtype) else {
+            throw CortadoError.unsupportedDType(
+                op: name, dtype: dtype, device: device.id, supported: DType.allCases.filter { supports(operation, $0) })
+        }
+    }
 }

@@ -119,6 +119,9 @@ package struct MatrixOperand {
     /// Element step between batch entries (0 broadcasts one matrix over the batch).
     package let batchStride: Int
 
+    /// The element type (the buffer's).
+    package var dtype: DType { buffer.dtype }
+
     package init(buffer: DeviceBuffer, offset: Int, rowStride: Int, columnStride: Int, batchStride: Int) {
         self.buffer = buffer
         self.offset = offset

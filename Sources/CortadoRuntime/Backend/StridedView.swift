@@ -26,6 +26,9 @@ package struct StridedView {
     /// Number of elements.
     package var count: Int { shape.reduce(1, *) }
 
+    /// The element type (the buffer's).
+    package var dtype: DType { buffer.dtype }
+
     /// Whether the elements are dense and in row-major order.
     package var isContiguous: Bool { Layout.isContiguous(shape: shape, strides: strides) }
 }

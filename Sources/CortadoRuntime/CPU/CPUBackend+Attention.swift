@@ -178,7 +178,7 @@ extension CPUBackend {
         guard g.pairs > 0, nq > 0, nk > 0, d > 0 else { return }
         let grain = Self.attentionGrain(g)
         let perPiece = nq * nk + nk
-        let scratch = try allocator.allocate(byteCount: Parallel.pieces(count: g.pairs, grain: grain) * perPiece * 4)
+        let scratch = try allocator.allocate(count: Parallel.pieces(count: g.pairs, grain: grain) * perPiece, dtype: .float32)
         let (qs, ks, vs, os, lse) = (q.floats, k.floats, v.floats, out.floats, logsumexp.floats)
         let mask = keyMask.map { UnsafePointer($0.floats) }
         Parallel.forEachPiece(count: g.pairs, grain: grain) { piece, range in
@@ -203,7 +203,7 @@ extension CPUBackend {
         guard g.pairs > 0, nq > 0, nk > 0, d > 0 else { return }
         let grain = Self.attentionGrain(g)
         let perPiece = 2 * nq * nk + nk
-        let scratch = try allocator.allocate(byteCount: Parallel.pieces(count: g.pairs, grain: grain) * perPiece * 4)
+        let scratch = try allocator.allocate(count: Parallel.pieces(count: g.pairs, grain: grain) * perPiece, dtype: .float32)
         let (qs, ks, vs, os, gs, lse) = (q.floats, k.floats, v.floats, out.floats, dOut.floats, logsumexp.floats)
         let (dqs, dks, dvs) = (dq.floats, dk.floats, dv.floats)
         let mask = keyMask.map { UnsafePointer($0.floats) }

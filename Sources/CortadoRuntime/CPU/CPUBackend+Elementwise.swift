@@ -68,12 +68,18 @@ enum ScalarMath {
 
 extension CPUBackend {
     package func unary(_ op: UnaryOp, _ x: StridedView, into out: StridedView) throws {
-        if x.isContiguous && out.isContiguous, let vectorised = Self.vectorised(op) {
-            let xp = x.buffer.floats + x.offset, op = out.buffer.floats + out.offset
-            Parallel.forEach(count: out.count, grain: Self.transcendentalGrain) { range in
-                vectorised(xp + range.lowerBound, op + range.lowerBound, range.count)
+        if let vectorised = Self.vectorised(op) {
+            if x.dtype != .float32 || out.dtype != .float32 {
+                widening([x], into: out, grain: Self.transcendentalGrain) { a, _, result, m in vectorised(a, result, m) }
+                return
             }
-            return
+            if x.isContiguous && out.isContiguous {
+                let xp = x.buffer.floats + x.offset, op = out.buffer.floats + out.offset
+                Parallel.forEach(count: out.count, grain: Self.transcendentalGrain) { range in
+                    vectorised(xp + range.lowerBound, op + range.lowerBound, range.count)
+                }
+                return
+            }
         }
         typealias M = ScalarMath
         let fast = Self.elementwiseGrain, slow = Self.transcendentalGrain
@@ -104,6 +110,12 @@ extension CPUBackend {
     }
 
     package func binary(_ op: BinaryOp, _ a: StridedView, _ b: StridedView, into out: StridedView) throws {
+        if op == .geluBackward, out.dtype != .float32 {
+            widening([a, b], into: out, grain: Self.transcendentalGrain) { a, b, result, m in
+                cortado_vm_gelu_backward(a, b, result, m)
+            }
+            return
+        }
         if op == .geluBackward, a.shape == out.shape, b.shape == out.shape,
            a.isContiguous, b.isContiguous, out.isContiguous {
             let ap = a.buffer.floats + a.offset, bp = b.buffer.floats + b.offset, op = out.buffer.floats + out.offset
@@ -135,7 +147,8 @@ extension CPUBackend {
         }
     }
 
-    /// The vectorised loop (CVectorMath) of a transcendental function, when there is one.
+    /// The vectorised loop (CVectorMath) of a transcendental function, when there is one (it may
+    /// not write in place).
     private static func vectorised(_ op: UnaryOp) -> ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)? {
         switch op {
         case .exp: return { cortado_vm_exp($0, $1, $2, 0) }
@@ -148,6 +161,12 @@ extension CPUBackend {
 
     /// `out[i] = f(x[i])`, contiguous fast path or strided rows.
     private func map<F: UnaryFunction>(_ x: StridedView, _ out: StridedView, grain: Int, _ f: F) {
+        if x.dtype != .float32 || out.dtype != .float32 {
+            widening([x], into: out, grain: grain) { a, _, result, m in
+                for j in 0..<m { result[j] = f(a[j]) }
+            }
+            return
+        }
         let xs = x.buffer.floats, os = out.buffer.floats
         if x.isContiguous && out.isContiguous {
             let xp = xs + x.offset, op = os + out.offset
@@ -170,6 +189,12 @@ extension CPUBackend {
 
     /// `out[i] = f(a[i], b[i])` with broadcasting strides.
     private func zip<F: BinaryFunction>(_ a: StridedView, _ b: StridedView, _ out: StridedView, grain: Int, _ f: F) {
+        if out.dtype != .float32 {
+            widening([a, b], into: out, grain: grain) { a, b, result, m in
+                for j in 0..<m { result[j] = f(a[j], b[j]) }
+            }
+            return
+        }
         let as_ = a.buffer.floats, bs = b.buffer.floats, os = out.buffer.floats
         if a.shape == out.shape && b.shape == out.shape && a.isContiguous && b.isContiguous && out.isContiguous {
             let ap = as_ + a.offset, bp = bs + b.offset, op = os + out.offset

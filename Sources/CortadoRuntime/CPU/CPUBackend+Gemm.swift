@@ -31,7 +31,7 @@ extension CPUBackend {
         // Summing over the batch: each product accumulates onto the previous ones of its piece;
         // piece 0 into C, the others into partial sums added to C in piece order afterwards (the
         // same order on every run).
-        let partials = pieces > 1 ? try allocator.allocate(byteCount: (pieces - 1) * d.m * d.n * 4) : nil
+        let partials = pieces > 1 ? try allocator.allocate(count: (pieces - 1) * d.m * d.n, dtype: .float32) : nil
         let sums = partials?.floats ?? cp  // written only by pieces after the first, which exist only with partials
         Parallel.forEachPiece(count: d.batch, grain: pieceGrain) { piece, range in
             let (target, rowStride) = piece == 0 ? (cp + c.offset, ldc) : (sums + (piece - 1) * d.m * d.n, d.n)
@@ -73,7 +73,7 @@ extension CPUBackend {
             return (x, CblasTrans, transposedColumnStride)
         }
         let packedBatches = x.batchStride == 0 ? 1 : batch
-        let buffer = try allocator.allocate(byteCount: packedBatches * rows * cols * 4)
+        let buffer = try allocator.allocate(count: packedBatches * rows * cols, dtype: .float32)
         try copy(
             StridedView(buffer: x.buffer, offset: x.offset, shape: [packedBatches, rows, cols],
                         strides: [x.batchStride, x.rowStride, x.columnStride]),

@@ -145,7 +145,7 @@ extension CPUBackend {
         let blocks = (rows + blockRows - 1) / blockRows
         let wantsParameters = dWeight != nil || dBias != nil
         // Per block: the partial Σ dy·x̂ then Σ dy, [blocks, 2, width].
-        let partial = wantsParameters ? try allocator.allocate(byteCount: max(blocks * 2 * width, 1) * 4) : nil
+        let partial = wantsParameters ? try allocator.allocate(count: max(blocks * 2 * width, 1), dtype: .float32) : nil
         let partials = partial?.floats
         Parallel.forEach(count: blocks, grain: max(1, Self.elementwiseGrain / max(blockRows * width, 1))) { range in
             for block in range {

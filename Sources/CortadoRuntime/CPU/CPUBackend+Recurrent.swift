@@ -13,7 +13,7 @@ extension CPUBackend {
         let width = q.cell.gates * q.hidden
         // W_hhᵀ [hidden, width] as the right operand: element (k, n) is W_hh[n, k].
         let packed = try packedPanels(q.recurrentWeight, rowStride: 1, columnStride: q.hidden, k: q.hidden, n: width)
-        let hw = try allocator.allocate(byteCount: q.batch * width * 4)
+        let hw = try allocator.allocate(count: q.batch * width, dtype: .float32)
         let (states, cells, saved) = (q.states.floats, q.cells?.floats, q.saved.floats)
         let (projected, product, out, mask) = (q.projected.floats, hw.floats, outputs.floats, q.mask.map { UnsafePointer($0.floats) })
         let (stateSize, hidden) = (q.stateSize, q.hidden)
@@ -50,8 +50,8 @@ extension CPUBackend {
         let packed = try packedPanels(q.recurrentWeight, rowStride: hidden, columnStride: 1, k: width, n: hidden)
         // ∂h and ∂c ping-pong between two halves of one scratch buffer; the carries into the last
         // step are zero.
-        let scratch = try allocator.allocate(byteCount: 4 * stateSize * 4)
-        try fill(scratch, offset: 0, count: 4 * stateSize, bits: 0)
+        let scratch = try allocator.allocate(count: 4 * stateSize, dtype: .float32)
+        try fill(scratch, offset: 0, count: 4 * stateSize, value: 0)
         let dh = [scratch.floats, scratch.floats + stateSize], dc = [scratch.floats + 2 * stateSize, scratch.floats + 3 * stateSize]
         let (saved, states, cells) = (q.saved.floats, q.states.floats, q.cells?.floats)
         let (dOut, byStep, byBatch) = (dOutputs.floats, dGatesByStep.floats, dProjected.floats)
@@ -86,7 +86,7 @@ extension CPUBackend {
 
     /// `b` (element (i, j) at `i · rowStride + j · columnStride`, k × n) packed for `cortado_vm_gemm_packed`.
     private func packedPanels(_ b: DeviceBuffer, rowStride: Int, columnStride: Int, k: Int, n: Int) throws -> DeviceBuffer {
-        let packed = try allocator.allocate(byteCount: cortado_vm_packed_count(k, n) * 4)
+        let packed = try allocator.allocate(count: cortado_vm_packed_count(k, n), dtype: .float32)
         cortado_vm_pack_panels(b.floats, rowStride, columnStride, k, n, packed.floats)
         return packed
     }

@@ -52,6 +52,22 @@ extension CPUBackend {
         _ op: ReduceOp, _ x: DeviceBuffer, offset: Int, outer: Int, n: Int, inner: Int,
         scale: Float, into out: DeviceBuffer
     ) throws {
+        if x.dtype != .float32 || (op != .argmax && out.dtype != .float32) {
+            // 16-bit floats: widen the block, reduce in float32, round each result once.
+            let count = outer * n * inner, results = outer * inner
+            var (wide, start) = (x, offset)
+            if x.dtype != .float32 {
+                (wide, start) = (try allocator.allocate(count: count, dtype: .float32), 0)
+                try copy(StridedView(contiguous: x, offset: offset, shape: [count]), to: StridedView(contiguous: wide, shape: [count]))
+            }
+            if op == .argmax || out.dtype == .float32 {
+                return try reduce(op, wide, offset: start, outer: outer, n: n, inner: inner, scale: scale, into: out)
+            }
+            let result = try allocator.allocate(count: results, dtype: .float32)
+            try reduce(op, wide, offset: start, outer: outer, n: n, inner: inner, scale: scale, into: result)
+            try copy(StridedView(contiguous: result, shape: [results]), to: StridedView(contiguous: out, shape: [results]))
+            return
+        }
         let xs = UnsafePointer(x.floats + offset)
         if op == .argmax {
             let os = out.ints

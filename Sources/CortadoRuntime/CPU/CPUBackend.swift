@@ -41,30 +41,58 @@ package final class CPUBackend: Backend {
         memcpy(destination, buffer.handle.hostPointer + atByte, bytes.count)
     }
 
-    package func fill(_ buffer: DeviceBuffer, offset: Int, count: Int, bits: UInt32) throws {
-        let words = buffer.handle.hostPointer.assumingMemoryBound(to: UInt32.self) + offset
+    package func supports(_ operation: BackendOperation, _ dtype: DType) -> Bool {
+        switch operation {
+        case .fill, .copy: return true
+        case .unary, .binary, .reduce: return dtype.isFloatingPoint
+        default: return dtype == .float32
+        }
+    }
+
+    package func fill(_ buffer: DeviceBuffer, offset: Int, count: Int, value: Double) throws {
+        guard count > 0 else { return }
+        let bits = buffer.dtype.bitPattern(of: value)
+        let width = buffer.dtype.byteSize
+        let start = buffer.handle.hostPointer + offset * width
         if bits == 0 {
-            memset(words, 0, count * 4)
-        } else {
-            words.update(repeating: bits, count: count)
+            memset(start, 0, count * width)
+            return
+        }
+        switch width {
+        case 1: memset(start, Int32(bits), count)
+        case 2: start.assumingMemoryBound(to: UInt16.self).update(repeating: UInt16(truncatingIfNeeded: bits), count: count)
+        case 4: start.assumingMemoryBound(to: UInt32.self).update(repeating: UInt32(truncatingIfNeeded: bits), count: count)
+        default: start.assumingMemoryBound(to: UInt64.self).update(repeating: bits, count: count)
         }
     }
 
     package func copy(_ source: StridedView, to destination: StridedView) throws {
         precondition(source.shape == destination.shape, "copy between different shapes")
+        guard destination.count > 0 else { return }
+        guard source.dtype == destination.dtype else { return convert(source, to: destination) }
+        switch source.dtype.byteSize {
+        case 1: copyBits(source, to: destination, as: UInt8.self)
+        case 2: copyBits(source, to: destination, as: UInt16.self)
+        case 4: copyBits(source, to: destination, as: UInt32.self)
+        default: copyBits(source, to: destination, as: UInt64.self)
+        }
+    }
+
+    /// Copies elements of one type bit for bit, `Word` being an integer of their width.
+    private func copyBits<Word: FixedWidthInteger>(_ source: StridedView, to destination: StridedView, as _: Word.Type) {
         let count = destination.count
-        guard count > 0 else { return }
-        let src = source.buffer.handle.hostPointer.assumingMemoryBound(to: UInt32.self)
-        let dst = destination.buffer.handle.hostPointer.assumingMemoryBound(to: UInt32.self)
+        let width = MemoryLayout<Word>.size
+        let src = source.buffer.handle.hostPointer.assumingMemoryBound(to: Word.self)
+        let dst = destination.buffer.handle.hostPointer.assumingMemoryBound(to: Word.self)
         if source.isContiguous && destination.isContiguous {
-            memcpy(dst + destination.offset, src + source.offset, count * 4)
+            memcpy(dst + destination.offset, src + source.offset, count * width)
             return
         }
         let (shape, strides, base) = StridedRows.layout(destination.shape, [source, destination])
         StridedRows.forEach(shape: shape, strides: strides, base: base, grain: Self.elementwiseGrain) { at, step, n in
             if step[0] == 1 && step[1] == 1 {
                 // Dense rows (a broadcast bias, a slice): the compiler's loop here is element by element.
-                memcpy(dst + at[1], src + at[0], n * 4)
+                memcpy(dst + at[1], src + at[0], n * width)
             } else if step[0] == 0 && step[1] == 1 {
                 // One value along the row (a convolution's bias over its output plane).
                 (dst + at[1]).update(repeating: src[at[0]], count: n)

@@ -10,8 +10,10 @@ public enum CortadoError: Error, CustomStringConvertible, LocalizedError, Equata
     case shapeMismatch(String)
     /// An argument outside what an operation accepts.
     case invalidArgument(String)
-    /// An element type the operation does not support.
-    case unsupportedDType(op: String, dtype: DType)
+    /// An element type the operation does not support on a device; `supported` lists the types it does.
+    case unsupportedDType(op: String, dtype: DType, device: String, supported: [DType])
+    /// An operation combined tensors of different element types (`dtypes`) that it does not mix.
+    case dtypeMismatch(op: String, dtypes: [DType])
     /// The device ran out of memory while allocating `bytes`.
     case outOfDeviceMemory(device: String, bytes: Int, detail: String)
     /// An OpenCL call failed with the given status code.
@@ -37,8 +39,13 @@ public enum CortadoError: Error, CustomStringConvertible, LocalizedError, Equata
             return "shape mismatch: \(message)"
         case let .invalidArgument(message):
             return "invalid argument: \(message)"
-        case let .unsupportedDType(op, dtype):
-            return "\(op) does not support element type \(dtype)"
+        case let .unsupportedDType(op, dtype, device, supported):
+            let list = supported.isEmpty ? "none" : supported.map(\.rawValue).joined(separator: ", ")
+            return "\(op) does not support element type \(dtype) on \(device) (supported there: \(list)); "
+                + "convert with .to(dtype:) first"
+        case let .dtypeMismatch(op, dtypes):
+            return "\(op): tensors have different element types (\(dtypes.map(\.rawValue).joined(separator: ", "))); "
+                + "convert one with .to(dtype:) first"
         case let .outOfDeviceMemory(device, bytes, detail):
             return "out of device memory on \(device) while allocating \(formatBytes(bytes))"
                 + (detail.isEmpty ? "" : " (\(detail))") + "; try a smaller batch size"

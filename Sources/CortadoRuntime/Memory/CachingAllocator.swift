@@ -76,10 +76,17 @@ package final class CachingAllocator: Sendable {
         return (byteCount + step - 1) / step * step
     }
 
-    /// A buffer of at least `byteCount` bytes, from the cache when one of its size class is free.
-    /// - Throws: ``CortadoError/outOfDeviceMemory(device:bytes:detail:)`` when the device has no room
-    ///   even after the cache is emptied.
-    package func allocate(byteCount: Int) throws -> DeviceBuffer {
+    /// A buffer of `count` elements of `dtype` (at least one element's room), from the cache when
+    /// one of its size class is free.
+    /// - Throws: ``CortadoError/outOfDeviceMemory(device:bytes:detail:)`` when the byte count
+    ///   overflows or the device has no room even after the cache is emptied.
+    package func allocate(count: Int, dtype: DType) throws -> DeviceBuffer {
+        let (bytes, overflow) = Swift.max(count, 1).multipliedReportingOverflow(by: dtype.byteSize)
+        guard count >= 0, !overflow, bytes <= Int.max / 2 else {
+            throw CortadoError.outOfDeviceMemory(
+                device: device.id, bytes: overflow ? Int.max : bytes, detail: "\(count) elements of \(dtype) is more than any device holds")
+        }
+        let byteCount = bytes
         let capacity = Self.sizeClass(byteCount)
         if capacity > maxAllocation {
             throw CortadoError.outOfDeviceMemory(
@@ -102,7 +109,7 @@ package final class CachingAllocator: Sendable {
             return nil
         }
         if let cached {
-            return DeviceBuffer(handle: cached.handle, byteCount: byteCount, capacity: cached.capacity, allocator: self)
+            return DeviceBuffer(handle: cached.handle, count: count, dtype: dtype, capacity: cached.capacity, allocator: self)
         }
         let handle: BufferHandle
         do {
@@ -123,7 +130,7 @@ package final class CachingAllocator: Sendable {
             state.statistics.liveBuffers += 1
             state.statistics.liveBytes += capacity
         }
-        return DeviceBuffer(handle: handle, byteCount: byteCount, capacity: capacity, allocator: self)
+        return DeviceBuffer(handle: handle, count: count, dtype: dtype, capacity: capacity, allocator: self)
     }
 
     /// Takes back the memory of a released buffer.

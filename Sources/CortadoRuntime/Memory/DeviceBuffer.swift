@@ -20,21 +20,27 @@ package enum BufferHandle: @unchecked Sendable {
     }
 }
 
-/// Device memory owned by a tensor's storage. When the last reference goes, the memory returns to
-/// its device's caching allocator for reuse instead of being freed.
+/// Device memory owned by a tensor's storage: `count` elements of one element type. When the last
+/// reference goes, the memory returns to its device's caching allocator for reuse instead of being
+/// freed.
 package final class DeviceBuffer: @unchecked Sendable {
     /// The memory.
     package let handle: BufferHandle
-    /// Bytes requested by the owner.
-    package let byteCount: Int
+    /// The element type of the contents; offsets into the buffer count elements of this type.
+    package let dtype: DType
+    /// Elements requested by the owner.
+    package let count: Int
+    /// Bytes requested by the owner (`count · dtype.byteSize`).
+    package var byteCount: Int { count * dtype.byteSize }
     /// Bytes actually reserved (the allocator's size class, at least `byteCount`).
     package let capacity: Int
     private let allocator: CachingAllocator
     private let tracker: BufferLeakTracker?
 
-    init(handle: BufferHandle, byteCount: Int, capacity: Int, allocator: CachingAllocator) {
+    init(handle: BufferHandle, count: Int, dtype: DType, capacity: Int, allocator: CachingAllocator) {
         self.handle = handle
-        self.byteCount = byteCount
+        self.count = count
+        self.dtype = dtype
         self.capacity = capacity
         self.allocator = allocator
         self.tracker = BufferLeakTracker.current
@@ -49,13 +55,22 @@ package final class DeviceBuffer: @unchecked Sendable {
     /// The device whose memory this is.
     package var device: Device { allocator.device }
 
-    /// Host pointer to the first element (CPU buffers only).
+    /// Host pointer to the first element of a `float32` buffer (CPU buffers only).
     package var floats: UnsafeMutablePointer<Float> {
-        handle.hostPointer.assumingMemoryBound(to: Float.self)
+        assert(dtype == .float32, "a \(dtype) buffer read as float32")
+        return handle.hostPointer.assumingMemoryBound(to: Float.self)
     }
 
-    /// Host pointer to the first element as `int32` (CPU buffers only).
+    /// Host pointer to the first element of an `int32` buffer (CPU buffers only).
     package var ints: UnsafeMutablePointer<Int32> {
-        handle.hostPointer.assumingMemoryBound(to: Int32.self)
+        assert(dtype == .int32, "a \(dtype) buffer read as int32")
+        return handle.hostPointer.assumingMemoryBound(to: Int32.self)
+    }
+
+    /// Host pointer to the first element of a `float16` or `bfloat16` buffer, as bit patterns
+    /// (CPU buffers only).
+    package var halves: UnsafeMutablePointer<UInt16> {
+        assert(dtype.isHalf, "a \(dtype) buffer read as 16-bit floats")
+        return handle.hostPointer.assumingMemoryBound(to: UInt16.self)
     }
 }

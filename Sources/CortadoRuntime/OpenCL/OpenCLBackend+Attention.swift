@@ -116,7 +116,7 @@ extension OpenCLBackend {
     ) throws {
         let tiles = try attentionTiles(g)
         let rows = g.pairs * g.queries
-        let delta = try allocator.allocate(byteCount: max(rows, 1) * 4)
+        let delta = try allocator.allocate(count: max(rows, 1), dtype: .float32)
         try launch(.attention(tiles), "attention_backward_delta", global: [rows], local: [parameters.elementwiseWorkGroup],
                    [.buffer(out), .buffer(dOut), .buffer(delta), .int(rows), .int(g.heads), .int(g.queries),
                     .int(g.sequenceMajor ? 1 : 0)])

@@ -75,7 +75,7 @@ extension OpenCLBackend {
         }
         if g.strideY >= g.kernelHeight && g.strideX >= g.kernelWidth {
             // Disjoint windows: zero dx, then scatter each output's gradient to its argmax.
-            try fill(dx, offset: 0, count: g.planes * g.height * g.width, bits: 0)
+            try fill(dx, offset: 0, count: g.planes * g.height * g.width, value: 0)
             try launch(.pool, "max_pool_backward_scatter", global: [g.planes * g.outHeight * g.outWidth],
                        local: [parameters.elementwiseWorkGroup], [
                 .buffer(dy), .buffer(indices), .buffer(dx), .ints(packed(g)),

@@ -5,15 +5,24 @@ extension OpenCLBackend {
         precondition(source.shape == destination.shape, "copy between different shapes")
         let count = destination.count
         guard count > 0 else { return }
+        let family = KernelFamily.copy(from: source.dtype, to: destination.dtype)
         if source.isContiguous && destination.isContiguous {
-            let status = clEnqueueCopyBuffer(
-                queue, source.buffer.handle.memory, destination.buffer.handle.memory,
-                source.offset * 4, destination.offset * 4, count * 4, 0, nil, nil)
-            try clCheck(status, "clEnqueueCopyBuffer", device: device)
+            if source.dtype == destination.dtype {
+                let width = source.dtype.byteSize
+                let status = clEnqueueCopyBuffer(
+                    queue, source.buffer.handle.memory, destination.buffer.handle.memory,
+                    source.offset * width, destination.offset * width, count * width, 0, nil, nil)
+                try clCheck(status, "clEnqueueCopyBuffer", device: device)
+                return
+            }
+            try checkIndexable(count)
+            try launch(family, "copy_contiguous", global: [count], local: [parameters.elementwiseWorkGroup], [
+                .buffer(source.buffer), .int(source.offset), .buffer(destination.buffer), .int(destination.offset), .int(count),
+            ])
             return
         }
         try launchStrided(shape: destination.shape, operands: [source, destination]) { shape, strides, offsets, range in
-            try launch(.elementwise, "copy_strided", global: range.global, local: range.local, [
+            try launch(family, "copy_strided", global: range.global, local: range.local, [
                 .buffer(source.buffer), .int(offsets[0]), .ints(strides[0]),
                 .buffer(destination.buffer), .int(offsets[1]), .ints(strides[1]), .ints(shape),
             ])
@@ -26,13 +35,13 @@ extension OpenCLBackend {
         let group = parameters.elementwiseWorkGroup
         if x.isContiguous && out.isContiguous {
             try checkIndexable(n)
-            try launch(.elementwise, "unary_\(name)_contiguous", global: [n], local: [group], [
+            try launch(.elementwise(out.dtype), "unary_\(name)_contiguous", global: [n], local: [group], [
                 .buffer(x.buffer), .int(x.offset), .buffer(out.buffer), .int(out.offset), .int(n), .float(scalar),
             ])
             return
         }
         try launchStrided(shape: out.shape, operands: [x, out]) { shape, strides, offsets, range in
-            try launch(.elementwise, "unary_\(name)_strided", global: range.global, local: range.local, [
+            try launch(.elementwise(out.dtype), "unary_\(name)_strided", global: range.global, local: range.local, [
                 .buffer(x.buffer), .int(offsets[0]), .ints(strides[0]),
                 .buffer(out.buffer), .int(offsets[1]), .ints(strides[1]), .ints(shape), .float(scalar),
             ])
@@ -46,14 +55,14 @@ extension OpenCLBackend {
         let sameLayout = { (v: StridedView) in v.shape == out.shape && v.isContiguous }
         if sameLayout(a) && sameLayout(b) && out.isContiguous {
             try checkIndexable(n)
-            try launch(.elementwise, "binary_\(name)_contiguous", global: [n], local: [group], [
+            try launch(.elementwise(out.dtype), "binary_\(name)_contiguous", global: [n], local: [group], [
                 .buffer(a.buffer), .int(a.offset), .buffer(b.buffer), .int(b.offset),
                 .buffer(out.buffer), .int(out.offset), .int(n),
             ])
             return
         }
         try launchStrided(shape: out.shape, operands: [a, b, out]) { shape, strides, offsets, range in
-            try launch(.elementwise, "binary_\(name)_strided", global: range.global, local: range.local, [
+            try launch(.elementwise(out.dtype), "binary_\(name)_strided", global: range.global, local: range.local, [
                 .buffer(a.buffer), .int(offsets[0]), .ints(strides[0]),
                 .buffer(b.buffer), .int(offsets[1]), .ints(strides[1]),
                 .buffer(out.buffer), .int(offsets[2]), .ints(strides[2]), .ints(shape),

@@ -14,7 +14,7 @@ extension OpenCLBackend {
             // beta = 0 must not read C, which may hold NaN.
             for batch in 0..<d.batch {
                 for row in 0..<d.m {
-                    try fill(c.buffer, offset: c.offset + batch * c.batchStride + row * c.rowStride, count: d.n, bits: 0)
+                    try fill(c.buffer, offset: c.offset + batch * c.batchStride + row * c.rowStride, count: d.n, value: 0)
                 }
             }
             return
@@ -52,7 +52,7 @@ extension OpenCLBackend {
         _ d: GemmDescriptor, _ a: MatrixOperand, _ b: MatrixOperand, _ c: MatrixOperand
     ) throws {
         let count = d.m * d.n
-        let products = try allocator.allocate(byteCount: d.batch * count * 4)
+        let products = try allocator.allocate(count: d.batch * count, dtype: .float32)
         var batched = d
         batched.reduceBatch = false
         batched.beta = 0
@@ -60,7 +60,7 @@ extension OpenCLBackend {
         if d.beta == 0 && c.rowStride == d.n && c.offset == 0 {
             return try reduce(.sum, products, offset: 0, outer: 1, n: d.batch, inner: count, scale: 1, into: c.buffer)
         }
-        let sum = try allocator.allocate(byteCount: count * 4)
+        let sum = try allocator.allocate(count: count, dtype: .float32)
         try reduce(.sum, products, offset: 0, outer: 1, n: d.batch, inner: count, scale: 1, into: sum)
         let target = StridedView(buffer: c.buffer, offset: c.offset, shape: [d.m, d.n], strides: [c.rowStride, 1])
         if d.beta != 1 { try unary(.mulScalar(d.beta), target, into: target) }
@@ -76,7 +76,7 @@ extension OpenCLBackend {
         let perBatch = panels * panel * kp
         let packedBatches = x.batchStride == 0 ? 1 : batch
         let total = perBatch * packedBatches
-        let buffer = try allocator.allocate(byteCount: total * 4)
+        let buffer = try allocator.allocate(count: total, dtype: .float32)
         let common: [KernelArgument] = [
             .buffer(x.buffer), .int(x.offset), .int(x.rowStride), .int(x.columnStride), .long(x.batchStride),
             .int(rows), .int(cols), .int(panel), .int(kp), .buffer(buffer),

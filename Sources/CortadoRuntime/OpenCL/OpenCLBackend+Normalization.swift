@@ -47,7 +47,7 @@ extension OpenCLBackend {
         guard dWeight != nil || dBias != nil else { return }
         let rowsPerBlock = parameters.normalization.rowsPerBlock
         let blocks = (rows + rowsPerBlock - 1) / rowsPerBlock
-        let partial = try allocator.allocate(byteCount: max(2 * blocks * width, 1) * 4)
+        let partial = try allocator.allocate(count: max(2 * blocks * width, 1), dtype: .float32)
         let group = parameters.elementwiseWorkGroup
         let columnGroups = (width + parameters.normalization.vectorWidth - 1) / parameters.normalization.vectorWidth
         try launch(.normalization, "layer_norm_backward_partials", global: [columnGroups * blocks], local: [group], [

@@ -22,7 +22,7 @@ extension OpenCLBackend: RecurrentStepKernels {
         }
         // W_hhᵀ [hidden, gates·hidden], so that neighbouring work-items (units) read neighbouring addresses.
         let width = q.cell.gates * q.hidden
-        let weightTransposed = try allocator.allocate(byteCount: width * q.hidden * 4)
+        let weightTransposed = try allocator.allocate(count: width * q.hidden, dtype: .float32)
         try copy(StridedView(buffer: q.recurrentWeight, offset: 0, shape: [q.hidden, width], strides: [1, q.hidden]),
                  to: StridedView(buffer: weightTransposed, offset: 0, shape: [q.hidden, width], strides: [width, 1]))
         let kernel = q.cell == .lstm ? "lstm_fused_forward" : "gru_fused_forward"
@@ -42,11 +42,11 @@ extension OpenCLBackend: RecurrentStepKernels {
             return try RecurrentSchedule.backward(self, q, dOutputs: dOutputs, dGatesByStep: dGatesByStep, dProjected: dProjected)
         }
         // Ping-pong carries: the direct part of ∂h (padding pass-through) and ∂c, zero after the last step.
-        let bytes = q.stateSize * 4
-        var dh = [try allocator.allocate(byteCount: bytes), try allocator.allocate(byteCount: bytes)]
-        var dc = [try allocator.allocate(byteCount: bytes), try allocator.allocate(byteCount: bytes)]
-        try fill(dh[0], offset: 0, count: q.stateSize, bits: 0)
-        try fill(dc[0], offset: 0, count: q.stateSize, bits: 0)
+        let count = q.stateSize
+        var dh = [try allocator.allocate(count: count, dtype: .float32), try allocator.allocate(count: count, dtype: .float32)]
+        var dc = [try allocator.allocate(count: count, dtype: .float32), try allocator.allocate(count: count, dtype: .float32)]
+        try fill(dh[0], offset: 0, count: q.stateSize, value: 0)
+        try fill(dc[0], offset: 0, count: q.stateSize, value: 0)
         let kernel = q.cell == .lstm ? "lstm_fused_backward" : "gru_fused_backward"
         let grid = fusedGrid(q)
         for t in (0..<q.steps).reversed() {

@@ -8,11 +8,11 @@ extension OpenCLBackend {
         let elementwise = parameters.elementwiseWorkGroup
         if op == .argmax {
             if inner == 1 {
-                try launch(.reduce, "reduce_argmax_rows", global: [outer * group], local: [group], [
+                try launch(.reduce(x.dtype, x.dtype), "reduce_argmax_rows", global: [outer * group], local: [group], [
                     .buffer(x), .int(offset), .buffer(out), .int(n),
                 ])
             } else {
-                try launch(.reduce, "reduce_argmax_columns", global: [outer * inner], local: [elementwise], [
+                try launch(.reduce(x.dtype, x.dtype), "reduce_argmax_columns", global: [outer * inner], local: [elementwise], [
                     .buffer(x), .int(offset), .buffer(out), .int(outer), .int(n), .int(inner),
                 ])
             }
@@ -22,7 +22,7 @@ extension OpenCLBackend {
         if inner > 1 {
             let blocks = (inner + parameters.columnBlock - 1) / parameters.columnBlock
             let local = parameters.columnBlock > 1 ? 1 : elementwise
-            try launch(.reduce, "reduce_\(name)_columns", global: [outer * blocks], local: [local], [
+            try launch(.reduce(x.dtype, out.dtype), "reduce_\(name)_columns", global: [outer * blocks], local: [local], [
                 .buffer(x), .int(offset), .buffer(out), .int(outer), .int(n), .int(inner), .float(scale),
             ])
             return
@@ -32,17 +32,17 @@ extension OpenCLBackend {
         let chunkLength = max(group * 64, 4096)
         let chunks = outer < 64 && n > 2 * chunkLength ? min((n + chunkLength - 1) / chunkLength, 256) : 1
         if chunks == 1 {
-            try launch(.reduce, "reduce_\(name)_rows", global: [outer * group], local: [group], [
+            try launch(.reduce(x.dtype, out.dtype), "reduce_\(name)_rows", global: [outer * group], local: [group], [
                 .buffer(x), .int(offset), .buffer(out), .int(n), .int(n), .int(1), .float(scale),
             ])
             return
         }
         let chunk = (n + chunks - 1) / chunks
-        let partial = try allocator.allocate(byteCount: outer * chunks * 4)
-        try launch(.reduce, "reduce_\(name)_rows", global: [outer * chunks * group], local: [group], [
+        let partial = try allocator.allocate(count: outer * chunks, dtype: .float32)
+        try launch(.reduce(x.dtype, .float32), "reduce_\(name)_rows", global: [outer * chunks * group], local: [group], [
             .buffer(x), .int(offset), .buffer(partial), .int(n), .int(chunk), .int(chunks), .float(1),
         ])
-        try launch(.reduce, "reduce_\(name)_rows", global: [outer * group], local: [group], [
+        try launch(.reduce(.float32, out.dtype), "reduce_\(name)_rows", global: [outer * group], local: [group], [
             .buffer(partial), .int(0), .buffer(out), .int(chunks), .int(chunks), .int(1), .float(scale),
         ])
     }

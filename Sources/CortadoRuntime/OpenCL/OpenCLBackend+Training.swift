@@ -11,7 +11,7 @@ extension OpenCLBackend {
     package func scatterAddRows(
         _ values: DeviceBuffer, indices: DeviceBuffer, count: Int, width: Int, tableRows: Int, into out: DeviceBuffer
     ) throws {
-        try fill(out, offset: 0, count: tableRows * width, bits: 0)
+        try fill(out, offset: 0, count: tableRows * width, value: 0)
         try launch(.indexing, "scatter_add_rows", global: [width], local: [1], [
             .buffer(values), .buffer(indices), .buffer(out), .int(count), .int(width), .int(tableRows),
         ])

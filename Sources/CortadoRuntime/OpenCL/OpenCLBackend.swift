@@ -148,11 +148,20 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         try clCheck(status, "clEnqueueReadBuffer", device: device, bytes: bytes.count)
     }
 
-    package func fill(_ buffer: DeviceBuffer, offset: Int, count: Int, bits: UInt32) throws {
+    package func supports(_ operation: BackendOperation, _ dtype: DType) -> Bool {
+        switch operation {
+        case .fill, .copy: return true
+        case .unary, .binary, .reduce: return dtype.isFloatingPoint
+        default: return dtype == .float32
+        }
+    }
+
+    package func fill(_ buffer: DeviceBuffer, offset: Int, count: Int, value: Double) throws {
         guard count > 0 else { return }
-        var pattern = bits
+        var pattern = buffer.dtype.bitPattern(of: value)  // little-endian: its low bytes are the element
+        let width = buffer.dtype.byteSize
         let status = clEnqueueFillBuffer(
-            queue, buffer.handle.memory, &pattern, 4, offset * 4, count * 4, 0, nil, nil)
+            queue, buffer.handle.memory, &pattern, width, offset * width, count * width, 0, nil, nil)
         try clCheck(status, "clEnqueueFillBuffer", device: device)
     }
 
@@ -276,14 +285,22 @@ enum KernelArgument {
 }
 
 /// The OpenCL programs, one per `Kernels/<name>.cl` file, and the `-D` options each is built with.
+/// Every file is built after the element-type prelude `Kernels/storage.cl`.
 enum KernelFamily {
-    case elementwise, reduce, indexing, softmax, conv, pool, random, gemm, loss, optimizers, recurrent, normalization
+    case indexing, softmax, conv, pool, random, gemm, loss, optimizers, recurrent, normalization
+    /// Reductions, built for one input type and one result type.
+    case reduce(DType, DType)
+    /// The elementwise functions, built for one storage type.
+    case elementwise(DType)
+    /// Copies from one element type to another (the same type: a bit copy).
+    case copy(from: DType, to: DType)
     /// The fused attention kernels, built for one head size and its tiles.
     case attention(AttentionTiles)
 
     var fileName: String {
         switch self {
         case .elementwise: return "elementwise"
+        case .copy: return "copy"
         case .reduce: return "reduce"
         case .indexing: return "indexing"
         case .softmax: return "softmax"
@@ -300,13 +317,19 @@ enum KernelFamily {
     }
 
     func options(_ parameters: KernelParameters) -> String {
+        let rows = "-DSTRIDED_ROWS=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0)"
         switch self {
-        case .elementwise:
-            return "-DSTRIDED_ROWS=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0)"
+        case let .elementwise(storage):
+            return "\(rows) -DSTORAGE=\(storage.kernelCode)"
+        case let .copy(source, target):
+            // Same-width copies share one raw build.
+            let (s, t) = source == target ? (DType.bitsCode(source.byteSize), DType.bitsCode(source.byteSize)) : (source.kernelCode, target.kernelCode)
+            return "\(rows) -DSOURCE=\(s) -DTARGET=\(t)"
         case .conv:
             return "-DROWS_PER_ITEM=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0)"
-        case .reduce:
-            return "-DREDUCE_WG=\(parameters.reductionWorkGroup) -DCOLUMN_BLOCK=\(parameters.columnBlock)"
+        case let .reduce(input, output):
+            return "-DREDUCE_WG=\(parameters.reductionWorkGroup) -DCOLUMN_BLOCK=\(parameters.columnBlock) "
+                + "-DSTORAGE=\(input.kernelCode) -DOUT_STORAGE=\(output.kernelCode)"
         case .normalization:
             return "-DNORM_WG=\(parameters.normalization.workGroup) -DNORM_VW=\(parameters.normalization.vectorWidth)"
         case let .attention(tiles):
@@ -320,6 +343,21 @@ enum KernelFamily {
                 + "-DLOCAL_TILED=\(g.algorithm == .localTiled ? 1 : 0)"
         default:
             return ""
+        }
+    }
+}
+
+extension DType {
+    /// The element type's number in the kernels (`Kernels/storage.cl`): its position in ``DType/allCases``.
+    var kernelCode: Int { DType.allCases.firstIndex(of: self)! }
+
+    /// The number of a type of `width` bytes, for raw copies (the storage prelude's bit types).
+    static func bitsCode(_ width: Int) -> Int {
+        switch width {
+        case 1: return DType.uint8.kernelCode
+        case 2: return DType.bfloat16.kernelCode
+        case 4: return DType.int32.kernelCode
+        default: return DType.int64.kernelCode
         }
     }
 }

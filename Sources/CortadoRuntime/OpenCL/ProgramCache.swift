@@ -60,10 +60,10 @@ final class ProgramCache: @unchecked Sendable {
     func program(family: String, options: String) throws -> cl_program {
         let key = family + " " + options
         if let program = programs.withLock({ $0[key] }) { return program }
-        guard let source = EmbeddedKernels.sources[family] else {
+        guard let source = EmbeddedKernels.sources[family], let prelude = EmbeddedKernels.sources["storage"] else {
             throw CortadoError.invalidArgument("no embedded kernel source named '\(family)'")
         }
-        return try program(family: family, source: source, options: options, key: key)
+        return try program(family: family, source: prelude + "\n" + source, options: options, key: key)
     }
 
     /// Builds (or loads from the disk cache) `source` under the name `family`, memoised by `key`.

@@ -51,7 +51,7 @@ package enum RecurrentSchedule {
         _ backend: B, _ q: RecurrentSequence, outputs: DeviceBuffer
     ) throws {
         let (stateSize, width) = (q.stateSize, q.cell.gates * q.hidden)
-        let hw = try backend.allocator.allocate(byteCount: q.batch * width * 4)
+        let hw = try backend.allocator.allocate(count: q.batch * width, dtype: .float32)
         let product = GemmDescriptor(batch: 1, m: q.batch, n: width, k: q.hidden)
         // W_hhᵀ as the right operand: element (k, n) is W_hh[n, k].
         let weightTransposed = MatrixOperand(buffer: q.recurrentWeight, offset: 0, rowStride: 1, columnStride: q.hidden, batchStride: 0)
@@ -84,12 +84,12 @@ package enum RecurrentSchedule {
     ) throws {
         let (stateSize, width) = (q.stateSize, q.cell.gates * q.hidden)
         func zeroed() throws -> DeviceBuffer {
-            let buffer = try backend.allocator.allocate(byteCount: stateSize * 4)
-            try backend.fill(buffer, offset: 0, count: stateSize, bits: 0)
+            let buffer = try backend.allocator.allocate(count: stateSize, dtype: .float32)
+            try backend.fill(buffer, offset: 0, count: stateSize, value: 0)
             return buffer
         }
-        var dh = [try zeroed(), try backend.allocator.allocate(byteCount: stateSize * 4)]
-        var dc = q.cell == .lstm ? [try zeroed(), try backend.allocator.allocate(byteCount: stateSize * 4)] : []
+        var dh = [try zeroed(), try backend.allocator.allocate(count: stateSize, dtype: .float32)]
+        var dc = q.cell == .lstm ? [try zeroed(), try backend.allocator.allocate(count: stateSize, dtype: .float32)] : []
         let weight = MatrixOperand(buffer: q.recurrentWeight, offset: 0, rowStride: q.hidden, columnStride: 1, batchStride: 0)
         for t in (0..<q.steps).reversed() {
             let step = RecurrentStep(step: t, steps: q.steps, batch: q.batch, hidden: q.hidden)

@@ -171,9 +171,9 @@ public struct KernelTuner {
         }
         for c in cases {
             let a = values(c.batch * c.m * c.k), b = values(c.batch * c.k * c.n)
-            let aBuffer = try backend.allocator.allocate(byteCount: a.count * 4)
-            let bBuffer = try backend.allocator.allocate(byteCount: b.count * 4)
-            let cBuffer = try backend.allocator.allocate(byteCount: c.batch * c.m * c.n * 4)
+            let aBuffer = try backend.allocator.allocate(count: a.count, dtype: .float32)
+            let bBuffer = try backend.allocator.allocate(count: b.count, dtype: .float32)
+            let cBuffer = try backend.allocator.allocate(count: c.batch * c.m * c.n, dtype: .float32)
             try a.withUnsafeBytes { try backend.write($0, to: aBuffer, atByte: 0) }
             try b.withUnsafeBytes { try backend.write($0, to: bBuffer, atByte: 0) }
             // Stored transposed when `trans`: the operand is read through swapped strides.
@@ -224,10 +224,10 @@ public struct KernelTuner {
             return times[times.count / 2]
         }
         let elements = quick ? 1 << 20 : 1 << 22
-        let x = try backend.allocator.allocate(byteCount: elements * 4), y = try backend.allocator.allocate(byteCount: elements * 4)
-        let out = try backend.allocator.allocate(byteCount: elements * 4)
-        try backend.fill(x, offset: 0, count: elements, bits: Float(1).bitPattern)
-        try backend.fill(y, offset: 0, count: elements, bits: Float(2).bitPattern)
+        let x = try backend.allocator.allocate(count: elements, dtype: .float32), y = try backend.allocator.allocate(count: elements, dtype: .float32)
+        let out = try backend.allocator.allocate(count: elements, dtype: .float32)
+        try backend.fill(x, offset: 0, count: elements, value: 1)
+        try backend.fill(y, offset: 0, count: elements, value: 2)
         let rows = elements / 1024
         for (a, b) in [
             (StridedView(contiguous: x, shape: [rows, 1024]), StridedView(contiguous: y, shape: [rows, 1024])),
@@ -243,11 +243,11 @@ public struct KernelTuner {
             ? [(512, 512, 512, 1), (64, 64, 5408, 1), (32, 676, 9, 64)]
             : [(1024, 1024, 1024, 1), (64, 64, 5408, 1), (50, 4096, 500, 1), (64, 256, 784, 1), (32, 676, 9, 64)]
         for s in shapes {
-            let a = try backend.allocator.allocate(byteCount: s.m * s.k * 4)
-            let b = try backend.allocator.allocate(byteCount: s.batch * s.k * s.n * 4)
-            let c = try backend.allocator.allocate(byteCount: s.batch * s.m * s.n * 4)
-            try backend.fill(a, offset: 0, count: s.m * s.k, bits: Float(0.5).bitPattern)
-            try backend.fill(b, offset: 0, count: s.batch * s.k * s.n, bits: Float(0.25).bitPattern)
+            let a = try backend.allocator.allocate(count: s.m * s.k, dtype: .float32)
+            let b = try backend.allocator.allocate(count: s.batch * s.k * s.n, dtype: .float32)
+            let c = try backend.allocator.allocate(count: s.batch * s.m * s.n, dtype: .float32)
+            try backend.fill(a, offset: 0, count: s.m * s.k, value: 0.5)
+            try backend.fill(b, offset: 0, count: s.batch * s.k * s.n, value: 0.25)
             func once() throws -> Double {
                 let start = DispatchTime.now().uptimeNanoseconds
                 try backend.gemm(

@@ -2,20 +2,18 @@ import Cortado
 import Foundation
 
 extension PendingSafeTensor {
-    /// A device tensor to write as `F32` or `I32`; its values are read back from the device only
-    /// when the writer reaches it.
+    /// A device tensor to write in the safetensors type of its element type (`F32`, `BF16`, `I8`,
+    /// …); its values are read back from the device only when the writer reaches it.
     public init(name: String, tensor: Tensor) {
         self.init(name: name, dtype: SafeTensorsDType(tensor.dtype), shape: tensor.shape) {
-            switch tensor.dtype {
-            case .float32: return littleEndianBytes(try tensor.toArray().map(\.bitPattern))
-            case .int32: return littleEndianBytes(try tensor.toIntArray())
-            }
+            try tensor.storedBytes()
         }
     }
 }
 
 extension SafeTensors {
-    /// Writes named device tensors (`float32` as `F32`, `int32` as `I32`) and `metadata` to `url`,
+    /// Writes named device tensors (each in its element type: `float32` as `F32`, `bfloat16` as
+    /// `BF16`, …) and `metadata` to `url`,
     /// reading each tensor back from its device as the writer reaches it.
     /// - Throws: ``CheckpointError`` naming `url`; a tensor that cannot be read back names the
     ///   tensor and leaves any existing file at `url` unchanged.
@@ -27,12 +25,15 @@ extension SafeTensors {
 extension SafeTensorsFile {
     /// Tensor `name` as a Cortado tensor on `device` (the scoped default device when `nil`).
     ///
-    /// The element type is `dtype` when given, else the file's type's ``SafeTensorsDType/cortadoDType``:
-    /// `F32`, `F16`, `BF16` and `F64` load as `float32`; `I32` and the other integer types as `int32`
-    /// (see ``floats(_:)`` and ``int32s(_:)`` for the conversions).
+    /// Without `dtype`, the tensor keeps its stored type when Cortado has it (`F32`, `F16`, `BF16`,
+    /// `I8`, `U8`, `I32`, `I64` load bit for bit); `F64` loads as `float32`, and `BOOL` and the
+    /// other integer types as `int32` (see ``floats(_:)`` and ``int32s(_:)``). With `dtype`, the
+    /// values are converted to it: floats round to nearest even, integers must fit `int32` when
+    /// asked for as `int32`.
     /// - Parameters:
     ///   - shape: the shape the caller expects; a different shape in the file is an error.
-    ///   - dtype: the element type the caller expects; a file type of the other kind is an error.
+    ///   - dtype: the element type the caller wants; a file type of the other kind (integers for
+    ///     floats or the reverse) is an error.
     /// - Throws: ``CheckpointError`` naming the file and the tensor when it is missing or its shape or
     ///   type does not match; ``CortadoError`` when the device cannot hold it.
     public func tensor(_ name: String, shape: [Int]? = nil, dtype: DType? = nil, device: Device? = nil) throws -> Tensor {
@@ -40,15 +41,19 @@ extension SafeTensorsFile {
         if let shape, shape != entry.shape {
             throw CheckpointError(url, "tensor '\(name)' has shape \(entry.shape) but \(shape) was expected")
         }
-        guard let stored = entry.dtype.cortadoDType else {
+        guard let loaded = entry.dtype.cortadoDType else {
             throw CheckpointError(url, "tensor '\(name)' has dtype \(entry.dtype), which Cortado cannot load")
         }
-        if let dtype, dtype != stored {
+        if let dtype, dtype.isFloatingPoint != loaded.isFloatingPoint {
             throw CheckpointError(url, "tensor '\(name)' has dtype \(entry.dtype) but \(dtype) was expected")
         }
-        switch stored {
-        case .float32: return try Tensor(floats(name), shape: entry.shape, device: device)
-        case .int32: return try Tensor(indices: int32s(name), shape: entry.shape, device: device)
+        let target = dtype ?? loaded
+        if entry.dtype.exactDType == target {
+            return try Tensor(storedBytes: bytes(of: entry), shape: entry.shape, dtype: target, device: device)
         }
+        if target.isFloatingPoint {
+            return try Tensor(floats(name), shape: entry.shape, dtype: target, device: device)
+        }
+        return try Tensor(indices: int32s(name), shape: entry.shape, device: device).to(dtype: target)
     }
 }

@@ -2,8 +2,10 @@ import Cortado
 
 /// An element type as a safetensors header names it (`"dtype": "F32"`).
 ///
-/// Cortado writes `F32` and `I32`; the reader knows every type of the reference implementation so
-/// that it can check other programs' files and convert the common ones (see ``SafeTensorsFile``).
+/// Cortado writes each of its element types as the safetensors type that stores it exactly (`F32`,
+/// `F16`, `BF16`, `I8`, `U8`, `I32`, `I64`); the reader knows every type of the reference
+/// implementation so that it can check other programs' files and convert the common ones (see
+/// ``SafeTensorsFile``).
 public enum SafeTensorsDType: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Boolean, one byte per element.
     case bool = "BOOL"
@@ -36,11 +38,17 @@ public enum SafeTensorsDType: String, Sendable, Hashable, CaseIterable, CustomSt
     /// Unsigned 64-bit integer.
     case uint64 = "U64"
 
-    /// The safetensors type that stores a Cortado element type exactly (`float32` → `F32`, `int32` → `I32`).
+    /// The safetensors type that stores a Cortado element type exactly (`float32` → `F32`,
+    /// `bfloat16` → `BF16`, `int32` → `I32`, …).
     public init(_ dtype: DType) {
         switch dtype {
         case .float32: self = .float32
+        case .float16: self = .float16
+        case .bfloat16: self = .bfloat16
+        case .int8: self = .int8
+        case .uint8: self = .uint8
         case .int32: self = .int32
+        case .int64: self = .int64
         }
     }
 
@@ -54,13 +62,29 @@ public enum SafeTensorsDType: String, Sendable, Hashable, CaseIterable, CustomSt
         }
     }
 
-    /// The Cortado element type that reading converts this type to: `float32` for `F16`, `BF16`,
-    /// `F32` and `F64`; `int32` for the integer types and `BOOL`; `nil` for the 8-bit floats.
-    public var cortadoDType: DType? {
+    /// The Cortado element type that stores this type exactly, if there is one (`F32`, `F16`,
+    /// `BF16`, `I8`, `U8`, `I32`, `I64`).
+    public var exactDType: DType? {
         switch self {
-        case .float16, .bfloat16, .float32, .float64: return .float32
-        case .bool, .uint8, .int8, .int16, .uint16, .int32, .uint32, .int64, .uint64: return .int32
-        case .float8E5M2, .float8E4M3: return nil
+        case .float32: return .float32
+        case .float16: return .float16
+        case .bfloat16: return .bfloat16
+        case .int8: return .int8
+        case .uint8: return .uint8
+        case .int32: return .int32
+        case .int64: return .int64
+        default: return nil
+        }
+    }
+
+    /// The Cortado element type a tensor of this type loads as: its ``exactDType``, else `float32`
+    /// for `F64` and `int32` for `BOOL` and the other integer types; `nil` for the 8-bit floats.
+    public var cortadoDType: DType? {
+        if let exactDType { return exactDType }
+        switch self {
+        case .float64: return .float32
+        case .bool, .int16, .uint16, .uint32, .uint64: return .int32
+        default: return nil
         }
     }
 

@@ -14,7 +14,7 @@ extension SafeTensorsFile {
         case .float64: return decode(bytes, as: UInt64.self) { Float(Double(bitPattern: $0)) }
         default:
             throw CheckpointError(url, "tensor '\(name)' has dtype \(entry.dtype), which cannot be read as floats"
-                                  + (entry.dtype.cortadoDType == .int32 ? " (read it as integers)" : ""))
+                                  + (entry.dtype.cortadoDType?.isFloatingPoint == false ? " (read it as integers)" : ""))
         }
     }
 
@@ -39,7 +39,7 @@ extension SafeTensorsFile {
         case .uint64: return try narrowed(decode(bytes, as: UInt64.self) { $0 }, name)
         default:
             throw CheckpointError(url, "tensor '\(name)' has dtype \(entry.dtype), which cannot be read as integers"
-                                  + (entry.dtype.cortadoDType == .float32 ? " (read it as floats)" : ""))
+                                  + (entry.dtype.cortadoDType?.isFloatingPoint == true ? " (read it as floats)" : ""))
         }
     }
 

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Reads a safetensors file with nothing but `struct` and `json` and prints what it found as JSON:
-/// float32 tensors as bit patterns, int32 tensors as integers. It asserts what the reference
+/// float tensors as bit patterns (and their values, decoded by Python), integer tensors as integers. It asserts what the reference
 /// reader requires: a padded header, offsets that tile the data section exactly, matching sizes.
 private let pythonReader = #"""
 import json, struct, sys
@@ -16,7 +16,7 @@ assert n % 8 == 0, "header length %d is not a multiple of 8" % n
 header = json.loads(header_bytes.decode("utf-8"))
 data = blob[8 + n:]
 metadata = header.pop("__metadata__", {})
-sizes = {"F32": 4, "I32": 4}
+sizes = {"F32": 4, "I32": 4, "F16": 2, "BF16": 2, "I8": 1, "U8": 1, "I64": 8}
 tensors = {}
 expected_begin = 0
 for name, entry in sorted(header.items(), key=lambda item: item[1]["data_offsets"]):
@@ -26,9 +26,18 @@ for name, entry in sorted(header.items(), key=lambda item: item[1]["data_offsets
     for extent in entry["shape"]:
         count *= extent
     assert end - begin == count * sizes[entry["dtype"]], name
-    code = {"F32": "I", "I32": "i"}[entry["dtype"]]
-    values = list(struct.unpack("<%d%s" % (count, code), data[begin:end]))
-    tensors[name] = {"dtype": entry["dtype"], "shape": entry["shape"], "values": values}
+    code = {"F32": "I", "I32": "i", "F16": "H", "BF16": "H", "I8": "b", "U8": "B", "I64": "q"}[entry["dtype"]]
+    raw = data[begin:end]
+    values = list(struct.unpack("<%d%s" % (count, code), raw))
+    if entry["dtype"] == "F32":
+        floats = []  # compared as bits: NaN and infinities are not JSON
+    elif entry["dtype"] == "F16":
+        floats = list(struct.unpack("<%de" % count, raw))
+    elif entry["dtype"] == "BF16":
+        floats = [struct.unpack("<f", struct.pack("<I", bits << 16))[0] for bits in values]
+    else:
+        floats = [float(v) for v in values]
+    tensors[name] = {"dtype": entry["dtype"], "shape": entry["shape"], "values": values, "floats": floats}
     expected_begin = end
 assert expected_begin == len(data), "data section has %d bytes, tensors cover %d" % (len(data), expected_begin)
 print(json.dumps({"metadata": metadata, "tensors": tensors}))
@@ -71,6 +80,7 @@ private struct PythonView: Decodable {
         let dtype: String
         let shape: [Int]
         let values: [Int64]
+        let floats: [Double]
     }
 
     let metadata: [String: String]
@@ -107,7 +117,43 @@ struct SafeTensorsPythonTests {
         }
     }
 
-    @Test("Cortado reads a file Python wrote, converting F16, BF16, F64, I64, U8 and BOOL")
+    @Test("Python reads the F16, BF16, I8, U8 and I64 tensors Cortado writes from device tensors, which load back as they were",
+          arguments: TestDevices.all)
+    func pythonReadsNarrowTypes(device: Device) throws {
+        let scratch = try TemporaryDirectory()
+        let url = scratch.fileURL("narrow.safetensors")
+        let values: [Float] = [0.5, -65504, 0x1p-24, 1.0 / 3, -2.75, 100.25]
+        let tensors = [
+            ("half", try Tensor(values, shape: [2, 3], dtype: .float16, device: device)),
+            ("brain", try Tensor(values, shape: [3, 2], dtype: .bfloat16, device: device)),
+            ("bytes", try Tensor(elements: [Int8(-128), 0, 127, -1], device: device)),
+            ("unsigned", try Tensor(elements: [UInt8(0), 200, 255], device: device)),
+            ("positions", try Tensor(elements: [Int64(-5), 1 << 40, .max], device: device)),
+        ]
+        try SafeTensors.write(tensors.map { (name: $0.0, tensor: $0.1) }, to: url)
+
+        let view = try JSONDecoder().decode(PythonView.self, from: Data(try runPython(pythonReader, arguments: [url.path]).utf8))
+        let half = try #require(view.tensors["half"]), brain = try #require(view.tensors["brain"])
+        #expect(half.dtype == "F16" && half.shape == [2, 3])
+        // Python decodes the half bits itself ('e'); 1/3 and 100.25 round to the nearest half.
+        #expect(half.floats == [0.5, -65504, 0x1p-24, 0.333251953125, -2.75, 100.25])
+        #expect(brain.dtype == "BF16" && brain.shape == [3, 2])
+        #expect(brain.floats == [0.5, -65536, 0x1p-24, 0.333984375, -2.75, 100])
+        #expect(view.tensors["bytes"]?.dtype == "I8" && view.tensors["bytes"]?.values == [-128, 0, 127, -1])
+        #expect(view.tensors["unsigned"]?.dtype == "U8" && view.tensors["unsigned"]?.values == [0, 200, 255])
+        #expect(view.tensors["positions"]?.dtype == "I64" && view.tensors["positions"]?.values == [-5, 1 << 40, .max])
+
+        let file = try SafeTensorsFile(contentsOf: url)
+        for (name, tensor) in tensors {
+            let loaded = try file.tensor(name, device: device)
+            #expect(loaded.dtype == tensor.dtype && loaded.shape == tensor.shape, "\(name)")
+            #expect(try loaded.storedBytes() == tensor.storedBytes(), "\(name)")
+        }
+        // Asked for another float type, the values are converted.
+        #expect(try file.tensor("half", dtype: .float32, device: device).toArray() == [0.5, -65504, 0x1p-24, 0.333251953125, -2.75, 100.25])
+    }
+
+    @Test("Cortado reads a file Python wrote, keeping F16, BF16, I64 and U8 and converting F64 and BOOL")
     func weReadPythonsFile() throws {
         let scratch = try TemporaryDirectory()
         let url = scratch.fileURL("from-python.safetensors")
@@ -131,10 +177,17 @@ struct SafeTensorsPythonTests {
         let weights = try file.tensor("a.f32", shape: [2, 2], dtype: .float32, device: .cpu)
         #expect(try weights.toArray() == [1.5, -2, 0, 3.25])
         let halves = try file.tensor("c.f16", device: .cpu)
-        #expect(halves.dtype == .float32)
+        #expect(halves.dtype == .float16)
+        #expect(try halves.toArray() == [0.5, -65504, 0x1p-24])
+        #expect(try file.tensor("d.bf16", device: .cpu).dtype == .bfloat16)
+        #expect(try file.tensor("c.f16", dtype: .float32, device: .cpu).toArray() == [0.5, -65504, 0x1p-24])
+        #expect(try file.tensor("e.f64", device: .cpu).dtype == .float32)
+        #expect(try file.tensor("g.u8", device: .cpu).dtype == .uint8)
+        #expect(try file.tensor("h.bool", device: .cpu).toIntArray() == [1, 0])
         let counts = try file.tensor("f.i64", shape: [2, 1], device: .cpu)
-        #expect(counts.dtype == .int32)
+        #expect(counts.dtype == .int64)
         #expect(try counts.toIntArray() == [-5, Int32.max])
+        #expect(try file.tensor("f.i64", dtype: .int32, device: .cpu).toIntArray() == [-5, Int32.max])
         #expect(try file.tensor("j.empty", device: .cpu).shape == [0, 3])
     }
 }

@@ -1,0 +1,62 @@
+// The element-type prelude, placed before every kernel file when it is built. Element types are
+// numbered as Cortado's DType: 0 float32, 1 float16, 2 bfloat16, 3 int8, 4 uint8, 5 int32, 6 int64.
+// A family built per storage type gets -DSTORAGE=<number> and reads and writes its floating-point
+// operands only through LOAD and STORE, so the same source serves every type: float16 through the
+// core vload_half / vstore_half_rte (no cl_khr_fp16 needed), bfloat16 as a ushort widened exactly
+// and narrowed to nearest even (the rule of x86's vcvtneps2bf16: zero and subnormal inputs give a
+// signed zero, NaN stays a quiet NaN). Arithmetic is in float.
+
+#ifndef STORAGE
+#define STORAGE 0
+#endif
+
+inline float bf16_to_float(ushort h) { return as_float((uint)h << 16); }
+
+inline ushort float_to_bf16(float f) {
+    uint x = as_uint(f);
+    uint magnitude = x & 0x7FFFFFFFu;
+    if (magnitude > 0x7F800000u) return (ushort)((x >> 16) | 0x40u);
+    if (magnitude < 0x00800000u) return (ushort)((x >> 16) & 0x8000u);
+    return (ushort)((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
+}
+
+// The type of each element type's buffers, and its bits as an unsigned integer (for raw copies).
+#define ELEMENT_T_0 float
+#define ELEMENT_T_1 half
+#define ELEMENT_T_2 ushort
+#define ELEMENT_T_3 char
+#define ELEMENT_T_4 uchar
+#define ELEMENT_T_5 int
+#define ELEMENT_T_6 long
+#define BITS_T_0 uint
+#define BITS_T_1 ushort
+#define BITS_T_2 ushort
+#define BITS_T_3 uchar
+#define BITS_T_4 uchar
+#define BITS_T_5 uint
+#define BITS_T_6 ulong
+
+// Loads as float and stores from float, for the floating-point types.
+#define LOAD_0(p, i) ((p)[i])
+#define LOAD_1(p, i) vload_half((i), (p))
+#define LOAD_2(p, i) bf16_to_float((p)[i])
+#define STORE_0(p, i, v) ((p)[i] = (v))
+#define STORE_1(p, i, v) vstore_half_rte((v), (i), (p))
+#define STORE_2(p, i, v) ((p)[i] = float_to_bf16(v))
+
+#define CORTADO_CAT(a, b) a##b
+#define CORTADO_XCAT(a, b) CORTADO_CAT(a, b)
+
+// The storage type of this build and its accessors.
+#define storage_t CORTADO_XCAT(ELEMENT_T_, STORAGE)
+#define LOAD CORTADO_XCAT(LOAD_, STORAGE)
+#define STORE CORTADO_XCAT(STORE_, STORAGE)
+
+// A second type for results stored apart from the operands (a reduction's partial sums stay float
+// while its input is half): OUT_STORAGE, the storage type unless given.
+#ifndef OUT_STORAGE
+#define OUT_STORAGE STORAGE
+#endif
+#define out_storage_t CORTADO_XCAT(ELEMENT_T_, OUT_STORAGE)
+#define LOAD_OUT CORTADO_XCAT(LOAD_, OUT_STORAGE)
+#define STORE_OUT CORTADO_XCAT(STORE_, OUT_STORAGE)

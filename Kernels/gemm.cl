@@ -15,7 +15,9 @@
 //   one A and one B panel in local memory; each item accumulates (TILE_M / THREADS_M) ×
 //   (TILE_N / THREADS_N) entries, strided so that neighbouring items touch neighbouring addresses.
 //
-// Built with -DTILE_M -DTILE_N -DTILE_K -DTHREADS_M -DTHREADS_N -DVECTOR_WIDTH -DGROUP_M.
+// Built with -DTILE_M -DTILE_N -DTILE_K -DTHREADS_M -DTHREADS_N -DVECTOR_WIDTH -DGROUP_M, and per
+// element type of A and B (STORAGE: the packing kernels read it with LOAD and write float panels)
+// and of C (OUT_STORAGE: read with LOAD_OUT, written with STORE_OUT). Accumulation is in float.
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -35,13 +37,22 @@
 // Columns of X one work-item of gemm_pack_blocks copies.
 #define PACK_COLUMNS 16
 
+// Sixteen consecutive elements of the storage type as a float16 vector.
+#if STORAGE == 0
+#define LOAD16(p) vload16(0, p)
+#elif STORAGE == 1
+#define LOAD16(p) vload_half16(0, p)
+#else
+#define LOAD16(p) as_float16(convert_uint16(vload16(0, p)) << 16)
+#endif
+
 // Packs the rows × cols matrix X (element (r, c) at src[offset + b·batch_stride + r·row_stride +
 // c·col_stride]) into panels of `panel` rows, [kp][panel] each, zero-padded: one work-item per
 // block of PACK_COLUMNS columns of one panel (a contiguous block of dst). Work-items walk the
 // blocks in the order that keeps their reads adjacent in src: panels fastest when the panel's rows
 // are contiguous there (row_stride 1), column blocks fastest otherwise.
 // Launch: global (column blocks, panels, batches), local 1×1×1.
-__kernel void gemm_pack_blocks(__global const float* restrict src, int src_offset, int row_stride,
+__kernel void gemm_pack_blocks(__global const storage_t* restrict src, int src_offset, int row_stride,
                                int col_stride, long batch_stride, int rows, int cols, int panel,
                                int kp, __global float* restrict dst) {
     int b = get_global_id(2);
@@ -53,8 +64,8 @@ __kernel void gemm_pack_blocks(__global const float* restrict src, int src_offse
     if (row_stride == 1) { p = linear % panels; c0 = (linear / panels) * PACK_COLUMNS; }
     else { c0 = (linear % blocks) * PACK_COLUMNS; p = linear / blocks; }
 
-    __global const float* s = src + src_offset + b * batch_stride + (long)c0 * col_stride
-                            + (long)p * panel * row_stride;
+    __global const storage_t* s = src + src_offset + b * batch_stride + (long)c0 * col_stride
+                                + (long)p * panel * row_stride;
     __global float* d = dst + ((long)b * panels + p) * (long)panel * kp + (long)c0 * panel;
     int valid_rows = min(rows - p * panel, panel);
     int valid_cols = clamp(cols - c0, 0, PACK_COLUMNS);
@@ -62,17 +73,17 @@ __kernel void gemm_pack_blocks(__global const float* restrict src, int src_offse
     if (row_stride == 1) {
         // Each packed column is a contiguous run of src.
         for (int j = 0; j < valid_cols; ++j) {
-            __global const float* sj = s + (long)j * col_stride;
+            __global const storage_t* sj = s + (long)j * col_stride;
             __global float* dj = d + (long)j * panel;
             int r = 0;
-            for (; r + 16 <= valid_rows; r += 16) vstore16(vload16(0, sj + r), 0, dj + r);
-            for (; r < valid_rows; ++r) dj[r] = sj[r];
+            for (; r + 16 <= valid_rows; r += 16) vstore16(LOAD16(sj + r), 0, dj + r);
+            for (; r < valid_rows; ++r) dj[r] = LOAD(sj, r);
             for (; r < panel; ++r) dj[r] = 0.0f;
         }
     } else if (col_stride == 1 && valid_cols == PACK_COLUMNS) {
         // Each row of the block is a contiguous run of src: one vector load, scattered into dst.
         for (int r = 0; r < panel; ++r) {
-            float16 v = r < valid_rows ? vload16(0, s + (long)r * row_stride) : (float16)(0.0f);
+            float16 v = r < valid_rows ? LOAD16(s + (long)r * row_stride) : (float16)(0.0f);
             __global float* dr = d + r;
             PRAGMA(unroll)
             for (int j = 0; j < PACK_COLUMNS; ++j) dr[j * panel] = v[j];
@@ -80,14 +91,14 @@ __kernel void gemm_pack_blocks(__global const float* restrict src, int src_offse
     } else {
         for (int j = 0; j < valid_cols; ++j)
             for (int r = 0; r < panel; ++r)
-                d[(long)j * panel + r] = r < valid_rows ? s[(long)r * row_stride + (long)j * col_stride] : 0.0f;
+                d[(long)j * panel + r] = r < valid_rows ? LOAD(s, (long)r * row_stride + (long)j * col_stride) : 0.0f;
     }
     for (int j = valid_cols; j < width; ++j)
         for (int r = 0; r < panel; ++r) d[(long)j * panel + r] = 0.0f;
 }
 
 // The same packing with one work-item per element of dst (coalesced writes on GPUs).
-__kernel void gemm_pack_elements(__global const float* src, int src_offset, int row_stride,
+__kernel void gemm_pack_elements(__global const storage_t* src, int src_offset, int row_stride,
                                  int col_stride, long batch_stride, int rows, int cols, int panel,
                                  int kp, __global float* dst, long total) {
     long gid = get_global_id(0);
@@ -101,7 +112,7 @@ __kernel void gemm_pack_elements(__global const float* src, int src_offset, int 
     long b = rest / panels;
     int r = p * panel + r_in_panel;
     float v = 0.0f;
-    if (r < rows && c < cols) v = src[src_offset + b * batch_stride + (long)r * row_stride + (long)c * col_stride];
+    if (r < rows && c < cols) v = LOAD(src, src_offset + b * batch_stride + (long)r * row_stride + (long)c * col_stride);
     dst[gid] = v;
 }
 
@@ -113,7 +124,7 @@ __kernel void gemm_pack_elements(__global const float* src, int src_offset, int 
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void gemm_register_blocked(__global const float* restrict ap, long ap_batch,
                            __global const float* restrict bp, long bp_batch,
-                           __global float* restrict c, int c_offset, int ldc, long c_batch,
+                           __global out_storage_t* restrict c, int c_offset, int ldc, long c_batch,
                            int m, int n, int kp, float alpha, float beta) {
     int b = get_global_id(2);
     int row_tiles = (m + TILE_M - 1) / TILE_M;
@@ -149,15 +160,16 @@ void gemm_register_blocked(__global const float* restrict ap, long ap_batch,
         }
     }
 
-    __global float* ct = c + c_offset + b * c_batch + (long)tm * TILE_M * ldc + (long)tn * TILE_N;
+    __global out_storage_t* ct = c + c_offset + b * c_batch + (long)tm * TILE_M * ldc + (long)tn * TILE_N;
     int rows_left = m - tm * TILE_M;
     int cols_left = n - tn * TILE_N;
-    if (rows_left >= TILE_M && cols_left >= TILE_N) {
+    // Whole tiles of a float C store vectors; 16-bit C goes through the element path.
+    if (OUT_STORAGE == 0 && rows_left >= TILE_M && cols_left >= TILE_N) {
         PRAGMA(unroll)
         for (int i = 0; i < TILE_M; ++i)
             PRAGMA(unroll)
             for (int j = 0; j < NV; ++j) {
-                __global float* q = ct + (long)i * ldc + j * VECTOR_WIDTH;
+                __global float* q = (__global float*)ct + (long)i * ldc + j * VECTOR_WIDTH;
                 VEC value = alpha * acc[i][j];
                 if (beta != 0.0f) value += beta * VLOAD(0, q);  // beta = 0 never reads C (it may hold NaN)
                 VSTORE(value, 0, q);
@@ -171,8 +183,9 @@ void gemm_register_blocked(__global const float* restrict ap, long ap_batch,
             if (i < rows_left) {
                 PRAGMA(unroll)
                 for (int j = 0; j < NV; ++j) VSTORE(acc[i][j], 0, row + j * VECTOR_WIDTH);
-                __global float* q = ct + (long)i * ldc;
-                for (int j = 0; j < width; ++j) q[j] = beta != 0.0f ? alpha * row[j] + beta * q[j] : alpha * row[j];
+                __global out_storage_t* q = ct + (long)i * ldc;
+                for (int j = 0; j < width; ++j)
+                    STORE_OUT(q, j, beta != 0.0f ? alpha * row[j] + beta * LOAD_OUT(q, j) : alpha * row[j]);
             }
         }
     }
@@ -187,7 +200,7 @@ void gemm_register_blocked(__global const float* restrict ap, long ap_batch,
 __kernel __attribute__((reqd_work_group_size(THREADS_N, THREADS_M, 1)))
 void gemm_local_tiled(__global const float* ap, long ap_batch,
                       __global const float* bp, long bp_batch,
-                      __global float* c, int c_offset, int ldc, long c_batch,
+                      __global out_storage_t* c, int c_offset, int ldc, long c_batch,
                       int m, int n, int kp, float alpha, float beta) {
     __local float a_tile[TILE_K * TILE_M];
     __local float b_tile[TILE_K * TILE_N];
@@ -226,7 +239,7 @@ void gemm_local_tiled(__global const float* ap, long ap_batch,
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 
-    __global float* cb = c + c_offset + b * c_batch;
+    __global out_storage_t* cb = c + c_offset + b * c_batch;
     PRAGMA(unroll)
     for (int i = 0; i < WPT_M; ++i) {
         int row = ib * TILE_M + ty + i * THREADS_M;
@@ -236,8 +249,8 @@ void gemm_local_tiled(__global const float* ap, long ap_batch,
             int col = jb * TILE_N + tx + j * THREADS_N;
             if (col >= n) continue;
             float value = alpha * acc[i][j];
-            if (beta != 0.0f) value += beta * cb[(long)row * ldc + col];
-            cb[(long)row * ldc + col] = value;
+            if (beta != 0.0f) value += beta * LOAD_OUT(cb, (long)row * ldc + col);
+            STORE_OUT(cb, (long)row * ldc + col, value);
         }
     }
 }

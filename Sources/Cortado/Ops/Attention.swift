@@ -47,7 +47,7 @@ extension Tensor {
             ? (detached(), key.detached(), value.detached())
             : (try dense().detached(), try key.dense().detached(), try value.dense().detached())
         let mask = try keyMask?.dense().detached()
-        let out = try Tensor.attentionOperand(shape, sequenceMajor: sequenceMajor, on: backend)
+        let out = try Tensor.attentionOperand(shape, dtype: dtype, sequenceMajor: sequenceMajor, on: backend)
         let logsumexp = try Tensor.empty([batch, heads, shape[2]], on: backend)
         try backend.attention(
             q.buffer, k.buffer, v.buffer, keyMask: mask?.buffer, geometry, into: out.buffer, logsumexp: logsumexp.buffer)
@@ -55,9 +55,9 @@ extension Tensor {
         return out.recordingGradient("attention", [self, key, value]) { gradient in
             let dOut = try gradient.inAttentionLayout(sequenceMajor: sequenceMajor)
             let backend = q.backend
-            let dq = try Tensor.attentionOperand(q.shape, sequenceMajor: sequenceMajor, on: backend)
-            let dk = try Tensor.attentionOperand(k.shape, sequenceMajor: sequenceMajor, on: backend)
-            let dv = try Tensor.attentionOperand(v.shape, sequenceMajor: sequenceMajor, on: backend)
+            let dq = try Tensor.attentionOperand(q.shape, dtype: q.dtype, sequenceMajor: sequenceMajor, on: backend)
+            let dk = try Tensor.attentionOperand(k.shape, dtype: q.dtype, sequenceMajor: sequenceMajor, on: backend)
+            let dv = try Tensor.attentionOperand(v.shape, dtype: q.dtype, sequenceMajor: sequenceMajor, on: backend)
             try backend.attentionBackward(
                 q.buffer, k.buffer, v.buffer, keyMask: mask?.buffer, geometry, out: o.buffer, dOut: dOut.buffer,
                 logsumexp: logsumexp.buffer, dq: dq.buffer, dk: dk.buffer, dv: dv.buffer)
@@ -74,9 +74,9 @@ extension Tensor {
 
     /// A new `[batch, heads, length, headSize]` tensor, viewing `[batch, length, heads, headSize]`
     /// memory when `sequenceMajor`.
-    private static func attentionOperand(_ shape: [Int], sequenceMajor: Bool, on backend: any Backend) throws -> Tensor {
-        guard sequenceMajor else { return try empty(shape, on: backend) }
-        let memory = try empty([shape[0], shape[2], shape[1], shape[3]], on: backend)
+    private static func attentionOperand(_ shape: [Int], dtype: DType, sequenceMajor: Bool, on backend: any Backend) throws -> Tensor {
+        guard sequenceMajor else { return try empty(shape, dtype: dtype, on: backend) }
+        let memory = try empty([shape[0], shape[2], shape[1], shape[3]], dtype: dtype, on: backend)
         return memory.makeView(
             shape: shape, strides: [memory.strides[0], memory.strides[2], memory.strides[1], memory.strides[3]], offset: 0)
     }
@@ -90,7 +90,7 @@ extension Tensor {
 
     /// Attention with no query, no key or empty rows: zeros, with zero gradients.
     private func emptyAttention(key: Tensor, value: Tensor) throws -> Tensor {
-        let out = try Tensor.empty(shape, on: backend)
+        let out = try Tensor.empty(shape, dtype: dtype, on: backend)
         try backend.fill(out.buffer, offset: 0, count: count, value: 0)
         let (q, k, v) = (detached(), key.detached(), value.detached())
         return out.recordingGradient("attention", [self, key, value]) { _ in

@@ -60,9 +60,9 @@ extension Tensor {
         let x = try dense(), w = try weight.dense()
         let (plane, patch) = (g.outputPlane, g.patchSize)
 
-        let cols = try Tensor.empty([g.batch, patch, plane], on: backend)
+        let cols = try Tensor.empty([g.batch, patch, plane], dtype: dtype, on: backend)
         try backend.im2col(x.buffer, g, into: cols.buffer)
-        let out = try Tensor.empty([g.batch, outChannels, g.outHeight, g.outWidth], on: backend)
+        let out = try Tensor.empty([g.batch, outChannels, g.outHeight, g.outWidth], dtype: dtype, on: backend)
         if let bias {
             // The output starts as the broadcast bias; the GEMM accumulates onto it.
             let b = try bias.dense()
@@ -85,19 +85,20 @@ extension Tensor {
             var grads: [Tensor?] = [nil, nil]
             if needs[0] {
                 // dcols[n] = Wᵀ · dy[n], then folded back onto the input.
-                let dcols = try Tensor.empty([g.batch, patch, plane], on: backend)
+                // float32 whatever the type: col2im sums up to kernelHeight·kernelWidth of them.
+                let dcols = try Tensor.empty([g.batch, patch, plane], dtype: .float32, on: backend)
                 try backend.gemm(
                     GemmDescriptor(batch: g.batch, m: patch, n: plane, k: outChannels),
                     MatrixOperand(buffer: w.buffer, offset: 0, rowStride: 1, columnStride: patch, batchStride: 0),
                     dyMatrices,
                     MatrixOperand(buffer: dcols.buffer, offset: 0, rowStride: plane, columnStride: 1, batchStride: patch * plane))
-                let dx = try Tensor.empty(x.shape, on: backend)
+                let dx = try Tensor.empty(x.shape, dtype: w.dtype, on: backend)
                 try backend.col2im(dcols.buffer, g, into: dx.buffer)
                 grads[0] = dx
             }
             if needs[1] {
                 // dW = Σ_n dy[n] · cols[n]ᵀ
-                let dw = try Tensor.empty(w.shape, on: backend)
+                let dw = try Tensor.empty(w.shape, dtype: w.dtype, on: backend)
                 try backend.gemm(
                     GemmDescriptor(batch: g.batch, m: outChannels, n: patch, k: plane, reduceBatch: true),
                     dyMatrices,

@@ -10,11 +10,11 @@ extension Tensor {
         }
         let (rows, width, count) = (shape[0], shape[1], indices.count)
         let table = try dense(), index = try indices.dense()
-        let out = try Tensor.empty(indices.shape + [width], on: backend)
+        let out = try Tensor.empty(indices.shape + [width], dtype: dtype, on: backend)
         try backend.gatherRows(table.buffer, tableRows: rows, indices: index.buffer, count: count, width: width, into: out.buffer)
         return out.recordingGradient("gathered_rows", [self]) { g in
             let dy = try g.dense()
-            let dtable = try Tensor.empty([rows, width], on: dy.backend)
+            let dtable = try Tensor.empty([rows, width], dtype: dy.dtype, on: dy.backend)
             try dy.backend.scatterAddRows(dy.buffer, indices: index.buffer, count: count, width: width, tableRows: rows, into: dtable.buffer)
             return [dtable]
         }

@@ -47,7 +47,7 @@ extension Tensor {
         try requireSupport(.gemm, "linear", weight, bias)
         let rows = shape.dropLast().reduce(1, *)
         let x = try detached().reshaped([rows, shape[rank - 1]]), wT = try weight.detached().transposed()
-        let out = try Tensor.empty([rows, outputs], on: backend)
+        let out = try Tensor.empty([rows, outputs], dtype: dtype, on: backend)
         try backend.copy(
             StridedView(buffer: bias.buffer, offset: bias.offset, shape: [rows, outputs], strides: [0, bias.strides[0]]),
             to: out.view)
@@ -76,7 +76,7 @@ extension Tensor {
         }
         let batchShape = try Broadcasting.shape(Array(shape.dropLast(2)), Array(other.shape.dropLast(2)), op: "matmul")
         let batch = batchShape.reduce(1, *)
-        let out = try Tensor.empty(batchShape + [m, n], on: backend)
+        let out = try Tensor.empty(batchShape + [m, n], dtype: dtype, on: backend)
         let descriptor = GemmDescriptor(batch: batch, m: m, n: n, k: k)
         try backend.gemm(
             descriptor, try matrixOperand(batchShape: batchShape), try other.matrixOperand(batchShape: batchShape),
@@ -97,7 +97,7 @@ extension Tensor {
                 buffer: buffer, offset: offset, rowStride: fullStrides[batchDims], columnStride: fullStrides[batchDims + 1],
                 batchStride: batchStride)
         }
-        let copy = try Tensor.empty(fullShape, on: backend)
+        let copy = try Tensor.empty(fullShape, dtype: dtype, on: backend)
         try backend.copy(StridedView(buffer: buffer, offset: offset, shape: fullShape, strides: fullStrides), to: copy.view)
         let (rows, cols) = (fullShape[batchDims], fullShape[batchDims + 1])
         return MatrixOperand(buffer: copy.buffer, offset: 0, rowStride: cols, columnStride: 1, batchStride: rows * cols)

@@ -20,7 +20,7 @@ extension Tensor {
         let rows = count / width
         let x = try dense().detached()
         let w = try weight?.dense().detached(), b = try bias?.dense().detached()
-        let y = try Tensor.empty(shape, on: backend)
+        let y = try Tensor.empty(shape, dtype: dtype, on: backend)
         let mean = try Tensor.empty([rows], on: backend), rstd = try Tensor.empty([rows], on: backend)
         try backend.layerNorm(
             x.buffer, weight: w?.buffer, bias: b?.buffer, rows: rows, width: width, epsilon: epsilon,
@@ -32,9 +32,9 @@ extension Tensor {
         return y.recordingGradient("layer_norm", inputs) { gradient in
             let dy = try gradient.dense()
             let backend = x.backend
-            let dx = try Tensor.empty(x.shape, on: backend)
-            let dWeight = wantsWeight ? try Tensor.empty([width], on: backend) : nil
-            let dBias = wantsBias ? try Tensor.empty([width], on: backend) : nil
+            let dx = try Tensor.empty(x.shape, dtype: x.dtype, on: backend)
+            let dWeight = wantsWeight ? try Tensor.empty([width], dtype: x.dtype, on: backend) : nil
+            let dBias = wantsBias ? try Tensor.empty([width], dtype: x.dtype, on: backend) : nil
             try backend.layerNormBackward(
                 x.buffer, weight: w?.buffer, mean: mean.buffer, rstd: rstd.buffer, dy: dy.buffer, rows: rows, width: width,
                 dx: dx.buffer, dWeight: dWeight?.buffer, dBias: dBias?.buffer)

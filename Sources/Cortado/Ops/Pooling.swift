@@ -4,13 +4,13 @@ extension Tensor {
         let g = try poolGeometry("maxPool2d", kernelSize, stride ?? kernelSize, padding)
         let x = try dense()
         let outShape = [shape[0], shape[1], g.outHeight, g.outWidth]
-        let out = try Tensor.empty(outShape, on: backend)
+        let out = try Tensor.empty(outShape, dtype: dtype, on: backend)
         let indices = try Tensor.empty(outShape, dtype: .int32, on: backend)
         try backend.maxPool(x.buffer, g, into: out.buffer, indices: indices.buffer)
         let inputShape = shape
         return out.recordingGradient("max_pool2d", [self]) { gradient in
             let dy = try gradient.dense()
-            let dx = try Tensor.empty(inputShape, on: dy.backend)
+            let dx = try Tensor.empty(inputShape, dtype: dy.dtype, on: dy.backend)
             try dy.backend.maxPoolBackward(dy.buffer, indices: indices.buffer, g, into: dx.buffer)
             return [dx]
         }
@@ -20,12 +20,12 @@ extension Tensor {
     public func avgPool2d(kernelSize: Size2D, stride: Size2D? = nil, padding: Size2D = 0) throws -> Tensor {
         let g = try poolGeometry("avgPool2d", kernelSize, stride ?? kernelSize, padding)
         let x = try dense()
-        let out = try Tensor.empty([shape[0], shape[1], g.outHeight, g.outWidth], on: backend)
+        let out = try Tensor.empty([shape[0], shape[1], g.outHeight, g.outWidth], dtype: dtype, on: backend)
         try backend.avgPool(x.buffer, g, into: out.buffer)
         let inputShape = shape
         return out.recordingGradient("avg_pool2d", [self]) { gradient in
             let dy = try gradient.dense()
-            let dx = try Tensor.empty(inputShape, on: dy.backend)
+            let dx = try Tensor.empty(inputShape, dtype: dy.dtype, on: dy.backend)
             try dy.backend.avgPoolBackward(dy.buffer, g, into: dx.buffer)
             return [dx]
         }

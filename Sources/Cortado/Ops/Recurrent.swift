@@ -51,12 +51,12 @@ extension Tensor {
         let stateSize = batch * hidden
 
         // States of every step (index 0 = the zero initial state), saved activations, outputs.
-        let hs = try Tensor.empty([steps + 1, batch, hidden], on: backend)
-        let cs = cell == .lstm ? try Tensor.empty([steps + 1, batch, hidden], on: backend) : nil
+        let hs = try Tensor.empty([steps + 1, batch, hidden], dtype: dtype, on: backend)
+        let cs = cell == .lstm ? try Tensor.empty([steps + 1, batch, hidden], dtype: dtype, on: backend) : nil
         try backend.fill(hs.buffer, offset: 0, count: stateSize, value: 0)
         if let cs { try backend.fill(cs.buffer, offset: 0, count: stateSize, value: 0) }
-        let saved = try Tensor.empty([steps, batch, 4 * hidden], on: backend)
-        let outputs = try Tensor.empty([batch, steps, hidden], on: backend)
+        let saved = try Tensor.empty([steps, batch, 4 * hidden], dtype: dtype, on: backend)
+        let outputs = try Tensor.empty([batch, steps, hidden], dtype: dtype, on: backend)
         let sequence = RecurrentSequence(
             cell: cell, steps: steps, batch: batch, hidden: hidden, projected: projected.buffer, recurrentWeight: whh.buffer,
             recurrentBias: bhh?.buffer, mask: m?.buffer, states: hs.buffer, cells: cs?.buffer, saved: saved.buffer)
@@ -68,13 +68,13 @@ extension Tensor {
             let backend = whh.backend
             let dOut = try gradient.dense()
             let width = cell.gates * hidden
-            let byStep = try Tensor.empty([steps, batch, width], on: backend)
-            let dProjected = try Tensor.empty([batch, steps, width], on: backend)
+            let byStep = try Tensor.empty([steps, batch, width], dtype: whh.dtype, on: backend)
+            let dProjected = try Tensor.empty([batch, steps, width], dtype: whh.dtype, on: backend)
             try backend.recurrentBackward(sequence, dOutputs: dOut.buffer, dGatesByStep: byStep.buffer, dProjected: dProjected.buffer)
             var grads: [Tensor?] = [needs[0] ? dProjected : nil, nil]
             if needs[1] {
                 // ∂W_hh = Σ_t ∂gates_tᵀ · h_{t−1}: one GEMM over all steps' rows.
-                let dWhh = try Tensor.empty([width, hidden], on: backend)
+                let dWhh = try Tensor.empty([width, hidden], dtype: whh.dtype, on: backend)
                 try backend.gemm(
                     GemmDescriptor(batch: 1, m: width, n: hidden, k: steps * batch),
                     MatrixOperand(buffer: byStep.buffer, offset: 0, rowStride: 1, columnStride: width, batchStride: 0),

@@ -121,12 +121,12 @@ extension Tensor {
         }
         let (outer, n, inner) = (shape[..<a].reduce(1, *), shape[a], shape[(a + 1)...].reduce(1, *))
         let source = try dense(), index = try indices.dense()
-        let out = try Tensor.empty(expected, on: backend)
+        let out = try Tensor.empty(expected, dtype: dtype, on: backend)
         try backend.gather(source.buffer, indices: index.buffer, outer: outer, n: n, inner: inner, into: out.buffer)
         let inputShape = shape
         return out.recordingGradient("gather", [self]) { g in
             let dense = try g.dense()
-            let dx = try Tensor.empty(inputShape, on: g.backend)
+            let dx = try Tensor.empty(inputShape, dtype: g.dtype, on: g.backend)
             try g.backend.scatter(dense.buffer, indices: index.buffer, outer: outer, n: n, inner: inner, into: dx.buffer)
             return [dx]
         }

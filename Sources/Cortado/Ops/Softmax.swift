@@ -14,12 +14,12 @@ extension Tensor {
         let a = try axis(rawAxis, "softmax")
         let (outer, n, inner) = (shape[..<a].reduce(1, *), rank == 0 ? 1 : shape[a], rank == 0 ? 1 : shape[(a + 1)...].reduce(1, *))
         let source = try dense()
-        let out = try Tensor.empty(shape, on: backend)
+        let out = try Tensor.empty(shape, dtype: dtype, on: backend)
         try backend.softmax(source.buffer, outer: outer, n: n, inner: inner, log: log, into: out.buffer)
         let y = out.detached()
         return out.recordingGradient(log ? "log_softmax" : "softmax", [self]) { g in
             let dy = try g.dense()
-            let dx = try Tensor.empty(y.shape, on: y.backend)
+            let dx = try Tensor.empty(y.shape, dtype: y.dtype, on: y.backend)
             try y.backend.softmaxBackward(y.buffer, dy.buffer, outer: outer, n: n, inner: inner, log: log, into: dx.buffer)
             return [dx]
         }

@@ -181,3 +181,40 @@ extension Backend {
         }
     }
 }
+
+extension Backend {
+    /// Runs a `float32` implementation on 16-bit float buffers: each `float16` or `bfloat16` buffer
+    /// is replaced by a `float32` copy of the whole buffer, `body` runs on the copies, and the
+    /// buffers it writes are rounded back once. `float32` and integer buffers (indices) pass through.
+    ///
+    /// The fallback for operations without a kernel of their own per storage type: it computes
+    /// exactly what the `float32` operation computes, at the cost of the copies' memory traffic.
+    /// - Parameters:
+    ///   - inputs: the buffers the operation only reads (`nil` for absent optional operands).
+    ///   - updating: buffers it reads and writes, or writes only in part (a state history whose
+    ///     first step the caller set): widened before and rounded back after.
+    ///   - outputs: buffers it overwrites entirely: rounded back after, never widened.
+    ///   - body: the `float32` operation, given `inputs`, `updating` and `outputs` in that order.
+    package func widening(
+        _ inputs: [DeviceBuffer?], updating: [DeviceBuffer?] = [], into outputs: [DeviceBuffer?],
+        _ body: (_ buffers: [DeviceBuffer?]) throws -> Void
+    ) throws {
+        func whole(_ buffer: DeviceBuffer) -> StridedView { StridedView(contiguous: buffer, shape: [buffer.count]) }
+        var wide: [DeviceBuffer?] = []
+        for (index, buffer) in (inputs + updating + outputs).enumerated() {
+            guard let buffer, buffer.dtype.isHalf else {
+                wide.append(buffer)
+                continue
+            }
+            let copy = try allocator.allocate(count: buffer.count, dtype: .float32)
+            if index < inputs.count + updating.count { try self.copy(whole(buffer), to: whole(copy)) }
+            wide.append(copy)
+        }
+        try body(wide)
+        let written = inputs.count..<(inputs.count + updating.count + outputs.count)
+        for (buffer, copy) in zip((updating + outputs), wide[written]) {
+            guard let buffer, let copy, copy !== buffer else { continue }
+            try self.copy(whole(copy), to: whole(buffer))
+        }
+    }
+}

@@ -361,4 +361,17 @@ package struct RecurrentSequence {
 
     /// Elements of one step's state, `batch · hidden`.
     package var stateSize: Int { batch * hidden }
+
+    /// The buffers the forward pass only reads: `projected`, `recurrentWeight`, `recurrentBias`, `mask`.
+    package var inputs: [DeviceBuffer?] { [projected, recurrentWeight, recurrentBias, mask] }
+    /// The state histories (step 0 set by the caller): `states`, `cells`.
+    package var histories: [DeviceBuffer?] { [states, cells] }
+
+    /// The same pass over other buffers: `buffers` holds ``inputs``, then ``histories``, then `saved`
+    /// (for running a `float32` implementation on widened copies).
+    package func replacing(_ buffers: [DeviceBuffer?]) -> RecurrentSequence {
+        RecurrentSequence(
+            cell: cell, steps: steps, batch: batch, hidden: hidden, projected: buffers[0]!, recurrentWeight: buffers[1]!,
+            recurrentBias: buffers[2], mask: buffers[3], states: buffers[4]!, cells: buffers[5], saved: buffers[6]!)
+    }
 }

@@ -174,6 +174,11 @@ extension CPUBackend {
         _ q: DeviceBuffer, _ k: DeviceBuffer, _ v: DeviceBuffer, keyMask: DeviceBuffer?, _ g: AttentionGeometry,
         into out: DeviceBuffer, logsumexp: DeviceBuffer
     ) throws {
+        if q.dtype.isHalf {
+            return try widening([q, k, v, keyMask], into: [out, logsumexp]) { b in
+                try attention(b[0]!, b[1]!, b[2]!, keyMask: b[3], g, into: b[4]!, logsumexp: b[5]!)
+            }
+        }
         let (nq, nk, d) = (g.queries, g.keys, g.headSize)
         guard g.pairs > 0, nq > 0, nk > 0, d > 0 else { return }
         let grain = Self.attentionGrain(g)
@@ -199,6 +204,12 @@ extension CPUBackend {
         _ q: DeviceBuffer, _ k: DeviceBuffer, _ v: DeviceBuffer, keyMask: DeviceBuffer?, _ g: AttentionGeometry,
         out: DeviceBuffer, dOut: DeviceBuffer, logsumexp: DeviceBuffer, dq: DeviceBuffer, dk: DeviceBuffer, dv: DeviceBuffer
     ) throws {
+        if q.dtype.isHalf {
+            return try widening([q, k, v, keyMask, out, dOut, logsumexp], into: [dq, dk, dv]) { b in
+                try attentionBackward(b[0]!, b[1]!, b[2]!, keyMask: b[3], g, out: b[4]!, dOut: b[5]!, logsumexp: b[6]!,
+                                      dq: b[7]!, dk: b[8]!, dv: b[9]!)
+            }
+        }
         let (nq, nk, d) = (g.queries, g.keys, g.headSize)
         guard g.pairs > 0, nq > 0, nk > 0, d > 0 else { return }
         let grain = Self.attentionGrain(g)

@@ -3,6 +3,9 @@ import Foundation
 
 extension CPUBackend {
     package func im2col(_ x: DeviceBuffer, _ g: ConvGeometry, into cols: DeviceBuffer) throws {
+        if x.dtype.isHalf {
+            return try widening([x], into: [cols]) { b in try im2col(b[0]!, g, into: b[1]!) }
+        }
         let xs = x.floats, cs = cols.floats
         let plane = g.outputPlane, patches = g.patchSize
         // One task per (sample, patch row): a contiguous run of `plane` columns.
@@ -36,6 +39,9 @@ extension CPUBackend {
     }
 
     package func col2im(_ cols: DeviceBuffer, _ g: ConvGeometry, into x: DeviceBuffer) throws {
+        if cols.dtype.isHalf || x.dtype.isHalf {
+            return try widening([cols], into: [x]) { b in try col2im(b[0]!, g, into: b[1]!) }
+        }
         let xs = x.floats, cs = cols.floats
         let plane = g.outputPlane, patches = g.patchSize, planeIn = g.height * g.width
         // Each (n, c) plane of x is written by one task only: no races, deterministic order.
@@ -64,6 +70,9 @@ extension CPUBackend {
     }
 
     package func maxPool(_ x: DeviceBuffer, _ g: PoolGeometry, into y: DeviceBuffer, indices: DeviceBuffer) throws {
+        if x.dtype.isHalf {
+            return try widening([x], into: [y, indices]) { b in try maxPool(b[0]!, g, into: b[1]!, indices: b[2]!) }
+        }
         let xs = x.floats, ys = y.floats, idx = indices.ints
         let planeIn = g.height * g.width, planeOut = g.outHeight * g.outWidth
         if g.isTwoByTwo {
@@ -115,6 +124,9 @@ extension CPUBackend {
     package func maxPoolBackward(
         _ dy: DeviceBuffer, indices: DeviceBuffer, _ g: PoolGeometry, into dx: DeviceBuffer
     ) throws {
+        if dy.dtype.isHalf {
+            return try widening([dy, indices], into: [dx]) { b in try maxPoolBackward(b[0]!, indices: b[1]!, g, into: b[2]!) }
+        }
         let gs = dy.floats, idx = indices.ints, ds = dx.floats
         let planeIn = g.height * g.width, planeOut = g.outHeight * g.outWidth
         if g.isTwoByTwo {
@@ -139,6 +151,9 @@ extension CPUBackend {
     }
 
     package func avgPool(_ x: DeviceBuffer, _ g: PoolGeometry, into y: DeviceBuffer) throws {
+        if x.dtype.isHalf {
+            return try widening([x], into: [y]) { b in try avgPool(b[0]!, g, into: b[1]!) }
+        }
         let xs = x.floats, ys = y.floats
         let planeIn = g.height * g.width, planeOut = g.outHeight * g.outWidth
         let divisor = Float(g.kernelHeight * g.kernelWidth)
@@ -164,6 +179,9 @@ extension CPUBackend {
     }
 
     package func avgPoolBackward(_ dy: DeviceBuffer, _ g: PoolGeometry, into dx: DeviceBuffer) throws {
+        if dy.dtype.isHalf {
+            return try widening([dy], into: [dx]) { b in try avgPoolBackward(b[0]!, g, into: b[1]!) }
+        }
         let gs = dy.floats, ds = dx.floats
         let planeIn = g.height * g.width, planeOut = g.outHeight * g.outWidth
         let divisor = Float(g.kernelHeight * g.kernelWidth)

@@ -118,6 +118,12 @@ extension CPUBackend {
         _ x: DeviceBuffer, weight: DeviceBuffer?, bias: DeviceBuffer?, rows: Int, width: Int, epsilon: Float,
         into y: DeviceBuffer, mean: DeviceBuffer, rstd: DeviceBuffer
     ) throws {
+        if x.dtype.isHalf {
+            return try widening([x, weight, bias], into: [y, mean, rstd]) { b in
+                try layerNorm(b[0]!, weight: b[1], bias: b[2], rows: rows, width: width, epsilon: epsilon,
+                              into: b[3]!, mean: b[4]!, rstd: b[5]!)
+            }
+        }
         let (xs, ys, means, rstds) = (UnsafePointer(x.floats), y.floats, mean.floats, rstd.floats)
         let (w, b) = (weight.map { UnsafePointer($0.floats) }, bias.map { UnsafePointer($0.floats) })
         Parallel.forEach(count: rows, grain: max(1, Self.elementwiseGrain / max(width, 1))) { range in
@@ -139,6 +145,12 @@ extension CPUBackend {
         _ x: DeviceBuffer, weight: DeviceBuffer?, mean: DeviceBuffer, rstd: DeviceBuffer, dy: DeviceBuffer,
         rows: Int, width: Int, dx: DeviceBuffer, dWeight: DeviceBuffer?, dBias: DeviceBuffer?
     ) throws {
+        if x.dtype.isHalf {
+            return try widening([x, weight, mean, rstd, dy], into: [dx, dWeight, dBias]) { b in
+                try layerNormBackward(b[0]!, weight: b[1], mean: b[2]!, rstd: b[3]!, dy: b[4]!, rows: rows, width: width,
+                                      dx: b[5]!, dWeight: b[6], dBias: b[7])
+            }
+        }
         let (xs, gs, dxs) = (UnsafePointer(x.floats), UnsafePointer(dy.floats), dx.floats)
         let (means, rstds, w) = (mean.floats, rstd.floats, weight.map { UnsafePointer($0.floats) })
         let blockRows = Self.layerNormBlockRows

@@ -10,6 +10,11 @@ import Foundation
 /// depend on the split.
 extension CPUBackend {
     package func recurrentForward(_ q: RecurrentSequence, outputs: DeviceBuffer) throws {
+        if q.projected.dtype.isHalf {
+            return try widening(q.inputs, updating: q.histories, into: [q.saved, outputs]) { b in
+                try recurrentForward(q.replacing(b), outputs: b[7]!)
+            }
+        }
         let width = q.cell.gates * q.hidden
         // W_hhᵀ [hidden, width] as the right operand: element (k, n) is W_hh[n, k].
         let packed = try packedPanels(q.recurrentWeight, rowStride: 1, columnStride: q.hidden, k: q.hidden, n: width)
@@ -45,6 +50,11 @@ extension CPUBackend {
     package func recurrentBackward(
         _ q: RecurrentSequence, dOutputs: DeviceBuffer, dGatesByStep: DeviceBuffer, dProjected: DeviceBuffer
     ) throws {
+        if q.projected.dtype.isHalf {
+            return try widening(q.inputs + q.histories + [q.saved, dOutputs], into: [dGatesByStep, dProjected]) { b in
+                try recurrentBackward(q.replacing(b), dOutputs: b[7]!, dGatesByStep: b[8]!, dProjected: b[9]!)
+            }
+        }
         let (width, hidden, stateSize) = (q.cell.gates * q.hidden, q.hidden, q.stateSize)
         // W_hh [width, hidden] as the right operand of ∂h_{t−1} += ∂gates_t · W_hh.
         let packed = try packedPanels(q.recurrentWeight, rowStride: hidden, columnStride: 1, k: width, n: hidden)

@@ -134,6 +134,11 @@ extension CPUBackend {
     package func gather(
         _ x: DeviceBuffer, indices: DeviceBuffer, outer: Int, n: Int, inner: Int, into out: DeviceBuffer
     ) throws {
+        if x.dtype.isHalf {
+            return try widening([x, indices], into: [out]) { b in
+                try gather(b[0]!, indices: b[1]!, outer: outer, n: n, inner: inner, into: b[2]!)
+            }
+        }
         let xs = x.floats, idx = indices.ints, os = out.floats
         for o in 0..<outer {
             for i in 0..<inner {
@@ -146,6 +151,11 @@ extension CPUBackend {
     package func scatter(
         _ values: DeviceBuffer, indices: DeviceBuffer, outer: Int, n: Int, inner: Int, into out: DeviceBuffer
     ) throws {
+        if values.dtype.isHalf {
+            return try widening([values, indices], into: [out]) { b in
+                try scatter(b[0]!, indices: b[1]!, outer: outer, n: n, inner: inner, into: b[2]!)
+            }
+        }
         let vs = values.floats, idx = indices.ints, os = out.floats
         memset(os, 0, outer * n * inner * 4)
         for o in 0..<outer {
@@ -159,6 +169,9 @@ extension CPUBackend {
     package func softmax(
         _ x: DeviceBuffer, outer: Int, n: Int, inner: Int, log: Bool, into out: DeviceBuffer
     ) throws {
+        if x.dtype.isHalf {
+            return try widening([x], into: [out]) { b in try softmax(b[0]!, outer: outer, n: n, inner: inner, log: log, into: b[1]!) }
+        }
         let xs = x.floats, os = out.floats
         Parallel.forEach(count: outer * inner, grain: max(1, Self.transcendentalGrain / max(n, 1))) { range in
             for k in range {
@@ -182,6 +195,11 @@ extension CPUBackend {
     package func softmaxBackward(
         _ y: DeviceBuffer, _ dy: DeviceBuffer, outer: Int, n: Int, inner: Int, log: Bool, into dx: DeviceBuffer
     ) throws {
+        if y.dtype.isHalf {
+            return try widening([y, dy], into: [dx]) { b in
+                try softmaxBackward(b[0]!, b[1]!, outer: outer, n: n, inner: inner, log: log, into: b[2]!)
+            }
+        }
         let ys = y.floats, gs = dy.floats, ds = dx.floats
         Parallel.forEach(count: outer * inner, grain: max(1, Self.transcendentalGrain / max(n, 1))) { range in
             for k in range {

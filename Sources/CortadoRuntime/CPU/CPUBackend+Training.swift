@@ -5,6 +5,11 @@ extension CPUBackend {
     package func gatherRows(
         _ table: DeviceBuffer, tableRows: Int, indices: DeviceBuffer, count: Int, width: Int, into out: DeviceBuffer
     ) throws {
+        if table.dtype.isHalf {
+            return try widening([table, indices], into: [out]) { b in
+                try gatherRows(b[0]!, tableRows: tableRows, indices: b[1]!, count: count, width: width, into: b[2]!)
+            }
+        }
         let ts = table.floats, idx = indices.ints, os = out.floats
         Parallel.forEach(count: count, grain: max(1, Self.elementwiseGrain / max(width, 1))) { range in
             for i in range {
@@ -22,6 +27,11 @@ extension CPUBackend {
     package func scatterAddRows(
         _ values: DeviceBuffer, indices: DeviceBuffer, count: Int, width: Int, tableRows: Int, into out: DeviceBuffer
     ) throws {
+        if values.dtype.isHalf {
+            return try widening([values, indices], into: [out]) { b in
+                try scatterAddRows(b[0]!, indices: b[1]!, count: count, width: width, tableRows: tableRows, into: b[2]!)
+            }
+        }
         let vs = values.floats, idx = indices.ints, os = out.floats
         memset(os, 0, tableRows * width * 4)
         for i in 0..<count {

@@ -44,8 +44,9 @@ package final class CPUBackend: Backend {
     package func supports(_ operation: BackendOperation, _ dtype: DType) -> Bool {
         switch operation {
         case .fill, .copy: return true
-        case .unary, .binary, .reduce: return dtype.isFloatingPoint
-        default: return dtype == .float32
+        // Losses, optimizer updates (master weights) and random draws stay in float32.
+        case .crossEntropy, .update, .random: return dtype == .float32
+        default: return dtype.isFloatingPoint
         }
     }
 

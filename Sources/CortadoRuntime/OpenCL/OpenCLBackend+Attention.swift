@@ -101,6 +101,11 @@ extension OpenCLBackend {
         _ q: DeviceBuffer, _ k: DeviceBuffer, _ v: DeviceBuffer, keyMask: DeviceBuffer?, _ g: AttentionGeometry,
         into out: DeviceBuffer, logsumexp: DeviceBuffer
     ) throws {
+        if q.dtype.isHalf {
+            return try widening([q, k, v, keyMask], into: [out, logsumexp]) { b in
+                try attention(b[0]!, b[1]!, b[2]!, keyMask: b[3], g, into: b[4]!, logsumexp: b[5]!)
+            }
+        }
         let tiles = try attentionTiles(g)
         try launch(.attention(tiles), "attention_forward", global: grid(g.queries, tile: tiles.forwardQueries, g),
                    local: [tiles.forwardQueries],
@@ -114,6 +119,12 @@ extension OpenCLBackend {
         _ q: DeviceBuffer, _ k: DeviceBuffer, _ v: DeviceBuffer, keyMask: DeviceBuffer?, _ g: AttentionGeometry,
         out: DeviceBuffer, dOut: DeviceBuffer, logsumexp: DeviceBuffer, dq: DeviceBuffer, dk: DeviceBuffer, dv: DeviceBuffer
     ) throws {
+        if q.dtype.isHalf {
+            return try widening([q, k, v, keyMask, out, dOut, logsumexp], into: [dq, dk, dv]) { b in
+                try attentionBackward(b[0]!, b[1]!, b[2]!, keyMask: b[3], g, out: b[4]!, dOut: b[5]!, logsumexp: b[6]!,
+                                      dq: b[7]!, dk: b[8]!, dv: b[9]!)
+            }
+        }
         let tiles = try attentionTiles(g)
         let rows = g.pairs * g.queries
         let delta = try allocator.allocate(count: max(rows, 1), dtype: .float32)

@@ -24,8 +24,9 @@ extension OpenCLBackend {
         let transposedB = MatrixOperand(
             buffer: b.buffer, offset: b.offset, rowStride: b.columnStride, columnStride: b.rowStride,
             batchStride: b.batchStride)
-        let packedA = try pack(a, rows: d.m, cols: d.k, kp: kp, panel: g.tileM, batch: d.batch)
-        let packedB = try pack(transposedB, rows: d.n, cols: d.k, kp: kp, panel: g.tileN, batch: d.batch)
+        let family = KernelFamily.gemm(a.dtype, c.dtype)
+        let packedA = try pack(a, rows: d.m, cols: d.k, kp: kp, panel: g.tileM, batch: d.batch, family)
+        let packedB = try pack(transposedB, rows: d.n, cols: d.k, kp: kp, panel: g.tileN, batch: d.batch, family)
         let rowTiles = (d.m + g.tileM - 1) / g.tileM
         let columnTiles = (d.n + g.tileN - 1) / g.tileN
         let arguments: [KernelArgument] = [
@@ -37,10 +38,10 @@ extension OpenCLBackend {
         case .registerBlocked:
             // The kernel derives its tile from the linear id (grouped walk), so only the product of
             // the first two extents matters.
-            try launch(.gemm, "gemm_register_blocked", global: [rowTiles, columnTiles, d.batch], local: [1, 1, 1],
+            try launch(family, "gemm_register_blocked", global: [rowTiles, columnTiles, d.batch], local: [1, 1, 1],
                        arguments)
         case .localTiled:
-            try launch(.gemm, "gemm_local_tiled",
+            try launch(family, "gemm_local_tiled",
                        global: [columnTiles * g.threadsN, rowTiles * g.threadsM, d.batch],
                        local: [g.threadsN, g.threadsM, 1], arguments)
         }
@@ -60,17 +61,18 @@ extension OpenCLBackend {
         if d.beta == 0 && c.rowStride == d.n && c.offset == 0 {
             return try reduce(.sum, products, offset: 0, outer: 1, n: d.batch, inner: count, scale: 1, into: c.buffer)
         }
-        let sum = try allocator.allocate(count: count, dtype: .float32)
+        let sum = try allocator.allocate(count: count, dtype: c.dtype)
         try reduce(.sum, products, offset: 0, outer: 1, n: d.batch, inner: count, scale: 1, into: sum)
         let target = StridedView(buffer: c.buffer, offset: c.offset, shape: [d.m, d.n], strides: [c.rowStride, 1])
         if d.beta != 1 { try unary(.mulScalar(d.beta), target, into: target) }
         try binary(.add, target, StridedView(contiguous: sum, shape: [d.m, d.n]), into: target)
     }
 
-    /// Packs an operand into zero-padded `[kp][panel]` panels; a broadcast operand (batch stride 0)
-    /// is packed once and reused for every batch entry (returned batch stride 0).
+    /// Packs an operand into zero-padded float `[kp][panel]` panels (from any float type); a
+    /// broadcast operand (batch stride 0) is packed once and reused for every batch entry
+    /// (returned batch stride 0).
     private func pack(
-        _ x: MatrixOperand, rows: Int, cols: Int, kp: Int, panel: Int, batch: Int
+        _ x: MatrixOperand, rows: Int, cols: Int, kp: Int, panel: Int, batch: Int, _ family: KernelFamily
     ) throws -> (buffer: DeviceBuffer, batchStride: Int) {
         let panels = (rows + panel - 1) / panel
         let perBatch = panels * panel * kp
@@ -84,9 +86,9 @@ extension OpenCLBackend {
         switch parameters.gemm.algorithm {
         case .registerBlocked:
             let blocks = (kp + 15) / 16  // PACK_COLUMNS in gemm.cl
-            try launch(.gemm, "gemm_pack_blocks", global: [blocks, panels, packedBatches], local: [1, 1, 1], common)
+            try launch(family, "gemm_pack_blocks", global: [blocks, panels, packedBatches], local: [1, 1, 1], common)
         case .localTiled:
-            try launch(.gemm, "gemm_pack_elements", global: [total], local: [parameters.elementwiseWorkGroup],
+            try launch(family, "gemm_pack_elements", global: [total], local: [parameters.elementwiseWorkGroup],
                        common + [.long(total)])
         }
         return (buffer, x.batchStride == 0 ? 0 : perBatch)

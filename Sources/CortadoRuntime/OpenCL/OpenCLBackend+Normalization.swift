@@ -24,6 +24,12 @@ extension OpenCLBackend {
         _ x: DeviceBuffer, weight: DeviceBuffer?, bias: DeviceBuffer?, rows: Int, width: Int, epsilon: Float,
         into y: DeviceBuffer, mean: DeviceBuffer, rstd: DeviceBuffer
     ) throws {
+        if x.dtype.isHalf {
+            return try widening([x, weight, bias], into: [y, mean, rstd]) { b in
+                try layerNorm(b[0]!, weight: b[1], bias: b[2], rows: rows, width: width, epsilon: epsilon,
+                              into: b[3]!, mean: b[4]!, rstd: b[5]!)
+            }
+        }
         try checkIndexable(rows * width)
         let grid = rowGrid(rows: rows, width: width)
         try launch(.normalization, "layer_norm_forward", global: grid.global, local: grid.local, [
@@ -38,6 +44,12 @@ extension OpenCLBackend {
         _ x: DeviceBuffer, weight: DeviceBuffer?, mean: DeviceBuffer, rstd: DeviceBuffer, dy: DeviceBuffer,
         rows: Int, width: Int, dx: DeviceBuffer, dWeight: DeviceBuffer?, dBias: DeviceBuffer?
     ) throws {
+        if x.dtype.isHalf {
+            return try widening([x, weight, mean, rstd, dy], into: [dx, dWeight, dBias]) { b in
+                try layerNormBackward(b[0]!, weight: b[1], mean: b[2]!, rstd: b[3]!, dy: b[4]!, rows: rows, width: width,
+                                      dx: b[5]!, dWeight: b[6], dBias: b[7])
+            }
+        }
         try checkIndexable(rows * width)
         let grid = rowGrid(rows: rows, width: width)
         try launch(.normalization, "layer_norm_backward_input", global: grid.global, local: grid.local, [

@@ -17,6 +17,11 @@ extension OpenCLBackend: RecurrentStepKernels {
     }
 
     package func recurrentForward(_ q: RecurrentSequence, outputs: DeviceBuffer) throws {
+        if q.projected.dtype.isHalf {
+            return try widening(q.inputs, updating: q.histories, into: [q.saved, outputs]) { b in
+                try recurrentForward(q.replacing(b), outputs: b[7]!)
+            }
+        }
         guard fusesSteps(hidden: q.hidden) else {
             return try RecurrentSchedule.forward(self, q, outputs: outputs)
         }
@@ -38,6 +43,11 @@ extension OpenCLBackend: RecurrentStepKernels {
     package func recurrentBackward(
         _ q: RecurrentSequence, dOutputs: DeviceBuffer, dGatesByStep: DeviceBuffer, dProjected: DeviceBuffer
     ) throws {
+        if q.projected.dtype.isHalf {
+            return try widening(q.inputs + q.histories + [q.saved, dOutputs], into: [dGatesByStep, dProjected]) { b in
+                try recurrentBackward(q.replacing(b), dOutputs: b[7]!, dGatesByStep: b[8]!, dProjected: b[9]!)
+            }
+        }
         guard fusesSteps(hidden: q.hidden) else {
             return try RecurrentSchedule.backward(self, q, dOutputs: dOutputs, dGatesByStep: dGatesByStep, dProjected: dProjected)
         }

@@ -50,6 +50,11 @@ extension OpenCLBackend {
     package func gather(
         _ x: DeviceBuffer, indices: DeviceBuffer, outer: Int, n: Int, inner: Int, into out: DeviceBuffer
     ) throws {
+        if x.dtype.isHalf {
+            return try widening([x, indices], into: [out]) { b in
+                try gather(b[0]!, indices: b[1]!, outer: outer, n: n, inner: inner, into: b[2]!)
+            }
+        }
         try launch(.indexing, "gather_axis", global: [outer * inner], local: [parameters.elementwiseWorkGroup], [
             .buffer(x), .buffer(indices), .buffer(out), .int(outer), .int(n), .int(inner),
         ])
@@ -58,6 +63,11 @@ extension OpenCLBackend {
     package func scatter(
         _ values: DeviceBuffer, indices: DeviceBuffer, outer: Int, n: Int, inner: Int, into out: DeviceBuffer
     ) throws {
+        if values.dtype.isHalf {
+            return try widening([values, indices], into: [out]) { b in
+                try scatter(b[0]!, indices: b[1]!, outer: outer, n: n, inner: inner, into: b[2]!)
+            }
+        }
         try checkIndexable(outer * n * inner)
         try launch(.indexing, "scatter_axis", global: [outer * n * inner], local: [parameters.elementwiseWorkGroup], [
             .buffer(values), .buffer(indices), .buffer(out), .int(outer), .int(n), .int(inner),
@@ -67,6 +77,9 @@ extension OpenCLBackend {
     package func softmax(
         _ x: DeviceBuffer, outer: Int, n: Int, inner: Int, log: Bool, into out: DeviceBuffer
     ) throws {
+        if x.dtype.isHalf {
+            return try widening([x], into: [out]) { b in try softmax(b[0]!, outer: outer, n: n, inner: inner, log: log, into: b[1]!) }
+        }
         try checkIndexable(outer * n * inner)
         try launch(.softmax, "softmax_forward", global: [outer * inner], local: [parameters.elementwiseWorkGroup], [
             .buffer(x), .buffer(out), .int(outer), .int(n), .int(inner), .int(log ? 1 : 0),
@@ -76,6 +89,11 @@ extension OpenCLBackend {
     package func softmaxBackward(
         _ y: DeviceBuffer, _ dy: DeviceBuffer, outer: Int, n: Int, inner: Int, log: Bool, into dx: DeviceBuffer
     ) throws {
+        if y.dtype.isHalf {
+            return try widening([y, dy], into: [dx]) { b in
+                try softmaxBackward(b[0]!, b[1]!, outer: outer, n: n, inner: inner, log: log, into: b[2]!)
+            }
+        }
         try launch(.softmax, "softmax_backward", global: [outer * inner], local: [parameters.elementwiseWorkGroup], [
             .buffer(y), .buffer(dy), .buffer(dx), .int(outer), .int(n), .int(inner), .int(log ? 1 : 0),
         ])

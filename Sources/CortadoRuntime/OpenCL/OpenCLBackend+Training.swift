@@ -2,6 +2,11 @@ extension OpenCLBackend {
     package func gatherRows(
         _ table: DeviceBuffer, tableRows: Int, indices: DeviceBuffer, count: Int, width: Int, into out: DeviceBuffer
     ) throws {
+        if table.dtype.isHalf {
+            return try widening([table, indices], into: [out]) { b in
+                try gatherRows(b[0]!, tableRows: tableRows, indices: b[1]!, count: count, width: width, into: b[2]!)
+            }
+        }
         try checkIndexable(count * width)
         try launch(.indexing, "gather_rows", global: [count * width], local: [parameters.elementwiseWorkGroup], [
             .buffer(table), .buffer(indices), .buffer(out), .int(count), .int(width), .int(tableRows),
@@ -11,6 +16,11 @@ extension OpenCLBackend {
     package func scatterAddRows(
         _ values: DeviceBuffer, indices: DeviceBuffer, count: Int, width: Int, tableRows: Int, into out: DeviceBuffer
     ) throws {
+        if values.dtype.isHalf {
+            return try widening([values, indices], into: [out]) { b in
+                try scatterAddRows(b[0]!, indices: b[1]!, count: count, width: width, tableRows: tableRows, into: b[2]!)
+            }
+        }
         try fill(out, offset: 0, count: tableRows * width, value: 0)
         try launch(.indexing, "scatter_add_rows", global: [width], local: [1], [
             .buffer(values), .buffer(indices), .buffer(out), .int(count), .int(width), .int(tableRows),

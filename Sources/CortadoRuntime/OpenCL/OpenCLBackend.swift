@@ -151,8 +151,9 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
     package func supports(_ operation: BackendOperation, _ dtype: DType) -> Bool {
         switch operation {
         case .fill, .copy: return true
-        case .unary, .binary, .reduce: return dtype.isFloatingPoint
-        default: return dtype == .float32
+        // Losses, optimizer updates (master weights) and random draws stay in float32.
+        case .crossEntropy, .update, .random: return dtype == .float32
+        default: return dtype.isFloatingPoint
         }
     }
 
@@ -287,7 +288,9 @@ enum KernelArgument {
 /// The OpenCL programs, one per `Kernels/<name>.cl` file, and the `-D` options each is built with.
 /// Every file is built after the element-type prelude `Kernels/storage.cl`.
 enum KernelFamily {
-    case indexing, softmax, conv, pool, random, gemm, loss, optimizers, recurrent, normalization
+    case indexing, softmax, conv, pool, random, loss, optimizers, recurrent, normalization
+    /// Matrix products: A and B of one element type (packed into float panels), C of another.
+    case gemm(DType, DType)
     /// Reductions, built for one input type and one result type.
     case reduce(DType, DType)
     /// The elementwise functions, built for one storage type.
@@ -336,11 +339,12 @@ enum KernelFamily {
             return tiles.options
         case .recurrent:
             return "-DUNITS=\(parameters.recurrent.unitsPerItem) -DROWS=\(parameters.recurrent.rowsPerItem)"
-        case .gemm:
+        case let .gemm(operands, result):
             let g = parameters.gemm
             return "-DTILE_M=\(g.tileM) -DTILE_N=\(g.tileN) -DTILE_K=\(g.tileK) -DTHREADS_M=\(g.threadsM) "
                 + "-DTHREADS_N=\(g.threadsN) -DVECTOR_WIDTH=\(g.vectorWidth) -DGROUP_M=\(g.groupM) "
-                + "-DLOCAL_TILED=\(g.algorithm == .localTiled ? 1 : 0)"
+                + "-DLOCAL_TILED=\(g.algorithm == .localTiled ? 1 : 0) "
+                + "-DSTORAGE=\(operands.kernelCode) -DOUT_STORAGE=\(result.kernelCode)"
         default:
             return ""
         }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "CortadoHalf.h"
+#include "CortadoGemm16.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -80,3 +80,11 @@ extension Tensor {
             to: StridedView(buffer: target.buffer, offset: target.offset + index, shape: [1], strides: [1]))
     }
 }
+
+extension Tensor {
+    /// Multiplies every element by `factor` in place (no gradient recorded): unscaling gradients.
+    package func scaleInPlace(by factor: Float) throws {
+        try requireSupport(.unary, "scale")
+        try backend.unary(.mulScalar(factor), view, into: view)
+    }
+}

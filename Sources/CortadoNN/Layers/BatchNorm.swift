@@ -37,7 +37,8 @@ public final class BatchNorm: Module {
     }
 
     /// Normalises `x` per channel.
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    public func callAsFunction(_ input: Tensor) throws -> Tensor {
+        let x = try input.inComputeType()
         let channels = weight.value.count
         guard x.rank >= 2, x.shape[1] == channels else {
             throw CortadoError.shapeMismatch("BatchNorm(\(channels)) needs input [N, \(channels), …], not \(x.shape)")
@@ -54,15 +55,17 @@ public final class BatchNorm: Module {
             mean = try x.mean(axes: axes, keepingDims: true)
             variance = try (x - mean).square().mean(axes: axes, keepingDims: true)
             try withNoGrad {
-                let unbiased = try variance.reshaped([channels]) * (Float(count) / Float(count - 1))
-                try runningMean.replace(with: runningMean.value * (1 - momentum) + mean.reshaped([channels]) * momentum)
+                // The running statistics stay float32.
+                let unbiased = try variance.reshaped([channels]).to(dtype: .float32) * (Float(count) / Float(count - 1))
+                let batchMean = try mean.reshaped([channels]).to(dtype: .float32)
+                try runningMean.replace(with: runningMean.value * (1 - momentum) + batchMean * momentum)
                 try runningVariance.replace(with: runningVariance.value * (1 - momentum) + unbiased * momentum)
             }
         } else {
-            mean = try runningMean.value.reshaped(broadcastShape)
-            variance = try runningVariance.value.reshaped(broadcastShape)
+            mean = try runningMean.computeValue.reshaped(broadcastShape)
+            variance = try runningVariance.computeValue.reshaped(broadcastShape)
         }
         let normalised = try (x - mean) / (variance + epsilon).sqrt()
-        return try normalised * weight.value.reshaped(broadcastShape) + bias.value.reshaped(broadcastShape)
+        return try normalised * weight.computeValue.reshaped(broadcastShape) + bias.computeValue.reshaped(broadcastShape)
     }
 }

@@ -41,6 +41,7 @@ public final class Conv2D: Module {
 
     /// Convolves NCHW `x`.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try x.conv2d(weight: weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation)
+        try x.inComputeType().conv2d(
+            weight: weight.computeValue, bias: bias?.computeValue, stride: stride, padding: padding, dilation: dilation)
     }
 }

@@ -22,6 +22,6 @@ public final class Dropout: Module {
         guard isTraining, probability > 0 else { return x }
         let mask = try Tensor.bernoulli(
             x.shape, probability: 1 - probability, value: 1 / (1 - probability), device: x.device, generator: generator)
-        return try x * mask
+        return try x * mask.to(dtype: x.dtype)
     }
 }

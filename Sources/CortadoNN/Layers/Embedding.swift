@@ -21,8 +21,9 @@ public final class Embedding: Module {
     /// The table.
     public var parameters: [(name: String, parameter: Parameter)] { [("weight", weight)] }
 
-    /// The vectors of `ids` (`int32`).
+    /// The vectors of `ids` (`int32`), in the compute type: the rows are gathered from the float32
+    /// table and converted, never the whole table.
     public func callAsFunction(_ ids: Tensor) throws -> Tensor {
-        try weight.value.gatheredRows(ids)
+        try weight.value.gatheredRows(ids).inComputeType()
     }
 }

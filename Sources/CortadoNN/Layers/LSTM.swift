@@ -48,8 +48,8 @@ public final class LSTM: Module {
 
     /// Runs `x`; where `mask` (`[batch, time]`, float) is 0 the state carries over (padding).
     public func callAsFunction(_ x: Tensor, mask: Tensor?) throws -> Tensor {
-        let sequence = try RecurrentLayers.project(x, weightIH.value, bias.value, gates: 4, name: "LSTM")
-            .lstm(recurrentWeight: weightHH.value, mask: mask)
+        let sequence = try RecurrentLayers.project(x.inComputeType(), weightIH.computeValue, bias.computeValue, gates: 4, name: "LSTM")
+            .lstm(recurrentWeight: weightHH.computeValue, mask: mask)
         return try RecurrentLayers.result(sequence, returnSequences: returnSequences)
     }
 }
@@ -103,8 +103,8 @@ public final class GRU: Module {
 
     /// Runs `x`; where `mask` (`[batch, time]`, float) is 0 the state carries over (padding).
     public func callAsFunction(_ x: Tensor, mask: Tensor?) throws -> Tensor {
-        let sequence = try RecurrentLayers.project(x, weightIH.value, biasIH.value, gates: 3, name: "GRU")
-            .gru(recurrentWeight: weightHH.value, recurrentBias: biasHH.value, mask: mask)
+        let sequence = try RecurrentLayers.project(x.inComputeType(), weightIH.computeValue, biasIH.computeValue, gates: 3, name: "GRU")
+            .gru(recurrentWeight: weightHH.computeValue, recurrentBias: biasHH.computeValue, mask: mask)
         return try RecurrentLayers.result(sequence, returnSequences: returnSequences)
     }
 }

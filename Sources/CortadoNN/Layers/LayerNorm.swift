@@ -24,6 +24,6 @@ public final class LayerNorm: Module {
 
     /// `x` normalised over its last axis, scaled and shifted.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try x.layerNorm(weight: weight.value, bias: bias.value, epsilon: epsilon)
+        try x.inComputeType().layerNorm(weight: weight.computeValue, bias: bias.computeValue, epsilon: epsilon)
     }
 }

@@ -34,6 +34,6 @@ public final class Linear: Module {
 
     /// `x · Wᵀ + b` for `x` of shape `[…, inputs]`.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try x.linear(weight: weight.value, bias: bias?.value)
+        try x.inComputeType().linear(weight: weight.computeValue, bias: bias?.computeValue)
     }
 }

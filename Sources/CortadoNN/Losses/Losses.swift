@@ -1,17 +1,18 @@
-/// Loss functions, each averaged over the batch (PyTorch's `reduction="mean"`).
+/// Loss functions, each averaged over the batch (PyTorch's `reduction="mean"`), computed in
+/// `float32` whatever the type of the predictions (16-bit ones are converted first).
 public enum Losses {
     /// Mean of the squared differences.
     public static func meanSquaredError(_ prediction: Tensor, _ target: Tensor) throws -> Tensor {
         guard prediction.shape == target.shape else {
             throw CortadoError.shapeMismatch("meanSquaredError: prediction \(prediction.shape) vs target \(target.shape)")
         }
-        return try (prediction - target).square().mean()
+        return try (prediction.to(dtype: .float32) - target.to(dtype: .float32)).square().mean()
     }
 
     /// Cross-entropy of `[rows, classes]` logits against `int32` labels `[rows]`, from one fused,
     /// numerically stable log-softmax kernel (softmax is applied here, not in the model).
     public static func crossEntropy(logits: Tensor, labels: Tensor) throws -> Tensor {
-        try logits.crossEntropyPerRow(labels: labels).mean()
+        try logits.to(dtype: .float32).crossEntropyPerRow(labels: labels).mean()
     }
 
     /// Binary cross-entropy of logits against targets in [0, 1], computed stably as
@@ -20,6 +21,7 @@ public enum Losses {
         guard logits.shape == targets.shape else {
             throw CortadoError.shapeMismatch("binaryCrossEntropy: logits \(logits.shape) vs targets \(targets.shape)")
         }
+        let (logits, targets) = (try logits.to(dtype: .float32), try targets.to(dtype: .float32))
         let softplus = try ((-logits.abs()).exp() + 1).log()
         return try (logits.relu() - logits * targets + softplus).mean()
     }

@@ -46,8 +46,8 @@ public final class BertEmbeddings: Module {
             throw CortadoError.invalidArgument(
                 "BertEmbeddings: \(length) tokens exceed the model's \(maxPositions) positions; truncate the text")
         }
-        let positionRows = try positions.weight.value.sliced(axis: 0, 0..<length)   // [length, hidden]
-        let typeRow = try tokenTypes.weight.value.sliced(axis: 0, 0..<1)             // [1, hidden]
+        let positionRows = try positions.weight.value.sliced(axis: 0, 0..<length).inComputeType()  // [length, hidden]
+        let typeRow = try tokenTypes.weight.value.sliced(axis: 0, 0..<1).inComputeType()            // [1, hidden]
         let summed = try words(ids) + (positionRows + typeRow)
         return try dropout(norm(summed))
     }

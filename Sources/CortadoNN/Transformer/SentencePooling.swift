@@ -5,8 +5,8 @@ extension Tensor {
         guard rank == 3, mask.shape == [shape[0], shape[1]] else {
             throw CortadoError.shapeMismatch("meanPooled: states \(shape) and mask \(mask.shape) must be [batch, length, hidden] and [batch, length]")
         }
-        let weights = try mask.unsqueezed(axis: 2)                                   // [batch, length, 1]
-        let counts = try mask.sum(axes: [1], keepingDims: true).clamped(min: 1e-9)   // [batch, 1]
+        let weights = try mask.to(dtype: dtype).unsqueezed(axis: 2)                  // [batch, length, 1]
+        let counts = try weights.sum(axes: [1]).clamped(min: 1e-9)                   // [batch, 1]
         return try (self * weights).sum(axes: [1]) / counts
     }
 

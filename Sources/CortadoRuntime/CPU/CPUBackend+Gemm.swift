@@ -5,7 +5,7 @@ extension CPUBackend {
         _ d: GemmDescriptor, _ a: MatrixOperand, _ b: MatrixOperand, _ c: MatrixOperand
     ) throws {
         guard d.batch > 0, d.m > 0, d.n > 0 else { return }
-        if c.dtype != .float32 { return try gemmIntoWidened(d, a, b, c) }
+        if a.dtype.isHalf || c.dtype != .float32 { return try gemm16(d, a, b, c) }
         // cblas needs one unit stride per operand; anything else is first copied to row-major.
         let (aMatrix, aTrans, lda) = try blasOperand(a, rows: d.m, cols: d.k, batch: d.batch)
         let (bMatrix, bTrans, ldb) = try blasOperand(b, rows: d.k, cols: d.n, batch: d.batch)
@@ -57,33 +57,20 @@ extension CPUBackend {
     /// Multiply-adds per piece of a batch of small products: about 20 µs of work or more.
     private static let gemmBatchGrain = 1 << 20
 
-    /// A product whose C is a 16-bit float: computed into float32 scratch (holding C's old values
-    /// when `beta` reads them), then rounded into C once.
-    private func gemmIntoWidened(_ d: GemmDescriptor, _ a: MatrixOperand, _ b: MatrixOperand, _ c: MatrixOperand) throws {
-        let batches = d.reduceBatch ? 1 : d.batch
-        let view = StridedView(
-            buffer: c.buffer, offset: c.offset, shape: [batches, d.m, d.n], strides: [c.batchStride, c.rowStride, c.columnStride])
-        let wide = try allocator.allocate(count: batches * d.m * d.n, dtype: .float32)
-        let wideView = StridedView(contiguous: wide, shape: [batches, d.m, d.n])
-        if d.beta != 0 { try copy(view, to: wideView) }
-        try gemm(d, a, b, MatrixOperand(buffer: wide, offset: 0, rowStride: d.n, columnStride: 1, batchStride: d.m * d.n))
-        try copy(wideView, to: view)
-    }
-
     /// The operand as cblas sees it: itself with a transpose flag and leading dimension when one of
-    /// its strides is 1, else a row-major float32 copy (which also widens 16-bit floats).
+    /// its strides is 1, else a row-major copy.
     private func blasOperand(
         _ x: MatrixOperand, rows: Int, cols: Int, batch: Int
     ) throws -> (MatrixOperand, CBLAS_TRANSPOSE, Int) {
         // A dimension of extent 1 may carry any stride; treat it as unit-stride.
         let rowStride = rows == 1 ? max(cols, 1) : x.rowStride
         let columnStride = cols == 1 ? 1 : x.columnStride
-        if x.dtype == .float32 && columnStride == 1 && rowStride >= max(cols, 1) {
+        if columnStride == 1 && rowStride >= max(cols, 1) {
             return (x, CblasNoTrans, rowStride)
         }
         let transposedRowStride = rows == 1 ? 1 : x.rowStride
         let transposedColumnStride = cols == 1 ? max(rows, 1) : x.columnStride
-        if x.dtype == .float32 && transposedRowStride == 1 && transposedColumnStride >= max(rows, 1) {
+        if transposedRowStride == 1 && transposedColumnStride >= max(rows, 1) {
             return (x, CblasTrans, transposedColumnStride)
         }
         let packedBatches = x.batchStride == 0 ? 1 : batch

@@ -79,6 +79,11 @@ public struct Device: Hashable, Sendable, CustomStringConvertible {
         get throws { try DeviceRegistry.shared.compileStatistics(for: self) }
     }
 
+    /// Starts a new measurement of ``MemoryStatistics/peakLiveBytes`` from the bytes live now.
+    public func resetPeakMemory() throws {
+        try DeviceRegistry.shared.backend(for: self).allocator.resetPeak()
+    }
+
     /// Frees the device memory that the caching allocator holds for reuse.
     public func emptyCache() throws {
         try DeviceRegistry.shared.backend(for: self).allocator.emptyCache()

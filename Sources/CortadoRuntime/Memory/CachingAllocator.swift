@@ -6,6 +6,9 @@ public struct MemoryStatistics: Sendable, Equatable, CustomStringConvertible {
     public var liveBuffers = 0
     /// Bytes reserved by live buffers.
     public var liveBytes = 0
+    /// The most bytes live at once since start or the last ``CachingAllocator/resetPeak()``: the
+    /// device memory a workload needs (cached buffers not counted).
+    public var peakLiveBytes = 0
     /// Released buffers kept for reuse.
     public var cachedBuffers = 0
     /// Bytes held by cached buffers.
@@ -102,6 +105,7 @@ package final class CachingAllocator: Sendable {
                     state.statistics.cacheHits += 1
                     state.statistics.liveBuffers += 1
                     state.statistics.liveBytes += size
+                    state.statistics.peakLiveBytes = max(state.statistics.peakLiveBytes, state.statistics.liveBytes)
                     return (handle, size)
                 }
                 size = Self.sizeClass(size + 1)
@@ -129,6 +133,7 @@ package final class CachingAllocator: Sendable {
             state.statistics.deviceAllocations += 1
             state.statistics.liveBuffers += 1
             state.statistics.liveBytes += capacity
+            state.statistics.peakLiveBytes = max(state.statistics.peakLiveBytes, state.statistics.liveBytes)
         }
         return DeviceBuffer(handle: handle, count: count, dtype: dtype, capacity: capacity, allocator: self)
     }
@@ -154,6 +159,11 @@ package final class CachingAllocator: Sendable {
             return all
         }
         handles.forEach(rawFree)
+    }
+
+    /// Starts a new peak measurement from the bytes live now.
+    package func resetPeak() {
+        state.withLock { $0.statistics.peakLiveBytes = $0.statistics.liveBytes }
     }
 
     /// The current counters.

@@ -1,0 +1,311 @@
+// Matrix products of 16-bit float operands (see CortadoGemm16.h).
+//
+// Blocking: the columns of a call are taken NC at a time (B block, packed once), the rows MC at a
+// time (A block, packed once per B block), and every tile of TILE_M × 32 of C runs over the whole
+// of k, so each entry of C is summed in one register in k order and written once.
+#include "CortadoGemm16.h"
+#include "CVectorMath.h"
+
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define TILE_M 12
+#define TILE_N 32
+#define BLOCK_M 96  // A block rows: 8 tiles
+#define BLOCK_N 512 // B block columns: 16 panels
+
+
+// The block sizes of a product: no larger than it needs, so a skinny product's scratch stays small.
+static void block_sizes(const cortado_gemm16 *g, size_t *rows, size_t *columns) {
+    *columns = g->n < BLOCK_N ? (g->n + TILE_N - 1) / TILE_N * TILE_N : BLOCK_N;
+    *rows = g->m < BLOCK_M ? (g->m + TILE_M - 1) / TILE_M * TILE_M : BLOCK_M;
+}
+
+// --- element access ---------------------------------------------------------------------------------
+
+static inline float widen_one(cortado_gemm16_type type, const void *base, ptrdiff_t index) {
+    if (type == CORTADO_GEMM16_F32) return ((const float *)base)[index];
+    uint16_t bits = ((const uint16_t *)base)[index];
+    float value;
+    if (type == CORTADO_GEMM16_BF16) {
+        uint32_t wide = (uint32_t)bits << 16;
+        memcpy(&value, &wide, 4);
+    } else {
+        cortado_f16_to_f32(&bits, &value, 1);
+    }
+    return value;
+}
+
+static inline uint16_t raw_bits(const void *base, ptrdiff_t index) { return ((const uint16_t *)base)[index]; }
+
+// `count` elements from `start`, `step` apart, as floats: contiguous runs through the bulk conversions.
+static void widen_run(cortado_gemm16_type type, const void *base, ptrdiff_t start, ptrdiff_t step, size_t count, float *out) {
+    if (step == 1) {
+        if (type == CORTADO_GEMM16_F32) {
+            memcpy(out, (const float *)base + start, count * 4);
+        } else if (type == CORTADO_GEMM16_BF16) {
+            cortado_bf16_to_f32((const uint16_t *)base + start, out, count);
+        } else {
+            cortado_f16_to_f32((const uint16_t *)base + start, out, count);
+        }
+        return;
+    }
+    for (size_t i = 0; i < count; ++i) out[i] = widen_one(type, base, start + (ptrdiff_t)i * step);
+}
+
+// --- the output stage: C = alpha · tile + beta · C, in C's type ------------------------------------
+
+static void store_tile(const cortado_gemm16 *g, const float *tile, size_t tile_stride, size_t i0, size_t j0,
+                       size_t rows, size_t columns) {
+    float row[BLOCK_N];
+    uint16_t bits[BLOCK_N];
+    for (size_t r = 0; r < rows; ++r) {
+        const float *t = tile + r * tile_stride;
+        char *c_row = (char *)g->c + (ptrdiff_t)(i0 + r) * g->c_row * (g->c_type == CORTADO_GEMM16_F32 ? 4 : 2);
+        if (g->c_type == CORTADO_GEMM16_F32) {
+            float *c = (float *)c_row + j0;
+            if (g->beta == 0) {
+                for (size_t j = 0; j < columns; ++j) c[j] = g->alpha * t[j];
+            } else {
+                for (size_t j = 0; j < columns; ++j) c[j] = g->alpha * t[j] + g->beta * c[j];
+            }
+            continue;
+        }
+        uint16_t *c = (uint16_t *)c_row + j0;
+        if (g->beta == 0) {
+            for (size_t j = 0; j < columns; ++j) row[j] = g->alpha * t[j];
+        } else {
+            if (g->c_type == CORTADO_GEMM16_BF16) cortado_bf16_to_f32(c, row, columns); else cortado_f16_to_f32(c, row, columns);
+            for (size_t j = 0; j < columns; ++j) row[j] = g->alpha * t[j] + g->beta * row[j];
+        }
+        if (g->c_type == CORTADO_GEMM16_BF16) cortado_f32_to_bf16(row, bits, columns); else cortado_f32_to_f16(row, bits, columns);
+        memcpy(c, bits, columns * 2);
+    }
+}
+
+// --- the widening path: float32 panels and CVectorMath's float32 tiles -------------------------------
+
+static void widening_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void *scratch) {
+    size_t k = g->k, block_m, block_n;
+    block_sizes(g, &block_m, &block_n);
+    float *packed = (float *)scratch;                    // [block_n / 32][k][32]
+    float *a_rows = packed + block_n * k;                // [block_m][k]
+    float *tile = a_rows + block_m * k;                  // [block_m][block_n]
+    for (size_t jc = n0; jc < n1; jc += block_n) {
+        size_t nc = n1 - jc < block_n ? n1 - jc : block_n;
+        for (size_t jp = 0; jp < nc; jp += TILE_N) {
+            float *panel = packed + jp * k;
+            size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N;
+            for (size_t p = 0; p < k; ++p) {
+                float *out = panel + TILE_N * p;
+                ptrdiff_t start = (ptrdiff_t)p * g->b_row + (ptrdiff_t)(jc + jp) * g->b_col;
+                widen_run(g->ab_type, g->b, start, g->b_col, columns, out);
+                for (size_t c = columns; c < TILE_N; ++c) out[c] = 0;
+            }
+        }
+        for (size_t ic = 0; ic < g->m; ic += block_m) {
+            size_t mc = g->m - ic < block_m ? g->m - ic : block_m;
+            for (size_t r = 0; r < mc; ++r) {
+                float *out = a_rows + r * k;
+                widen_run(g->ab_type, g->a, (ptrdiff_t)(ic + r) * g->a_row, g->a_col, k, out);
+            }
+            cortado_vm_gemm_packed(a_rows, k, mc, packed, k, nc, tile, block_n, 0);
+            store_tile(g, tile, block_n, ic, jc, mc, nc);
+        }
+    }
+}
+
+// --- the vdpbf16ps path --------------------------------------------------------------------------------
+
+#if defined(__x86_64__)
+#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+// C tile (TILE_M × 32, stride TILE_N) = Σ over pairs: a panel [pairs][TILE_M] of (k, k+1) pairs of a
+// row, b panel [pairs][32][2].
+#define BF16_ROW(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
+#define BF16_DOT(r)                                                                               \
+    {                                                                                             \
+        __m512bh x = (__m512bh)_mm512_set1_epi32((int)ap[r]);                                     \
+        c##r##0 = _mm512_dpbf16_ps(c##r##0, x, b0);                                               \
+        c##r##1 = _mm512_dpbf16_ps(c##r##1, x, b1);                                               \
+    }
+#define BF16_STORE(r)                                                                             \
+    _mm512_storeu_ps(out + (r) * TILE_N, c##r##0);                                                \
+    _mm512_storeu_ps(out + (r) * TILE_N + 16, c##r##1);
+
+BF16_TARGET static void bf16_tile(const uint32_t *a, const uint16_t *b, size_t pairs, float *out) {
+    BF16_ROW(0) BF16_ROW(1) BF16_ROW(2) BF16_ROW(3) BF16_ROW(4) BF16_ROW(5)
+    BF16_ROW(6) BF16_ROW(7) BF16_ROW(8) BF16_ROW(9) BF16_ROW(10) BF16_ROW(11)
+    for (size_t p = 0; p < pairs; ++p) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + p * 2 * TILE_N);
+        __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + p * 2 * TILE_N + TILE_N);
+        const uint32_t *ap = a + p * TILE_M;
+        BF16_DOT(0) BF16_DOT(1) BF16_DOT(2) BF16_DOT(3) BF16_DOT(4) BF16_DOT(5)
+        BF16_DOT(6) BF16_DOT(7) BF16_DOT(8) BF16_DOT(9) BF16_DOT(10) BF16_DOT(11)
+    }
+    BF16_STORE(0) BF16_STORE(1) BF16_STORE(2) BF16_STORE(3) BF16_STORE(4) BF16_STORE(5)
+    BF16_STORE(6) BF16_STORE(7) BF16_STORE(8) BF16_STORE(9) BF16_STORE(10) BF16_STORE(11)
+}
+
+#undef BF16_ROW
+#undef BF16_DOT
+#undef BF16_STORE
+
+static void bf16_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void *scratch) {
+    size_t k = g->k, pairs = (k + 1) / 2, block_m, block_n;
+    block_sizes(g, &block_m, &block_n);
+    uint16_t *packed_b = (uint16_t *)scratch;                          // [block_n / 32][pairs][32][2]
+    uint32_t *packed_a = (uint32_t *)(packed_b + block_n * 2 * pairs); // [block_m / 12][pairs][12]
+    float *tile = (float *)(packed_a + block_m * pairs);               // [12][32]
+    const void *a = g->a, *b = g->b;
+    for (size_t jc = n0; jc < n1; jc += block_n) {
+        size_t nc = n1 - jc < block_n ? n1 - jc : block_n;
+        for (size_t jp = 0; jp < nc; jp += TILE_N) {
+            uint16_t *panel = packed_b + jp * 2 * pairs;
+            size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N;
+            for (size_t p = 0; p < pairs; ++p) {
+                uint16_t *out = panel + p * 2 * TILE_N;
+                ptrdiff_t row0 = (ptrdiff_t)(2 * p) * g->b_row, row1 = row0 + g->b_row;
+                int second = 2 * p + 1 < k;
+                for (size_t c = 0; c < columns; ++c) {
+                    ptrdiff_t col = (ptrdiff_t)(jc + jp + c) * g->b_col;
+                    out[2 * c] = raw_bits(b, row0 + col);
+                    out[2 * c + 1] = second ? raw_bits(b, row1 + col) : 0;
+                }
+                memset(out + 2 * columns, 0, (TILE_N - columns) * 4);
+            }
+        }
+        for (size_t ic = 0; ic < g->m; ic += block_m) {
+            size_t mc = g->m - ic < block_m ? g->m - ic : block_m;
+            for (size_t ip = 0; ip < mc; ip += TILE_M) {
+                uint32_t *panel = packed_a + ip * pairs;
+                size_t rows = mc - ip < TILE_M ? mc - ip : TILE_M;
+                for (size_t r = 0; r < TILE_M; ++r) {
+                    if (r >= rows) {
+                        for (size_t p = 0; p < pairs; ++p) panel[p * TILE_M + r] = 0;
+                        continue;
+                    }
+                    ptrdiff_t base = (ptrdiff_t)(ic + ip + r) * g->a_row;
+                    for (size_t p = 0; p < pairs; ++p) {
+                        uint32_t lo = raw_bits(a, base + (ptrdiff_t)(2 * p) * g->a_col);
+                        uint32_t hi = 2 * p + 1 < k ? raw_bits(a, base + (ptrdiff_t)(2 * p + 1) * g->a_col) : 0;
+                        panel[p * TILE_M + r] = lo | hi << 16;
+                    }
+                }
+            }
+            for (size_t jp = 0; jp < nc; jp += TILE_N) {
+                size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N;
+                for (size_t ip = 0; ip < mc; ip += TILE_M) {
+                    size_t rows = mc - ip < TILE_M ? mc - ip : TILE_M;
+                    bf16_tile(packed_a + ip * pairs, packed_b + jp * 2 * pairs, pairs, tile);
+                    store_tile(g, tile, TILE_N, ic + ip, jc + jp, rows, columns);
+                }
+            }
+        }
+    }
+}
+#endif
+
+// --- dispatch --------------------------------------------------------------------------------------------
+
+static int chosen_path = CORTADO_GEMM16_AUTO;
+
+#include <time.h>
+
+static double seconds_now(void) {
+    struct timespec t;
+    timespec_get(&t, TIME_UTC);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+// Whether vdpbf16ps tiles beat widened float32 tiles on this processor, timed once on in-cache
+// panels: it halves the FMA rate on some processors that have it (a Sapphire Rapids-class Xeon runs
+// it at half the rate of float32 FMAs), and a float32 tile then wins even counting the widening.
+static int bf16_dot_is_faster(void) {
+#if defined(__x86_64__)
+    enum { PAIRS = 64, ROUNDS = 200 };
+    static uint32_t a[PAIRS * TILE_M];
+    static uint16_t b[PAIRS * 2 * TILE_N];
+    static float af[TILE_M * 2 * PAIRS], bf[2 * PAIRS * TILE_N], out[TILE_M * TILE_N];
+    for (size_t i = 0; i < sizeof a / sizeof a[0]; ++i) a[i] = 0x3F803F80u;
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; ++i) b[i] = 0x3F80u;
+    for (size_t i = 0; i < sizeof af / sizeof af[0]; ++i) af[i] = 1;
+    for (size_t i = 0; i < sizeof bf / sizeof bf[0]; ++i) bf[i] = 1;
+    double best_dot = 1e9, best_float = 1e9;
+    for (int trial = 0; trial < 3; ++trial) {
+        double t = seconds_now();
+        for (int r = 0; r < ROUNDS; ++r) bf16_tile(a, b, PAIRS, out);
+        t = seconds_now() - t;
+        best_dot = t < best_dot ? t : best_dot;
+        t = seconds_now();
+        for (int r = 0; r < ROUNDS; ++r) cortado_vm_gemm_packed(af, 2 * PAIRS, TILE_M, bf, 2 * PAIRS, TILE_N, out, TILE_N, 0);
+        t = seconds_now() - t;
+        best_float = t < best_float ? t : best_float;
+    }
+    return best_dot < best_float;
+#else
+    return 0;
+#endif
+}
+
+int cortado_gemm16_bf16_dot_available(void) {
+#if defined(__x86_64__)
+    return cortado_half_supported_level() >= CORTADO_HALF_AVX512_BF16;
+#else
+    return 0;
+#endif
+}
+
+int cortado_gemm16_uses_bf16_dot(void) {
+    switch ((cortado_gemm16_path)__atomic_load_n(&chosen_path, __ATOMIC_ACQUIRE)) {
+    case CORTADO_GEMM16_WIDEN: return 0;
+    case CORTADO_GEMM16_BF16_DOT: return cortado_gemm16_bf16_dot_available();
+    case CORTADO_GEMM16_AUTO: break;
+    }
+    static int decided = -1;
+    int value = __atomic_load_n(&decided, __ATOMIC_ACQUIRE);
+    if (value < 0) {
+        value = cortado_gemm16_bf16_dot_available() && bf16_dot_is_faster();
+        __atomic_store_n(&decided, value, __ATOMIC_RELEASE);
+    }
+    return value;
+}
+
+void cortado_gemm16_set_path(cortado_gemm16_path path) { __atomic_store_n(&chosen_path, (int)path, __ATOMIC_RELEASE); }
+
+static int uses_bf16_dot(const cortado_gemm16 *g) {
+    return g->ab_type == CORTADO_GEMM16_BF16 && cortado_gemm16_uses_bf16_dot();
+}
+
+size_t cortado_gemm16_scratch_bytes(const cortado_gemm16 *g) {
+    // Blocks no larger than the product needs (a skinny product's scratch stays small).
+    size_t k = g->k, rows, columns;
+    block_sizes(g, &rows, &columns);
+    if (uses_bf16_dot(g)) {
+        size_t pairs = (k + 1) / 2;
+        return columns * 2 * pairs * 2 + rows * pairs * 4 + TILE_M * TILE_N * 4 + 64;
+    }
+    return (columns * k + rows * k + rows * columns) * 4 + 64;
+}
+
+void cortado_gemm16_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void *scratch) {
+    if (g->m == 0 || n1 <= n0) return;
+    if (g->k == 0) {
+        float zeros[BLOCK_N] = {0};
+        for (size_t j = n0; j < n1; j += BLOCK_N) {
+            size_t columns = n1 - j < BLOCK_N ? n1 - j : BLOCK_N;
+            for (size_t i = 0; i < g->m; ++i) store_tile(g, zeros, 0, i, j, 1, columns);
+        }
+        return;
+    }
+#if defined(__x86_64__)
+    if (uses_bf16_dot(g)) {
+        bf16_columns(g, n0, n1, scratch);
+        return;
+    }
+#endif
+    widening_columns(g, n0, n1, scratch);
+}

@@ -1,0 +1,90 @@
+import CVectorMath
+import Cortado
+import Testing
+
+/// CVectorMath's 16-bit GEMM on both of its paths (widened float32 tiles, and vdpbf16ps where the
+/// processor has AVX-512 BF16) against products summed in double, over odd shapes (tails of tiles
+/// and of blocks), transposed operands, every result type, alpha and beta, and a split of the
+/// columns between two calls.
+@Suite("CVectorMath 16-bit GEMM", .serialized)
+struct Gemm16Tests {
+    static let paths: [cortado_gemm16_path] = [CORTADO_GEMM16_WIDEN]
+        + (cortado_gemm16_bf16_dot_available() != 0 ? [CORTADO_GEMM16_BF16_DOT] : [])
+
+    /// Rounds `values` to `type` and returns (bits, the rounded values).
+    static func rounded(_ values: [Float], _ type: DType) -> (bits: [UInt16], values: [Float]) {
+        let bits = values.map { type == .bfloat16 ? BFloat16($0).bitPattern : Float16($0).bitPattern }
+        return (bits, bits.map { type == .bfloat16 ? BFloat16(bitPattern: $0).float : Float(Float16(bitPattern: $0)) })
+    }
+
+    @Test("products match double-precision sums", arguments: paths)
+    func products(path: cortado_gemm16_path) throws {
+        cortado_gemm16_set_path(path)
+        defer { cortado_gemm16_set_path(CORTADO_GEMM16_AUTO) }
+        for (m, n, k) in [(13, 45, 7), (97, 33, 130), (1, 600, 3), (25, 1, 1)] {
+            for operands in [DType.bfloat16, .float16] where path == CORTADO_GEMM16_WIDEN || operands == .bfloat16 {
+                for transposedB in [false, true] {
+                    let (aBits, a) = Self.rounded(Fixtures.values(m * k, seed: 11), operands)
+                    let (bBits, b) = Self.rounded(Fixtures.values(k * n, seed: 12), operands)  // b[p][j] in memory at p*n+j, or j*k+p transposed
+                    let oldC = Fixtures.values(m * n, seed: 13)
+                    let (alpha, beta): (Float, Float) = (0.75, transposedB ? 0.5 : 0)
+                    var expected = [Double](repeating: 0, count: m * n)
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var sum = 0.0
+                            for p in 0..<k { sum += Double(a[i * k + p]) * Double(transposedB ? b[j * k + p] : b[p * n + j]) }
+                            expected[i * n + j] = Double(alpha) * sum + Double(beta) * Double(oldC[i * n + j])
+                        }
+                    }
+                    var c = oldC
+                    aBits.withUnsafeBufferPointer { ap in
+                        bBits.withUnsafeBufferPointer { bp in
+                            c.withUnsafeMutableBufferPointer { cp in
+                                var g = cortado_gemm16(
+                                    ab_type: operands == .bfloat16 ? CORTADO_GEMM16_BF16 : CORTADO_GEMM16_F16,
+                                    a: ap.baseAddress, a_row: k, a_col: 1, b: bp.baseAddress,
+                                    b_row: transposedB ? 1 : n, b_col: transposedB ? k : 1,
+                                    c_type: CORTADO_GEMM16_F32, c: cp.baseAddress, c_row: n,
+                                    m: m, n: n, k: k, alpha: alpha, beta: beta)
+                                let bytes = cortado_gemm16_scratch_bytes(&g)
+                                let scratch = UnsafeMutableRawPointer.allocate(byteCount: 2 * bytes, alignment: 64)
+                                defer { scratch.deallocate() }
+                                cortado_gemm16_columns(&g, 0, n / 2, scratch)
+                                cortado_gemm16_columns(&g, n / 2, n, scratch + bytes)
+                            }
+                        }
+                    }
+                    assertClose(c, expected.map(Float.init), rtol: 1e-5, atol: 1e-5,
+                                "\(m)×\(n)×\(k) \(operands) transposed \(transposedB) path \(path.rawValue)")
+                }
+            }
+        }
+    }
+
+    @Test("16-bit results are the float32 result rounded once", arguments: paths)
+    func narrowResults(path: cortado_gemm16_path) throws {
+        cortado_gemm16_set_path(path)
+        defer { cortado_gemm16_set_path(CORTADO_GEMM16_AUTO) }
+        let (m, n, k) = (19, 70, 33)
+        let (aBits, _) = Self.rounded(Fixtures.values(m * k, seed: 21), .bfloat16)
+        let (bBits, _) = Self.rounded(Fixtures.values(k * n, seed: 22), .bfloat16)
+        func run(_ type: cortado_gemm16_type, _ out: UnsafeMutableRawPointer) {
+            aBits.withUnsafeBufferPointer { ap in
+                bBits.withUnsafeBufferPointer { bp in
+                    var g = cortado_gemm16(ab_type: CORTADO_GEMM16_BF16, a: ap.baseAddress, a_row: k, a_col: 1,
+                                           b: bp.baseAddress, b_row: n, b_col: 1, c_type: type, c: out, c_row: n,
+                                           m: m, n: n, k: k, alpha: 1, beta: 0)
+                    let scratch = UnsafeMutableRawPointer.allocate(byteCount: cortado_gemm16_scratch_bytes(&g), alignment: 64)
+                    defer { scratch.deallocate() }
+                    cortado_gemm16_columns(&g, 0, n, scratch)
+                }
+            }
+        }
+        var single = [Float](repeating: 0, count: m * n), halves = [UInt16](repeating: 0, count: m * n)
+        single.withUnsafeMutableBytes { run(CORTADO_GEMM16_F32, $0.baseAddress!) }
+        halves.withUnsafeMutableBytes { run(CORTADO_GEMM16_BF16, $0.baseAddress!) }
+        #expect(halves == single.map { BFloat16($0).bitPattern })
+        halves.withUnsafeMutableBytes { run(CORTADO_GEMM16_F16, $0.baseAddress!) }
+        #expect(halves == single.map { Float16($0).bitPattern })
+    }
+}

@@ -2,7 +2,8 @@
 // cols[N, C·KH·KW, OH·OW], so that the convolution is a batched GEMM writing NCHW directly;
 // col2im is its adjoint.
 //
-// Built with -DROWS_PER_ITEM: 1 on CPU-type devices, where one work-item fills a whole output row
+// Built per input type (STORAGE: x for im2col, cols for col2im) and result type (OUT_STORAGE); values
+// move through float (LOAD, STORE_OUT). Built with -DROWS_PER_ITEM: 1 on CPU-type devices, where one work-item fills a whole output row
 // of im2col in a loop the compiler vectorises (id 0 has extent 1); 0 on GPUs, one element per item.
 // col2im gathers (one work-item per input element sums every patch entry that reads it), so it
 // needs no atomics and is deterministic.
@@ -26,7 +27,7 @@ inline conv_geometry unpack_geometry(int16 g) {
 
 // Range: (out_w, out_h, batch · patch): id 2 picks the sample and the patch row (uniform across a
 // work-group), ids 0 and 1 the output pixel; no division per element.
-__kernel void im2col(__global const float* x, __global float* cols, int16 geometry) {
+__kernel void im2col(__global const storage_t* x, __global out_storage_t* cols, int16 geometry) {
     conv_geometry g = unpack_geometry(geometry);
     int ox = get_global_id(0), oy = get_global_id(1), row = get_global_id(2);
     if (ox >= (ROWS_PER_ITEM ? 1 : g.out_w) || oy >= g.out_h) return;
@@ -37,31 +38,31 @@ __kernel void im2col(__global const float* x, __global float* cols, int16 geomet
     int c = r / (g.kernel_w * g.kernel_h);
     int iy = oy * g.stride_y - g.pad_y + ky * g.dilation_y;
     int shift = kx * g.dilation_x - g.pad_x;
-    __global float* out = cols + ((long)row * g.out_h + oy) * g.out_w;
+    __global out_storage_t* out = cols + ((long)row * g.out_h + oy) * g.out_w;
     bool row_inside = iy >= 0 && iy < g.height;
-    __global const float* line = x + (((long)n * g.channels + c) * g.height + (row_inside ? iy : 0)) * g.width;
+    __global const storage_t* line = x + (((long)n * g.channels + c) * g.height + (row_inside ? iy : 0)) * g.width;
 #if ROWS_PER_ITEM
     if (!row_inside) {
-        for (int i = 0; i < g.out_w; ++i) out[i] = 0.0f;
+        for (int i = 0; i < g.out_w; ++i) STORE_OUT(out, i, 0.0f);
         return;
     }
     if (g.stride_x == 1 && shift >= 0 && shift + g.out_w <= g.width) {
-        for (int i = 0; i < g.out_w; ++i) out[i] = line[i + shift];  // the common unpadded case
+        for (int i = 0; i < g.out_w; ++i) STORE_OUT(out, i, LOAD(line, i + shift));  // the common unpadded case
     } else {
         for (int i = 0; i < g.out_w; ++i) {
             int ix = i * g.stride_x + shift;
-            out[i] = (ix >= 0 && ix < g.width) ? line[ix] : 0.0f;
+            STORE_OUT(out, i, (ix >= 0 && ix < g.width) ? LOAD(line, ix) : 0.0f);
         }
     }
 #else
     int ix = ox * g.stride_x + shift;
-    out[ox] = (row_inside && ix >= 0 && ix < g.width) ? line[ix] : 0.0f;
+    STORE_OUT(out, ox, (row_inside && ix >= 0 && ix < g.width) ? LOAD(line, ix) : 0.0f);
 #endif
 }
 
 // Range: (width, height, batch · channels): one work-item per input element gathers every patch
 // entry that reads it.
-__kernel void col2im(__global const float* cols, __global float* x, int16 geometry) {
+__kernel void col2im(__global const storage_t* cols, __global out_storage_t* x, int16 geometry) {
     conv_geometry g = unpack_geometry(geometry);
     int ix = get_global_id(0), iy = get_global_id(1), plane = get_global_id(2);
     if (ix >= g.width || iy >= g.height) return;
@@ -80,8 +81,8 @@ __kernel void col2im(__global const float* cols, __global float* x, int16 geomet
             int ox = tx / g.stride_x;
             if (ox >= g.out_w) continue;
             int r = (c * g.kernel_h + ky) * g.kernel_w + kx;
-            acc += cols[((long)n * patch + r) * out_plane + oy * g.out_w + ox];
+            acc += LOAD(cols, ((long)n * patch + r) * out_plane + oy * g.out_w + ox);
         }
     }
-    x[((long)plane * g.height + iy) * g.width + ix] = acc;
+    STORE_OUT(x, ((long)plane * g.height + iy) * g.width + ix, acc);
 }

@@ -1,4 +1,5 @@
-// 2-D pooling over planes [P, H, W] (P = batch · channels). Padding never wins a max and counts
+// 2-D pooling over planes [P, H, W] (P = batch · channels), built per storage type (STORAGE, see
+// storage.cl: values are read with LOAD/LOADV and written with STORE/STOREV; indices stay int). Padding never wins a max and counts
 // as zero in an average (PyTorch's defaults). Backward passes of overlapping windows gather, one
 // work-item per input element, so they need no atomics; max pooling with disjoint windows
 // (stride ≥ kernel) scatters each output's gradient to its recorded argmax instead.
@@ -16,7 +17,7 @@ inline pool_geometry unpack_pool(int16 g) {
     return r;
 }
 
-__kernel void max_pool_forward(__global const float* x, __global float* y, __global int* indices,
+__kernel void max_pool_forward(__global const storage_t* x, __global storage_t* y, __global int* indices,
                                int16 geometry) {
     pool_geometry g = unpack_pool(geometry);
     int gid = get_global_id(0);
@@ -24,7 +25,7 @@ __kernel void max_pool_forward(__global const float* x, __global float* y, __glo
     int ox = gid % g.out_w;
     int oy = (gid / g.out_w) % g.out_h;
     int p = gid / (g.out_w * g.out_h);
-    __global const float* plane = x + (long)p * g.height * g.width;
+    __global const storage_t* plane = x + (long)p * g.height * g.width;
     float best = -INFINITY;
     int best_index = -1;
     for (int ky = 0; ky < g.kernel_h; ++ky) {
@@ -33,7 +34,7 @@ __kernel void max_pool_forward(__global const float* x, __global float* y, __glo
         for (int kx = 0; kx < g.kernel_w; ++kx) {
             int ix = ox * g.stride_x - g.pad_x + kx;
             if (ix < 0 || ix >= g.width) continue;
-            float v = plane[iy * g.width + ix];
+            float v = LOAD(plane, iy * g.width + ix);
             if (best_index < 0 || v > best || isnan(v)) {
                 best = v;
                 best_index = iy * g.width + ix;
@@ -41,7 +42,7 @@ __kernel void max_pool_forward(__global const float* x, __global float* y, __glo
             }
         }
     }
-    y[gid] = best;
+    STORE(y, gid, best);
     indices[gid] = best_index;
 }
 
@@ -49,14 +50,14 @@ __kernel void max_pool_forward(__global const float* x, __global float* y, __glo
 inline bool pool_better(float v, float best) { return v > best || (isnan(v) && !isnan(best)); }
 
 // The largest of the 2×2 window at `top` in `plane`, and its position.
-inline void max_of_2x2(__global const float* plane, int top, int width, float* best, int* best_index) {
-    float m = plane[top];
+inline void max_of_2x2(__global const storage_t* plane, int top, int width, float* best, int* best_index) {
+    float m = LOAD(plane, top);
     int at = top;
-    float v = plane[top + 1];
+    float v = LOAD(plane, top + 1);
     if (pool_better(v, m)) { m = v; at = top + 1; }
-    v = plane[top + width];
+    v = LOAD(plane, top + width);
     if (pool_better(v, m)) { m = v; at = top + width; }
-    v = plane[top + width + 1];
+    v = LOAD(plane, top + width + 1);
     if (pool_better(v, m)) { m = v; at = top + width + 1; }
     *best = m;
     *best_index = at;
@@ -66,19 +67,19 @@ inline void max_of_2x2(__global const float* plane, int top, int width, float* b
 // id 1 = plane · out_h + output row (one division per element). GPUs use this; CPU-type devices
 // use max_pool_2x2_forward_rows below. (A scalar row-per-work-item loop measured slower on PoCL,
 // 1.9 against 1.2 ms for the cnn's pooling; the vector one, 0.4–0.7 ms.)
-__kernel void max_pool_2x2_forward(__global const float* x, __global float* y, __global int* indices,
+__kernel void max_pool_2x2_forward(__global const storage_t* x, __global storage_t* y, __global int* indices,
                                    int16 geometry) {
     pool_geometry g = unpack_pool(geometry);
     int ox = get_global_id(0);
     int row = get_global_id(1);
     if (ox >= g.out_w || row >= g.planes * g.out_h) return;
     int p = row / g.out_h, oy = row - p * g.out_h;
-    __global const float* plane = x + (long)p * g.height * g.width;
+    __global const storage_t* plane = x + (long)p * g.height * g.width;
     float best;
     int at;
     max_of_2x2(plane, 2 * oy * g.width + 2 * ox, g.width, &best, &at);
     long o = (long)row * g.out_w + ox;
-    y[o] = best;
+    STORE(y, o, best);
     indices[o] = at;
 }
 
@@ -90,8 +91,8 @@ inline int4 pool_better4(float4 v, float4 best) { return (v > best) | (isnan(v) 
 // even lanes are the windows' left column, the odd lanes the right one. LEFTS: the lanes' offsets.
 #define MAX_POOL_2X2_LANES(N, TWO_N, LEFTS)                                              \
     {                                                                                    \
-        float##TWO_N upper = vload##TWO_N(0, plane + top + 2 * ox);                      \
-        float##TWO_N lower = vload##TWO_N(0, plane + top + g.width + 2 * ox);            \
+        float##TWO_N upper = LOADV(TWO_N, plane + top + 2 * ox);                         \
+        float##TWO_N lower = LOADV(TWO_N, plane + top + g.width + 2 * ox);               \
         float##N m = upper.even;                                                         \
         int##N left = (int##N)LEFTS + (top + 2 * ox), at = left;                         \
         int##N take = pool_better##N(upper.odd, m);                                      \
@@ -103,21 +104,21 @@ inline int4 pool_better4(float4 v, float4 best) { return (v > best) | (isnan(v) 
         take = pool_better##N(lower.odd, m);                                             \
         m = select(m, lower.odd, take);                                                  \
         at = select(at, left + g.width + 1, take);                                       \
-        vstore##N(m, 0, out + ox);                                                       \
+        STOREV(N, m, out + ox);                                                          \
         vstore##N(at, 0, out_at + ox);                                                   \
     }
 
 // The same window on CPU-type devices: one output row per work-item, eight outputs at a time, then
 // four, then one (the 2-D kernel's stride-2 reads across work-items become gathers there).
-__kernel void max_pool_2x2_forward_rows(__global const float* x, __global float* y, __global int* indices,
+__kernel void max_pool_2x2_forward_rows(__global const storage_t* x, __global storage_t* y, __global int* indices,
                                         int16 geometry) {
     pool_geometry g = unpack_pool(geometry);
     int row = get_global_id(0);
     if (row >= g.planes * g.out_h) return;
     int p = row / g.out_h, oy = row - p * g.out_h;
-    __global const float* plane = x + (long)p * g.height * g.width;
+    __global const storage_t* plane = x + (long)p * g.height * g.width;
     int top = 2 * oy * g.width;
-    __global float* out = y + (long)row * g.out_w;
+    __global storage_t* out = y + (long)row * g.out_w;
     __global int* out_at = indices + (long)row * g.out_w;
     int ox = 0;
     for (; ox + 8 <= g.out_w; ox += 8) MAX_POOL_2X2_LANES(8, 16, (0, 2, 4, 6, 8, 10, 12, 14))
@@ -129,59 +130,62 @@ __kernel void max_pool_2x2_forward_rows(__global const float* x, __global float*
         float best;
         int at;
         max_of_2x2(plane, top + 2 * ox, g.width, &best, &at);
-        out[ox] = best;
+        STORE(out, ox, best);
         out_at[ox] = at;
     }
 }
 
 // Backward of max pooling with disjoint windows: dx (zeroed first) receives each output's gradient
 // at its argmax. One work-item per output; no two outputs share an input position.
-__kernel void max_pool_backward_scatter(__global const float* dy, __global const int* indices,
-                                        __global float* dx, int16 geometry) {
+__kernel void max_pool_backward_scatter(__global const storage_t* dy, __global const int* indices,
+                                        __global storage_t* dx, int16 geometry) {
     pool_geometry g = unpack_pool(geometry);
     int o = get_global_id(0);
     if (o >= g.planes * g.out_h * g.out_w) return;
     int p = o / (g.out_h * g.out_w);
     int at = indices[o];
-    if (at >= 0) dx[(long)p * g.height * g.width + at] = dy[o];
+    if (at >= 0) STORE(dx, (long)p * g.height * g.width + at, LOAD(dy, o));
 }
 
 // Backward of the 2×2 window on CPU-type devices, a row of outputs per work-item like the forward:
 // it writes both input rows of its windows whole (the gradient at each window's maximum, zeros
 // elsewhere), eight windows at a time as float16 rows, so dx needs no clearing pass; the work-item
 // of a plane's last output row also clears the row that an odd height leaves uncovered.
-__kernel void max_pool_2x2_backward_rows(__global const float* dy, __global const int* indices,
-                                         __global float* dx, int16 geometry) {
+__kernel void max_pool_2x2_backward_rows(__global const storage_t* dy, __global const int* indices,
+                                         __global storage_t* dx, int16 geometry) {
     pool_geometry g = unpack_pool(geometry);
     int row = get_global_id(0);
     if (row >= g.planes * g.out_h) return;
     int p = row / g.out_h, oy = row - p * g.out_h;
-    __global float* plane = dx + (long)p * g.height * g.width;
+    __global storage_t* plane = dx + (long)p * g.height * g.width;
     int top = 2 * oy * g.width;
-    __global const float* grad = dy + (long)row * g.out_w;
+    __global const storage_t* grad = dy + (long)row * g.out_w;
     __global const int* at = indices + (long)row * g.out_w;
     const uint16 zip = (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
     int ox = 0;
     for (; ox + 8 <= g.out_w; ox += 8) {
-        float8 d = vload8(0, grad + ox);
+        float8 d = LOADV(8, grad + ox);
         int8 offset = vload8(0, at + ox) - ((int8)(0, 2, 4, 6, 8, 10, 12, 14) + (top + 2 * ox));
         float8 zero = (float8)(0.0f);
         float8 upper_left = select(zero, d, offset == 0), upper_right = select(zero, d, offset == 1);
         float8 lower_left = select(zero, d, offset == g.width), lower_right = select(zero, d, offset == g.width + 1);
-        vstore16(shuffle2(upper_left, upper_right, zip), 0, plane + top + 2 * ox);
-        vstore16(shuffle2(lower_left, lower_right, zip), 0, plane + top + g.width + 2 * ox);
+        STOREV(16, shuffle2(upper_left, upper_right, zip), plane + top + 2 * ox);
+        STOREV(16, shuffle2(lower_left, lower_right, zip), plane + top + g.width + 2 * ox);
     }
     for (; ox < g.out_w; ++ox) {
-        float d = grad[ox];
+        float d = LOAD(grad, ox);
         int window = top + 2 * ox, a = at[ox];
-        plane[window] = a == window ? d : 0.0f;
-        plane[window + 1] = a == window + 1 ? d : 0.0f;
-        plane[window + g.width] = a == window + g.width ? d : 0.0f;
-        plane[window + g.width + 1] = a == window + g.width + 1 ? d : 0.0f;
+        STORE(plane, window, a == window ? d : 0.0f);
+        STORE(plane, window + 1, a == window + 1 ? d : 0.0f);
+        STORE(plane, window + g.width, a == window + g.width ? d : 0.0f);
+        STORE(plane, window + g.width + 1, a == window + g.width + 1 ? d : 0.0f);
     }
-    for (int x = 2 * g.out_w; x < g.width; ++x) plane[top + x] = plane[top + g.width + x] = 0.0f;
+    for (int x = 2 * g.out_w; x < g.width; ++x) {
+        STORE(plane, top + x, 0.0f);
+        STORE(plane, top + g.width + x, 0.0f);
+    }
     if (oy == g.out_h - 1) {
-        for (int i = 2 * g.out_h * g.width; i < g.height * g.width; ++i) plane[i] = 0.0f;
+        for (int i = 2 * g.out_h * g.width; i < g.height * g.width; ++i) STORE(plane, i, 0.0f);
     }
 }
 
@@ -193,8 +197,8 @@ inline int2 window_range(int i, int pad, int size, int stride, int out) {
     return (int2)(first, last);
 }
 
-__kernel void max_pool_backward(__global const float* dy, __global const int* indices,
-                                __global float* dx, int16 geometry) {
+__kernel void max_pool_backward(__global const storage_t* dy, __global const int* indices,
+                                __global storage_t* dx, int16 geometry) {
     pool_geometry g = unpack_pool(geometry);
     int gid = get_global_id(0);
     if (gid >= g.planes * g.height * g.width) return;
@@ -209,32 +213,32 @@ __kernel void max_pool_backward(__global const float* dy, __global const int* in
     for (int oy = ys.x; oy <= ys.y; ++oy)
         for (int ox = xs.x; ox <= xs.y; ++ox) {
             long o = base + oy * g.out_w + ox;
-            if (indices[o] == here) acc += dy[o];
+            if (indices[o] == here) acc += LOAD(dy, o);
         }
-    dx[gid] = acc;
+    STORE(dx, gid, acc);
 }
 
-__kernel void avg_pool_forward(__global const float* x, __global float* y, int16 geometry) {
+__kernel void avg_pool_forward(__global const storage_t* x, __global storage_t* y, int16 geometry) {
     pool_geometry g = unpack_pool(geometry);
     int gid = get_global_id(0);
     if (gid >= g.planes * g.out_h * g.out_w) return;
     int ox = gid % g.out_w;
     int oy = (gid / g.out_w) % g.out_h;
     int p = gid / (g.out_w * g.out_h);
-    __global const float* plane = x + (long)p * g.height * g.width;
+    __global const storage_t* plane = x + (long)p * g.height * g.width;
     float acc = 0.0f;
     for (int ky = 0; ky < g.kernel_h; ++ky) {
         int iy = oy * g.stride_y - g.pad_y + ky;
         if (iy < 0 || iy >= g.height) continue;
         for (int kx = 0; kx < g.kernel_w; ++kx) {
             int ix = ox * g.stride_x - g.pad_x + kx;
-            if (ix >= 0 && ix < g.width) acc += plane[iy * g.width + ix];
+            if (ix >= 0 && ix < g.width) acc += LOAD(plane, iy * g.width + ix);
         }
     }
-    y[gid] = acc / (float)(g.kernel_h * g.kernel_w);
+    STORE(y, gid, acc / (float)(g.kernel_h * g.kernel_w));
 }
 
-__kernel void avg_pool_backward(__global const float* dy, __global float* dx, int16 geometry) {
+__kernel void avg_pool_backward(__global const storage_t* dy, __global storage_t* dx, int16 geometry) {
     pool_geometry g = unpack_pool(geometry);
     int gid = get_global_id(0);
     if (gid >= g.planes * g.height * g.width) return;
@@ -246,6 +250,6 @@ __kernel void avg_pool_backward(__global const float* dy, __global float* dx, in
     long base = (long)p * g.out_h * g.out_w;
     float acc = 0.0f;
     for (int oy = ys.x; oy <= ys.y; ++oy)
-        for (int ox = xs.x; ox <= xs.y; ++ox) acc += dy[base + oy * g.out_w + ox];
-    dx[gid] = acc / (float)(g.kernel_h * g.kernel_w);
+        for (int ox = xs.x; ox <= xs.y; ++ox) acc += LOAD(dy, base + oy * g.out_w + ox);
+    STORE(dx, gid, acc / (float)(g.kernel_h * g.kernel_w));
 }

@@ -60,3 +60,28 @@ inline ushort float_to_bf16(float f) {
 #define out_storage_t CORTADO_XCAT(ELEMENT_T_, OUT_STORAGE)
 #define LOAD_OUT CORTADO_XCAT(LOAD_, OUT_STORAGE)
 #define STORE_OUT CORTADO_XCAT(STORE_, OUT_STORAGE)
+
+// N consecutive elements of the storage type as a float vector, and back (N = 4, 8 or 16).
+#define BF16_FROM_FLOATN(N)                                                                      \
+    inline ushort##N bf16_from_float##N(float##N f) {                                          \
+        uint##N x = as_uint##N(f);                                                             \
+        uint##N magnitude = x & 0x7FFFFFFFu;                                                   \
+        uint##N r = (x + 0x7FFFu + ((x >> 16) & 1u)) >> 16;                                    \
+        r = select(r, (x >> 16) | 0x40u, magnitude > 0x7F800000u);                             \
+        r = select(r, (x >> 16) & 0x8000u, magnitude < 0x00800000u);                           \
+        return convert_ushort##N(r);                                                           \
+    }
+BF16_FROM_FLOATN(4)
+BF16_FROM_FLOATN(8)
+BF16_FROM_FLOATN(16)
+
+#if STORAGE == 0
+#define LOADV(N, p) vload##N(0, p)
+#define STOREV(N, v, p) vstore##N(v, 0, p)
+#elif STORAGE == 1
+#define LOADV(N, p) vload_half##N(0, p)
+#define STOREV(N, v, p) vstore_half##N##_rte(v, 0, p)
+#elif STORAGE == 2
+#define LOADV(N, p) as_float##N(convert_uint##N(vload##N(0, p)) << 16)
+#define STOREV(N, v, p) vstore##N(bf16_from_float##N(v), 0, p)
+#endif

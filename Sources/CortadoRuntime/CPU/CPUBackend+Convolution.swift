@@ -3,10 +3,16 @@ import Foundation
 
 extension CPUBackend {
     package func im2col(_ x: DeviceBuffer, _ g: ConvGeometry, into cols: DeviceBuffer) throws {
+        // A copy of elements: bits of the element's width, whatever the type (zero is all zero bits).
         if x.dtype.isHalf {
-            return try widening([x], into: [cols]) { b in try im2col(b[0]!, g, into: b[1]!) }
+            im2col(x.handle.hostPointer.assumingMemoryBound(to: UInt16.self),
+                   cols.handle.hostPointer.assumingMemoryBound(to: UInt16.self), g)
+        } else {
+            im2col(x.floats, cols.floats, g)
         }
-        let xs = x.floats, cs = cols.floats
+    }
+
+    private func im2col<Element: Numeric>(_ xs: UnsafeMutablePointer<Element>, _ cs: UnsafeMutablePointer<Element>, _ g: ConvGeometry) {
         let plane = g.outputPlane, patches = g.patchSize
         // One task per (sample, patch row): a contiguous run of `plane` columns.
         Parallel.forEach(count: g.batch * patches, grain: max(1, Self.elementwiseGrain / max(plane, 1))) { rows in
@@ -70,6 +76,19 @@ extension CPUBackend {
     }
 
     package func maxPool(_ x: DeviceBuffer, _ g: PoolGeometry, into y: DeviceBuffer, indices: DeviceBuffer) throws {
+        if x.dtype.isHalf && g.isTwoByTwo {
+            // A few planes at a time through float32 scratch: no float32 copy of the activation.
+            let planeIn = g.height * g.width, planeOut = g.outHeight * g.outWidth
+            return try planeChunks(g.planes, floatsPerPlane: planeIn + planeOut) { planes, scratch in
+                let (wide, pooled) = (scratch, scratch + planes.count * planeIn)
+                ElementAccess.loadFloats(x.dtype, x.handle.hostPointer, at: planes.lowerBound * planeIn, step: 1,
+                                         count: planes.count * planeIn, into: wide)
+                cortado_vm_max_pool_2x2(wide, pooled, indices.ints + planes.lowerBound * planeOut, planes.count,
+                                        g.height, g.width, g.outHeight, g.outWidth)
+                ElementAccess.storeFloats(pooled, count: planes.count * planeOut, as: y.dtype, y.handle.hostPointer,
+                                          at: planes.lowerBound * planeOut, step: 1)
+            }
+        }
         if x.dtype.isHalf {
             return try widening([x], into: [y, indices]) { b in try maxPool(b[0]!, g, into: b[1]!, indices: b[2]!) }
         }
@@ -124,6 +143,18 @@ extension CPUBackend {
     package func maxPoolBackward(
         _ dy: DeviceBuffer, indices: DeviceBuffer, _ g: PoolGeometry, into dx: DeviceBuffer
     ) throws {
+        if dy.dtype.isHalf && g.isTwoByTwo {
+            let planeIn = g.height * g.width, planeOut = g.outHeight * g.outWidth
+            return try planeChunks(g.planes, floatsPerPlane: planeIn + planeOut) { planes, scratch in
+                let (gradient, routed) = (scratch, scratch + planes.count * planeOut)
+                ElementAccess.loadFloats(dy.dtype, dy.handle.hostPointer, at: planes.lowerBound * planeOut, step: 1,
+                                         count: planes.count * planeOut, into: gradient)
+                cortado_vm_max_pool_2x2_backward(gradient, indices.ints + planes.lowerBound * planeOut, routed, planes.count,
+                                                 g.height, g.width, g.outHeight, g.outWidth)
+                ElementAccess.storeFloats(routed, count: planes.count * planeIn, as: dx.dtype, dx.handle.hostPointer,
+                                          at: planes.lowerBound * planeIn, step: 1)
+            }
+        }
         if dy.dtype.isHalf {
             return try widening([dy, indices], into: [dx]) { b in try maxPoolBackward(b[0]!, indices: b[1]!, g, into: b[2]!) }
         }

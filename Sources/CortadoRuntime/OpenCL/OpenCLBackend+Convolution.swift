@@ -23,22 +23,16 @@ extension OpenCLBackend {
     private var rowsPerItem: Bool { parameters.stridedMapping == .rowPerWorkItem }
 
     package func im2col(_ x: DeviceBuffer, _ g: ConvGeometry, into cols: DeviceBuffer) throws {
-        if x.dtype.isHalf {
-            return try widening([x], into: [cols]) { b in try im2col(b[0]!, g, into: b[1]!) }
-        }
         try checkIndexable(g.batch * g.patchSize * g.outputPlane)
         let (global0, local) = rowsPerItem ? (1, [1, 1, 1]) : (g.outWidth, rowGroup(g.outWidth))
-        try launch(.conv, "im2col", global: [global0, g.outHeight, g.batch * g.patchSize], local: local, [
+        try launch(.conv(x.dtype, cols.dtype), "im2col", global: [global0, g.outHeight, g.batch * g.patchSize], local: local, [
             .buffer(x), .buffer(cols), .ints(packed(g)),
         ])
     }
 
     package func col2im(_ cols: DeviceBuffer, _ g: ConvGeometry, into x: DeviceBuffer) throws {
-        if cols.dtype.isHalf || x.dtype.isHalf {
-            return try widening([cols], into: [x]) { b in try col2im(b[0]!, g, into: b[1]!) }
-        }
         try checkIndexable(g.batch * g.channels * g.height * g.width)
-        try launch(.conv, "col2im", global: [g.width, g.height, g.batch * g.channels], local: rowGroup(g.width), [
+        try launch(.conv(cols.dtype, x.dtype), "col2im", global: [g.width, g.height, g.batch * g.channels], local: rowGroup(g.width), [
             .buffer(cols), .buffer(x), .ints(packed(g)),
         ])
     }
@@ -46,26 +40,23 @@ extension OpenCLBackend {
     package func maxPool(
         _ x: DeviceBuffer, _ geometry: PoolGeometry, into y: DeviceBuffer, indices: DeviceBuffer
     ) throws {
-        if x.dtype.isHalf {
-            return try widening([x], into: [y, indices]) { b in try maxPool(b[0]!, geometry, into: b[1]!, indices: b[2]!) }
-        }
         let g = geometry
         if g.kernelHeight == 2, g.kernelWidth == 2, g.strideY == 2, g.strideX == 2, g.padY == 0, g.padX == 0 {
             let group = parameters.elementwiseWorkGroup
             if parameters.stridedMapping == .rowPerWorkItem {
-                try launch(.pool, "max_pool_2x2_forward_rows", global: [g.planes * g.outHeight], local: [group], [
+                try launch(.pool(x.dtype), "max_pool_2x2_forward_rows", global: [g.planes * g.outHeight], local: [group], [
                     .buffer(x), .buffer(y), .buffer(indices), .ints(packed(g)),
                 ])
                 return
             }
-            try launch(.pool, "max_pool_2x2_forward", global: [g.outWidth, g.planes * g.outHeight],
+            try launch(.pool(x.dtype), "max_pool_2x2_forward", global: [g.outWidth, g.planes * g.outHeight],
                        local: [min(group, 16), group / min(group, 16)], [
                 .buffer(x), .buffer(y), .buffer(indices), .ints(packed(g)),
             ])
             return
         }
         let total = g.planes * g.outHeight * g.outWidth
-        try launch(.pool, "max_pool_forward", global: [total], local: [parameters.elementwiseWorkGroup], [
+        try launch(.pool(x.dtype), "max_pool_forward", global: [total], local: [parameters.elementwiseWorkGroup], [
             .buffer(x), .buffer(y), .buffer(indices), .ints(packed(g)),
         ])
     }
@@ -73,13 +64,10 @@ extension OpenCLBackend {
     package func maxPoolBackward(
         _ dy: DeviceBuffer, indices: DeviceBuffer, _ geometry: PoolGeometry, into dx: DeviceBuffer
     ) throws {
-        if dy.dtype.isHalf {
-            return try widening([dy, indices], into: [dx]) { b in try maxPoolBackward(b[0]!, indices: b[1]!, geometry, into: b[2]!) }
-        }
         let g = geometry
         if g.kernelHeight == 2, g.kernelWidth == 2, g.strideY == 2, g.strideX == 2, g.padY == 0, g.padX == 0,
            parameters.stridedMapping == .rowPerWorkItem {
-            try launch(.pool, "max_pool_2x2_backward_rows", global: [g.planes * g.outHeight],
+            try launch(.pool(dy.dtype), "max_pool_2x2_backward_rows", global: [g.planes * g.outHeight],
                        local: [parameters.elementwiseWorkGroup], [
                 .buffer(dy), .buffer(indices), .buffer(dx), .ints(packed(g)),
             ])
@@ -88,34 +76,28 @@ extension OpenCLBackend {
         if g.strideY >= g.kernelHeight && g.strideX >= g.kernelWidth {
             // Disjoint windows: zero dx, then scatter each output's gradient to its argmax.
             try fill(dx, offset: 0, count: g.planes * g.height * g.width, value: 0)
-            try launch(.pool, "max_pool_backward_scatter", global: [g.planes * g.outHeight * g.outWidth],
+            try launch(.pool(dy.dtype), "max_pool_backward_scatter", global: [g.planes * g.outHeight * g.outWidth],
                        local: [parameters.elementwiseWorkGroup], [
                 .buffer(dy), .buffer(indices), .buffer(dx), .ints(packed(g)),
             ])
             return
         }
         let total = g.planes * g.height * g.width
-        try launch(.pool, "max_pool_backward", global: [total], local: [parameters.elementwiseWorkGroup], [
+        try launch(.pool(dy.dtype), "max_pool_backward", global: [total], local: [parameters.elementwiseWorkGroup], [
             .buffer(dy), .buffer(indices), .buffer(dx), .ints(packed(g)),
         ])
     }
 
     package func avgPool(_ x: DeviceBuffer, _ geometry: PoolGeometry, into y: DeviceBuffer) throws {
-        if x.dtype.isHalf {
-            return try widening([x], into: [y]) { b in try avgPool(b[0]!, geometry, into: b[1]!) }
-        }
         let total = geometry.planes * geometry.outHeight * geometry.outWidth
-        try launch(.pool, "avg_pool_forward", global: [total], local: [parameters.elementwiseWorkGroup], [
+        try launch(.pool(x.dtype), "avg_pool_forward", global: [total], local: [parameters.elementwiseWorkGroup], [
             .buffer(x), .buffer(y), .ints(packed(geometry)),
         ])
     }
 
     package func avgPoolBackward(_ dy: DeviceBuffer, _ geometry: PoolGeometry, into dx: DeviceBuffer) throws {
-        if dy.dtype.isHalf {
-            return try widening([dy], into: [dx]) { b in try avgPoolBackward(b[0]!, geometry, into: b[1]!) }
-        }
         let total = geometry.planes * geometry.height * geometry.width
-        try launch(.pool, "avg_pool_backward", global: [total], local: [parameters.elementwiseWorkGroup], [
+        try launch(.pool(dy.dtype), "avg_pool_backward", global: [total], local: [parameters.elementwiseWorkGroup], [
             .buffer(dy), .buffer(dx), .ints(packed(geometry)),
         ])
     }

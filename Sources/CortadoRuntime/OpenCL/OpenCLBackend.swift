@@ -288,7 +288,11 @@ enum KernelArgument {
 /// The OpenCL programs, one per `Kernels/<name>.cl` file, and the `-D` options each is built with.
 /// Every file is built after the element-type prelude `Kernels/storage.cl`.
 enum KernelFamily {
-    case indexing, softmax, conv, pool, random, loss, optimizers, recurrent, normalization
+    case indexing, softmax, random, loss, optimizers, recurrent, normalization
+    /// The convolution lowering, built for its input and result types.
+    case conv(DType, DType)
+    /// Pooling, built for one storage type.
+    case pool(DType)
     /// Matrix products: A and B of one element type (packed into float panels), C of another.
     case gemm(DType, DType)
     /// Reductions, built for one input type and one result type.
@@ -328,8 +332,11 @@ enum KernelFamily {
             // Same-width copies share one raw build.
             let (s, t) = source == target ? (DType.bitsCode(source.byteSize), DType.bitsCode(source.byteSize)) : (source.kernelCode, target.kernelCode)
             return "\(rows) -DSOURCE=\(s) -DTARGET=\(t)"
-        case .conv:
-            return "-DROWS_PER_ITEM=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0)"
+        case let .conv(input, output):
+            return "-DROWS_PER_ITEM=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0) "
+                + "-DSTORAGE=\(input.kernelCode) -DOUT_STORAGE=\(output.kernelCode)"
+        case let .pool(storage):
+            return "-DSTORAGE=\(storage.kernelCode)"
         case let .reduce(input, output):
             return "-DREDUCE_WG=\(parameters.reductionWorkGroup) -DCOLUMN_BLOCK=\(parameters.columnBlock) "
                 + "-DSTORAGE=\(input.kernelCode) -DOUT_STORAGE=\(output.kernelCode)"

@@ -96,15 +96,38 @@ public struct ModelCheckpoint {
     public let file: SafeTensorsFile
 
     /// Writes `model` and `optimizer` with `configuration` to `url` (temporary file, then rename).
+    /// - Parameter weightType: the type of the model's floating-point weights in the file. `float32`
+    ///   (the default) keeps the master weights and the optimizer state, so training can resume;
+    ///   `bfloat16` or `float16` writes half-size weights for inference, without optimizer state.
     public static func save(
-        model: any Module, optimizer: (any Optimizer)?, configuration: CheckpointConfiguration, to url: URL
+        model: any Module, optimizer: (any Optimizer)?, configuration: CheckpointConfiguration, to url: URL,
+        weightType: DType = .float32
     ) throws {
+        guard weightType.isFloatingPoint else {
+            throw CheckpointError(url, "cannot write weights as \(weightType): choose float32, bfloat16 or float16")
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(configuration), as: UTF8.self)
-        let tensors = model.stateTensors().map { ("model.\($0.name)", $0.tensor) }
-            + (optimizer?.stateTensors().map { ("optimizer.\($0.name)", $0.tensor) } ?? [])
-        try SafeTensors.write(tensors, metadata: [formatKey: format, configurationKey: json], to: url)
+        var tensors = model.stateTensors().map { name, tensor in
+            // Converted only when the writer reaches the tensor: one half copy at a time.
+            let dtype = tensor.dtype.isFloatingPoint ? weightType : tensor.dtype
+            return PendingSafeTensor(name: "model.\(name)", dtype: SafeTensorsDType(dtype), shape: tensor.shape) {
+                try tensor.to(dtype: dtype).storedBytes()
+            }
+        }
+        if weightType == .float32 {
+            tensors += optimizer?.stateTensors().map { PendingSafeTensor(name: "optimizer.\($0.name)", tensor: $0.tensor) } ?? []
+        }
+        try SafeTensors.write(pending: tensors, metadata: [formatKey: format, configurationKey: json], to: url)
+    }
+
+    /// The type of the model's floating-point weights in the file: `float32` for a checkpoint that
+    /// training can resume from, `bfloat16` or `float16` for one written for inference
+    /// (`--save-dtype`).
+    public var weightType: DType {
+        file.tensors.first { $0.name.hasPrefix("model.") && $0.dtype.cortadoDType?.isFloatingPoint == true }?
+            .dtype.cortadoDType ?? .float32
     }
 
     /// Reads and validates the file and its configuration.
@@ -168,6 +191,10 @@ public struct ModelCheckpoint {
 
     /// Restores `optimizer`'s state and step count (the optimizer must match the recorded one).
     public func restore(_ optimizer: any Optimizer, device: Device) throws {
+        guard weightType == .float32 else {
+            throw CheckpointError(file.url, "holds \(weightType) weights written for inference (--save-dtype) and no optimizer state; "
+                                  + "resume from a float32 checkpoint")
+        }
         guard optimizer.name == configuration.optimizer else {
             throw CheckpointError(file.url, "was trained with \(configuration.optimizer); resume with --optimizer \(configuration.optimizer)")
         }

@@ -4,7 +4,9 @@ import Testing
 
 /// Runs a Python 3 script (standard library only) with arguments and returns what it printed.
 /// Fails with its standard error when it exits non-zero.
-func runPython(_ script: String, arguments: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+func runPython(
+    _ script: String, arguments: [String] = [], interpreter: String = "python3", sourceLocation: SourceLocation = #_sourceLocation
+) throws -> String {
     let scratch = try TemporaryDirectory()
     let scriptURL = scratch.fileURL("script.py")
     let stdoutURL = scratch.fileURL("stdout")
@@ -14,7 +16,7 @@ func runPython(_ script: String, arguments: [String] = [], sourceLocation: Sourc
     try Data().write(to: stderrURL)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", scriptURL.path] + arguments
+    process.arguments = [interpreter, scriptURL.path] + arguments
     process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
     process.standardError = try FileHandle(forWritingTo: stderrURL)
     try process.run()
@@ -25,6 +27,12 @@ func runPython(_ script: String, arguments: [String] = [], sourceLocation: Sourc
         throw PythonFailure(status: process.terminationStatus, stderr: errors)
     }
     return output
+}
+
+/// The Python of the test tooling's virtual environment (safetensors, numpy, ml_dtypes), which
+/// `tools/setup` installs in Cortado's cache directory.
+var toolingPython: String {
+    CacheDirectory.url.appendingPathComponent("python/bin/python").path
 }
 
 /// A Python script that exited with a non-zero status.

@@ -22,13 +22,14 @@ __kernel void scatter_axis(__global const float* values, __global const int* ind
 }
 
 // Embedding lookups: out[i, :] = table[indices[i], :]. One work-item per output element.
-__kernel void gather_rows(__global const float* table, __global const int* indices, __global float* out,
+// Built per storage type (STORAGE); a row is moved through float, which is exact.
+__kernel void gather_rows(__global const storage_t* table, __global const int* indices, __global storage_t* out,
                           int count, int width, int table_rows) {
     int gid = get_global_id(0);
     if (gid >= count * width) return;
     int i = gid / width, d = gid % width;
     int row = indices[i];
-    out[gid] = (row >= 0 && row < table_rows) ? table[(long)row * width + d] : 0.0f;
+    STORE(out, gid, (row >= 0 && row < table_rows) ? LOAD(table, (long)row * width + d) : 0.0f);
 }
 
 // The embedding gradient: out[r, :] = Σ values[i, :] over i with indices[i] = r. Each work-item

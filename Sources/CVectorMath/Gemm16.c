@@ -86,9 +86,107 @@ static void store_tile(const cortado_gemm16 *g, const float *tile, size_t tile_s
     }
 }
 
-// --- the widening path: float32 panels and CVectorMath's float32 tiles -------------------------------
+// --- the widening path: float32 panels and float32 tiles -------------------------------------------------
+
+#if defined(__x86_64__)
+#define F32_TARGET __attribute__((target("avx512f")))
+
+// C tile (TILE_M × 32, stride TILE_N) = a panel [k][TILE_M] · b panel [k][32]: 24 zmm accumulators,
+// two B vectors and TILE_M broadcasts from the packed A column per k (FMA-bound, not load-bound as
+// an 8-row tile that reads each row of A separately is).
+#define F32_ROW(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
+#define F32_FMA(r)                                                                                \
+    {                                                                                             \
+        __m512 x = _mm512_set1_ps(ap[r]);                                                         \
+        c##r##0 = _mm512_fmadd_ps(x, b0, c##r##0);                                                \
+        c##r##1 = _mm512_fmadd_ps(x, b1, c##r##1);                                                \
+    }
+#define F32_STORE(r)                                                                              \
+    _mm512_storeu_ps(out + (r) * TILE_N, c##r##0);                                                \
+    _mm512_storeu_ps(out + (r) * TILE_N + 16, c##r##1);
+
+F32_TARGET static void f32_tile(const float *a, const float *b, size_t k, float *out) {
+    F32_ROW(0) F32_ROW(1) F32_ROW(2) F32_ROW(3) F32_ROW(4) F32_ROW(5)
+    F32_ROW(6) F32_ROW(7) F32_ROW(8) F32_ROW(9) F32_ROW(10) F32_ROW(11)
+    for (size_t p = 0; p < k; ++p) {
+        __m512 b0 = _mm512_loadu_ps(b + p * TILE_N), b1 = _mm512_loadu_ps(b + p * TILE_N + 16);
+        const float *ap = a + p * TILE_M;
+        F32_FMA(0) F32_FMA(1) F32_FMA(2) F32_FMA(3) F32_FMA(4) F32_FMA(5)
+        F32_FMA(6) F32_FMA(7) F32_FMA(8) F32_FMA(9) F32_FMA(10) F32_FMA(11)
+    }
+    F32_STORE(0) F32_STORE(1) F32_STORE(2) F32_STORE(3) F32_STORE(4) F32_STORE(5)
+    F32_STORE(6) F32_STORE(7) F32_STORE(8) F32_STORE(9) F32_STORE(10) F32_STORE(11)
+}
+
+#undef F32_ROW
+#undef F32_FMA
+#undef F32_STORE
+
+static int has_avx512f(void) {
+    static int known = -1;
+    int value = __atomic_load_n(&known, __ATOMIC_ACQUIRE);
+    if (value < 0) {
+        __builtin_cpu_init();
+        value = __builtin_cpu_supports("avx512f") ? 1 : 0;
+        __atomic_store_n(&known, value, __ATOMIC_RELEASE);
+    }
+    return value;
+}
+
+// The AVX-512 widening path: A packed into [k][12] panels, B into [k][32] panels, 12 × 32 tiles.
+static void f32_packed_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void *scratch) {
+    size_t k = g->k, block_m, block_n;
+    block_sizes(g, &block_m, &block_n);
+    float *packed_b = (float *)scratch;               // [block_n / 32][k][32]
+    float *packed_a = packed_b + block_n * k;         // [block_m / 12][k][12]
+    float *tile = packed_a + block_m * k;             // [12][32]
+    float column[BLOCK_M];
+    for (size_t jc = n0; jc < n1; jc += block_n) {
+        size_t nc = n1 - jc < block_n ? n1 - jc : block_n;
+        for (size_t jp = 0; jp < nc; jp += TILE_N) {
+            float *panel = packed_b + jp * k;
+            size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N;
+            for (size_t p = 0; p < k; ++p) {
+                float *out = panel + TILE_N * p;
+                widen_run(g->ab_type, g->b, (ptrdiff_t)p * g->b_row + (ptrdiff_t)(jc + jp) * g->b_col, g->b_col, columns, out);
+                for (size_t c = columns; c < TILE_N; ++c) out[c] = 0;
+            }
+        }
+        for (size_t ic = 0; ic < g->m; ic += block_m) {
+            size_t mc = g->m - ic < block_m ? g->m - ic : block_m;
+            // Rows of A are widened one at a time and scattered into the k-major panels.
+            for (size_t r = 0; r < ((mc + TILE_M - 1) / TILE_M) * TILE_M; ++r) {
+                float *panel = packed_a + (r / TILE_M) * TILE_M * k + r % TILE_M;
+                if (r >= mc) {
+                    for (size_t p = 0; p < k; ++p) panel[p * TILE_M] = 0;
+                    continue;
+                }
+                for (size_t p0 = 0; p0 < k; p0 += BLOCK_M) {
+                    size_t run = k - p0 < BLOCK_M ? k - p0 : BLOCK_M;
+                    widen_run(g->ab_type, g->a, (ptrdiff_t)(ic + r) * g->a_row + (ptrdiff_t)p0 * g->a_col, g->a_col, run, column);
+                    for (size_t p = 0; p < run; ++p) panel[(p0 + p) * TILE_M] = column[p];
+                }
+            }
+            for (size_t jp = 0; jp < nc; jp += TILE_N) {
+                size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N;
+                for (size_t ip = 0; ip < mc; ip += TILE_M) {
+                    size_t rows = mc - ip < TILE_M ? mc - ip : TILE_M;
+                    f32_tile(packed_a + ip * k, packed_b + jp * k, k, tile);
+                    store_tile(g, tile, TILE_N, ic + ip, jc + jp, rows, columns);
+                }
+            }
+        }
+    }
+}
+#endif
 
 static void widening_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void *scratch) {
+#if defined(__x86_64__)
+    if (has_avx512f()) {
+        f32_packed_columns(g, n0, n1, scratch);
+        return;
+    }
+#endif
     size_t k = g->k, block_m, block_n;
     block_sizes(g, &block_m, &block_n);
     float *packed = (float *)scratch;                    // [block_n / 32][k][32]
@@ -241,7 +339,7 @@ static int bf16_dot_is_faster(void) {
         t = seconds_now() - t;
         best_dot = t < best_dot ? t : best_dot;
         t = seconds_now();
-        for (int r = 0; r < ROUNDS; ++r) cortado_vm_gemm_packed(af, 2 * PAIRS, TILE_M, bf, 2 * PAIRS, TILE_N, out, TILE_N, 0);
+        for (int r = 0; r < ROUNDS; ++r) f32_tile(af, bf, 2 * PAIRS, out);
         t = seconds_now() - t;
         best_float = t < best_float ? t : best_float;
     }

@@ -18,6 +18,7 @@ struct EmbedCommand: ParsableCommand {
             Examples:
               cortado embed "A man is eating food." "A man is riding a horse."
               cortado embed --input texts.txt --device opencl --json
+              cortado embed --input texts.txt --dtype bf16
             """)
 
     @Option(help: "A Hugging Face BERT-family model directory (default: <data dir>/models/all-MiniLM-L6-v2).")
@@ -37,6 +38,9 @@ struct EmbedCommand: ParsableCommand {
 
     @Option(help: "Longest token sequence, [CLS] and [SEP] included (default: the model's).")
     var maxLength: Int?
+
+    @Option(help: "Precision the encoder runs in: fp32, bf16 or fp16 (its weights are converted once).")
+    var dtype: Precision = .fp32
 
     @Flag(help: "Print one JSON object per text with its tokens and embedding.")
     var json = false
@@ -66,7 +70,7 @@ struct EmbedCommand: ParsableCommand {
         let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
         let directory = try PretrainedModelDirectory(path: model ?? PretrainedModelDirectory.defaultPath)
         let loadStart = DispatchTime.now()
-        let encoder = try SentenceEncoder(directory: directory, device: device, maxLength: maxLength)
+        let encoder = try SentenceEncoder(directory: directory, device: device, maxLength: maxLength, precision: dtype)
         let embedStart = DispatchTime.now()
         let encodings = try encoder.encode(inputs)
         let vectors = try encoder.embed(encodings: encodings, batchSize: batchSize)

@@ -64,6 +64,15 @@ extension Module {
         for (_, parameter) in namedParameters() { try parameter.move(to: device) }
     }
 
+    /// Stores every floating-point parameter in `dtype`, for inference in that precision: layers
+    /// computing in `dtype` (``withComputeType(_:_:)``) then use the weights as they are instead of
+    /// converting them on every call. Not for training (the master weights would be lost).
+    public func convertWeights(to dtype: DType) throws {
+        for (_, parameter) in namedParameters() where parameter.value.dtype.isFloatingPoint {
+            try parameter.convert(to: dtype)
+        }
+    }
+
     /// Clears every parameter's gradient.
     public func zeroGrad() {
         for (_, parameter) in namedParameters() { parameter.zeroGrad() }

@@ -26,6 +26,11 @@ public final class Parameter {
         value = try Parameter.prepare(newValue.to(value.device), trainable: isTrainable)
     }
 
+    /// Replaces the value with its conversion to `dtype` (see ``Module/convertWeights(to:)``).
+    public func convert(to dtype: DType) throws {
+        if value.dtype != dtype { value = try Parameter.prepare(value.to(dtype: dtype), trainable: isTrainable) }
+    }
+
     /// Moves the value to `device`.
     public func move(to device: Device) throws {
         if value.device != device { value = try Parameter.prepare(value.to(device), trainable: isTrainable) }

@@ -5,12 +5,18 @@ extension CPUBackend {
     package func gatherRows(
         _ table: DeviceBuffer, tableRows: Int, indices: DeviceBuffer, count: Int, width: Int, into out: DeviceBuffer
     ) throws {
+        // Rows are copied as bits of the element's width, whatever the type (zero is all zero bits).
         if table.dtype.isHalf {
-            return try widening([table, indices], into: [out]) { b in
-                try gatherRows(b[0]!, tableRows: tableRows, indices: b[1]!, count: count, width: width, into: b[2]!)
-            }
+            gatherRows(table.halves, tableRows: tableRows, indices: indices.ints, count: count, width: width, into: out.halves)
+        } else {
+            gatherRows(table.floats, tableRows: tableRows, indices: indices.ints, count: count, width: width, into: out.floats)
         }
-        let ts = table.floats, idx = indices.ints, os = out.floats
+    }
+
+    private func gatherRows<Element: Numeric>(
+        _ ts: UnsafeMutablePointer<Element>, tableRows: Int, indices idx: UnsafeMutablePointer<Int32>, count: Int, width: Int,
+        into os: UnsafeMutablePointer<Element>
+    ) {
         Parallel.forEach(count: count, grain: max(1, Self.elementwiseGrain / max(width, 1))) { range in
             for i in range {
                 let row = Int(idx[i])

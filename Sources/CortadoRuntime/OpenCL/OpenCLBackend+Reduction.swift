@@ -55,7 +55,7 @@ extension OpenCLBackend {
                 try gather(b[0]!, indices: b[1]!, outer: outer, n: n, inner: inner, into: b[2]!)
             }
         }
-        try launch(.indexing, "gather_axis", global: [outer * inner], local: [parameters.elementwiseWorkGroup], [
+        try launch(.indexing(.float32), "gather_axis", global: [outer * inner], local: [parameters.elementwiseWorkGroup], [
             .buffer(x), .buffer(indices), .buffer(out), .int(outer), .int(n), .int(inner),
         ])
     }
@@ -69,7 +69,7 @@ extension OpenCLBackend {
             }
         }
         try checkIndexable(outer * n * inner)
-        try launch(.indexing, "scatter_axis", global: [outer * n * inner], local: [parameters.elementwiseWorkGroup], [
+        try launch(.indexing(.float32), "scatter_axis", global: [outer * n * inner], local: [parameters.elementwiseWorkGroup], [
             .buffer(values), .buffer(indices), .buffer(out), .int(outer), .int(n), .int(inner),
         ])
     }

@@ -2,13 +2,8 @@ extension OpenCLBackend {
     package func gatherRows(
         _ table: DeviceBuffer, tableRows: Int, indices: DeviceBuffer, count: Int, width: Int, into out: DeviceBuffer
     ) throws {
-        if table.dtype.isHalf {
-            return try widening([table, indices], into: [out]) { b in
-                try gatherRows(b[0]!, tableRows: tableRows, indices: b[1]!, count: count, width: width, into: b[2]!)
-            }
-        }
         try checkIndexable(count * width)
-        try launch(.indexing, "gather_rows", global: [count * width], local: [parameters.elementwiseWorkGroup], [
+        try launch(.indexing(table.dtype), "gather_rows", global: [count * width], local: [parameters.elementwiseWorkGroup], [
             .buffer(table), .buffer(indices), .buffer(out), .int(count), .int(width), .int(tableRows),
         ])
     }
@@ -22,7 +17,7 @@ extension OpenCLBackend {
             }
         }
         try fill(out, offset: 0, count: tableRows * width, value: 0)
-        try launch(.indexing, "scatter_add_rows", global: [width], local: [1], [
+        try launch(.indexing(.float32), "scatter_add_rows", global: [width], local: [1], [
             .buffer(values), .buffer(indices), .buffer(out), .int(count), .int(width), .int(tableRows),
         ])
     }

@@ -288,7 +288,9 @@ enum KernelArgument {
 /// The OpenCL programs, one per `Kernels/<name>.cl` file, and the `-D` options each is built with.
 /// Every file is built after the element-type prelude `Kernels/storage.cl`.
 enum KernelFamily {
-    case indexing, softmax, random, loss, optimizers, recurrent, normalization
+    case softmax, random, loss, optimizers, recurrent, normalization
+    /// Gathers and scatters; `gather_rows` is built per storage type.
+    case indexing(DType)
     /// The convolution lowering, built for its input and result types.
     case conv(DType, DType)
     /// Pooling, built for one storage type.
@@ -335,7 +337,7 @@ enum KernelFamily {
         case let .conv(input, output):
             return "-DROWS_PER_ITEM=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0) "
                 + "-DSTORAGE=\(input.kernelCode) -DOUT_STORAGE=\(output.kernelCode)"
-        case let .pool(storage):
+        case let .pool(storage), let .indexing(storage):
             return "-DSTORAGE=\(storage.kernelCode)"
         case let .reduce(input, output):
             return "-DREDUCE_WG=\(parameters.reductionWorkGroup) -DCOLUMN_BLOCK=\(parameters.columnBlock) "

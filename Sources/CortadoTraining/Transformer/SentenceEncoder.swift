@@ -17,10 +17,14 @@ public final class SentenceEncoder {
     public let maxLength: Int
     /// The device the model runs on.
     public let device: Device
+    /// The precision the encoder runs in (its weights are stored in its compute type).
+    public let precision: Precision
 
     /// The model and tokenizer of `directory` on `device`; `maxLength` defaults to the model's own
-    /// (sentence-transformers' `max_seq_length`, else its position table).
-    public init(directory: PretrainedModelDirectory, device: Device, maxLength: Int? = nil) throws {
+    /// (sentence-transformers' `max_seq_length`, else its position table). With a 16-bit
+    /// `precision`, the weights are converted once and the encoder computes in that type (the
+    /// pooling and normalisation of the output in float32).
+    public init(directory: PretrainedModelDirectory, device: Device, maxLength: Int? = nil, precision: Precision = .fp32) throws {
         let config = try directory.loadConfig()
         let limit = try maxLength ?? directory.defaultMaxLength(config: config)
         guard limit >= 2, limit <= config.maxPositionEmbeddings else {
@@ -28,9 +32,11 @@ public final class SentenceEncoder {
                 "maximum length \(limit) must be between 2 and the model's \(config.maxPositionEmbeddings) positions")
         }
         model = try directory.loadEncoder(device: device)
+        try model.convertWeights(to: precision.computeType)
         tokenizer = try directory.loadTokenizer()
         self.maxLength = limit
         self.device = device
+        self.precision = precision
     }
 
     /// The token encodings of `texts`, as ``embed(_:batchSize:)`` feeds them to the model.
@@ -57,8 +63,10 @@ public final class SentenceEncoder {
                 let rows = Array(order[start..<min(start + batchSize, order.count)])
                 let batch = WordPieceBatch(padding: rows.map { encodings[$0].ids }, paddingId: tokenizer.paddingId)
                 let mask = try Tensor(batch.attentionMask, shape: batch.shape, device: device)
-                let hidden = try model(Tensor(indices: batch.ids, shape: batch.shape, device: device), mask: mask)
-                let values = try hidden.meanPooled(mask: mask).l2Normalized().toArray()
+                let hidden = try withComputeType(precision.computeType) {
+                    try model(Tensor(indices: batch.ids, shape: batch.shape, device: device), mask: mask)
+                }
+                let values = try hidden.to(dtype: .float32).meanPooled(mask: mask).l2Normalized().toArray()
                 for (position, row) in rows.enumerated() {
                     vectors[row] = Array(values[(position * width)..<((position + 1) * width)])
                 }

@@ -91,13 +91,15 @@ static void store_tile(const cortado_gemm16 *g, const float *tile, size_t tile_s
 #if defined(__x86_64__)
 #define F32_TARGET __attribute__((target("avx512f")))
 
-// C tile (TILE_M × 32, stride TILE_N) = a panel [k][TILE_M] · b panel [k][32]: 24 zmm accumulators,
-// two B vectors and TILE_M broadcasts from the packed A column per k (FMA-bound, not load-bound as
-// an 8-row tile that reads each row of A separately is).
-#define F32_ROW(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
+// C tile (TILE_M × 32, stride TILE_N) = rows of A (row-major, stride lda; `rows` of them, the
+// last repeated past the end and not stored) · b panel [k][32]: 24 zmm accumulators, two B vectors
+// and TILE_M broadcasts per k, so the loop is bound by its FMAs, not its loads.
+#define F32_ROW(r)                                                                                \
+    const float *a##r = a + ((r) < rows ? (r) : rows - 1) * lda;                                  \
+    __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
 #define F32_FMA(r)                                                                                \
     {                                                                                             \
-        __m512 x = _mm512_set1_ps(ap[r]);                                                         \
+        __m512 x = _mm512_set1_ps(a##r[p]);                                                       \
         c##r##0 = _mm512_fmadd_ps(x, b0, c##r##0);                                                \
         c##r##1 = _mm512_fmadd_ps(x, b1, c##r##1);                                                \
     }
@@ -105,12 +107,11 @@ static void store_tile(const cortado_gemm16 *g, const float *tile, size_t tile_s
     _mm512_storeu_ps(out + (r) * TILE_N, c##r##0);                                                \
     _mm512_storeu_ps(out + (r) * TILE_N + 16, c##r##1);
 
-F32_TARGET static void f32_tile(const float *a, const float *b, size_t k, float *out) {
+F32_TARGET static void f32_tile(const float *a, size_t lda, size_t rows, const float *b, size_t k, float *out) {
     F32_ROW(0) F32_ROW(1) F32_ROW(2) F32_ROW(3) F32_ROW(4) F32_ROW(5)
     F32_ROW(6) F32_ROW(7) F32_ROW(8) F32_ROW(9) F32_ROW(10) F32_ROW(11)
     for (size_t p = 0; p < k; ++p) {
         __m512 b0 = _mm512_loadu_ps(b + p * TILE_N), b1 = _mm512_loadu_ps(b + p * TILE_N + 16);
-        const float *ap = a + p * TILE_M;
         F32_FMA(0) F32_FMA(1) F32_FMA(2) F32_FMA(3) F32_FMA(4) F32_FMA(5)
         F32_FMA(6) F32_FMA(7) F32_FMA(8) F32_FMA(9) F32_FMA(10) F32_FMA(11)
     }
@@ -133,14 +134,13 @@ static int has_avx512f(void) {
     return value;
 }
 
-// The AVX-512 widening path: A packed into [k][12] panels, B into [k][32] panels, 12 × 32 tiles.
+// The AVX-512 widening path: A widened into row-major blocks, B into [k][32] panels, 12 × 32 tiles.
 static void f32_packed_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void *scratch) {
     size_t k = g->k, block_m, block_n;
     block_sizes(g, &block_m, &block_n);
     float *packed_b = (float *)scratch;               // [block_n / 32][k][32]
-    float *packed_a = packed_b + block_n * k;         // [block_m / 12][k][12]
-    float *tile = packed_a + block_m * k;             // [12][32]
-    float column[BLOCK_M];
+    float *a_rows = packed_b + block_n * k;           // [block_m][k]
+    float *tile = a_rows + block_m * k;               // [12][32]
     for (size_t jc = n0; jc < n1; jc += block_n) {
         size_t nc = n1 - jc < block_n ? n1 - jc : block_n;
         for (size_t jp = 0; jp < nc; jp += TILE_N) {
@@ -154,24 +154,14 @@ static void f32_packed_columns(const cortado_gemm16 *g, size_t n0, size_t n1, vo
         }
         for (size_t ic = 0; ic < g->m; ic += block_m) {
             size_t mc = g->m - ic < block_m ? g->m - ic : block_m;
-            // Rows of A are widened one at a time and scattered into the k-major panels.
-            for (size_t r = 0; r < ((mc + TILE_M - 1) / TILE_M) * TILE_M; ++r) {
-                float *panel = packed_a + (r / TILE_M) * TILE_M * k + r % TILE_M;
-                if (r >= mc) {
-                    for (size_t p = 0; p < k; ++p) panel[p * TILE_M] = 0;
-                    continue;
-                }
-                for (size_t p0 = 0; p0 < k; p0 += BLOCK_M) {
-                    size_t run = k - p0 < BLOCK_M ? k - p0 : BLOCK_M;
-                    widen_run(g->ab_type, g->a, (ptrdiff_t)(ic + r) * g->a_row + (ptrdiff_t)p0 * g->a_col, g->a_col, run, column);
-                    for (size_t p = 0; p < run; ++p) panel[(p0 + p) * TILE_M] = column[p];
-                }
+            for (size_t r = 0; r < mc; ++r) {
+                widen_run(g->ab_type, g->a, (ptrdiff_t)(ic + r) * g->a_row, g->a_col, k, a_rows + r * k);
             }
             for (size_t jp = 0; jp < nc; jp += TILE_N) {
                 size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N;
                 for (size_t ip = 0; ip < mc; ip += TILE_M) {
                     size_t rows = mc - ip < TILE_M ? mc - ip : TILE_M;
-                    f32_tile(packed_a + ip * k, packed_b + jp * k, k, tile);
+                    f32_tile(a_rows + ip * k, k, rows, packed_b + jp * k, k, tile);
                     store_tile(g, tile, TILE_N, ic + ip, jc + jp, rows, columns);
                 }
             }
@@ -339,7 +329,7 @@ static int bf16_dot_is_faster(void) {
         t = seconds_now() - t;
         best_dot = t < best_dot ? t : best_dot;
         t = seconds_now();
-        for (int r = 0; r < ROUNDS; ++r) f32_tile(af, bf, 2 * PAIRS, out);
+        for (int r = 0; r < ROUNDS; ++r) f32_tile(af, 2 * PAIRS, TILE_M, bf, 2 * PAIRS, out);
         t = seconds_now() - t;
         best_float = t < best_float ? t : best_float;
     }

@@ -53,7 +53,46 @@ static void widen_run(cortado_gemm16_type type, const void *base, ptrdiff_t star
         }
         return;
     }
-    for (size_t i = 0; i < count; ++i) out[i] = widen_one(type, base, start + (ptrdiff_t)i * step);
+    if (type == CORTADO_GEMM16_F32) {
+        const float *f = (const float *)base + start;
+        for (size_t i = 0; i < count; ++i) out[i] = f[(ptrdiff_t)i * step];
+        return;
+    }
+    // 16-bit elements: gather the bits, then convert them in bulk.
+    const uint16_t *h = (const uint16_t *)base + start;
+    uint16_t bits[256];
+    for (size_t done = 0; done < count; done += 256) {
+        size_t run = count - done < 256 ? count - done : 256;
+        for (size_t i = 0; i < run; ++i) bits[i] = h[(ptrdiff_t)(done + i) * step];
+        if (type == CORTADO_GEMM16_BF16) cortado_bf16_to_f32(bits, out + done, run); else cortado_f16_to_f32(bits, out + done, run);
+    }
+}
+
+// Panel [k][32] of B's columns j0 ..< j0 + columns (zero-padded to 32): rows of B contiguous
+// (b_col 1) copy runs; columns of B contiguous (b_row 1, a transposed weight) are read down each
+// column 16 values at a time and transposed through a small block.
+static void pack_b_panel(const cortado_gemm16 *g, size_t j0, size_t columns, float *panel) {
+    size_t k = g->k;
+    if (g->b_row != 1 || columns == 0) {
+        for (size_t p = 0; p < k; ++p) {
+            float *out = panel + TILE_N * p;
+            widen_run(g->ab_type, g->b, (ptrdiff_t)p * g->b_row + (ptrdiff_t)j0 * g->b_col, g->b_col, columns, out);
+            for (size_t c = columns; c < TILE_N; ++c) out[c] = 0;
+        }
+        return;
+    }
+    float block[TILE_N][16];
+    for (size_t p0 = 0; p0 < k; p0 += 16) {
+        size_t run = k - p0 < 16 ? k - p0 : 16;
+        for (size_t c = 0; c < columns; ++c) {
+            widen_run(g->ab_type, g->b, (ptrdiff_t)p0 + (ptrdiff_t)(j0 + c) * g->b_col, 1, run, block[c]);
+        }
+        for (size_t p = 0; p < run; ++p) {
+            float *out = panel + TILE_N * (p0 + p);
+            for (size_t c = 0; c < columns; ++c) out[c] = block[c][p];
+            for (size_t c = columns; c < TILE_N; ++c) out[c] = 0;
+        }
+    }
 }
 
 // --- the output stage: C = alpha · tile + beta · C, in C's type ------------------------------------
@@ -144,13 +183,8 @@ static void f32_packed_columns(const cortado_gemm16 *g, size_t n0, size_t n1, vo
     for (size_t jc = n0; jc < n1; jc += block_n) {
         size_t nc = n1 - jc < block_n ? n1 - jc : block_n;
         for (size_t jp = 0; jp < nc; jp += TILE_N) {
-            float *panel = packed_b + jp * k;
             size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N;
-            for (size_t p = 0; p < k; ++p) {
-                float *out = panel + TILE_N * p;
-                widen_run(g->ab_type, g->b, (ptrdiff_t)p * g->b_row + (ptrdiff_t)(jc + jp) * g->b_col, g->b_col, columns, out);
-                for (size_t c = columns; c < TILE_N; ++c) out[c] = 0;
-            }
+            pack_b_panel(g, jc + jp, columns, packed_b + jp * k);
         }
         for (size_t ic = 0; ic < g->m; ic += block_m) {
             size_t mc = g->m - ic < block_m ? g->m - ic : block_m;
@@ -185,14 +219,8 @@ static void widening_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void
     for (size_t jc = n0; jc < n1; jc += block_n) {
         size_t nc = n1 - jc < block_n ? n1 - jc : block_n;
         for (size_t jp = 0; jp < nc; jp += TILE_N) {
-            float *panel = packed + jp * k;
             size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N;
-            for (size_t p = 0; p < k; ++p) {
-                float *out = panel + TILE_N * p;
-                ptrdiff_t start = (ptrdiff_t)p * g->b_row + (ptrdiff_t)(jc + jp) * g->b_col;
-                widen_run(g->ab_type, g->b, start, g->b_col, columns, out);
-                for (size_t c = columns; c < TILE_N; ++c) out[c] = 0;
-            }
+            pack_b_panel(g, jc + jp, columns, packed + jp * k);
         }
         for (size_t ic = 0; ic < g->m; ic += block_m) {
             size_t mc = g->m - ic < block_m ? g->m - ic : block_m;

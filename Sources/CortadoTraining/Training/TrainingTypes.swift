@@ -131,6 +131,8 @@ public enum TrainingError: Error, CustomStringConvertible, LocalizedError, Equat
     case nonFiniteLoss(step: Int, epoch: Int, value: Float)
     /// The data does not fit the model or task.
     case incompatibleData(String)
+    /// An option (a flag of `cortado train`) is out of range or does not fit the others.
+    case invalidOption(String)
 
     /// A message for the user.
     public var description: String {
@@ -138,7 +140,7 @@ public enum TrainingError: Error, CustomStringConvertible, LocalizedError, Equat
         case let .nonFiniteLoss(step, epoch, value):
             return "the loss became \(value) at step \(step) (epoch \(epoch)); training stopped without saving. "
                 + "Try a lower --lr, or check the data for NaN or huge values"
-        case let .incompatibleData(message):
+        case let .incompatibleData(message), let .invalidOption(message):
             return message
         }
     }

@@ -58,7 +58,10 @@ struct SuiteBench: ParsableCommand {
         }
     }
 
+    @OptionGroup var cpu: ThreadsOption
+
     func run() throws {
+        try cpu.apply()
         let targets = try DeviceSelection.resolve(devices, fallback: ["cpu"] + Device.all.filter { $0.kind == .opencl }.map(\.id))
         var cases: [BenchmarkCase] = []
         if suite != .model { cases += OperationBenchmarks.all(gemmSizes: sizes) }

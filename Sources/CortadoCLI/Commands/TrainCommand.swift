@@ -1,4 +1,5 @@
 import ArgumentParser
+import CortadoMPI
 import CortadoTraining
 import Foundation
 
@@ -79,8 +80,19 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Linear warm-up: a fraction of all steps (< 1) or a number of steps (default 0; 0.1 for bert-classifier).")
     var warmup: Double?
 
-    @Option(help: "Device: cpu, gpu[:N], opencl[:N], auto (or CORTADO_DEVICE).")
+    @Option(help: "Device: cpu, gpu[:N], opencl[:N], auto (or CORTADO_DEVICE). Under mpirun: one for every rank, auto for the GPU numbered by the rank on its machine, or a list with one per rank (gpu:0,gpu:1,cpu).")
     var device: String?
+
+    @Option(help: "Under mpirun: how ranks share each global batch: even, or auto (in proportion to each rank's measured speed, measured again every epoch).")
+    var balance: BatchBalance = .even
+
+    @Option(help: "Under mpirun: seconds a rank waits for the others' gradients before it ends the job (a rank stopped or lost its connection).")
+    var commTimeout: Double = 600
+
+    @Option(help: "Write every step's global training loss to this file, one JSON object per line (step, loss).")
+    var lossLog: String?
+
+    @OptionGroup var cpu: ThreadsOption
 
     @Option(help: "Seed of initialisation and shuffling.")
     var seed: UInt64 = 1
@@ -123,6 +135,7 @@ struct TrainCommand: ParsableCommand {
         options.save = save
         options.resume = resume
         options.limit = limit
+        options.balance = balance
         return options
     }
 
@@ -132,17 +145,62 @@ struct TrainCommand: ParsableCommand {
         } catch let error as TrainingError {
             throw ValidationError(error.description)
         }
+        guard commTimeout > 0 else { throw ValidationError("--comm-timeout must be positive, not \(commTimeout)") }
     }
 
     func run() throws {
-        let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
-        let run = try TrainingRun(options: options, device: device)
-        let interrupt = InterruptWatcher()
+        // MPI starts only under an MPI launcher; a plain run is the group of one process.
+        let communicator = try MPICommunicator.launched()
+        guard communicator.size > 1 else {
+            try cpu.apply()
+            return try train(communicator: communicator)
+        }
+        do {
+            try cpu.apply(localRanks: communicator.localSize)
+            try train(communicator: communicator)
+        } catch let exit as ExitCode {
+            throw exit
+        } catch let error where Self.everyRankThrows(error) {
+            // Every rank has the same error: rank 0 reports it, every rank ends normally.
+            if communicator.rank == 0 { throw error }
+            throw ExitCode.failure
+        } catch {
+            // The other ranks would wait for this one: end them all.
+            communicator.abort("Error: rank \(communicator.rank): \(error)", code: 1)
+        }
+    }
+
+    /// Errors that every rank of a data-parallel run raises at the same point.
+    private static func everyRankThrows(_ error: any Error) -> Bool {
+        switch error {
+        case let error as DistributedError:
+            if case .communication = error { return false }
+            return true
+        case TrainingError.nonFiniteLoss: return true
+        default: return false
+        }
+    }
+
+    private func train(communicator: any Communicator) throws {
+        let rank = communicator.rank, quiet = rank != 0
+        let run = try TrainingRun.prepare(options: options, communicator: communicator) {
+            let environment = ProcessInfo.processInfo.environment["CORTADO_DEVICE"]
+            let gpus = communicator.size > 1 ? Device.all.filter { $0.type == .gpu }.count : 0
+            let spec = try RankDevice.spec(
+                device ?? environment ?? "auto", rank: rank, size: communicator.size, localRank: communicator.localRank, gpus: gpus)
+            return try DeviceSelection.resolve([spec], quiet: quiet)[0]
+        }
+        run.communicationTimeout = commTimeout
+        let interrupt = InterruptWatcher(signals: communicator.size > 1 ? [SIGINT, SIGTERM] : [SIGINT], quiet: quiet)
         defer { interrupt.stop() }
-        if !json { Terminal.note(run.summary) }
+        if !json && !quiet { Terminal.note(run.summary) }
         let display = ProgressDisplay(epochs: epochs, json: json)
-        let outcome = try run.run(shouldStop: { interrupt.isRequested }, progress: display.update, epochEnded: display.report)
+        let log = quiet ? nil : try lossLog.map { try LossLog(path: $0) }
+        let outcome = try run.run(
+            shouldStop: { interrupt.isRequested }, progress: { if !quiet { display.update($0) } },
+            stepLoss: { log?.write(step: $0, loss: $1) }, epochEnded: { if !quiet { try display.report($0) } })
         if case let .interrupted(epoch, savedTo) = outcome {
+            if quiet { throw ExitCode(130) }
             if let savedTo {
                 Terminal.note("interrupted during epoch \(epoch): saved \(savedTo.path) (resume with --resume \(savedTo.path))")
             } else {
@@ -150,10 +208,27 @@ struct TrainCommand: ParsableCommand {
             }
             throw ExitCode(130)
         }
+        guard !quiet else { return }
         if !json, let (names, coefficients) = try run.linearCoefficients() {
             let terms = zip(names, coefficients.weights).map { "\($0) \(String(format: "%.4f", $1))" }
             print("coefficients: \(terms.joined(separator: ", ")), intercept \(String(format: "%.4f", coefficients.intercept))")
         }
         if let save, !json { Terminal.note("saved \(URL(fileURLWithPath: save).path)") }
+    }
+}
+
+/// `--loss-log`: one JSON object per step, `{"loss":…,"step":…}`.
+final class LossLog {
+    private let handle: FileHandle
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw ValidationError("--loss-log \(path): cannot create the file")
+        }
+        self.handle = handle
+    }
+
+    func write(step: Int, loss: Double) {
+        handle.write(Data("{\"loss\":\(loss),\"step\":\(step)}\n".utf8))
     }
 }

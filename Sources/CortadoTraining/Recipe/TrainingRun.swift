@@ -41,19 +41,28 @@ public final class TrainingRun {
     public let startEpoch: Int
     /// Where checkpoints go.
     public let saveURL: URL?
-    /// The batches of every epoch.
+    /// The batches of every epoch (global batches in a data-parallel run).
     public let loader: BatchLoader
+    /// The ranks training together (``SingleProcess`` for a plain run).
+    public let communicator: any Communicator
+    /// Seconds a rank waits for the others' gradients before it gives up (a rank died or hangs).
+    public var communicationTimeout: Double = 600
+    /// Each rank's device id and name (this rank's alone until ``prepare(options:communicator:device:)`` gathers them).
+    public internal(set) var rankDevices: [String]
 
-    /// Prepares the run: checks the options and the checkpoint to resume, loads the data, builds
-    /// or restores the model and its optimizer.
+    /// Prepares this process's part of the run: checks the options and the checkpoint to resume,
+    /// loads the data, builds or restores the model and its optimizer. No collective operation
+    /// runs here: a data-parallel run goes through ``prepare(options:communicator:device:)``.
     /// - Throws: ``TrainingError``, ``CheckpointError`` or ``DataError`` naming the flag or file at fault.
-    public init(options: TrainingOptions, device: Device) throws {
+    public init(options: TrainingOptions, device: Device, communicator: any Communicator = SingleProcess()) throws {
         try options.validate()
         self.options = options
         self.device = device
-        // Check everything that can fail cheaply before loading data or training.
+        self.communicator = communicator
+        rankDevices = ["\(device.id) (\((try? device.info.name) ?? device.id))"]
+        // Check everything that can fail cheaply before loading data or training; only rank 0 writes.
         let saveURL = options.save.map { URL(fileURLWithPath: $0) }
-        if let saveURL { try SafeTensors.checkWritable(saveURL) }
+        if let saveURL, communicator.rank == 0 { try SafeTensors.checkWritable(saveURL) }
         self.saveURL = saveURL
         let checkpoint = try options.resume.map { try ModelCheckpoint(contentsOf: URL(fileURLWithPath: $0)) }
         let recorded = checkpoint?.configuration
@@ -133,10 +142,13 @@ public final class TrainingRun {
     private let recordedLabelColumn: String?
 
     /// One line saying what is trained on what, e.g. `training cnn (225034 parameters) on 60000
-    /// samples of fashion-mnist, classification, on cpu (AMD EPYC)`.
+    /// samples of fashion-mnist, classification, on cpu (AMD EPYC)`; a data-parallel run lists
+    /// every rank's device.
     public var summary: String {
-        let name = (try? device.info.name) ?? device.id
-        return "training \(modelKind.rawValue) (\(model.parameterCount) parameters) on \(train.count) samples of \(dataSpec), \(data.task.rawValue), on \(device.id) (\(name))"
+        let head = "training \(modelKind.rawValue) (\(model.parameterCount) parameters) on \(train.count) samples of \(dataSpec), \(data.task.rawValue), on "
+        guard communicator.size > 1 else { return head + rankDevices[0] }
+        let ranks = rankDevices.enumerated().map { "rank \($0) \($1)" }.joined(separator: ", ")
+        return head + "\(communicator.size) ranks (global batch \(batchSize), \(options.balance == .auto ? "balanced by speed" : "split evenly")): \(ranks)"
     }
 
     /// What a checkpoint written after `epochsCompleted` epochs records.
@@ -153,34 +165,58 @@ public final class TrainingRun {
             labelColumn: readsText ? (options.labelColumn ?? recordedLabelColumn) : nil, bert: data.bert)
     }
 
-    /// Writes the model and optimizer state after `epochsCompleted` epochs to ``saveURL`` (atomically).
+    /// Writes the model and optimizer state after `epochsCompleted` epochs to ``saveURL``
+    /// (atomically; rank 0 only).
     public func saveCheckpoint(epochsCompleted: Int) throws {
-        guard let saveURL else { return }
+        guard let saveURL, communicator.rank == 0 else { return }
         try ModelCheckpoint.save(model: model, optimizer: optimizer, configuration: configuration(epochsCompleted: epochsCompleted), to: saveURL)
     }
 
     /// Trains from ``startEpoch`` to `options.epochs`, evaluating on the test split and saving a
-    /// checkpoint (with `save`) after each epoch.
+    /// checkpoint (with `save`, on rank 0) after each epoch. With several ranks, each computes its
+    /// share of every global batch and the gradients are averaged (``DataParallelLoop``); the
+    /// reports carry the global loss, accuracy and samples per second on every rank.
     /// - Parameters:
-    ///   - shouldStop: checked after every step; when true the run saves the last complete epoch's
-    ///     state plus the steps taken since (with `save`) and returns ``TrainingOutcome/interrupted(epoch:savedTo:)``.
+    ///   - shouldStop: checked after every step; when true (on any rank) the run saves the last
+    ///     complete epoch's state plus the steps taken since (with `save`) and returns
+    ///     ``TrainingOutcome/interrupted(epoch:savedTo:)``.
     ///   - progress: called whenever the loop reads the losses back.
+    ///   - stepLoss: called with each step's number (over the whole run) and global mean loss,
+    ///     whenever the loop reads the losses back.
     ///   - epochEnded: called with each epoch's report.
     public func run(
         shouldStop: () -> Bool = { false }, progress: (TrainingProgress) -> Void = { _ in },
-        epochEnded: (EpochReport) throws -> Void = { _ in }
+        stepLoss: (Int, Double) -> Void = { _, _ in }, epochEnded: (EpochReport) throws -> Void = { _ in }
     ) throws -> TrainingOutcome {
+        let parallel = communicator.size > 1
+            ? try DataParallelLoop(trainer: trainer, communicator: communicator, balance: options.balance,
+                                   timeout: communicationTimeout, batchesPerEpoch: loader.batchesPerEpoch)
+            : nil
         for epoch in startEpoch...options.epochs {
-            let result = try trainer.trainEpoch(loader, epoch: epoch, shouldStop: shouldStop, progress: progress)
+            let result: (loss: Double, samples: Int, seconds: Double, interrupted: Bool)
+            var shares: [Int]?
+            if let parallel {
+                let epochResult = try parallel.trainEpoch(loader, epoch: epoch, shouldStop: shouldStop, progress: progress, stepLoss: stepLoss)
+                result = (epochResult.loss, epochResult.samples, epochResult.seconds, epochResult.interrupted)
+                shares = epochResult.shares
+            } else {
+                result = try trainer.trainEpoch(loader, epoch: epoch, shouldStop: shouldStop, progress: progress, stepLoss: stepLoss)
+            }
             if result.interrupted {
                 try saveCheckpoint(epochsCompleted: epoch - 1)
-                return .interrupted(epoch: epoch, savedTo: saveURL)
+                return .interrupted(epoch: epoch, savedTo: communicator.rank == 0 ? saveURL : nil)
             }
-            let evaluation = try trainer.evaluate(data.split.test)
-            try epochEnded(EpochReport(
+            let evaluation = try parallel?.evaluate(data.split.test) ?? trainer.evaluate(data.split.test)
+            var report = EpochReport(
                 epoch: epoch, trainLoss: result.loss, evaluation: evaluation,
                 seconds: result.seconds, samplesPerSecond: Double(result.samples) / max(result.seconds, 1e-9),
-                device: device.id, learningRate: Double(optimizer.learningRate), steps: optimizer.stepCount))
+                device: parallel == nil ? device.id : rankDevices.map { String($0.prefix { $0 != " " }) }.joined(separator: ","),
+                learningRate: Double(optimizer.learningRate), steps: optimizer.stepCount)
+            if parallel != nil {
+                report.ranks = communicator.size
+                report.batchShares = shares
+            }
+            try epochEnded(report)
             try saveCheckpoint(epochsCompleted: epoch)
         }
         return .completed

@@ -44,6 +44,10 @@ public struct EpochReport: Sendable, Codable, Equatable {
     public var learningRate: Double
     /// Optimizer steps taken so far.
     public var steps: Int
+    /// Data-parallel runs: the number of ranks.
+    public var ranks: Int?
+    /// Data-parallel runs: each rank's samples of a full global batch at the end of the epoch.
+    public var batchShares: [Int]?
 
     /// Creates a report.
     public init(
@@ -70,6 +74,7 @@ public struct EpochReport: Sendable, Codable, Equatable {
         case trainLoss = "train_loss", testLoss = "test_loss", testAccuracy = "test_accuracy"
         case testPrecision = "test_precision", testRecall = "test_recall", testF1 = "test_f1"
         case samplesPerSecond = "samples_per_sec", learningRate = "learning_rate"
+        case ranks, batchShares = "batch_shares"
     }
 }
 

@@ -1,0 +1,191 @@
+import Foundation
+import Synchronization
+
+/// Averages the gradients of a step over every rank, bucket by bucket, while the backward pass runs.
+///
+/// Each bucket (``GradientBuckets``) has one dense device tensor. As soon as the backward pass has
+/// completed every gradient of the next bucket in order, the training thread copies them into it
+/// (on the device, without waiting) and hands the bucket to the ``CommunicationThread``, which
+/// reads it back once, scales it by this rank's share of the global batch, all-reduces it with a
+/// blocking `MPI_Allreduce` and writes it back. On a host-memory device the bucket's memory is
+/// reduced in place, without a read or a write.
+///
+/// The last bucket carries a control block after its gradients: the step's loss (copied on the
+/// device, so it comes back with the bucket), the rank's sample count, its stop request, and which
+/// parameters got a gradient. So one all-reduce per bucket gives the global loss, the global batch
+/// size, a stop every rank agrees on, and the parameters that no rank reached (left without gradient,
+/// as a one-process run would leave them).
+final class GradientReducer: @unchecked Sendable {
+    /// Seconds the training thread waits for the all-reduce before it gives up on the other ranks.
+    var timeout: Double
+    private let communicator: any Communicator
+    private let parameters: [Parameter]
+    private let plan: GradientBuckets
+    private let thread = CommunicationThread()
+    /// One dense tensor per bucket (the last one with the control block).
+    private let flats: [Tensor]
+    /// Host memory per bucket: the bucket's own memory on a host device, else a staging copy.
+    private let staging: [UnsafeMutableBufferPointer<Float>]
+    private let stagingIsDevice: Bool
+    /// Each parameter's averaged gradient (dense, so the optimizer reads it without a copy).
+    private let averaged: [Tensor]
+    private var leafIndex: [ObjectIdentifier: Int] = [:]
+    private var leaves: [ObjectIdentifier] = []
+
+    // The current step; touched only by the training thread (jobs get copies).
+    private var ready: [Int]
+    private var present: [Bool]
+    private var nextBucket = 0
+    private var weight: Float = 0
+    private var localCount = 0
+    private var stopRequested = false
+    private var loss: Tensor?
+    /// When the communication thread finished reading the last bucket: this rank's compute was done.
+    private let computeDone = Clock()
+
+    /// A time shared between the threads.
+    private final class Clock: Sendable {
+        let nanoseconds = Atomic<UInt64>(0)
+    }
+
+    /// The control block: loss, samples, stop, then one presence flag per parameter.
+    private var controlCount: Int { 3 + parameters.count }
+
+    /// Prepares buckets for `parameters` (all on `device`).
+    init(parameters: [Parameter], device: Device, communicator: any Communicator, plan: GradientBuckets, timeout: Double) throws {
+        self.parameters = parameters
+        self.communicator = communicator
+        self.plan = plan
+        self.timeout = timeout
+        let last = plan.buckets.count - 1
+        flats = try plan.buckets.enumerated().map { index, bucket in
+            try Tensor.zeros([bucket.count + (index == last ? 3 + parameters.count : 0)], device: device)
+        }
+        if case .host = flats.first?.buffer.handle {
+            stagingIsDevice = true
+            staging = flats.map { UnsafeMutableBufferPointer(start: $0.buffer.floats, count: $0.count) }
+        } else {
+            stagingIsDevice = false
+            staging = flats.map { flat in
+                let memory = UnsafeMutableBufferPointer<Float>.allocate(capacity: flat.count)
+                memory.initialize(repeating: 0)
+                return memory
+            }
+        }
+        averaged = try parameters.map { try Tensor.zeros($0.value.shape, device: device) }
+        ready = Array(repeating: 0, count: plan.buckets.count)
+        present = Array(repeating: false, count: parameters.count)
+    }
+
+    deinit {
+        thread.stop()
+        if !stagingIsDevice { staging.forEach { $0.deallocate() } }
+    }
+
+    /// Starts a step in which this rank computes `localCount` of the global batch's `globalCount`
+    /// samples with mean loss `loss` (`nil` when it computes none); `stop` is this rank's request to
+    /// end after the step.
+    func beginStep(localCount: Int, globalCount: Int, loss: Tensor?, stop: Bool) throws {
+        let identities = parameters.map { ObjectIdentifier($0.value) }
+        if identities != leaves {
+            leaves = identities
+            leafIndex = Dictionary(uniqueKeysWithValues: identities.enumerated().map { ($1, $0) })
+        }
+        for index in ready.indices { ready[index] = 0 }
+        for index in present.indices { present[index] = false }
+        nextBucket = 0
+        self.localCount = localCount
+        weight = Float(localCount) / Float(max(globalCount, 1))
+        stopRequested = stop
+        self.loss = loss
+    }
+
+    /// The backward pass's hook: `leaf`'s gradient is complete. Launches every bucket that is now
+    /// complete, in bucket order.
+    func gradientReady(_ leaf: Tensor) throws {
+        guard let index = leafIndex[ObjectIdentifier(leaf)], !present[index], leaf.grad != nil else { return }
+        present[index] = true
+        ready[plan.bucketOfParameter[index]] += 1
+        while nextBucket < plan.buckets.count, ready[nextBucket] == plan.buckets[nextBucket].entries.count {
+            try launch(nextBucket)
+            nextBucket += 1
+        }
+    }
+
+    /// Launches the buckets not yet launched (their missing gradients count as zeros), waits for
+    /// every all-reduce, and gives each parameter its averaged gradient.
+    /// - Returns: the global batch's mean loss and size, whether any rank asked to stop, and the
+    ///   seconds from `stepStart` until this rank's gradients were all read back.
+    func finishStep(stepStart: UInt64) throws -> (loss: Double, samples: Int, stop: Bool, computeSeconds: Double) {
+        while nextBucket < plan.buckets.count {
+            try launch(nextBucket)
+            nextBucket += 1
+        }
+        guard try thread.waitUntilIdle(timeout: timeout) else {
+            throw DistributedError.communication(
+                "rank \(communicator.rank): the gradient all-reduce had no answer from the other ranks within \(Int(timeout)) s; a rank has stopped or lost its connection")
+        }
+        let last = plan.buckets.count - 1
+        let control = staging[last].baseAddress! + plan.buckets[last].count
+        for bucket in plan.buckets.indices {
+            for entry in plan.buckets[bucket].entries {
+                let parameter = parameters[entry.parameter]
+                guard control[3 + entry.parameter] > 0 else {
+                    parameter.value.grad = nil
+                    continue
+                }
+                let target = averaged[entry.parameter]
+                try target.backend.copy(
+                    StridedView(contiguous: flats[bucket].buffer, offset: entry.offset, shape: target.shape), to: target.view)
+                parameter.value.grad = target
+            }
+        }
+        let done = computeDone.nanoseconds.load(ordering: .acquiring)
+        return (Double(control[0]), Int(control[1].rounded()), control[2] > 0, Double(done &- stepStart) / 1e9)
+    }
+
+    /// Copies bucket `index`'s gradients into its tensor and queues its all-reduce.
+    private func launch(_ index: Int) throws {
+        let bucket = plan.buckets[index]
+        let flat = flats[index]
+        var presence: [Bool] = []
+        presence.reserveCapacity(bucket.entries.count)
+        for entry in bucket.entries {
+            let has = present[entry.parameter]
+            presence.append(has)
+            guard has, let gradient = parameters[entry.parameter].value.grad else { continue }
+            try flat.backend.copy(
+                gradient.view, to: StridedView(contiguous: flat.buffer, offset: entry.offset, shape: gradient.shape))
+        }
+        let isLast = index == plan.buckets.count - 1
+        if isLast, let loss { try loss.copyElement(to: flat, at: bucket.count) }
+        let control = isLast ? (hasLoss: loss != nil, count: Float(localCount), stop: stopRequested, present: present) : nil
+        let memory = staging[index], weight = self.weight, deviceBacked = stagingIsDevice
+        let communicator = self.communicator, computeDone = self.computeDone
+        thread.submit {
+            if !deviceBacked {
+                try flat.backend.read(flat.buffer, atByte: 0, into: UnsafeMutableRawBufferPointer(memory))
+            }
+            for (entry, has) in zip(bucket.entries, presence) {
+                let slice = UnsafeMutableBufferPointer(rebasing: memory[entry.offset..<(entry.offset + entry.count)])
+                if has {
+                    for i in slice.indices { slice[i] *= weight }
+                } else {
+                    slice.update(repeating: 0)
+                }
+            }
+            if let control {
+                let base = bucket.count
+                memory[base] = control.hasLoss ? memory[base] * weight : 0
+                memory[base + 1] = control.count
+                memory[base + 2] = control.stop ? 1 : 0
+                for (parameter, has) in control.present.enumerated() { memory[base + 3 + parameter] = has ? 1 : 0 }
+                computeDone.nanoseconds.store(DispatchTime.now().uptimeNanoseconds, ordering: .releasing)
+            }
+            try communicator.allReduceSum(memory)
+            if !deviceBacked {
+                try flat.backend.write(UnsafeRawBufferPointer(memory), to: flat.buffer, atByte: 0)
+            }
+        }
+    }
+}

@@ -22,11 +22,9 @@ public struct BatchShares: Sendable, Equatable {
     public func split(_ count: Int) -> [Int] {
         let ranks = weights.count
         guard count > 0 else { return Array(repeating: 0, count: ranks) }
-        let reserved = count >= ranks ? 1 : 0
-        let free = count - reserved * ranks
         let total = weights.reduce(0, +)
-        let exact = weights.map { Double(free) * $0 / total }
-        var shares = exact.map { reserved + Int($0.rounded(.down)) }
+        let exact = weights.map { Double(count) * $0 / total }
+        var shares = exact.map { Int($0.rounded(.down)) }
         var left = count - shares.reduce(0, +)
         // Largest remainders first; ties to the lower rank.
         let order = exact.indices.sorted { a, b in
@@ -36,6 +34,14 @@ public struct BatchShares: Sendable, Equatable {
         for rank in order where left > 0 {
             shares[rank] += 1
             left -= 1
+        }
+        // A rank without samples could not be measured again: give it one from the largest share.
+        if count >= ranks {
+            for rank in shares.indices where shares[rank] == 0 {
+                let largest = shares.indices.max { shares[$0] < shares[$1] }!
+                shares[largest] -= 1
+                shares[rank] = 1
+            }
         }
         return shares
     }

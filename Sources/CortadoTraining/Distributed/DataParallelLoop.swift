@@ -100,11 +100,14 @@ final class DataParallelLoop {
         if all.allSatisfy({ $0 > 0 }) { shares = BatchShares(weights: all) }
     }
 
-    /// The test loss and accuracy over `dataset`, each rank evaluating a contiguous part.
-    func evaluate(_ dataset: Dataset) throws -> Evaluation {
+    /// The test loss and accuracy over `dataset`, each rank evaluating a contiguous part, and
+    /// whether any rank was asked to stop meanwhile (`mpirun` gives its ranks one second between
+    /// SIGTERM and SIGKILL, so a stop does not wait for the evaluation to finish).
+    func evaluate(_ dataset: Dataset, shouldStop: () -> Bool) throws -> (evaluation: Evaluation, stop: Bool) {
         let size = communicator.size, rank = communicator.rank
         let part = (dataset.count * rank / size)..<(dataset.count * (rank + 1) / size)
-        let totals = try trainer.evaluationTotals(dataset.selecting(part))
-        return EvaluationTotals(values: try communicator.allReduceSum(totals.values)).evaluation(task: trainer.task)
+        let totals = try trainer.evaluationTotals(dataset.selecting(part), shouldStop: shouldStop)
+        let reduced = try communicator.allReduceSum(totals.values + [shouldStop() ? 1 : 0])
+        return (EvaluationTotals(values: reduced).evaluation(task: trainer.task), reduced[reduced.count - 1] > 0)
     }
 }

@@ -42,11 +42,14 @@ public enum CPUThreads {
     }
 
     /// Gives this process `count` CPU threads: sets `CORTADO_NUM_THREADS` for Cortado's pool and
-    /// `OPENBLAS_NUM_THREADS`, and tells a loaded OpenBLAS (`openblas_set_num_threads`).
+    /// `OPENBLAS_NUM_THREADS`, tells a loaded OpenBLAS (`openblas_set_num_threads`), and, unless
+    /// set already, limits PoCL's CPU device to as many threads (`POCL_MAX_PTHREAD_COUNT`, which PoCL 3
+    /// reads when OpenCL starts, so call this before the first device is listed).
     public static func configure(_ count: Int) throws {
         guard count > 0 else { throw TrainingError.invalidOption("--threads must be at least 1, not \(count)") }
         setenv(environmentVariable, String(count), 1)
         setenv("OPENBLAS_NUM_THREADS", String(count), 1)
+        setenv("POCL_MAX_PTHREAD_COUNT", String(count), 0)
         typealias SetThreads = @convention(c) (Int32) -> Void
         let handle = dlopen(nil, RTLD_NOW)
         defer { if let handle { dlclose(handle) } }

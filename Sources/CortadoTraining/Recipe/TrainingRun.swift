@@ -206,7 +206,18 @@ public final class TrainingRun {
                 try saveCheckpoint(epochsCompleted: epoch - 1)
                 return .interrupted(epoch: epoch, savedTo: communicator.rank == 0 ? saveURL : nil)
             }
-            let evaluation = try parallel?.evaluate(data.split.test) ?? trainer.evaluate(data.split.test)
+            let evaluation: Evaluation
+            if let parallel {
+                let result = try parallel.evaluate(data.split.test, shouldStop: shouldStop)
+                if result.stop {
+                    // The epoch's training is complete: keep it, without its evaluation.
+                    try saveCheckpoint(epochsCompleted: epoch)
+                    return .interrupted(epoch: epoch, savedTo: communicator.rank == 0 ? saveURL : nil)
+                }
+                evaluation = result.evaluation
+            } else {
+                evaluation = try trainer.evaluate(data.split.test)
+            }
             var report = EpochReport(
                 epoch: epoch, trainLoss: result.loss, evaluation: evaluation,
                 seconds: result.seconds, samplesPerSecond: Double(result.samples) / max(result.seconds, 1e-9),

@@ -158,8 +158,9 @@ public final class Trainer {
         try evaluationTotals(dataset, batchSize: batchSize).evaluation(task: task)
     }
 
-    /// The sums behind ``evaluate(_:batchSize:)`` (so ranks that each evaluate a part can add them).
-    func evaluationTotals(_ dataset: Dataset, batchSize: Int = 500) throws -> EvaluationTotals {
+    /// The sums behind ``evaluate(_:batchSize:)`` (so ranks that each evaluate a part can add them);
+    /// when `shouldStop` turns true between batches, the sums so far.
+    func evaluationTotals(_ dataset: Dataset, batchSize: Int = 500, shouldStop: () -> Bool = { false }) throws -> EvaluationTotals {
         model.eval()
         defer { model.train() }
         var totals = EvaluationTotals()
@@ -167,6 +168,7 @@ public final class Trainer {
         let loader = try BatchLoader(dataset: dataset, batchSize: batchSize, shuffle: false, seed: 0)
         try withNoGrad {
             for batch in loader.batches(epoch: 0) {
+                if shouldStop() { break }
                 let (loss, output) = try loss(on: batch)
                 totals.lossSum += Double(try loss.item()) * Double(batch.count)
                 totals.count += Double(batch.count)

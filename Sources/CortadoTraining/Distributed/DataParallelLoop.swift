@@ -14,6 +14,7 @@ final class DataParallelLoop {
     private(set) var shares: BatchShares
     /// Steps per epoch over which `--balance auto` measures each rank's speed.
     let measuredSteps: Int
+    private var seeds: [Float: Tensor] = [:]
 
     init(trainer: Trainer, communicator: any Communicator, balance: BatchBalance, timeout: Double, batchesPerEpoch: Int) throws {
         self.trainer = trainer
@@ -24,7 +25,8 @@ final class DataParallelLoop {
         let parameters = trainer.optimizer.parameters.map(\.parameter)
         reducer = try GradientReducer(
             parameters: parameters, device: trainer.device, communicator: communicator,
-            plan: GradientBuckets(counts: parameters.map { $0.value.count }), timeout: timeout)
+            plan: GradientBuckets(counts: parameters.map { $0.value.count }), timeout: timeout,
+            overlaps: GradientReducer.overlaps(device: trainer.device, threads: Parallel.workers))
     }
 
     /// Trains one epoch (1-based) of `loader`'s global batches.
@@ -54,7 +56,7 @@ final class DataParallelLoop {
                 let shard = BatchShard(offset: rows.lowerBound, count: rows.count, total: batch.count)
                 let (loss, _) = try BatchShard.withShard(shard) { try trainer.loss(on: batch.rows(rows)) }
                 try reducer.beginStep(localCount: rows.count, globalCount: batch.count, loss: loss, stop: stop)
-                try loss.backward(leafGradientReady: reducer.gradientReady)
+                try loss.backward(gradient: seed(reducer.weight, like: loss), leafGradientReady: reducer.gradientReady)
             }
             let step = try reducer.finishStep(stepStart: stepStart)
             guard step.loss.isFinite else {
@@ -88,6 +90,14 @@ final class DataParallelLoop {
         // Every rank reports the slowest rank's time, so samples/s is the job's.
         let elapsed = try communicator.allReduceMax([seconds()])[0]
         return (lossSum / Double(max(samples, 1)), samples, elapsed, interrupted, shares.split(loader.batchSize))
+    }
+
+    /// The backward pass's starting gradient for a rank's share `weight` (one tensor per share, made once).
+    private func seed(_ weight: Float, like loss: Tensor) throws -> Tensor {
+        if let seed = seeds[weight], seed.shape == loss.shape { return seed }
+        let seed = try Tensor.full(loss.shape, value: weight, device: loss.device)
+        seeds[weight] = seed
+        return seed
     }
 
     /// `--balance auto`: gives each rank a share of the global batch proportional to its measured

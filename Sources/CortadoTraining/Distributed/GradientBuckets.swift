@@ -19,22 +19,34 @@ public struct GradientBuckets: Sendable, Equatable {
 
     /// Packs parameters of `counts` elements (4 bytes each), the last parameter first; a bucket is
     /// closed once it holds at least `firstBucketBytes` (the first) or `bucketBytes` (the others).
+    /// Within a bucket's memory the largest parameter comes first, at offset 0, so its averaged
+    /// gradient can be read in place (an optimizer reads whole buffers from their start); the
+    /// others follow in bucket order.
     public init(counts: [Int], firstBucketBytes: Int = 1 << 20, bucketBytes: Int = 25 << 20) {
-        var buckets: [(entries: [Entry], count: Int)] = []
+        var members: [[Int]] = []
         var bucketOfParameter = [Int](repeating: 0, count: counts.count)
-        var current: [Entry] = [], size = 0
+        var current: [Int] = [], size = 0
         for index in counts.indices.reversed() {
-            current.append(Entry(parameter: index, offset: size, count: counts[index]))
-            bucketOfParameter[index] = buckets.count
+            current.append(index)
+            bucketOfParameter[index] = members.count
             size += counts[index]
-            if size * 4 >= (buckets.isEmpty ? firstBucketBytes : bucketBytes) {
-                buckets.append((current, size))
+            if size * 4 >= (members.isEmpty ? firstBucketBytes : bucketBytes) {
+                members.append(current)
                 current = []
                 size = 0
             }
         }
-        if !current.isEmpty { buckets.append((current, size)) }
-        self.buckets = buckets
+        if !current.isEmpty { members.append(current) }
+        buckets = members.map { parameters in
+            let largest = parameters.indices.max { counts[parameters[$0]] < counts[parameters[$1]] } ?? 0
+            var offsets = [Int](repeating: 0, count: parameters.count), next = counts[parameters[largest]]
+            for position in parameters.indices where position != largest {
+                offsets[position] = next
+                next += counts[parameters[position]]
+            }
+            let entries = parameters.indices.map { Entry(parameter: parameters[$0], offset: offsets[$0], count: counts[parameters[$0]]) }
+            return (entries, next)
+        }
         self.bucketOfParameter = bucketOfParameter
     }
 

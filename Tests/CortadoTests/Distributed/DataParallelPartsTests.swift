@@ -23,7 +23,9 @@ struct DataParallelPartsTests {
         let counts = [100, 300_000, 64, 10, 7_000_000, 5]
         let plan = GradientBuckets(counts: counts)
         #expect(plan.buckets.map { $0.entries.map(\.parameter) } == [[5, 4], [3, 2, 1, 0]])
-        #expect(plan.buckets[0].entries.map(\.offset) == [0, 5])
+        // The largest gradient of each bucket sits at offset 0 of its memory.
+        #expect(plan.buckets[0].entries.map(\.offset) == [7_000_000, 0])
+        #expect(plan.buckets[1].entries.map(\.offset) == [300_000, 300_010, 0, 300_074])
         #expect(plan.bucketOfParameter == [1, 1, 1, 1, 0, 0])
         #expect(plan.buckets.map(\.count) == [7_000_005, 300_174])
         let small = GradientBuckets(counts: [10, 20, 300_000, 1], firstBucketBytes: 1 << 20, bucketBytes: 400)

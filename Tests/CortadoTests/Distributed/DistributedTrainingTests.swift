@@ -17,14 +17,14 @@ struct DistributedTrainingTests {
     }
 
     /// Trains once with 2 ranks and once in one process; returns both loss logs and last reports.
-    func bothRuns(_ arguments: [String], ranksArguments: [String] = [], sourceLocation: SourceLocation = #_sourceLocation)
-        throws -> (one: [Float], two: [Float], oneReport: [String: Any], twoReport: [String: Any])
-    {
+    func bothRuns(
+        _ arguments: [String], ranksArguments: [String] = [], launcher: [String] = [], sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (one: [Float], two: [Float], oneReport: [String: Any], twoReport: [String: Any]) {
         let directory = try TemporaryDirectory()
         let common = ["train", "--threads", "1", "--json"] + arguments
         let single = try Cortado.run(common + ["--loss-log", directory.file("one.jsonl")])
         #expect(single.status == 0, "\(single.stderr)", sourceLocation: sourceLocation)
-        let parallel = try MPIRun.run(ranks: 2, common + ranksArguments + ["--loss-log", directory.file("two.jsonl")])
+        let parallel = try MPIRun.run(ranks: 2, common + ranksArguments + ["--loss-log", directory.file("two.jsonl")], launcher: launcher)
         #expect(parallel.status == 0, "\(parallel.stderr)", sourceLocation: sourceLocation)
         func losses(_ name: String) throws -> [Float] {
             try jsonLines(file: directory.file(name)).compactMap { ($0["loss"] as? Double).map(Float.init) }
@@ -34,9 +34,13 @@ struct DistributedTrainingTests {
         return (try losses("one.jsonl"), try losses("two.jsonl"), oneReport, twoReport)
     }
 
-    @Test("cnn: 2 ranks follow the one-process run with the same global batch for 50 steps", arguments: ["cpu", "opencl"])
-    func cnnMatchesOneProcess(device: String) throws {
-        let runs = try bothRuns(["--model", "cnn", "--batch-size", "64", "--limit", "3200", "--epochs", "1", "--device", device])
+    /// Ranks bound to one core each (mpirun's default for 2 ranks) reduce after the backward pass;
+    /// unbound, with a spare core, the communication thread overlaps it.
+    @Test("cnn: 2 ranks follow the one-process run with the same global batch for 50 steps",
+          arguments: [("cpu", "core"), ("cpu", "none"), ("opencl", "none")])
+    func cnnMatchesOneProcess(device: String, binding: String) throws {
+        let runs = try bothRuns(["--model", "cnn", "--batch-size", "64", "--limit", "3200", "--epochs", "1", "--device", device],
+                                launcher: ["--bind-to", binding])
         #expect(runs.one.count == 50)
         assertClose(runs.two, runs.one, rtol: 1e-4, atol: 0, "per-step global losses")
         #expect(runs.twoReport["ranks"] as? Int == 2 && runs.twoReport["batch_shares"] as? [Int] == [32, 32])

@@ -8,7 +8,8 @@ enum MPIRun {
 
     /// A started `mpirun -np ranks cortado arguments…` (or an MPMD line of several `-np` groups).
     static func start(
-        _ groups: [(ranks: Int, arguments: [String])], directory: TemporaryDirectory, environment: [String: String] = [:]
+        _ groups: [(ranks: Int, arguments: [String])], directory: TemporaryDirectory, environment: [String: String] = [:],
+        launcher: [String] = []
     ) throws -> (process: Process, stdout: URL, stderr: URL) {
         let out = directory.fileURL("mpirun.stdout"), err = directory.fileURL("mpirun.stderr")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
@@ -16,7 +17,7 @@ enum MPIRun {
         // The test runner's threads block SIGINT, and a child inherits the mask: mpirun would never
         // see a Ctrl-C. Python clears the mask, then becomes mpirun.
         let unblock = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])"
-        var arguments = ["python3", "-c", unblock, "mpirun"] + launcherFlags
+        var arguments = ["python3", "-c", unblock, "mpirun"] + launcherFlags + launcher
         for (index, group) in groups.enumerated() {
             if index > 0 { arguments.append(":") }
             arguments += ["-np", String(group.ranks), Cortado.executable.path] + group.arguments
@@ -33,19 +34,19 @@ enum MPIRun {
 
     /// Runs `mpirun -np ranks cortado arguments…` to the end (at most `timeout` seconds).
     static func run(
-        ranks: Int, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 300,
+        ranks: Int, _ arguments: [String], environment: [String: String] = [:], launcher: [String] = [], timeout: Double = 300,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> CommandResult {
-        try run([(ranks, arguments)], environment: environment, timeout: timeout, sourceLocation: sourceLocation)
+        try run([(ranks, arguments)], environment: environment, launcher: launcher, timeout: timeout, sourceLocation: sourceLocation)
     }
 
     /// Runs an MPMD line of `-np` groups to the end (at most `timeout` seconds).
     static func run(
-        _ groups: [(ranks: Int, arguments: [String])], environment: [String: String] = [:], timeout: Double = 300,
-        sourceLocation: SourceLocation = #_sourceLocation
+        _ groups: [(ranks: Int, arguments: [String])], environment: [String: String] = [:], launcher: [String] = [],
+        timeout: Double = 300, sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> CommandResult {
         let directory = try TemporaryDirectory()
-        let (process, out, err) = try start(groups, directory: directory, environment: environment)
+        let (process, out, err) = try start(groups, directory: directory, environment: environment, launcher: launcher)
         let finished = waitForExit(process, timeout: timeout)
         if !finished {
             process.terminate()

@@ -171,4 +171,16 @@ struct DistributedTrainingTests {
         #expect(process.terminationStatus == 130, "\(messages)")
         #expect(try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint)).configuration.steps > before)
     }
+
+    @Test("bench --suite comm under mpirun times the gradient path against plain MPI_Allreduce; alone it says to use mpirun")
+    func commBench() throws {
+        let result = try MPIRun.run(ranks: 2, ["bench", "--suite", "comm", "--model", "cnn", "--model", "linear", "--threads", "1",
+                                               "--repeats", "3", "--warmup", "1", "--json"], timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = jsonLines(result.stdout)
+        #expect(rows.map { $0["case_name"] as? String } == ["cnn gradient buckets", "cnn MPI_Allreduce", "linear gradient buckets", "linear MPI_Allreduce"])
+        #expect(rows.first?["bytes"] as? Int == 347_146 * 4 && rows.first?["buckets"] as? Int == 2 && rows.first?["ranks"] as? Int == 2)
+        #expect((rows.first?["of_plain"] as? Double ?? 0) > 0 && (rows.first?["median_ms"] as? Double ?? 0) > 0)
+        expectFailure(try Cortado.run(["bench", "--suite", "comm"]), mentioning: ["mpirun"])
+    }
 }

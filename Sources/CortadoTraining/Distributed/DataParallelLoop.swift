@@ -50,6 +50,8 @@ final class DataParallelLoop {
             optimizer.learningRate = trainer.schedule.rate(at: optimizer.stepCount)
             model.zeroGrad()
             let stop = shouldStop()
+            let measured = index >= firstMeasured && index < firstMeasured + measuredSteps
+            reducer.measuring = balance == .auto && measured
             if rows.isEmpty {
                 try reducer.beginStep(localCount: 0, globalCount: batch.count, loss: nil, stop: stop)
             } else {

@@ -30,6 +30,10 @@ final class GradientReducer: @unchecked Sendable {
     var timeout: Double
     /// Whether buckets are all-reduced on the communication thread while the backward pass runs.
     let overlaps: Bool
+    /// For this step, no overlap: every gradient is read back before the first all-reduce, so the
+    /// compute time that ``finishStep(stepStart:)`` reports leaves out waiting for slower ranks
+    /// (`--balance auto` measures with it).
+    var measuring = false
     private let communicator: any Communicator
     private let parameters: [Parameter]
     private let plan: GradientBuckets
@@ -123,8 +127,9 @@ final class GradientReducer: @unchecked Sendable {
         guard let index = leafIndex[ObjectIdentifier(leaf)], !present[index], leaf.grad != nil else { return }
         present[index] = true
         ready[plan.bucketOfParameter[index]] += 1
-        while overlaps, nextBucket < plan.buckets.count, ready[nextBucket] == plan.buckets[nextBucket].entries.count {
-            try launch(nextBucket)
+        while overlaps, !measuring, nextBucket < plan.buckets.count, ready[nextBucket] == plan.buckets[nextBucket].entries.count {
+            let (prepare, reduce) = try launch(nextBucket)
+            thread.submit { try prepare(); try reduce() }
             nextBucket += 1
         }
     }
@@ -139,18 +144,34 @@ final class GradientReducer: @unchecked Sendable {
     /// Launches the buckets not yet launched (their missing gradients count as zeros), waits for
     /// every all-reduce, and gives each parameter its averaged gradient.
     /// - Returns: the global batch's mean loss and size, whether any rank asked to stop, and the
-    ///   seconds from `stepStart` until this rank's gradients were all read back.
+    ///   seconds from `stepStart` until this rank's gradients were all read back (without waiting
+    ///   for other ranks unless the step overlapped).
     func finishStep(stepStart: UInt64) throws -> (loss: Double, samples: Int, stop: Bool, computeSeconds: Double) {
-        while nextBucket < plan.buckets.count {
-            try launch(nextBucket)
-            nextBucket += 1
-        }
-        guard try thread.waitUntilIdle(timeout: timeout) else {
-            throw DistributedError.communication(
-                "rank \(communicator.rank): the gradient all-reduce had no answer from the other ranks within \(Int(timeout)) s; a rank has stopped or lost its connection")
+        if overlaps && !measuring {
+            while nextBucket < plan.buckets.count {
+                let (prepare, reduce) = try launch(nextBucket)
+                thread.submit { try prepare(); try reduce() }
+                nextBucket += 1
+            }
+            guard try thread.waitUntilIdle(timeout: timeout) else {
+                throw DistributedError.communication(
+                    "rank \(communicator.rank): the gradient all-reduce had no answer from the other ranks within \(Int(timeout)) s; a rank has stopped or lost its connection")
+            }
+        } else {
+            // Every gradient is read back before the first all-reduce, so the time until then is
+            // this rank's own compute, without waiting for the others.
+            var reductions: [() throws -> Void] = []
+            while nextBucket < plan.buckets.count {
+                let (prepare, reduce) = try launch(nextBucket)
+                try prepare()
+                reductions.append(reduce)
+                nextBucket += 1
+            }
+            computeDone.nanoseconds.store(DispatchTime.now().uptimeNanoseconds, ordering: .releasing)
+            for reduce in reductions { try reduce() }
         }
         let last = plan.buckets.count - 1
-        let control = staging[last].baseAddress! + plan.buckets[last].count
+        let control = UnsafeMutableBufferPointer(rebasing: staging[last][plan.buckets[last].count...])
         for bucket in plan.buckets.indices {
             for entry in plan.buckets[bucket].entries {
                 let parameter = parameters[entry.parameter]
@@ -172,8 +193,10 @@ final class GradientReducer: @unchecked Sendable {
         return (Double(control[0]), Int(control[1].rounded()), control[2] > 0, Double(done &- stepStart) / 1e9)
     }
 
-    /// Copies bucket `index`'s gradients into its tensor and queues its all-reduce.
-    private func launch(_ index: Int) throws {
+    /// Copies bucket `index`'s gradients into its tensor and returns its two jobs: `prepare` reads
+    /// it back (once) and fills in what the device does not hold; `reduce` all-reduces it and
+    /// writes it back.
+    private func launch(_ index: Int) throws -> (prepare: () throws -> Void, reduce: () throws -> Void) {
         let bucket = plan.buckets[index]
         let flat = flats[index]
         var presence: [Bool] = []
@@ -189,8 +212,8 @@ final class GradientReducer: @unchecked Sendable {
         if isLast, let loss { try loss.copyElement(to: flat, at: bucket.count) }
         let control = isLast ? (hasLoss: loss != nil, count: Float(localCount), stop: stopRequested, present: present) : nil
         let memory = staging[index], weight = self.weight, deviceBacked = stagingIsDevice
-        let communicator = self.communicator, computeDone = self.computeDone
-        let job = {
+        let communicator = self.communicator, computeDone = self.computeDone, overlapping = overlaps && !measuring
+        let prepare = {
             if !deviceBacked {
                 try flat.backend.read(flat.buffer, atByte: 0, into: UnsafeMutableRawBufferPointer(memory))
             }
@@ -203,13 +226,15 @@ final class GradientReducer: @unchecked Sendable {
                 memory[base + 1] = control.count
                 memory[base + 2] = control.stop ? 1 : 0
                 for (parameter, has) in control.present.enumerated() { memory[base + 3 + parameter] = has ? 1 : 0 }
-                computeDone.nanoseconds.store(DispatchTime.now().uptimeNanoseconds, ordering: .releasing)
+                if overlapping { computeDone.nanoseconds.store(DispatchTime.now().uptimeNanoseconds, ordering: .releasing) }
             }
+        }
+        let reduce = {
             try communicator.allReduceSum(memory)
             if !deviceBacked {
                 try flat.backend.write(UnsafeRawBufferPointer(memory), to: flat.buffer, atByte: 0)
             }
         }
-        if overlaps { thread.submit(job) } else { try job() }
+        return (prepare, reduce)
     }
 }

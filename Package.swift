@@ -2,12 +2,14 @@
 // Cortado: a deep-learning compute backend in Swift with its own OpenCL kernels and an OpenBLAS CPU path.
 //
 // Layers, each a target with one job (a target imports only the ones above it):
-//   COpenCL, COpenBLAS, CZlib  C bridges, found through pkg-config
+//   COpenCL, COpenBLAS, CZlib, CMPI  C bridges, found through pkg-config
 //   CVectorMath                vectorised exp/tanh/GELU and Adam loops in C, one per instruction set, picked at run time
 //   CortadoRuntime             devices, buffers, the caching allocator, CPU and OpenCL backends, kernels
 //   Cortado                    tensors, ops and reverse-mode autograd
 //   CortadoNN                  modules and layers, initialisers, losses, optimizers, schedules
-//   CortadoTraining            datasets and loaders, built-in models, checkpoints, the training loop
+//   CortadoTraining            datasets and loaders, built-in models, checkpoints, the training recipe and loop,
+//                              data-parallel training over any Communicator
+//   CortadoMPI                 the Communicator on MPI (initialised only under an MPI launcher)
 //   CortadoCLI                 the `cortado` command (the only target that imports ArgumentParser)
 import PackageDescription
 
@@ -18,6 +20,7 @@ let package = Package(
         .library(name: "Cortado", targets: ["Cortado"]),
         .library(name: "CortadoNN", targets: ["CortadoNN"]),
         .library(name: "CortadoTraining", targets: ["CortadoTraining"]),
+        .library(name: "CortadoMPI", targets: ["CortadoMPI"]),
         .executable(name: "cortado", targets: ["CortadoCLI"]),
     ],
     dependencies: [
@@ -39,6 +42,11 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
 
         .target(name: "CVectorMath"),
 
@@ -54,10 +62,12 @@ let package = Package(
         .target(name: "Cortado", dependencies: ["CortadoRuntime"]),
         .target(name: "CortadoNN", dependencies: ["Cortado"]),
         .target(name: "CortadoTraining", dependencies: ["CortadoNN", "CZlib"]),
+        .target(name: "CortadoMPI", dependencies: ["CortadoTraining", "CMPI"]),
         .executableTarget(
             name: "CortadoCLI",
             dependencies: [
                 "CortadoTraining",
+                "CortadoMPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,7 +75,7 @@ let package = Package(
         // can run the freshly built `cortado` binary.
         // Fixtures/ holds reference files that tests read by path (relative to #filePath).
         .testTarget(
-            name: "CortadoTests", dependencies: ["CVectorMath", "CortadoRuntime", "Cortado", "CortadoNN", "CortadoTraining", "CortadoCLI"],
+            name: "CortadoTests", dependencies: ["CVectorMath", "CortadoRuntime", "Cortado", "CortadoNN", "CortadoTraining", "CortadoMPI", "CortadoCLI"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -2,10 +2,14 @@ extension Tensor {
     /// Computes the gradient of this tensor with respect to every leaf that requires gradients,
     /// adding it to the leaf's ``grad``.
     ///
-    /// - Parameter gradient: the gradient of some scalar with respect to this tensor; omit it for a
-    ///   one-element tensor (the gradient is then 1).
+    /// - Parameters:
+    ///   - gradient: the gradient of some scalar with respect to this tensor; omit it for a
+    ///     one-element tensor (the gradient is then 1).
+    ///   - leafGradientReady: called with each leaf as soon as its gradient for this pass is
+    ///     complete (no later step of the pass adds to it), while the rest of the pass still runs:
+    ///     data-parallel training starts reducing gradients there.
     /// - Note: Every backward step runs on the device of its forward step.
-    public func backward(gradient: Tensor? = nil) throws {
+    public func backward(gradient: Tensor? = nil, leafGradientReady: ((Tensor) throws -> Void)? = nil) throws {
         guard requiresGrad else {
             throw CortadoError.invalidArgument("backward(): the tensor does not require gradients")
         }
@@ -34,6 +38,7 @@ extension Tensor {
                 guard let function = tensor.gradFunction else {
                     if tensor.requiresGrad {
                         tensor.grad = try tensor.grad.map { try $0 + gradient } ?? gradient
+                        try leafGradientReady?(tensor)
                     }
                     continue
                 }

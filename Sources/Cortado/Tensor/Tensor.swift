@@ -29,7 +29,7 @@ public final class Tensor {
     /// on such tensors require gradients too.
     public var requiresGrad: Bool
     /// The accumulated gradient, after ``backward(gradient:)``; `nil` before.
-    public internal(set) var grad: Tensor?
+    public package(set) var grad: Tensor?
     /// How this tensor was computed, for the backward pass (`nil` for leaves).
     package var gradFunction: GradFunction?
 

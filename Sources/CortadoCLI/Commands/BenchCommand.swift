@@ -59,7 +59,10 @@ struct GemmBench: ParsableCommand {
         return (value * scale).rounded() / scale
     }
 
+    @OptionGroup var cpu: ThreadsOption
+
     func run() throws {
+        try cpu.apply()
         let targets = try DeviceSelection.resolve(devices, fallback: ["cpu"] + Device.all.filter { $0.kind == .opencl }.map(\.id))
         var rows: [[String]] = []
         for n in sizes {

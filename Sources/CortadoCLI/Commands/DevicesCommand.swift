@@ -11,7 +11,10 @@ struct DevicesCommand: ParsableCommand {
     @Flag(help: "Print a JSON array (keys: id, name, kind, type, vendor, compute_units, …).")
     var json = false
 
+    @OptionGroup var cpu: ThreadsOption
+
     func run() throws {
+        try cpu.apply()
         let devices = Device.all
         if json {
             let encoder = JSONEncoder()

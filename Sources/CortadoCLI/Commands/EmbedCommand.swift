@@ -57,7 +57,10 @@ struct EmbedCommand: ParsableCommand {
         let embedding: [Float]
     }
 
+    @OptionGroup var cpu: ThreadsOption
+
     func run() throws {
+        try cpu.apply()
         var inputs = texts
         if let input {
             do {

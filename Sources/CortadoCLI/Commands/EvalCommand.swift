@@ -43,7 +43,10 @@ struct EvalCommand: ParsableCommand {
         let checkpoint: String
     }
 
+    @OptionGroup var cpu: ThreadsOption
+
     func run() throws {
+        try cpu.apply()
         let saved = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint))
         let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
         let spec = data ?? saved.configuration.data

@@ -48,7 +48,10 @@ struct PredictCommand: ParsableCommand {
         let text: String?
     }
 
+    @OptionGroup var cpu: ThreadsOption
+
     func run() throws {
+        try cpu.apply()
         let saved = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint))
         let configuration = saved.configuration
         var (features, count, texts) = try readInputs(configuration)

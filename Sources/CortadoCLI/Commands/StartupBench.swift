@@ -36,7 +36,10 @@ struct StartupBench: ParsableCommand {
         var firstStepSeconds: Double
     }
 
+    @OptionGroup var cpu: ThreadsOption
+
     func run() throws {
+        try cpu.apply()
         let target = try DeviceSelection.resolve([device])[0]
         guard target.kind == .opencl else { throw ValidationError("startup measures OpenCL kernel builds; --device \(device) is the CPU") }
         if child { return try measureOneStart(target) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CortadoMPI
 import CortadoTraining
 import Foundation
 
@@ -18,16 +19,23 @@ struct SuiteBench: ParsableCommand {
             `cortado bench startup`.
 
             Example: cortado bench --device cpu --device opencl --json --svg bench.svg
+
+            Communication (--suite comm, under mpirun with 2 or more ranks): the data-parallel \
+            gradient all-reduce (buckets read back from the --device, reduced on the communication \
+            thread, written back) at each model's gradient size, against one plain MPI_Allreduce of \
+            the same bytes, interleaved; rank 0 prints the slowest rank's medians.
+
+            Example: mpirun -np 2 cortado bench --suite comm --device cpu --threads 1
             """)
 
     @Option(name: .customLong("device"), help: "Device to run on (repeatable; default: cpu and every OpenCL device).")
     var devices: [String] = []
 
-    @Option(help: "ops, model or all.")
+    @Option(help: "ops, model, all (ops and model), or comm (under mpirun).")
     var suite: Suite = .all
 
-    @Option(name: .customLong("model"), help: "Model(s) for the model suite (repeatable): \(BenchmarkModel.names.joined(separator: ", ")).")
-    var models: [BenchmarkModel] = [.builtin(.cnn)]
+    @Option(name: .customLong("model"), help: "Model(s) for the model and comm suites (repeatable): \(BenchmarkModel.names.joined(separator: ", ")) (default: cnn; for comm every built-in model but bert-classifier, and minilm).")
+    var models: [BenchmarkModel] = []
 
     @Option(help: "Batch size of the model suite.")
     var batchSize = 64
@@ -50,7 +58,7 @@ struct SuiteBench: ParsableCommand {
     @Option(help: "Also write a chart of the medians to this SVG file.")
     var svg: String?
 
-    enum Suite: String, ExpressibleByArgument, CaseIterable { case ops, model, all }
+    enum Suite: String, ExpressibleByArgument, CaseIterable { case ops, model, all, comm }
 
     func validate() throws {
         guard repeats > 0, warmup >= 0, batchSize > 0, sizes.allSatisfy({ $0 > 0 }) else {
@@ -58,7 +66,12 @@ struct SuiteBench: ParsableCommand {
         }
     }
 
+    @OptionGroup var cpu: ThreadsOption
+
     func run() throws {
+        if suite == .comm { return try runCommunication() }
+        try cpu.apply()
+        let models = self.models.isEmpty ? [.builtin(.cnn)] : self.models
         let targets = try DeviceSelection.resolve(devices, fallback: ["cpu"] + Device.all.filter { $0.kind == .opencl }.map(\.id))
         var cases: [BenchmarkCase] = []
         if suite != .model { cases += OperationBenchmarks.all(gemmSizes: sizes) }
@@ -119,5 +132,34 @@ enum BenchmarkTable {
                     throughput.padding(toLength: 20, withPad: " ", startingAt: 0), ratio].joined(separator: " ")
                 .trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n")
+    }
+}
+
+extension SuiteBench {
+    /// `--suite comm`: the gradient all-reduce against plain MPI_Allreduce, on every rank of the job.
+    func runCommunication() throws {
+        let communicator = try MPICommunicator.launched()
+        guard communicator.size > 1 else {
+            throw ValidationError("--suite comm times MPI collectives: run it under mpirun with 2 or more ranks, e.g. mpirun -np 2 cortado bench --suite comm")
+        }
+        try cpu.apply(localRanks: communicator.localSize)
+        let quiet = communicator.rank != 0
+        let device = try DeviceSelection.resolve(devices.isEmpty ? ["cpu"] : [devices[0]], quiet: quiet)[0]
+        let models = self.models.isEmpty
+            ? BuiltinModel.allCases.filter { !$0.readsWordPieces }.map(BenchmarkModel.builtin) + [.minilm] : self.models
+        let results = try CommBenchmarks.run(models: models, device: device, communicator: communicator, repeats: repeats, warmup: warmup)
+        guard !quiet else { return }
+        if json {
+            for result in results { print(try Terminal.jsonLine(result)) }
+            return
+        }
+        print("\(communicator.size) ranks; the slowest rank's median of \(repeats) interleaved rounds")
+        print(Terminal.table(
+            ["case", "device", "bytes", "buckets", "median ms", "min–max ms", "GB/s", "bus GB/s", "of plain"],
+            results.map { r in
+                [r.caseName, r.device, formatBytes(r.bytes), "\(r.buckets)", String(format: "%.3f", r.medianMs),
+                 String(format: "%.3f–%.3f", r.minMs, r.maxMs), String(format: "%.2f", r.algorithmGBps),
+                 String(format: "%.2f", r.busGBps), r.ofPlain.map { String(format: "%.0f %%", $0 * 100) } ?? ""]
+            }))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CortadoMPI
 import CortadoTraining
 import Foundation
 
@@ -79,8 +80,19 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Linear warm-up: a fraction of all steps (< 1) or a number of steps (default 0; 0.1 for bert-classifier).")
     var warmup: Double?
 
-    @Option(help: "Device: cpu, gpu[:N], opencl[:N], auto (or CORTADO_DEVICE).")
+    @Option(help: "Device: cpu, gpu[:N], opencl[:N], auto (or CORTADO_DEVICE). Under mpirun: one for every rank, auto for the GPU numbered by the rank on its machine, or a list with one per rank (gpu:0,gpu:1,cpu).")
     var device: String?
+
+    @Option(help: "Under mpirun: how ranks share each global batch: even, or auto (in proportion to each rank's measured speed, measured again every epoch).")
+    var balance: BatchBalance = .even
+
+    @Option(help: "Under mpirun: seconds a rank waits for the others' gradients before it ends the job (a rank stopped or lost its connection).")
+    var commTimeout: Double = 600
+
+    @Option(help: "Write every step's global training loss to this file, one JSON object per line (step, loss).")
+    var lossLog: String?
+
+    @OptionGroup var cpu: ThreadsOption
 
     @Option(help: "Seed of initialisation and shuffling.")
     var seed: UInt64 = 1
@@ -97,185 +109,126 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per epoch on stdout.")
     var json = false
 
+    /// The flags as the library's options.
+    var options: TrainingOptions {
+        var options = TrainingOptions()
+        options.model = model
+        options.data = data
+        options.target = target
+        options.task = task
+        options.textColumn = textColumn
+        options.labelColumn = labelColumn
+        options.vocabularySize = vocabSize
+        options.maxLength = maxLen
+        options.initDirectory = initDirectory
+        options.epochs = epochs
+        options.batchSize = batchSize
+        options.optimizer = optimizer
+        options.learningRate = lr
+        options.momentum = momentum
+        options.nesterov = nesterov
+        options.weightDecay = weightDecay
+        options.schedule = schedule
+        options.stepEpochs = stepEpochs
+        options.warmup = warmup
+        options.seed = seed
+        options.save = save
+        options.resume = resume
+        options.limit = limit
+        options.balance = balance
+        return options
+    }
+
     func validate() throws {
-        guard epochs > 0 else { throw ValidationError("--epochs must be at least 1, not \(epochs)") }
-        if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be at least 1, not \(batchSize)") }
-        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, not \(lr)") }
-        guard momentum >= 0 && momentum < 1 else { throw ValidationError("--momentum must be in [0, 1), not \(momentum)") }
-        if let weightDecay, !(weightDecay >= 0) { throw ValidationError("--weight-decay must not be negative") }
-        if let warmup, !(warmup >= 0) { throw ValidationError("--warmup must not be negative") }
-        guard stepEpochs > 0 else { throw ValidationError("--step-epochs must be positive") }
-        guard vocabSize >= 3 else { throw ValidationError("--vocab-size must be at least 3, not \(vocabSize)") }
-        guard maxLen > 0 else { throw ValidationError("--max-len must be positive, not \(maxLen)") }
-        if let limit, limit <= 0 { throw ValidationError("--limit must be positive, not \(limit)") }
+        do {
+            try options.validate()
+        } catch let error as TrainingError {
+            throw ValidationError(error.description)
+        }
+        guard commTimeout > 0 else { throw ValidationError("--comm-timeout must be positive, not \(commTimeout)") }
     }
 
     func run() throws {
-        // Check everything that can fail cheaply before loading data or training.
-        let saveURL = save.map { URL(fileURLWithPath: $0) }
-        if let saveURL { try SafeTensors.checkWritable(saveURL) }
-        let checkpoint = try resume.map { try ModelCheckpoint(contentsOf: URL(fileURLWithPath: $0)) }
-        let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
-
-        let recorded = checkpoint?.configuration
-        if let recorded, let requested = self.model, requested != recorded.model, let resume {
-            throw ValidationError("\(resume) holds a \(recorded.model.rawValue) model, not \(requested.rawValue); leave out --model to resume it")
+        // MPI starts only under an MPI launcher; a plain run is the group of one process.
+        let communicator = try MPICommunicator.launched()
+        guard communicator.size > 1 else {
+            try cpu.apply()
+            return try train(communicator: communicator)
         }
-        let modelKind = recorded?.model ?? self.model ?? .cnn
-        if let initDirectory {
-            guard modelKind.readsWordPieces else {
-                throw ValidationError("--init \(initDirectory) loads a pretrained BERT for --model bert-classifier, not for the \(modelKind.rawValue) model")
-            }
-            if let resume { throw ValidationError("--resume \(resume) continues from the checkpoint's own weights; leave out --init") }
+        do {
+            try cpu.apply(localRanks: communicator.localSize)
+            try train(communicator: communicator)
+        } catch let exit as ExitCode {
+            throw exit
+        } catch let error where Self.everyRankThrows(error) {
+            // Every rank has the same error: rank 0 reports it, every rank ends normally.
+            if communicator.rank == 0 { throw error }
+            throw ExitCode.failure
+        } catch {
+            // The other ranks would wait for this one: end them all.
+            communicator.abort("Error: rank \(communicator.rank): \(error)", code: 1)
         }
-        let defaults = TrainingDefaults(modelKind)
-        let batchSize = self.batchSize ?? defaults.batchSize
-        // Resuming on other data (fine-tuning) is allowed when the data fits the model.
-        let dataSpec = self.data ?? recorded?.data ?? "fashion-mnist"
-        let generator = RandomGenerator(seed: seed)
-        let data = try loadData(dataSpec, modelKind: modelKind, recorded: recorded, device: device, generator: generator)
-        var train = data.split.train
-        if let limit { train = train.prefix(limit) }
-        let outputs = data.task.outputs(classes: data.classCount)
-        let loader = try BatchLoader(dataset: train, batchSize: batchSize, shuffle: true, seed: seed)
+    }
 
-        let model: any Module
-        let startEpoch: Int
-        if let checkpoint, let recorded {
-            if let saved = recorded.classNames, let classes = data.classNames, saved != classes {
-                throw TrainingError.incompatibleData("the checkpoint predicts the classes \(saved), but \(dataSpec) has \(classes)")
-            }
-            guard recorded.sampleShape == train.sampleShape, recorded.outputs == outputs else {
-                throw TrainingError.incompatibleData("the checkpoint's model takes \(recorded.sampleShape) → \(recorded.outputs); \(dataSpec) has \(train.sampleShape) → \(outputs)")
-            }
-            guard recorded.epochsCompleted < epochs else {
-                throw ValidationError("the checkpoint has already trained \(recorded.epochsCompleted) epochs; pass --epochs greater than that")
-            }
-            model = try checkpoint.makeTrainedModel(device: device)
-            startEpoch = recorded.epochsCompleted + 1
-        } else if let pretrained = data.pretrained {
-            model = pretrained.model
-            startEpoch = 1
-        } else {
-            model = try modelKind.make(
-                sampleShape: train.sampleShape, outputs: outputs, vocabulary: data.tokenizer?.vocabularySize, device: device,
-                generator: generator)
-            startEpoch = 1
+    /// Errors that every rank of a data-parallel run raises at the same point.
+    private static func everyRankThrows(_ error: any Error) -> Bool {
+        switch error {
+        case let error as DistributedError:
+            if case .communication = error { return false }
+            return true
+        case TrainingError.nonFiniteLoss: return true
+        default: return false
         }
-        let optimizerChoice = self.optimizer ?? defaults.optimizer
-        let learningRate = lr ?? defaults.learningRate ?? optimizerChoice.defaultLearningRate
-        let optimizer = try optimizerChoice.make(
-            model.trainableParameters(), learningRate: learningRate, momentum: momentum, nesterov: nesterov,
-            weightDecay: weightDecay ?? defaults.weightDecay)
-        if let checkpoint { try checkpoint.restore(optimizer, device: device) }
+    }
 
-        let totalSteps = loader.batchesPerEpoch * epochs
-        let warmup = self.warmup ?? defaults.warmup
-        let warmupSteps = warmup < 1 ? Int(warmup * Double(totalSteps)) : Int(warmup)
-        let shape: LearningRateSchedule.Shape
-        switch schedule ?? defaults.schedule {
-        case .constant: shape = .constant
-        case .step: shape = .step(every: stepEpochs * loader.batchesPerEpoch, factor: 0.1)
-        case .cosine: shape = .cosine(minimumFactor: 0)
-        case .linear: shape = .linear
+    private func train(communicator: any Communicator) throws {
+        let rank = communicator.rank, quiet = rank != 0
+        let run = try TrainingRun.prepare(options: options, communicator: communicator) {
+            let environment = ProcessInfo.processInfo.environment["CORTADO_DEVICE"]
+            let gpus = communicator.size > 1 ? Device.all.filter { $0.type == .gpu }.count : 0
+            let spec = try RankDevice.spec(
+                device ?? environment ?? "auto", rank: rank, size: communicator.size, localRank: communicator.localRank, gpus: gpus)
+            return try DeviceSelection.resolve([spec], quiet: quiet)[0]
         }
-        let learningRateSchedule = LearningRateSchedule(base: learningRate, shape: shape, warmupSteps: warmupSteps, totalSteps: totalSteps)
-        let trainer = Trainer(model: model, optimizer: optimizer, schedule: learningRateSchedule, task: data.task, device: device,
-                              readsTokens: modelKind.readsTokens, paddingId: data.wordPieces?.paddingId)
-
-        let readsText = modelKind.readsText
-        func configuration(epochsCompleted: Int) -> CheckpointConfiguration {
-            CheckpointConfiguration(
-                model: modelKind, task: data.task, sampleShape: train.sampleShape, outputs: outputs,
-                data: dataSpec, targetColumn: target ?? recorded?.targetColumn,
-                featureColumns: data.featureColumns, standardization: data.standardization, optimizer: optimizer.name,
-                optimizerHyperparameters: optimizer.hyperparameters, schedule: learningRateSchedule, steps: optimizer.stepCount,
-                epochsCompleted: epochsCompleted, batchSize: batchSize, seed: seed, tokenizer: data.tokenizer,
-                maxLength: readsText ? train.sampleShape[0] : nil, classNames: data.classNames,
-                textColumn: readsText ? (textColumn ?? recorded?.textColumn) : nil,
-                labelColumn: readsText ? (labelColumn ?? recorded?.labelColumn) : nil, bert: data.bert)
-        }
-
-        let interrupt = InterruptWatcher()
+        run.communicationTimeout = commTimeout
+        let interrupt = InterruptWatcher(signals: communicator.size > 1 ? [SIGINT, SIGTERM] : [SIGINT], quiet: quiet)
         defer { interrupt.stop() }
-        if !json {
-            Terminal.note("training \(modelKind.rawValue) (\(model.parameterCount) parameters) on \(train.count) samples of \(dataSpec), \(data.task.rawValue), on \(device.id) (\(try device.info.name))")
-        }
+        if !json && !quiet { Terminal.note(run.summary) }
         let display = ProgressDisplay(epochs: epochs, json: json)
-        for epoch in startEpoch...epochs {
-            let result = try trainer.trainEpoch(loader, epoch: epoch, shouldStop: { interrupt.isRequested }, progress: display.update)
-            if result.interrupted {
-                if let saveURL {
-                    try ModelCheckpoint.save(model: model, optimizer: optimizer, configuration: configuration(epochsCompleted: epoch - 1), to: saveURL)
-                    Terminal.note("interrupted during epoch \(epoch): saved \(saveURL.path) (resume with --resume \(saveURL.path))")
-                } else {
-                    Terminal.note("interrupted during epoch \(epoch) (nothing saved: no --save)")
-                }
-                throw ExitCode(130)
+        let log = quiet ? nil : try lossLog.map { try LossLog(path: $0) }
+        let outcome = try run.run(
+            shouldStop: { interrupt.isRequested }, progress: { if !quiet { display.update($0) } },
+            stepLoss: { log?.write(step: $0, loss: $1) }, epochEnded: { if !quiet { try display.report($0) } })
+        if case let .interrupted(epoch, savedTo) = outcome {
+            if quiet { throw ExitCode(130) }
+            if let savedTo {
+                Terminal.note("interrupted during epoch \(epoch): saved \(savedTo.path) (resume with --resume \(savedTo.path))")
+            } else {
+                Terminal.note("interrupted during epoch \(epoch) (nothing saved: no --save)")
             }
-            let evaluation = try trainer.evaluate(data.split.test)
-            try display.report(EpochReport(
-                epoch: epoch, trainLoss: result.loss, evaluation: evaluation,
-                seconds: result.seconds, samplesPerSecond: Double(result.samples) / max(result.seconds, 1e-9),
-                device: device.id, learningRate: Double(optimizer.learningRate), steps: optimizer.stepCount))
-            if let saveURL {
-                try ModelCheckpoint.save(model: model, optimizer: optimizer, configuration: configuration(epochsCompleted: epoch), to: saveURL)
-            }
+            throw ExitCode(130)
         }
-        if modelKind == .linear, data.task == .regression, !json, let model = model as? Sequential {
-            let coefficients = try LinearCoefficients(model: model, standardization: data.standardization)
-            let names = data.featureColumns ?? coefficients.weights.indices.map { "x\($0)" }
+        guard !quiet else { return }
+        if !json, let (names, coefficients) = try run.linearCoefficients() {
             let terms = zip(names, coefficients.weights).map { "\($0) \(String(format: "%.4f", $1))" }
             print("coefficients: \(terms.joined(separator: ", ")), intercept \(String(format: "%.4f", coefficients.intercept))")
         }
-        if let saveURL, !json { Terminal.note("saved \(saveURL.path)") }
+        if let save, !json { Terminal.note("saved \(URL(fileURLWithPath: save).path)") }
     }
+}
 
-    /// What training reads: the split and what a checkpoint must remember to reproduce it.
-    struct TrainingData {
-        var split: DatasetSplit
-        var standardization: FeatureStandardization?
-        var task: Task
-        var featureColumns: [String]?
-        var tokenizer: Tokenizer?
-        var classNames: [String]?
-        /// bert-classifier: the WordPiece tokenizer, the settings to record, and (when not resuming)
-        /// the pretrained encoder with its new head.
-        var wordPieces: WordPieceTokenizer?
-        var bert: BertClassifierSettings?
-        var pretrained: PretrainedClassifier?
-        /// The training split's classes (stored: reading `split.train.classCount` inside `run()`
-        /// crashed Swift 6.3.1's optimiser, CopyPropagation on a borrowed enum).
-        var classCount: Int?
-    }
+/// `--loss-log`: one JSON object per step, `{"loss":…,"step":…}`.
+final class LossLog {
+    private let handle: FileHandle
 
-    /// The training data: token sequences for the text models (a fitted tokenizer, or the
-    /// resumed checkpoint's), feature values for the others.
-    private func loadData(
-        _ spec: String, modelKind: BuiltinModel, recorded: CheckpointConfiguration?, device: Device, generator: RandomGenerator
-    ) throws -> TrainingData {
-        if modelKind.readsWordPieces { return try loadWordPieces(spec, recorded: recorded, device: device, generator: generator) }
-        if modelKind.readsTokens { return try loadText(spec, recorded: recorded) }
-        if TextData.isText(spec, textColumn: textColumn ?? recorded?.textColumn) {
-            throw ValidationError("--data \(spec) is text: train it with --model lstm, gru or bert-classifier")
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw ValidationError("--loss-log \(path): cannot create the file")
         }
-        return try loadFeatures(spec, recorded: recorded)
+        self.handle = handle
     }
 
-    private func loadText(_ spec: String, recorded: CheckpointConfiguration?) throws -> TrainingData {
-        let text = try TextData.forTraining(
-            spec, textColumn: textColumn ?? recorded?.textColumn, labelColumn: labelColumn ?? recorded?.labelColumn,
-            vocabularySize: vocabSize, maxLength: recorded?.maxLength ?? maxLen, reusing: recorded?.tokenizer)
-        let task: Task = text.classNames.count == 2 ? .binaryClassification : .classification
-        return TrainingData(split: text.split, task: task, tokenizer: text.tokenizer, classNames: text.classNames,
-                            classCount: text.classNames.count)
-    }
-
-    private func loadFeatures(_ spec: String, recorded: CheckpointConfiguration?) throws -> TrainingData {
-        let data = try DataLoading.forTraining(spec, target: target ?? recorded?.targetColumn, task: task ?? recorded?.task)
-        let classes = data.split.train.classCount
-        return TrainingData(
-            split: data.split, standardization: data.standardization, task: data.task, featureColumns: data.featureColumns,
-            classNames: classes.map { count in (0..<count).map { String($0) } }, classCount: classes)
+    func write(step: Int, loss: Double) {
+        handle.write(Data("{\"loss\":\(loss),\"step\":\(step)}\n".utf8))
     }
 }

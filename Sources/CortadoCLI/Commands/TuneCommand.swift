@@ -40,7 +40,10 @@ struct TuneCommand: ParsableCommand {
         let parameters: KernelParameters
     }
 
+    @OptionGroup var cpu: ThreadsOption
+
     func run() throws {
+        try cpu.apply()
         let target = try DeviceSelection.resolve([device])[0]
         let tuner = try KernelTuner(device: target, quick: quick)
         let interactive = isatty(STDERR_FILENO) != 0

@@ -1,29 +1,9 @@
 import CortadoTraining
 import Foundation
 
-/// Loading data for the commands: the training split with its standardisation, or a split
-/// prepared the way a checkpoint expects.
+/// Loading data for the commands: a test split prepared the way a checkpoint expects (training
+/// data is loaded by the library's ``TrainingData``).
 enum DataLoading {
-    /// Training data for `--data` (and `--target` for CSV), classified or not per the task.
-    static func forTraining(
-        _ spec: String, target: String?, task requested: Task?
-    ) throws -> (split: DatasetSplit, standardization: FeatureStandardization?, task: Task, featureColumns: [String]?) {
-        let source = try DataSource.resolve(spec)
-        let loaded = try source.load(target: target)
-        var split = loaded.split
-        var featureColumns: [String]?
-        if case let .csv(path) = source, let target {
-            featureColumns = try CSVTable.read(path: path).featureColumns(target: target)
-        }
-        let natural: Task = split.train.classCount != nil ? .classification : .regression
-        let task = requested ?? natural
-        if task == .classification && split.train.classCount == nil { split = try split.classifying() }
-        if task == .regression && split.train.classCount != nil {
-            throw TrainingError.incompatibleData("\(spec) holds class labels; use --task classification (the default for it)")
-        }
-        return (split, loaded.standardization, task, featureColumns)
-    }
-
     /// The test split of `spec` prepared for `checkpoint`: the same sample shape and, for CSV, the
     /// checkpoint's target column and standardisation.
     static func forEvaluation(_ spec: String, checkpoint: CheckpointConfiguration) throws -> Dataset {

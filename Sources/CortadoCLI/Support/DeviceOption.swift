@@ -5,16 +5,17 @@ import Foundation
 /// Resolves `--device` values (or `CORTADO_DEVICE`, or `auto`) to devices, printing the one-line
 /// notice that `auto` gives on stderr, and ``Device/cpuPerformanceAdvice`` when the cpu is chosen.
 enum DeviceSelection {
-    /// The devices named by `specs`; when empty, `CORTADO_DEVICE` or `fallback`.
-    static func resolve(_ specs: [String], fallback: [String] = ["auto"]) throws -> [Device] {
+    /// The devices named by `specs`; when empty, `CORTADO_DEVICE` or `fallback`. `quiet` keeps the
+    /// notices to another process (an MPI rank other than 0).
+    static func resolve(_ specs: [String], fallback: [String] = ["auto"], quiet: Bool = false) throws -> [Device] {
         let environment = ProcessInfo.processInfo.environment["CORTADO_DEVICE"].map { [$0] }
         var devices: [Device] = []
         for spec in specs.isEmpty ? (environment ?? fallback) : specs {
             let resolution = try Device.resolve(spec)
-            if let notice = resolution.notice { Terminal.note(notice) }
+            if let notice = resolution.notice, !quiet { Terminal.note(notice) }
             if !devices.contains(resolution.device) { devices.append(resolution.device) }
         }
-        if devices.contains(.cpu), let advice = Device.cpuPerformanceAdvice { Terminal.note("note: \(advice)") }
+        if devices.contains(.cpu), !quiet, let advice = Device.cpuPerformanceAdvice { Terminal.note("note: \(advice)") }
         return devices
     }
 }

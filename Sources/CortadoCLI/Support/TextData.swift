@@ -4,21 +4,6 @@ import Foundation
 /// Text data for the commands: a corpus or a labelled CSV/TSV file, tokenized as Keras would
 /// (lstm, gru) or with a BERT WordPiece vocabulary (bert-classifier).
 enum TextData {
-    /// Whether `spec` names text data (a corpus name, or a CSV/TSV file given text columns).
-    static func isText(_ spec: String, textColumn: String?) -> Bool {
-        TextCorpus.allCases.contains { $0.rawValue == spec.lowercased() } || textColumn != nil
-    }
-
-    /// The encoded split for training, with a tokenizer fitted on the training texts (or `reusing`
-    /// one, when resuming a checkpoint).
-    static func forTraining(
-        _ spec: String, textColumn: String?, labelColumn: String?, vocabularySize: Int, maxLength: Int, reusing: Tokenizer?
-    ) throws -> (split: DatasetSplit, tokenizer: Tokenizer, classNames: [String]) {
-        let texts = try TextSource.resolve(spec, textColumn: textColumn, labelColumn: labelColumn).load()
-        let tokenizer = try reusing ?? Tokenizer(fitting: texts.train.texts, vocabularySize: vocabularySize)
-        return (try texts.encoded(tokenizer: tokenizer, maxLength: maxLength), tokenizer, texts.classNames)
-    }
-
     /// The encoded test split of `spec` for a text checkpoint; its classes must match the checkpoint's.
     static func forEvaluation(_ spec: String, checkpoint: CheckpointConfiguration) throws -> Dataset {
         guard checkpoint.readsText, let maxLength = checkpoint.maxLength else {

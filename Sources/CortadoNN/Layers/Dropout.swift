@@ -20,6 +20,13 @@ public final class Dropout: Module {
     /// Drops elements of `x` in training mode.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         guard isTraining, probability > 0 else { return x }
+        // In data-parallel training, the mask of the whole global batch, cut to this rank's rows.
+        if let shard = BatchShard.current, x.rank > 0, x.shape[0] == shard.count, shard.total > shard.count {
+            let mask = try Tensor.bernoulli(
+                [shard.total] + x.shape.dropFirst(), probability: 1 - probability, value: 1 / (1 - probability),
+                device: x.device, generator: generator)
+            return try x * mask.sliced(axis: 0, shard.offset..<(shard.offset + shard.count))
+        }
         let mask = try Tensor.bernoulli(
             x.shape, probability: 1 - probability, value: 1 / (1 - probability), device: x.device, generator: generator)
         return try x * mask.to(dtype: x.dtype)

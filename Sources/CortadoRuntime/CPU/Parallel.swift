@@ -3,8 +3,12 @@ import Foundation
 
 /// Splits loops over the CPU cores when they are large enough to pay for it.
 package enum Parallel {
-    /// Cores available to the process.
-    package static let workers = max(ProcessInfo.processInfo.activeProcessorCount, 1)
+    /// Threads for CPU loops: `CORTADO_NUM_THREADS` when set to a positive number (read once,
+    /// before the first loop; `cortado --threads` sets it), else the cores available to the process.
+    package static let workers: Int = {
+        if let text = ProcessInfo.processInfo.environment["CORTADO_NUM_THREADS"], let count = Int(text), count > 0 { return count }
+        return max(ProcessInfo.processInfo.activeProcessorCount, 1)
+    }()
 
     /// Runs `body` over consecutive sub-ranges of `0..<count`, concurrently when `count` holds at
     /// least two `grain`-sized pieces of work.

@@ -29,3 +29,15 @@ extension Batch {
         return try Tensor(targets ?? [], shape: [count, 1], device: device)
     }
 }
+
+extension Batch {
+    /// The samples at `rows` (positions within this batch), as a batch of their own.
+    public func rows(_ rows: Range<Int>) -> Batch {
+        if rows == 0..<count { return self }
+        let width = count > 0 ? inputs.count / count : 0
+        return Batch(
+            inputs: Array(inputs[(rows.lowerBound * width)..<(rows.upperBound * width)]),
+            inputShape: [rows.count] + inputShape.dropFirst(), labels: labels.map { Array($0[rows]) },
+            targets: targets.map { Array($0[rows]) }, count: rows.count, sampleIndices: Array(sampleIndices[rows]))
+    }
+}

@@ -93,10 +93,12 @@ public final class Trainer {
     /// - Parameters:
     ///   - shouldStop: checked after every step; when it returns true the epoch ends early.
     ///   - progress: called after every read of the losses.
+    ///   - stepLoss: called after every read of the losses with each step read (its number, counted
+    ///     over the whole run, and its mean loss).
     /// - Returns: the mean training loss, samples seen, seconds, and whether it stopped early.
     public func trainEpoch(
         _ loader: BatchLoader, epoch: Int, shouldStop: () -> Bool = { false },
-        progress: (TrainingProgress) -> Void = { _ in }
+        progress: (TrainingProgress) -> Void = { _ in }, stepLoss: (Int, Double) -> Void = { _, _ in }
     ) throws -> (loss: Double, samples: Int, seconds: Double, interrupted: Bool) {
         model.train()
         let ring = try Tensor.zeros([lossReadInterval], device: device)
@@ -115,6 +117,7 @@ public final class Trainer {
                 guard value.isFinite else {
                     throw TrainingError.nonFiniteLoss(step: firstStep + slot + 1, epoch: epoch, value: value)
                 }
+                stepLoss(firstStep + slot + 1, Double(value))
                 lossSum += Double(value) * Double(count)
                 recentSum += Double(value) * Double(count)
                 samples += count
@@ -152,31 +155,60 @@ public final class Trainer {
 
     /// Mean loss and accuracy over `dataset`, in evaluation mode without gradients.
     public func evaluate(_ dataset: Dataset, batchSize: Int = 500) throws -> Evaluation {
+        try evaluationTotals(dataset, batchSize: batchSize).evaluation(task: task)
+    }
+
+    /// The sums behind ``evaluate(_:batchSize:)`` (so ranks that each evaluate a part can add them);
+    /// when `shouldStop` turns true between batches, the sums so far.
+    func evaluationTotals(_ dataset: Dataset, batchSize: Int = 500, shouldStop: () -> Bool = { false }) throws -> EvaluationTotals {
         model.eval()
         defer { model.train() }
+        var totals = EvaluationTotals()
+        guard dataset.count > 0 else { return totals }
         let loader = try BatchLoader(dataset: dataset, batchSize: batchSize, shuffle: false, seed: 0)
-        var lossSum = 0.0, correct = 0, count = 0
-        var (truePositives, falsePositives, falseNegatives) = (0, 0, 0)
         try withNoGrad {
             for batch in loader.batches(epoch: 0) {
+                if shouldStop() { break }
                 let (loss, output) = try loss(on: batch)
-                lossSum += Double(try loss.item()) * Double(batch.count)
-                count += batch.count
+                totals.lossSum += Double(try loss.item()) * Double(batch.count)
+                totals.count += Double(batch.count)
                 guard task != .regression, let labels = batch.labels else { continue }
                 for (predicted, label) in zip(try predictedClasses(output), labels) {
-                    if predicted == label { correct += 1 }
-                    if predicted == 1 && label == 1 { truePositives += 1 }
-                    if predicted == 1 && label != 1 { falsePositives += 1 }
-                    if predicted != 1 && label == 1 { falseNegatives += 1 }
+                    if predicted == label { totals.correct += 1 }
+                    if predicted == 1 && label == 1 { totals.truePositives += 1 }
+                    if predicted == 1 && label != 1 { totals.falsePositives += 1 }
+                    if predicted != 1 && label == 1 { totals.falseNegatives += 1 }
                 }
             }
         }
-        let total = Double(max(count, 1))
+        return totals
+    }
+}
+
+/// Sums over evaluated samples, which ranks add up before turning them into an ``Evaluation``.
+struct EvaluationTotals {
+    var lossSum = 0.0, count = 0.0, correct = 0.0
+    var truePositives = 0.0, falsePositives = 0.0, falseNegatives = 0.0
+
+    /// The sums in a fixed order, for an all-reduce.
+    var values: [Double] { [lossSum, count, correct, truePositives, falsePositives, falseNegatives] }
+
+    init() {}
+
+    /// Totals from ``values``.
+    init(values: [Double]) {
+        (lossSum, count, correct) = (values[0], values[1], values[2])
+        (truePositives, falsePositives, falseNegatives) = (values[3], values[4], values[5])
+    }
+
+    /// Means, accuracy and (binary) precision, recall and F1.
+    func evaluation(task: Task) -> Evaluation {
+        let total = max(count, 1)
         var evaluation = Evaluation(
-            loss: lossSum / total, accuracy: task == .regression ? nil : Double(correct) / total, count: count)
+            loss: lossSum / total, accuracy: task == .regression ? nil : correct / total, count: Int(count))
         if task == .binaryClassification {
             let scores = Evaluation.positiveClassScores(
-                truePositives: truePositives, falsePositives: falsePositives, falseNegatives: falseNegatives)
+                truePositives: Int(truePositives), falsePositives: Int(falsePositives), falseNegatives: Int(falseNegatives))
             (evaluation.precision, evaluation.recall, evaluation.f1) = (scores.precision, scores.recall, scores.f1)
         }
         return evaluation

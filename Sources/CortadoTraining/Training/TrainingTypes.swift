@@ -44,6 +44,10 @@ public struct EpochReport: Sendable, Codable, Equatable {
     public var learningRate: Double
     /// Optimizer steps taken so far.
     public var steps: Int
+    /// Data-parallel runs: the number of ranks.
+    public var ranks: Int?
+    /// Data-parallel runs: each rank's samples of a full global batch at the end of the epoch.
+    public var batchShares: [Int]?
 
     /// Creates a report.
     public init(
@@ -70,6 +74,7 @@ public struct EpochReport: Sendable, Codable, Equatable {
         case trainLoss = "train_loss", testLoss = "test_loss", testAccuracy = "test_accuracy"
         case testPrecision = "test_precision", testRecall = "test_recall", testF1 = "test_f1"
         case samplesPerSecond = "samples_per_sec", learningRate = "learning_rate"
+        case ranks, batchShares = "batch_shares"
     }
 }
 
@@ -131,6 +136,8 @@ public enum TrainingError: Error, CustomStringConvertible, LocalizedError, Equat
     case nonFiniteLoss(step: Int, epoch: Int, value: Float)
     /// The data does not fit the model or task.
     case incompatibleData(String)
+    /// An option (a flag of `cortado train`) is out of range or does not fit the others.
+    case invalidOption(String)
 
     /// A message for the user.
     public var description: String {
@@ -138,7 +145,7 @@ public enum TrainingError: Error, CustomStringConvertible, LocalizedError, Equat
         case let .nonFiniteLoss(step, epoch, value):
             return "the loss became \(value) at step \(step) (epoch \(epoch)); training stopped without saving. "
                 + "Try a lower --lr, or check the data for NaN or huge values"
-        case let .incompatibleData(message):
+        case let .incompatibleData(message), let .invalidOption(message):
             return message
         }
     }

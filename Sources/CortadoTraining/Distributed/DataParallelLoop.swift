@@ -1,0 +1,125 @@
+import Foundation
+
+/// The epoch loop of a data-parallel run, with Horovod's and DDP's semantics: every rank walks the
+/// same global batches (one shuffle per epoch from the shared seed) and computes its share of each
+/// (``BatchShares``); the gradients are averaged over the ranks, weighted by share, while the
+/// backward pass runs (``GradientReducer``), so every rank takes the same optimizer step as a single
+/// process would with the global batch. Evaluation splits the test set between the ranks.
+final class DataParallelLoop {
+    let trainer: Trainer
+    let communicator: any Communicator
+    let reducer: GradientReducer
+    let balance: BatchBalance
+    /// The current split of each global batch.
+    private(set) var shares: BatchShares
+    /// Steps per epoch over which `--balance auto` measures each rank's speed.
+    let measuredSteps: Int
+    private var seeds: [Float: Tensor] = [:]
+
+    init(trainer: Trainer, communicator: any Communicator, balance: BatchBalance, timeout: Double, batchesPerEpoch: Int) throws {
+        self.trainer = trainer
+        self.communicator = communicator
+        self.balance = balance
+        shares = BatchShares(ranks: communicator.size)
+        measuredSteps = max(1, min(10, batchesPerEpoch / 4))
+        let parameters = trainer.optimizer.parameters.map(\.parameter)
+        reducer = try GradientReducer(
+            parameters: parameters, device: trainer.device, communicator: communicator,
+            plan: GradientBuckets(counts: parameters.map { $0.value.count }), timeout: timeout,
+            overlaps: GradientReducer.overlaps(device: trainer.device, threads: Parallel.workers))
+    }
+
+    /// Trains one epoch (1-based) of `loader`'s global batches.
+    func trainEpoch(
+        _ loader: BatchLoader, epoch: Int, shouldStop: () -> Bool, progress: (TrainingProgress) -> Void,
+        stepLoss: (Int, Double) -> Void
+    ) throws -> (loss: Double, samples: Int, seconds: Double, interrupted: Bool, shares: [Int]) {
+        let model = trainer.model, optimizer = trainer.optimizer, rank = communicator.rank
+        model.train()
+        var lossSum = 0.0, samples = 0, recentSum = 0.0, recentSamples = 0, index = 0
+        var measuredSamples = 0, measuredSeconds = 0.0
+        // The first step of a run compiles kernels and fills caches: not a fair measurement.
+        let firstMeasured = optimizer.stepCount == 0 ? 1 : 0
+        let batches = loader.batchesPerEpoch
+        let start = DispatchTime.now().uptimeNanoseconds
+        func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        var interrupted = false
+        for batch in loader.batches(epoch: epoch - 1) {
+            let stepStart = DispatchTime.now().uptimeNanoseconds
+            let rows = shares.rows(of: batch.count, rank: rank)
+            optimizer.learningRate = trainer.schedule.rate(at: optimizer.stepCount)
+            model.zeroGrad()
+            let stop = shouldStop()
+            let measured = index >= firstMeasured && index < firstMeasured + measuredSteps
+            reducer.measuring = balance == .auto && measured
+            if rows.isEmpty {
+                try reducer.beginStep(localCount: 0, globalCount: batch.count, loss: nil, stop: stop)
+            } else {
+                let shard = BatchShard(offset: rows.lowerBound, count: rows.count, total: batch.count)
+                let (loss, _) = try BatchShard.withShard(shard) { try trainer.loss(on: batch.rows(rows)) }
+                try reducer.beginStep(localCount: rows.count, globalCount: batch.count, loss: loss, stop: stop)
+                try loss.backward(gradient: seed(reducer.weight, like: loss), leafGradientReady: reducer.gradientReady)
+            }
+            let step = try reducer.finishStep(stepStart: stepStart)
+            guard step.loss.isFinite else {
+                throw TrainingError.nonFiniteLoss(step: optimizer.stepCount + 1, epoch: epoch, value: Float(step.loss))
+            }
+            try optimizer.step()
+            index += 1
+            stepLoss(optimizer.stepCount, step.loss)
+            lossSum += step.loss * Double(step.samples)
+            recentSum += step.loss * Double(step.samples)
+            samples += step.samples
+            recentSamples += step.samples
+            if index > firstMeasured && index <= firstMeasured + measuredSteps {
+                measuredSamples += rows.count
+                measuredSeconds += step.computeSeconds
+                if index == firstMeasured + measuredSteps { try rebalance(samples: measuredSamples, seconds: measuredSeconds) }
+            }
+            if index % trainer.lossReadInterval == 0 || index == batches || step.stop {
+                let elapsed = seconds()
+                progress(TrainingProgress(
+                    epoch: epoch, batch: index, batches: batches, recentLoss: recentSum / Double(max(recentSamples, 1)),
+                    samplesPerSecond: Double(samples) / max(elapsed, 1e-9), elapsed: elapsed))
+                recentSum = 0
+                recentSamples = 0
+            }
+            if step.stop {
+                interrupted = true
+                break
+            }
+        }
+        // Every rank reports the slowest rank's time, so samples/s is the job's.
+        let elapsed = try communicator.allReduceMax([seconds()])[0]
+        return (lossSum / Double(max(samples, 1)), samples, elapsed, interrupted, shares.split(loader.batchSize))
+    }
+
+    /// The backward pass's starting gradient for a rank's share `weight` (one tensor per share, made once).
+    private func seed(_ weight: Float, like loss: Tensor) throws -> Tensor {
+        if let seed = seeds[weight], seed.shape == loss.shape { return seed }
+        let seed = try Tensor.full(loss.shape, value: weight, device: loss.device)
+        seeds[weight] = seed
+        return seed
+    }
+
+    /// `--balance auto`: gives each rank a share of the global batch proportional to its measured
+    /// speed (samples per second of computing, not counting the wait for the others).
+    private func rebalance(samples: Int, seconds: Double) throws {
+        guard balance == .auto else { return }
+        var speeds = [Double](repeating: 0, count: communicator.size)
+        speeds[communicator.rank] = seconds > 0 ? Double(samples) / seconds : 0
+        let all = try communicator.allReduceSum(speeds)
+        if all.allSatisfy({ $0 > 0 }) { shares = BatchShares(weights: all) }
+    }
+
+    /// The test loss and accuracy over `dataset`, each rank evaluating a contiguous part, and
+    /// whether any rank was asked to stop meanwhile (`mpirun` gives its ranks one second between
+    /// SIGTERM and SIGKILL, so a stop does not wait for the evaluation to finish).
+    func evaluate(_ dataset: Dataset, shouldStop: () -> Bool) throws -> (evaluation: Evaluation, stop: Bool) {
+        let size = communicator.size, rank = communicator.rank
+        let part = (dataset.count * rank / size)..<(dataset.count * (rank + 1) / size)
+        let totals = try trainer.evaluationTotals(dataset.selecting(part), shouldStop: shouldStop)
+        let reduced = try communicator.allReduceSum(totals.values + [shouldStop() ? 1 : 0])
+        return (EvaluationTotals(values: reduced).evaluation(task: trainer.task), reduced[reduced.count - 1] > 0)
+    }
+}

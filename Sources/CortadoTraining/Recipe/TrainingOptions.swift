@@ -1,0 +1,95 @@
+/// Everything that defines a training run, as `cortado train`'s flags name it: the model, the data,
+/// the hyperparameters, where to save and what to resume. `nil` means "the model's default"
+/// (``TrainingDefaults``) or, when resuming, "the checkpoint's".
+///
+/// The device, the CPU threads and the output format are not part of it: they may differ between
+/// the processes of a data-parallel run, while every field here must be the same on every rank
+/// (``fingerprint``).
+///
+/// ```swift
+/// var options = TrainingOptions()
+/// options.model = .cnn
+/// options.epochs = 3
+/// options.save = "model.safetensors"
+/// let run = try TrainingRun(options: options, device: .cpu)
+/// _ = try run.run()
+/// ```
+public struct TrainingOptions: Sendable, Codable, Equatable {
+    /// The model (default: cnn, or the resumed checkpoint's).
+    public var model: BuiltinModel?
+    /// `fashion-mnist`, an MNIST-format directory, a CSV/TSV file or a text corpus (default:
+    /// fashion-mnist, or the resumed checkpoint's).
+    public var data: String?
+    /// The CSV column to predict.
+    public var target: String?
+    /// The task (default: from the data).
+    public var task: Task?
+    /// Text data: the CSV column holding the text.
+    public var textColumn: String?
+    /// Text data: the CSV column holding the label.
+    public var labelColumn: String?
+    /// Text models: vocabulary size, counting the padding and unknown-word entries.
+    public var vocabularySize = 10_000
+    /// Text models: tokens per text.
+    public var maxLength = 64
+    /// bert-classifier: the Hugging Face model directory to fine-tune.
+    public var initDirectory: String?
+    /// Epochs to train in total, counting a resumed checkpoint's.
+    public var epochs = 3
+    /// Samples per step: the global batch, split across the ranks of a data-parallel run.
+    public var batchSize: Int?
+    /// The optimizer.
+    public var optimizer: OptimizerChoice?
+    /// The learning rate.
+    public var learningRate: Float?
+    /// Momentum (sgd, rmsprop).
+    public var momentum: Float = 0
+    /// Nesterov momentum (sgd).
+    public var nesterov = false
+    /// Weight decay.
+    public var weightDecay: Float?
+    /// The learning-rate schedule.
+    public var schedule: ScheduleChoice?
+    /// Epochs between step decays (with the `step` schedule).
+    public var stepEpochs = 1
+    /// Linear warm-up: a fraction of all steps (< 1) or a number of steps.
+    public var warmup: Double?
+    /// Seed of initialisation and shuffling.
+    public var seed: UInt64 = 1
+    /// Where to write the model and optimizer state after each epoch.
+    public var save: String?
+    /// A checkpoint to continue from, with its optimizer state.
+    public var resume: String?
+    /// Train on the first N training samples only.
+    public var limit: Int?
+    /// How a data-parallel run splits the global batch between its ranks.
+    public var balance: BatchBalance = .even
+
+    /// Options with every default.
+    public init() {}
+
+    /// Throws ``TrainingError/invalidOption(_:)`` naming the first flag out of range.
+    public func validate() throws {
+        func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+            guard condition else { throw TrainingError.invalidOption(message()) }
+        }
+        try require(epochs > 0, "--epochs must be at least 1, not \(epochs)")
+        if let batchSize { try require(batchSize > 0, "--batch-size must be at least 1, not \(batchSize)") }
+        if let learningRate { try require(learningRate > 0 && learningRate.isFinite, "--lr must be a positive number, not \(learningRate)") }
+        try require(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), not \(momentum)")
+        if let weightDecay { try require(weightDecay >= 0, "--weight-decay must not be negative") }
+        if let warmup { try require(warmup >= 0, "--warmup must not be negative") }
+        try require(stepEpochs > 0, "--step-epochs must be positive")
+        try require(vocabularySize >= 3, "--vocab-size must be at least 3, not \(vocabularySize)")
+        try require(maxLength > 0, "--max-len must be positive, not \(maxLength)")
+        if let limit { try require(limit > 0, "--limit must be positive, not \(limit)") }
+    }
+}
+
+/// How a data-parallel run divides each global batch between its ranks.
+public enum BatchBalance: String, CaseIterable, Sendable, Codable {
+    /// Equal shares (the first ranks take one more sample when the batch does not divide evenly).
+    case even
+    /// Shares proportional to each rank's measured speed, measured again every epoch.
+    case auto
+}

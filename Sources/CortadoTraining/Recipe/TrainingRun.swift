@@ -1,0 +1,251 @@
+import Foundation
+
+/// A training run as `cortado train` performs it, for Swift code: the checks before anything is
+/// loaded (the save path, the resumed checkpoint against the options), the model's defaults, the
+/// data, the model (new, pretrained or resumed with its optimizer state), the learning-rate
+/// schedule, then the epoch loop with evaluation, per-epoch checkpoints and Ctrl-C handling.
+///
+/// ```swift
+/// var options = TrainingOptions()
+/// options.model = .cnn
+/// options.save = "model.safetensors"
+/// let run = try TrainingRun(options: options, device: .cpu)
+/// let outcome = try run.run(epochEnded: { print($0.testAccuracy ?? 0) })
+/// ```
+public final class TrainingRun {
+    /// The options as given.
+    public let options: TrainingOptions
+    /// The device this process trains on.
+    public let device: Device
+    /// The model kind (the resumed checkpoint's when resuming).
+    public let modelKind: BuiltinModel
+    /// The `--data` string the run reads.
+    public let dataSpec: String
+    /// The data as loaded.
+    public let data: TrainingData
+    /// The training samples (after `limit`).
+    public let train: Dataset
+    /// The model's outputs.
+    public let outputs: Int
+    /// The global batch size.
+    public let batchSize: Int
+    /// The model being trained.
+    public let model: any Module
+    /// Its optimizer.
+    public let optimizer: any Optimizer
+    /// The learning rate per step.
+    public let schedule: LearningRateSchedule
+    /// The step loop.
+    public let trainer: Trainer
+    /// The first epoch to train (1-based; after the checkpoint's when resuming).
+    public let startEpoch: Int
+    /// Where checkpoints go.
+    public let saveURL: URL?
+    /// The batches of every epoch (global batches in a data-parallel run).
+    public let loader: BatchLoader
+    /// The ranks training together (``SingleProcess`` for a plain run).
+    public let communicator: any Communicator
+    /// Seconds a rank waits for the others' gradients before it gives up (a rank died or hangs).
+    public var communicationTimeout: Double = 600
+    /// Each rank's device id and name (this rank's alone until ``prepare(options:communicator:device:)`` gathers them).
+    public internal(set) var rankDevices: [String]
+
+    /// Prepares this process's part of the run: checks the options and the checkpoint to resume,
+    /// loads the data, builds or restores the model and its optimizer. No collective operation
+    /// runs here: a data-parallel run goes through ``prepare(options:communicator:device:)``.
+    /// - Throws: ``TrainingError``, ``CheckpointError`` or ``DataError`` naming the flag or file at fault.
+    public init(options: TrainingOptions, device: Device, communicator: any Communicator = SingleProcess()) throws {
+        try options.validate()
+        self.options = options
+        self.device = device
+        self.communicator = communicator
+        rankDevices = ["\(device.id) (\((try? device.info.name) ?? device.id))"]
+        // Check everything that can fail cheaply before loading data or training; only rank 0 writes.
+        let saveURL = options.save.map { URL(fileURLWithPath: $0) }
+        if let saveURL, communicator.rank == 0 { try SafeTensors.checkWritable(saveURL) }
+        self.saveURL = saveURL
+        let checkpoint = try options.resume.map { try ModelCheckpoint(contentsOf: URL(fileURLWithPath: $0)) }
+        let recorded = checkpoint?.configuration
+        if let recorded, let requested = options.model, requested != recorded.model, let resume = options.resume {
+            throw TrainingError.invalidOption("\(resume) holds a \(recorded.model.rawValue) model, not \(requested.rawValue); leave out --model to resume it")
+        }
+        let modelKind = recorded?.model ?? options.model ?? .cnn
+        self.modelKind = modelKind
+        if let initDirectory = options.initDirectory {
+            guard modelKind.readsWordPieces else {
+                throw TrainingError.invalidOption("--init \(initDirectory) loads a pretrained BERT for --model bert-classifier, not for the \(modelKind.rawValue) model")
+            }
+            if let resume = options.resume {
+                throw TrainingError.invalidOption("--resume \(resume) continues from the checkpoint's own weights; leave out --init")
+            }
+        }
+        let defaults = TrainingDefaults(modelKind)
+        batchSize = options.batchSize ?? defaults.batchSize
+        // Resuming on other data (fine-tuning) is allowed when the data fits the model.
+        dataSpec = options.data ?? recorded?.data ?? "fashion-mnist"
+        let generator = RandomGenerator(seed: options.seed)
+        data = try TrainingData.load(dataSpec, model: modelKind, options: options, recorded: recorded, device: device, generator: generator)
+        var train = data.split.train
+        if let limit = options.limit { train = train.prefix(limit) }
+        self.train = train
+        outputs = data.task.outputs(classes: data.classCount)
+        loader = try BatchLoader(dataset: train, batchSize: batchSize, shuffle: true, seed: options.seed)
+
+        if let checkpoint, let recorded {
+            if let saved = recorded.classNames, let classes = data.classNames, saved != classes {
+                throw TrainingError.incompatibleData("the checkpoint predicts the classes \(saved), but \(dataSpec) has \(classes)")
+            }
+            guard recorded.sampleShape == train.sampleShape, recorded.outputs == outputs else {
+                throw TrainingError.incompatibleData("the checkpoint's model takes \(recorded.sampleShape) → \(recorded.outputs); \(dataSpec) has \(train.sampleShape) → \(outputs)")
+            }
+            guard recorded.epochsCompleted < options.epochs else {
+                throw TrainingError.invalidOption("the checkpoint has already trained \(recorded.epochsCompleted) epochs; pass --epochs greater than that")
+            }
+            model = try checkpoint.makeTrainedModel(device: device)
+            startEpoch = recorded.epochsCompleted + 1
+        } else if let pretrained = data.pretrained {
+            model = pretrained.model
+            startEpoch = 1
+        } else {
+            model = try modelKind.make(
+                sampleShape: train.sampleShape, outputs: outputs, vocabulary: data.tokenizer?.vocabularySize, device: device,
+                generator: generator)
+            startEpoch = 1
+        }
+        let optimizerChoice = options.optimizer ?? defaults.optimizer
+        let learningRate = options.learningRate ?? defaults.learningRate ?? optimizerChoice.defaultLearningRate
+        optimizer = try optimizerChoice.make(
+            model.trainableParameters(), learningRate: learningRate, momentum: options.momentum, nesterov: options.nesterov,
+            weightDecay: options.weightDecay ?? defaults.weightDecay)
+        if let checkpoint { try checkpoint.restore(optimizer, device: device) }
+
+        let totalSteps = loader.batchesPerEpoch * options.epochs
+        let warmup = options.warmup ?? defaults.warmup
+        let warmupSteps = warmup < 1 ? Int(warmup * Double(totalSteps)) : Int(warmup)
+        let shape: LearningRateSchedule.Shape
+        switch options.schedule ?? defaults.schedule {
+        case .constant: shape = .constant
+        case .step: shape = .step(every: options.stepEpochs * loader.batchesPerEpoch, factor: 0.1)
+        case .cosine: shape = .cosine(minimumFactor: 0)
+        case .linear: shape = .linear
+        }
+        schedule = LearningRateSchedule(base: learningRate, shape: shape, warmupSteps: warmupSteps, totalSteps: totalSteps)
+        trainer = Trainer(model: model, optimizer: optimizer, schedule: schedule, task: data.task, device: device,
+                          readsTokens: modelKind.readsTokens, paddingId: data.wordPieces?.paddingId)
+        recordedTargetColumn = recorded?.targetColumn
+        recordedTextColumn = recorded?.textColumn
+        recordedLabelColumn = recorded?.labelColumn
+    }
+
+    private let recordedTargetColumn: String?
+    private let recordedTextColumn: String?
+    private let recordedLabelColumn: String?
+
+    /// One line saying what is trained on what, e.g. `training cnn (225034 parameters) on 60000
+    /// samples of fashion-mnist, classification, on cpu (AMD EPYC)`; a data-parallel run lists
+    /// every rank's device.
+    public var summary: String {
+        let head = "training \(modelKind.rawValue) (\(model.parameterCount) parameters) on \(train.count) samples of \(dataSpec), \(data.task.rawValue), on "
+        guard communicator.size > 1 else { return head + rankDevices[0] }
+        let ranks = rankDevices.enumerated().map { "rank \($0) \($1)" }.joined(separator: ", ")
+        return head + "\(communicator.size) ranks (global batch \(batchSize), \(options.balance == .auto ? "balanced by speed" : "split evenly")): \(ranks)"
+    }
+
+    /// What a checkpoint written after `epochsCompleted` epochs records.
+    public func configuration(epochsCompleted: Int) -> CheckpointConfiguration {
+        let readsText = modelKind.readsText
+        return CheckpointConfiguration(
+            model: modelKind, task: data.task, sampleShape: train.sampleShape, outputs: outputs,
+            data: dataSpec, targetColumn: options.target ?? recordedTargetColumn,
+            featureColumns: data.featureColumns, standardization: data.standardization, optimizer: optimizer.name,
+            optimizerHyperparameters: optimizer.hyperparameters, schedule: schedule, steps: optimizer.stepCount,
+            epochsCompleted: epochsCompleted, batchSize: batchSize, seed: options.seed, tokenizer: data.tokenizer,
+            maxLength: readsText ? train.sampleShape[0] : nil, classNames: data.classNames,
+            textColumn: readsText ? (options.textColumn ?? recordedTextColumn) : nil,
+            labelColumn: readsText ? (options.labelColumn ?? recordedLabelColumn) : nil, bert: data.bert)
+    }
+
+    /// Writes the model and optimizer state after `epochsCompleted` epochs to ``saveURL``
+    /// (atomically; rank 0 only).
+    public func saveCheckpoint(epochsCompleted: Int) throws {
+        guard let saveURL, communicator.rank == 0 else { return }
+        try ModelCheckpoint.save(model: model, optimizer: optimizer, configuration: configuration(epochsCompleted: epochsCompleted), to: saveURL)
+    }
+
+    /// Trains from ``startEpoch`` to `options.epochs`, evaluating on the test split and saving a
+    /// checkpoint (with `save`, on rank 0) after each epoch. With several ranks, each computes its
+    /// share of every global batch and the gradients are averaged (``DataParallelLoop``); the
+    /// reports carry the global loss, accuracy and samples per second on every rank.
+    /// - Parameters:
+    ///   - shouldStop: checked after every step; when true (on any rank) the run saves the last
+    ///     complete epoch's state plus the steps taken since (with `save`) and returns
+    ///     ``TrainingOutcome/interrupted(epoch:savedTo:)``.
+    ///   - progress: called whenever the loop reads the losses back.
+    ///   - stepLoss: called with each step's number (over the whole run) and global mean loss,
+    ///     whenever the loop reads the losses back.
+    ///   - epochEnded: called with each epoch's report.
+    public func run(
+        shouldStop: () -> Bool = { false }, progress: (TrainingProgress) -> Void = { _ in },
+        stepLoss: (Int, Double) -> Void = { _, _ in }, epochEnded: (EpochReport) throws -> Void = { _ in }
+    ) throws -> TrainingOutcome {
+        let parallel = communicator.size > 1
+            ? try DataParallelLoop(trainer: trainer, communicator: communicator, balance: options.balance,
+                                   timeout: communicationTimeout, batchesPerEpoch: loader.batchesPerEpoch)
+            : nil
+        for epoch in startEpoch...options.epochs {
+            let result: (loss: Double, samples: Int, seconds: Double, interrupted: Bool)
+            var shares: [Int]?
+            if let parallel {
+                let epochResult = try parallel.trainEpoch(loader, epoch: epoch, shouldStop: shouldStop, progress: progress, stepLoss: stepLoss)
+                result = (epochResult.loss, epochResult.samples, epochResult.seconds, epochResult.interrupted)
+                shares = epochResult.shares
+            } else {
+                result = try trainer.trainEpoch(loader, epoch: epoch, shouldStop: shouldStop, progress: progress, stepLoss: stepLoss)
+            }
+            if result.interrupted {
+                try saveCheckpoint(epochsCompleted: epoch - 1)
+                return .interrupted(epoch: epoch, savedTo: communicator.rank == 0 ? saveURL : nil)
+            }
+            let evaluation: Evaluation
+            if let parallel {
+                let result = try parallel.evaluate(data.split.test, shouldStop: shouldStop)
+                if result.stop {
+                    // The epoch's training is complete: keep it, without its evaluation.
+                    try saveCheckpoint(epochsCompleted: epoch)
+                    return .interrupted(epoch: epoch, savedTo: communicator.rank == 0 ? saveURL : nil)
+                }
+                evaluation = result.evaluation
+            } else {
+                evaluation = try trainer.evaluate(data.split.test)
+            }
+            var report = EpochReport(
+                epoch: epoch, trainLoss: result.loss, evaluation: evaluation,
+                seconds: result.seconds, samplesPerSecond: Double(result.samples) / max(result.seconds, 1e-9),
+                device: parallel == nil ? device.id : rankDevices.map { String($0.prefix { $0 != " " }) }.joined(separator: ","),
+                learningRate: Double(optimizer.learningRate), steps: optimizer.stepCount)
+            if parallel != nil {
+                report.ranks = communicator.size
+                report.batchShares = shares
+            }
+            try epochEnded(report)
+            try saveCheckpoint(epochsCompleted: epoch)
+        }
+        return .completed
+    }
+
+    /// For the linear model on regression data: its coefficients in the original feature units,
+    /// with the feature names (`x0`, `x1`, … when the data has none); `nil` for other models.
+    public func linearCoefficients() throws -> (names: [String], coefficients: LinearCoefficients)? {
+        guard modelKind == .linear, data.task == .regression, let model = model as? Sequential else { return nil }
+        let coefficients = try LinearCoefficients(model: model, standardization: data.standardization)
+        return (data.featureColumns ?? coefficients.weights.indices.map { "x\($0)" }, coefficients)
+    }
+}
+
+/// How a training run ended.
+public enum TrainingOutcome: Sendable, Equatable {
+    /// Every epoch was trained.
+    case completed
+    /// Stopped during `epoch` (1-based) on request; `savedTo` is the checkpoint written, if any.
+    case interrupted(epoch: Int, savedTo: URL?)
+}

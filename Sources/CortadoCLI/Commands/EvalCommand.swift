@@ -57,7 +57,8 @@ struct EvalCommand: ParsableCommand {
         let optimizer = try SGD(model.trainableParameters(), learningRate: 1)  // unused: evaluation only
         let trainer = Trainer(model: model, optimizer: optimizer, schedule: LearningRateSchedule(base: 1),
                               task: saved.configuration.task, device: device, readsTokens: saved.configuration.model.readsTokens,
-                              paddingId: try saved.configuration.bert?.tokenizer().paddingId)
+                              paddingId: try saved.configuration.bert?.tokenizer().paddingId,
+                              precision: Precision(computeType: saved.weightType) ?? .fp32)  // a --save-dtype file runs in its type
         let evaluation = try trainer.evaluate(test, batchSize: batchSize)
         let result = Result(testLoss: evaluation.loss, testAccuracy: evaluation.accuracy, testPrecision: evaluation.precision,
                             testRecall: evaluation.recall, testF1: evaluation.f1, samples: evaluation.count,

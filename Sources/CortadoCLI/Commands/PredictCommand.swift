@@ -62,7 +62,8 @@ struct PredictCommand: ParsableCommand {
         let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
         let model = try saved.makeTrainedModel(device: device)
         model.eval()
-        let output = try withNoGrad { () throws -> [Float] in
+        // A --save-dtype checkpoint runs in its weights' type.
+        let output = try withNoGrad { try withComputeType(saved.weightType) { () throws -> [Float] in
             let y: Tensor
             if let bert = configuration.bert, let maxLength = configuration.maxLength, let masked = model as? any MaskedSequenceModule {
                 let batch = try bert.tokenizer().encode(batch: texts ?? [], maxLength: maxLength)
@@ -80,7 +81,7 @@ struct PredictCommand: ParsableCommand {
             case .binaryClassification: return try y.sigmoid().toArray()
             case .regression: return try y.toArray()
             }
-        }
+        } }
         let width = configuration.task == .classification ? configuration.outputs : 1
         for row in 0..<count {
             let values = Array(output[(row * width)..<((row + 1) * width)])

@@ -97,8 +97,14 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed of initialisation and shuffling.")
     var seed: UInt64 = 1
 
+    @Option(help: "Precision of the forward and backward passes: fp32, or mixed precision bf16 or fp16 (float32 master weights and optimizer state; fp16 scales the loss dynamically).")
+    var precision: Precision = .fp32
+
     @Option(help: "Write the trained model (and optimizer state) to this safetensors file.")
     var save: String?
+
+    @Option(help: "Type of the weights --save writes: float32 (resumable), or bfloat16 or float16 for a half-size file for inference (eval, predict), without optimizer state.")
+    var saveDtype: DType = .float32
 
     @Option(help: "Continue training from this checkpoint, with its optimizer state.")
     var resume: String?
@@ -136,6 +142,8 @@ struct TrainCommand: ParsableCommand {
         options.resume = resume
         options.limit = limit
         options.balance = balance
+        options.precision = precision
+        options.saveWeightType = saveDtype
         return options
     }
 

@@ -41,6 +41,9 @@ struct ProgressDisplay {
                 line += String(format: "  precision %.4f  recall %.4f  F1 %.4f", precision, recall, f1)
             }
             line += String(format: "  %.1f s  %.0f samples/s  (%@)", report.seconds, report.samplesPerSecond, report.device)
+            if let scale = report.lossScale {
+                line += String(format: "  loss scale %.0f (%d skipped)", scale, report.skippedSteps ?? 0)
+            }
             if let shares = report.batchShares {
                 line += "  batch shares " + shares.enumerated().map { "rank \($0) \($1)" }.joined(separator: ", ")
             }

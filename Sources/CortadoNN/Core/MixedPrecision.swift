@@ -5,7 +5,7 @@
 /// passes run and store activations in 16 bits; gradients flow back through the conversions into
 /// `float32` gradients of the parameters, and losses are computed in `float32`.
 /// - Note: Micikevicius et al., "Mixed Precision Training", 2018.
-public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
+public enum Precision: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
     /// Single precision throughout.
     case fp32
     /// bfloat16 compute: float32's range, so no loss scaling.

@@ -5,7 +5,7 @@
 /// widened, computed and rounded back on store), integer types hold indices, labels and quantised
 /// values. Which operations a device runs in which type is the backend's to say
 /// (``Backend/supports(_:_:)``); any other pairing is an error naming the op, the type and the device.
-public enum DType: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+public enum DType: String, Sendable, Hashable, CaseIterable, Codable, CustomStringConvertible {
     /// IEEE 754 single precision (the default).
     case float32
     /// IEEE 754 half precision (5 exponent bits, 10 mantissa bits).

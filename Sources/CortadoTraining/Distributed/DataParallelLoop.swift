@@ -14,7 +14,6 @@ final class DataParallelLoop {
     private(set) var shares: BatchShares
     /// Steps per epoch over which `--balance auto` measures each rank's speed.
     let measuredSteps: Int
-    private var seeds: [Float: Tensor] = [:]
 
     init(trainer: Trainer, communicator: any Communicator, balance: BatchBalance, timeout: Double, batchesPerEpoch: Int) throws {
         self.trainer = trainer
@@ -58,13 +57,13 @@ final class DataParallelLoop {
                 let shard = BatchShard(offset: rows.lowerBound, count: rows.count, total: batch.count)
                 let (loss, _) = try BatchShard.withShard(shard) { try trainer.loss(on: batch.rows(rows)) }
                 try reducer.beginStep(localCount: rows.count, globalCount: batch.count, loss: loss, stop: stop)
-                try loss.backward(gradient: seed(reducer.weight, like: loss), leafGradientReady: reducer.gradientReady)
+                try loss.backward(gradient: trainer.gradientSeed(like: loss, weight: reducer.weight), leafGradientReady: reducer.gradientReady)
             }
             let step = try reducer.finishStep(stepStart: stepStart)
             guard step.loss.isFinite else {
                 throw TrainingError.nonFiniteLoss(step: optimizer.stepCount + 1, epoch: epoch, value: Float(step.loss))
             }
-            try optimizer.step()
+            try trainer.applyStep()
             index += 1
             stepLoss(optimizer.stepCount, step.loss)
             lossSum += step.loss * Double(step.samples)
@@ -92,14 +91,6 @@ final class DataParallelLoop {
         // Every rank reports the slowest rank's time, so samples/s is the job's.
         let elapsed = try communicator.allReduceMax([seconds()])[0]
         return (lossSum / Double(max(samples, 1)), samples, elapsed, interrupted, shares.split(loader.batchSize))
-    }
-
-    /// The backward pass's starting gradient for a rank's share `weight` (one tensor per share, made once).
-    private func seed(_ weight: Float, like loss: Tensor) throws -> Tensor {
-        if let seed = seeds[weight], seed.shape == loss.shape { return seed }
-        let seed = try Tensor.full(loss.shape, value: weight, device: loss.device)
-        seeds[weight] = seed
-        return seed
     }
 
     /// `--balance auto`: gives each rank a share of the global batch proportional to its measured

@@ -64,6 +64,12 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
     public var limit: Int?
     /// How a data-parallel run splits the global batch between its ranks.
     public var balance: BatchBalance = .even
+    /// The precision of the forward and backward passes (master weights and optimizer state stay
+    /// float32; `fp16` scales the loss dynamically).
+    public var precision: Precision = .fp32
+    /// The type of the model's weights in saved checkpoints: `float32` (resumable), or `bfloat16`
+    /// or `float16` for inference-only files half the size.
+    public var saveWeightType: DType = .float32
 
     /// Options with every default.
     public init() {}
@@ -83,6 +89,7 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
         try require(vocabularySize >= 3, "--vocab-size must be at least 3, not \(vocabularySize)")
         try require(maxLength > 0, "--max-len must be positive, not \(maxLength)")
         if let limit { try require(limit > 0, "--limit must be positive, not \(limit)") }
+        try require(saveWeightType.isFloatingPoint, "--save-dtype must be float32, bfloat16 or float16, not \(saveWeightType)")
     }
 }
 

@@ -131,7 +131,7 @@ public final class TrainingRun {
         }
         schedule = LearningRateSchedule(base: learningRate, shape: shape, warmupSteps: warmupSteps, totalSteps: totalSteps)
         trainer = Trainer(model: model, optimizer: optimizer, schedule: schedule, task: data.task, device: device,
-                          readsTokens: modelKind.readsTokens, paddingId: data.wordPieces?.paddingId)
+                          readsTokens: modelKind.readsTokens, paddingId: data.wordPieces?.paddingId, precision: options.precision)
         recordedTargetColumn = recorded?.targetColumn
         recordedTextColumn = recorded?.textColumn
         recordedLabelColumn = recorded?.labelColumn
@@ -166,10 +166,12 @@ public final class TrainingRun {
     }
 
     /// Writes the model and optimizer state after `epochsCompleted` epochs to ``saveURL``
-    /// (atomically; rank 0 only).
+    /// (atomically; rank 0 only), the weights in `options.saveWeightType`.
     public func saveCheckpoint(epochsCompleted: Int) throws {
         guard let saveURL, communicator.rank == 0 else { return }
-        try ModelCheckpoint.save(model: model, optimizer: optimizer, configuration: configuration(epochsCompleted: epochsCompleted), to: saveURL)
+        try ModelCheckpoint.save(
+            model: model, optimizer: optimizer, configuration: configuration(epochsCompleted: epochsCompleted), to: saveURL,
+            weightType: options.saveWeightType)
     }
 
     /// Trains from ``startEpoch`` to `options.epochs`, evaluating on the test split and saving a
@@ -193,6 +195,8 @@ public final class TrainingRun {
                                    timeout: communicationTimeout, batchesPerEpoch: loader.batchesPerEpoch)
             : nil
         for epoch in startEpoch...options.epochs {
+            try device.synchronize()
+            try device.resetPeakMemory()
             let result: (loss: Double, samples: Int, seconds: Double, interrupted: Bool)
             var shares: [Int]?
             if let parallel {
@@ -202,6 +206,8 @@ public final class TrainingRun {
             } else {
                 result = try trainer.trainEpoch(loader, epoch: epoch, shouldStop: shouldStop, progress: progress, stepLoss: stepLoss)
             }
+            try device.synchronize()
+            let peakDeviceBytes = try device.memoryStatistics.peakLiveBytes
             if result.interrupted {
                 try saveCheckpoint(epochsCompleted: epoch - 1)
                 return .interrupted(epoch: epoch, savedTo: communicator.rank == 0 ? saveURL : nil)
@@ -226,6 +232,12 @@ public final class TrainingRun {
             if parallel != nil {
                 report.ranks = communicator.size
                 report.batchShares = shares
+            }
+            report.precision = options.precision.rawValue
+            report.peakDeviceBytes = peakDeviceBytes
+            if let scaler = trainer.lossScaler {
+                report.lossScale = Double(scaler.scale)
+                report.skippedSteps = scaler.skippedSteps
             }
             try epochEnded(report)
             try saveCheckpoint(epochsCompleted: epoch)

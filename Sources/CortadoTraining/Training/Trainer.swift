@@ -26,11 +26,20 @@ public final class Trainer {
     /// back to its longest row and the model gets the ids and their mask.
     public let paddingId: Int32?
 
+    /// The precision of the forward and backward passes (the model's parameters stay float32).
+    public let precision: Precision
+    /// fp16's dynamic loss scaling (`nil` in other precisions).
+    public let lossScaler: LossScaler?
+
     /// Creates a trainer; the model must already be on `device`.
+    /// - Parameter precision: `fp32`, or mixed precision: layers compute in bfloat16 or float16
+    ///   (``withComputeType(_:_:)``), losses in float32; `fp16` scales the loss (``LossScaler``).
     public init(
         model: any Module, optimizer: any Optimizer, schedule: LearningRateSchedule, task: Task, device: Device,
-        lossReadInterval: Int = 25, readsTokens: Bool = false, paddingId: Int32? = nil
+        lossReadInterval: Int = 25, readsTokens: Bool = false, paddingId: Int32? = nil, precision: Precision = .fp32
     ) {
+        self.precision = precision
+        self.lossScaler = precision == .fp16 ? try? LossScaler() : nil
         self.paddingId = paddingId
         self.model = model
         self.optimizer = optimizer
@@ -68,8 +77,13 @@ public final class Trainer {
         }
     }
 
-    /// The model's output for `batch`: features, token ids, or WordPiece ids with their mask.
+    /// The model's output for `batch` (features, token ids, or WordPiece ids with their mask), its
+    /// layers computing in the trainer's precision.
     private func forward(_ batch: Batch) throws -> Tensor {
+        try withComputeType(precision.computeType) { try forwardInComputeType(batch) }
+    }
+
+    private func forwardInComputeType(_ batch: Batch) throws -> Tensor {
         if let paddingId {
             guard let masked = model as? any MaskedSequenceModule else {
                 throw TrainingError.incompatibleData("the model does not take a padding mask, so it cannot read WordPiece batches")
@@ -102,28 +116,30 @@ public final class Trainer {
     ) throws -> (loss: Double, samples: Int, seconds: Double, interrupted: Bool) {
         model.train()
         let ring = try Tensor.zeros([lossReadInterval], device: device)
-        var pendingCounts: [Int] = []  // samples of the batches whose losses sit in the ring
+        // The batches whose losses sit in the ring: their samples and step numbers (counted over
+        // the run, skipped fp16 steps included).
+        var pending: [(count: Int, step: Int)] = []
+        var attempted = optimizer.stepCount + (lossScaler?.skippedSteps ?? 0)
         var lossSum = 0.0, samples = 0, recentSum = 0.0, recentSamples = 0
         let batches = loader.batchesPerEpoch
         let start = DispatchTime.now().uptimeNanoseconds
         func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
         func readRing(batch: Int) throws {
-            guard !pendingCounts.isEmpty else { return }
+            guard !pending.isEmpty else { return }
             let losses = try ring.toArray()
-            let firstStep = optimizer.stepCount - pendingCounts.count
-            for (slot, count) in pendingCounts.enumerated() {
+            for (slot, (count, step)) in pending.enumerated() {
                 let value = losses[slot]
                 guard value.isFinite else {
-                    throw TrainingError.nonFiniteLoss(step: firstStep + slot + 1, epoch: epoch, value: value)
+                    throw TrainingError.nonFiniteLoss(step: step, epoch: epoch, value: value)
                 }
-                stepLoss(firstStep + slot + 1, Double(value))
+                stepLoss(step, Double(value))
                 lossSum += Double(value) * Double(count)
                 recentSum += Double(value) * Double(count)
                 samples += count
                 recentSamples += count
             }
-            pendingCounts.removeAll(keepingCapacity: true)
+            pending.removeAll(keepingCapacity: true)
             let elapsed = seconds()
             progress(TrainingProgress(
                 epoch: epoch, batch: batch, batches: batches, recentLoss: recentSum / Double(max(recentSamples, 1)),
@@ -138,12 +154,13 @@ public final class Trainer {
             optimizer.learningRate = schedule.rate(at: optimizer.stepCount)
             model.zeroGrad()
             let (loss, _) = try loss(on: batch)
-            try loss.backward()
-            try optimizer.step()
-            try loss.copyElement(to: ring, at: pendingCounts.count)
-            pendingCounts.append(batch.count)
+            try loss.backward(gradient: try gradientSeed(like: loss))
+            try applyStep()
+            attempted += 1
+            try loss.copyElement(to: ring, at: pending.count)
+            pending.append((batch.count, attempted))
             index += 1
-            if pendingCounts.count == lossReadInterval { try readRing(batch: index) }
+            if pending.count == lossReadInterval { try readRing(batch: index) }
             if shouldStop() {
                 interrupted = true
                 break
@@ -151,6 +168,28 @@ public final class Trainer {
         }
         try readRing(batch: index)
         return (lossSum / Double(max(samples, 1)), samples, seconds(), interrupted)
+    }
+
+    /// The gradient the backward pass starts from: 1, or fp16's loss scale (the loss scaled without
+    /// another node in the graph). Made again only when the scale changes.
+    func gradientSeed(like loss: Tensor, weight: Float = 1) throws -> Tensor {
+        let value = weight * (lossScaler?.scale ?? 1)
+        if let seed = seedCache, seed.value == value, seed.tensor.shape == loss.shape, seed.tensor.device == loss.device {
+            return seed.tensor
+        }
+        let tensor = try Tensor.full(loss.shape, value: value, dtype: loss.dtype, device: loss.device)
+        seedCache = (value, tensor)
+        return tensor
+    }
+    private var seedCache: (value: Float, tensor: Tensor)?
+
+    /// Takes the optimizer step after a backward pass; in fp16, unscales the gradients first, or
+    /// skips the step when one overflowed (the scaler halves its scale). Returns whether it stepped.
+    @discardableResult
+    func applyStep() throws -> Bool {
+        if let lossScaler, !(try lossScaler.unscale(optimizer.parameters.map(\.parameter))) { return false }
+        try optimizer.step()
+        return true
     }
 
     /// Mean loss and accuracy over `dataset`, in evaluation mode without gradients.

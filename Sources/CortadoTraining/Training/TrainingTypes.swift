@@ -48,6 +48,15 @@ public struct EpochReport: Sendable, Codable, Equatable {
     public var ranks: Int?
     /// Data-parallel runs: each rank's samples of a full global batch at the end of the epoch.
     public var batchShares: [Int]?
+    /// The precision of the forward and backward passes (`fp32`, `bf16`, `fp16`).
+    public var precision: String?
+    /// fp16: the loss scale at the end of the epoch.
+    public var lossScale: Double?
+    /// fp16: steps skipped so far because a gradient overflowed.
+    public var skippedSteps: Int?
+    /// The most device memory held at once during the epoch's training, as the caching
+    /// allocator counts it (buffers in use, not its cache).
+    public var peakDeviceBytes: Int?
 
     /// Creates a report.
     public init(

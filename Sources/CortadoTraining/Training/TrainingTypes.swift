@@ -84,6 +84,7 @@ public struct EpochReport: Sendable, Codable, Equatable {
         case testPrecision = "test_precision", testRecall = "test_recall", testF1 = "test_f1"
         case samplesPerSecond = "samples_per_sec", learningRate = "learning_rate"
         case ranks, batchShares = "batch_shares"
+        case precision, lossScale = "loss_scale", skippedSteps = "skipped_steps", peakDeviceBytes = "peak_device_bytes"
     }
 }
 

@@ -37,6 +37,9 @@ struct MixedPrecisionTrainingTests {
         #expect(single.lossScale == nil && brain.lossScale == nil)
         #expect(half.lossScale == 65536 && half.skippedSteps == 0)
         #expect([single, brain, half].allSatisfy { ($0.peakDeviceBytes ?? 0) > 0 })
+        // The JSON of an epoch line carries them.
+        let json = String(decoding: try JSONEncoder().encode(half), as: UTF8.self)
+        #expect(["\"precision\":\"fp16\"", "\"loss_scale\":65536", "\"skipped_steps\":0", "\"peak_device_bytes\":"].allSatisfy(json.contains), "\(json)")
     }
 
     @Test("--save-dtype writes a half checkpoint that evaluates like the float32 one and cannot be resumed")

@@ -66,6 +66,9 @@ struct SuiteBench: ParsableCommand {
         }
     }
 
+    @Option(name: .customLong("precision"), help: "Precision(s) to run the cases in (repeatable; interleaved with the devices within each repeat): fp32, bf16, fp16 (default fp32).")
+    var precisions: [Precision] = []
+
     @OptionGroup var cpu: ThreadsOption
 
     func run() throws {
@@ -82,7 +85,7 @@ struct SuiteBench: ParsableCommand {
         let runner = BenchmarkRunner(repeats: repeats, warmup: warmup)
         var results: [BenchmarkResult] = []
         for benchmark in cases {
-            let caseResults = try runner.run(benchmark, on: targets)
+            let caseResults = try runner.run(benchmark, on: targets, precisions: precisions.isEmpty ? [.fp32] : precisions)
             results += caseResults
             if json {
                 for result in caseResults { print(try Terminal.jsonLine(result)) }
@@ -124,12 +127,15 @@ enum BenchmarkTable {
             else { throughput = "" }
             let deviceTime = r.deviceMs.map { String(format: "device %.3f ms", $0) } ?? ""
             let ratio = r.speedupOverCPU.map { r.device == Device.cpu.id ? "" : String(format: "%.2f× cpu", $0) } ?? ""
-            return [r.caseName.padding(toLength: 40, withPad: " ", startingAt: 0),
+            let name = r.precision == Precision.fp32.rawValue ? r.caseName : "\(r.caseName) [\(r.precision)]"
+            let peak = r.peakBytes.map { "peak " + formatBytes($0) } ?? ""
+            return [name.padding(toLength: 46, withPad: " ", startingAt: 0),
                     r.device.padding(toLength: 10, withPad: " ", startingAt: 0),
                     String(format: "%10.3f ms", r.medianMs),
                     String(format: "(%.3f–%.3f)", r.minMs, r.maxMs).padding(toLength: 22, withPad: " ", startingAt: 0),
                     deviceTime.padding(toLength: 20, withPad: " ", startingAt: 0),
-                    throughput.padding(toLength: 20, withPad: " ", startingAt: 0), ratio].joined(separator: " ")
+                    throughput.padding(toLength: 20, withPad: " ", startingAt: 0),
+                    peak.padding(toLength: 16, withPad: " ", startingAt: 0), ratio].joined(separator: " ")
                 .trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n")
     }

@@ -53,7 +53,8 @@ public final class TransformerEncoderLayer: Module {
     }
 
     /// The block applied to `x` `[batch, length, hidden]`; `mask` `[batch, length]` marks real tokens with 1.
-    public func callAsFunction(_ x: Tensor, mask: Tensor?) throws -> Tensor {
+    public func callAsFunction(_ input: Tensor, mask: Tensor?) throws -> Tensor {
+        let x = try input.inComputeType()  // the residual sums stay in one type
         if preLayerNorm {
             let attended = try x + dropout(attention(attentionNorm(x), mask: mask))
             return try attended + dropout(feedForward(outputNorm(attended)))

@@ -58,13 +58,17 @@ public struct BenchmarkResult: Sendable, Codable, Equatable {
     public var gbps: Double?
     /// Training samples per second, for whole steps.
     public var samplesPerSec: Double?
-    /// How many times faster than the `cpu` device (its median over this one's).
+    /// How many times faster than the `cpu` device (its median over this one's), at the same precision.
     public var speedupOverCPU: Double?
+    /// The precision the case ran in (`fp32`, `bf16`, `fp16`).
+    public var precision: String = Precision.fp32.rawValue
+    /// The most device memory held at once during a timed run, beyond what was live before it.
+    public var peakBytes: Int?
 
     /// JSON keys (`case`, `median_ms`, `gflops`, …).
     enum CodingKeys: String, CodingKey {
         case caseName = "case", group, device, deviceName = "device_name", medianMs = "median_ms", minMs = "min_ms"
         case maxMs = "max_ms", repeats, deviceMs = "device_ms", gflops, gbps, samplesPerSec = "samples_per_sec"
-        case speedupOverCPU = "speedup_over_cpu"
+        case speedupOverCPU = "speedup_over_cpu", precision, peakBytes = "peak_bytes"
     }
 }

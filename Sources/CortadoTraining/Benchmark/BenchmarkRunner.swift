@@ -1,7 +1,7 @@
 import Foundation
 
-/// Times benchmark cases on several devices, interleaving the devices within each repeat so that
-/// drift of the machine affects them alike.
+/// Times benchmark cases on several devices and precisions, interleaving them within each repeat
+/// so that drift of the machine affects them alike.
 public struct BenchmarkRunner {
     /// Most timed runs per case and device.
     public var repeats: Int
@@ -17,38 +17,54 @@ public struct BenchmarkRunner {
         self.secondsPerCase = secondsPerCase
     }
 
-    /// Runs `benchmark` on every device and returns one result per device.
-    public func run(_ benchmark: BenchmarkCase, on devices: [Device]) throws -> [BenchmarkResult] {
-        let runs = try devices.map { try benchmark.prepare($0) }
-        func timed(_ index: Int) throws -> Double {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try runs[index]()
-            try devices[index].synchronize()
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+    /// Runs `benchmark` on every device in every precision (its layers computing in that type,
+    /// ``withComputeType(_:_:)``) and returns one result per device and precision.
+    public func run(_ benchmark: BenchmarkCase, on devices: [Device], precisions: [Precision] = [.fp32]) throws -> [BenchmarkResult] {
+        let variants = precisions.flatMap { precision in devices.map { (device: $0, precision: precision) } }
+        let runs = try variants.map { variant in
+            try withComputeType(variant.precision.computeType) { try benchmark.prepare(variant.device) }
         }
-        for index in devices.indices {
+        var peaks = Array(repeating: 0, count: variants.count)
+        func timed(_ index: Int) throws -> Double {
+            let (device, precision) = variants[index]
+            try device.synchronize()
+            try device.resetPeakMemory()
+            let live = try device.memoryStatistics.liveBytes
+            let start = DispatchTime.now().uptimeNanoseconds
+            try withComputeType(precision.computeType) { try runs[index]() }
+            try device.synchronize()
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            peaks[index] = max(peaks[index], try device.memoryStatistics.peakLiveBytes - live)
+            return elapsed
+        }
+        for index in variants.indices {
             for _ in 0..<warmup { _ = try timed(index) }
         }
-        var times = Array(repeating: [Double](), count: devices.count)
+        var times = Array(repeating: [Double](), count: variants.count)
         let started = Date()
         for round in 0..<repeats {
-            for index in devices.indices { times[index].append(try timed(index)) }
-            if round >= 2, Date().timeIntervalSince(started) > secondsPerCase { break }
+            for index in variants.indices { times[index].append(try timed(index)) }
+            if round >= 2, Date().timeIntervalSince(started) > secondsPerCase * Double(precisions.count) { break }
         }
-        var deviceTimes = Array(repeating: [Double](), count: devices.count)
-        for (index, device) in devices.enumerated() where device.kind == .opencl {
+        var deviceTimes = Array(repeating: [Double](), count: variants.count)
+        for (index, variant) in variants.enumerated() where variant.device.kind == .opencl {
             for _ in 0..<min(3, times[index].count) {
-                let kernels = try device.profileKernels { try runs[index]() }
+                let kernels = try variant.device.profileKernels {
+                    try withComputeType(variant.precision.computeType) { try runs[index]() }
+                }
                 deviceTimes[index].append(kernels.reduce(0) { $0 + $1.seconds } * 1000)
             }
         }
-        var results = try devices.indices.map { index -> BenchmarkResult in
+        var results = try variants.indices.map { index -> BenchmarkResult in
+            let (device, precision) = variants[index]
             let sorted = times[index].sorted()
             let median = Self.median(sorted)
             var result = BenchmarkResult(
-                caseName: benchmark.name, group: benchmark.group, device: devices[index].id,
-                deviceName: try devices[index].info.name, medianMs: median, minMs: sorted.first ?? 0, maxMs: sorted.last ?? 0,
+                caseName: benchmark.name, group: benchmark.group, device: device.id,
+                deviceName: try device.info.name, medianMs: median, minMs: sorted.first ?? 0, maxMs: sorted.last ?? 0,
                 repeats: sorted.count, deviceMs: deviceTimes[index].isEmpty ? nil : Self.median(deviceTimes[index].sorted()))
+            result.precision = precision.rawValue
+            result.peakBytes = peaks[index]
             let seconds = median / 1000
             switch benchmark.work {
             case let .flops(flops): result.gflops = flops / seconds / 1e9
@@ -58,8 +74,10 @@ public struct BenchmarkRunner {
             }
             return result
         }
-        if let cpu = results.first(where: { $0.device == Device.cpu.id }) {
-            for index in results.indices { results[index].speedupOverCPU = cpu.medianMs / results[index].medianMs }
+        for index in results.indices {
+            if let cpu = results.first(where: { $0.device == Device.cpu.id && $0.precision == results[index].precision }) {
+                results[index].speedupOverCPU = cpu.medianMs / results[index].medianMs
+            }
         }
         return results
     }

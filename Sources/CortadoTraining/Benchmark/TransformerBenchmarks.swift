@@ -47,7 +47,7 @@ public enum TransformerBenchmarks {
             let block = try TransformerEncoderLayer(architecture, device: device, generator: RandomGenerator(seed: 8))
             let x = try Tensor.uniform(hiddenShape, device: device).requiringGrad()
             let y = try block(x, mask: mask(batchSize, trainingLength, device))
-            let dy = try Tensor.uniform(y.shape, device: device)
+            let dy = try Tensor.uniform(y.shape, device: device).to(dtype: y.dtype)
             return {
                 block.zeroGrad()
                 x.zeroGrad()

@@ -118,12 +118,7 @@ extension CPUBackend {
         _ x: DeviceBuffer, weight: DeviceBuffer?, bias: DeviceBuffer?, rows: Int, width: Int, epsilon: Float,
         into y: DeviceBuffer, mean: DeviceBuffer, rstd: DeviceBuffer
     ) throws {
-        if x.dtype.isHalf {
-            return try widening([x, weight, bias], into: [y, mean, rstd]) { b in
-                try layerNorm(b[0]!, weight: b[1], bias: b[2], rows: rows, width: width, epsilon: epsilon,
-                              into: b[3]!, mean: b[4]!, rstd: b[5]!)
-            }
-        }
+        if x.dtype.isHalf { return try layerNormHalf(x, weight: weight, bias: bias, rows: rows, width: width, epsilon: epsilon, into: y, mean: mean, rstd: rstd) }
         let (xs, ys, means, rstds) = (UnsafePointer(x.floats), y.floats, mean.floats, rstd.floats)
         let (w, b) = (weight.map { UnsafePointer($0.floats) }, bias.map { UnsafePointer($0.floats) })
         Parallel.forEach(count: rows, grain: max(1, Self.elementwiseGrain / max(width, 1))) { range in
@@ -145,14 +140,11 @@ extension CPUBackend {
         _ x: DeviceBuffer, weight: DeviceBuffer?, mean: DeviceBuffer, rstd: DeviceBuffer, dy: DeviceBuffer,
         rows: Int, width: Int, dx: DeviceBuffer, dWeight: DeviceBuffer?, dBias: DeviceBuffer?
     ) throws {
-        if x.dtype.isHalf {
-            return try widening([x, weight, mean, rstd, dy], into: [dx, dWeight, dBias]) { b in
-                try layerNormBackward(b[0]!, weight: b[1], mean: b[2]!, rstd: b[3]!, dy: b[4]!, rows: rows, width: width,
-                                      dx: b[5]!, dWeight: b[6], dBias: b[7])
-            }
-        }
-        let (xs, gs, dxs) = (UnsafePointer(x.floats), UnsafePointer(dy.floats), dx.floats)
-        let (means, rstds, w) = (mean.floats, rstd.floats, weight.map { UnsafePointer($0.floats) })
+        let wide = x.dtype.isHalf
+        // 16-bit rows are widened one at a time into per-core scratch; the sums stay float32.
+        let (xs, gs, dxs) = wide ? (nil, nil, nil) : (UnsafePointer(x.floats), UnsafePointer(dy.floats), dx.floats)
+        let weights = try weight.map { try floatCopy(of: $0) }
+        let (means, rstds, w) = (mean.floats, rstd.floats, weights.map { UnsafePointer($0.floats) })
         let blockRows = Self.layerNormBlockRows
         let blocks = (rows + blockRows - 1) / blockRows
         let wantsParameters = dWeight != nil || dBias != nil
@@ -160,24 +152,75 @@ extension CPUBackend {
         let partial = wantsParameters ? try allocator.allocate(count: max(blocks * 2 * width, 1), dtype: .float32) : nil
         let partials = partial?.floats
         Parallel.forEach(count: blocks, grain: max(1, Self.elementwiseGrain / max(blockRows * width, 1))) { range in
-            for block in range {
-                let sums = partials.map { $0 + block * 2 * width }
-                sums?.initialize(repeating: 0, count: 2 * width)
-                for row in (block * blockRows)..<min((block + 1) * blockRows, rows) {
-                    let at = row * width
-                    NormalizationRows.backward(
-                        xs + at, gs + at, dxs + at, width, mean: means[row], rstd: rstds[row], weight: w,
-                        dWeight: sums, dBias: sums.map { $0 + width })
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: wide ? 3 * width : 0) { scratch in
+                for block in range {
+                    let sums = partials.map { $0 + block * 2 * width }
+                    sums?.initialize(repeating: 0, count: 2 * width)
+                    for row in (block * blockRows)..<min((block + 1) * blockRows, rows) {
+                        let at = row * width
+                        guard wide, let rowX = scratch.baseAddress else {
+                            NormalizationRows.backward(
+                                xs! + at, gs! + at, dxs! + at, width, mean: means[row], rstd: rstds[row], weight: w,
+                                dWeight: sums, dBias: sums.map { $0 + width })
+                            continue
+                        }
+                        let (rowDy, rowDx) = (rowX + width, rowX + 2 * width)
+                        ElementAccess.loadFloats(x.dtype, x.handle.hostPointer, at: at, step: 1, count: width, into: rowX)
+                        ElementAccess.loadFloats(dy.dtype, dy.handle.hostPointer, at: at, step: 1, count: width, into: rowDy)
+                        NormalizationRows.backward(
+                            rowX, rowDy, rowDx, width, mean: means[row], rstd: rstds[row], weight: w,
+                            dWeight: sums, dBias: sums.map { $0 + width })
+                        ElementAccess.storeFloats(rowDx, count: width, as: dx.dtype, dx.handle.hostPointer, at: at, step: 1)
+                    }
                 }
             }
         }
         for (which, target) in [dWeight, dBias].enumerated() {
-            guard let target = target?.floats, let partials else { continue }
-            target.initialize(repeating: 0, count: width)
-            for block in 0..<blocks {
-                let source = partials + (block * 2 + which) * width
-                for column in 0..<width { target[column] += source[column] }
+            guard let target, let partials else { continue }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { buffer in
+                guard let sum = buffer.baseAddress else { return }
+                sum.initialize(repeating: 0, count: width)
+                for block in 0..<blocks {
+                    let source = partials + (block * 2 + which) * width
+                    for column in 0..<width { sum[column] += source[column] }
+                }
+                ElementAccess.storeFloats(sum, count: width, as: target.dtype, target.handle.hostPointer, at: 0, step: 1)
             }
         }
+    }
+
+    /// LayerNorm of 16-bit rows: each row widened into per-core scratch, normalised in float32, and
+    /// rounded back (the statistics are float32).
+    private func layerNormHalf(
+        _ x: DeviceBuffer, weight: DeviceBuffer?, bias: DeviceBuffer?, rows: Int, width: Int, epsilon: Float,
+        into y: DeviceBuffer, mean: DeviceBuffer, rstd: DeviceBuffer
+    ) throws {
+        let (weights, biases) = (try weight.map { try floatCopy(of: $0) }, try bias.map { try floatCopy(of: $0) })
+        let (w, b) = (weights.map { UnsafePointer($0.floats) }, biases.map { UnsafePointer($0.floats) })
+        let (means, rstds) = (mean.floats, rstd.floats)
+        Parallel.forEach(count: rows, grain: max(1, Self.elementwiseGrain / max(width, 1))) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * width) { scratch in
+                guard let input = scratch.baseAddress else { return }
+                let output = input + width
+                for row in range {
+                    ElementAccess.loadFloats(x.dtype, x.handle.hostPointer, at: row * width, step: 1, count: width, into: input)
+                    let estimate = VectorMath.sum(input, width) / Float(width)
+                    let (mu, variance) = NormalizationRows.moments(input, width, mean: estimate)
+                    let r = 1 / (variance + epsilon).squareRoot()
+                    means[row] = mu
+                    rstds[row] = r
+                    NormalizationRows.normalize(input, output, width, mean: mu, rstd: r, weight: w, bias: b)
+                    ElementAccess.storeFloats(output, count: width, as: y.dtype, y.handle.hostPointer, at: row * width, step: 1)
+                }
+            }
+        }
+    }
+
+    /// `buffer` itself when it holds float32, else a float32 copy (a short parameter vector).
+    func floatCopy(of buffer: DeviceBuffer) throws -> DeviceBuffer {
+        guard buffer.dtype != .float32 else { return buffer }
+        let copy = try allocator.allocate(count: buffer.count, dtype: .float32)
+        try self.copy(StridedView(contiguous: buffer, shape: [buffer.count]), to: StridedView(contiguous: copy, shape: [copy.count]))
+        return copy
     }
 }

@@ -53,7 +53,7 @@ public enum ModelBenchmarks {
                     // Cleared as a training step does, so no gradient accumulation is timed.
                     layer.zeroGrad()
                     x.zeroGrad()
-                    try y.backward(gradient: dy)
+                    try y.backward(gradient: dy, retainGraph: true)
                 }
             })
         }

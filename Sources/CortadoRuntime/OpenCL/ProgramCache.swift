@@ -155,7 +155,8 @@ final class ProgramCache: @unchecked Sendable {
         }
         guard status == CL_SUCCESS else { return }
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let temporary = file.appendingPathExtension("tmp-\(getpid())")
+        // Unique per writer: two threads of one process may store the same program at once.
+        let temporary = file.appendingPathExtension("tmp-\(getpid())-\(UUID().uuidString)")
         guard (try? Data(bytes).write(to: temporary)) != nil else { return }
         if rename(temporary.path, file.path) != 0 { try? FileManager.default.removeItem(at: temporary) }
     }

@@ -177,6 +177,7 @@ public struct ModelCheckpoint {
     /// Replaces `model`'s parameters with the file's `model.<name>` tensors.
     private func load(into model: any Module, device: Device) throws {
         do {
+            if let record = try quantization() { return try loadQuantized(into: model, record: record, device: device) }
             var tensors: [String: Tensor] = [:]
             for (name, parameter) in model.namedParameters() {
                 tensors[name] = try file.tensor("model.\(name)", shape: parameter.value.shape, dtype: .float32, device: device)
@@ -191,6 +192,10 @@ public struct ModelCheckpoint {
 
     /// Restores `optimizer`'s state and step count (the optimizer must match the recorded one).
     public func restore(_ optimizer: any Optimizer, device: Device) throws {
+        if let record = try quantization() {
+            throw CheckpointError(file.url, "is an int8 checkpoint (\(record.scheme)) written for inference, without optimizer state; "
+                                  + "resume from the float32 checkpoint it came from")
+        }
         guard weightType == .float32 else {
             throw CheckpointError(file.url, "holds \(weightType) weights written for inference (--save-dtype) and no optimizer state; "
                                   + "resume from a float32 checkpoint")

@@ -47,7 +47,8 @@ struct EmbedCommand: ParsableCommand {
 
     func validate() throws {
         guard (input == nil) != texts.isEmpty else { throw ValidationError("give texts as arguments or --input FILE, not both") }
-        if batchSize <= 0 { throw ValidationError("--batch-size must be positive, not \(batchSize)") }
+        if batchSize <= 0 || batchSize > 65536 { throw ValidationError("--batch-size must be between 1 and 65536, not \(batchSize)") }
+        // An upper bound is the model's positions, checked when it is loaded.
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2, not \(maxLength)") }
     }
 
@@ -59,7 +60,10 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var cpu: ThreadsOption
 
+    @OptionGroup var weights: NonFiniteOption
+
     func run() throws {
+        weights.apply()
         try cpu.apply()
         var inputs = texts
         if let input {

@@ -50,7 +50,10 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var cpu: ThreadsOption
 
+    @OptionGroup var weights: NonFiniteOption
+
     func run() throws {
+        weights.apply()
         try cpu.apply()
         let saved = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint))
         let configuration = saved.configuration

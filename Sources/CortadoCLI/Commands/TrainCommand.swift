@@ -153,10 +153,15 @@ struct TrainCommand: ParsableCommand {
         } catch let error as TrainingError {
             throw ValidationError(error.description)
         }
-        guard commTimeout > 0 else { throw ValidationError("--comm-timeout must be positive, not \(commTimeout)") }
+        guard commTimeout > 0, commTimeout <= 1e7 else {
+            throw ValidationError("--comm-timeout must be a number of seconds from 0 to 10000000, not \(commTimeout)")
+        }
     }
 
+    @OptionGroup var weights: NonFiniteOption
+
     func run() throws {
+        weights.apply()
         // MPI starts only under an MPI launcher; a plain run is the group of one process.
         let communicator = try MPICommunicator.launched()
         guard communicator.size > 1 else {

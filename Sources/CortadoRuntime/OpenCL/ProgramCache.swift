@@ -68,8 +68,9 @@ final class ProgramCache: @unchecked Sendable {
 
     /// Builds (or loads from the disk cache) `source` under the name `family`, memoised by `key`.
     func program(family: String, source: String, options: String, key: String) throws -> cl_program {
-        let identity = [info.platform ?? "", info.platformVersion ?? "", info.name, info.deviceVersion ?? "",
-                        info.driverVersion, options, source].joined(separator: "\u{1}")
+        // The entry format is part of the key: entries of older builds (raw binaries) are never read.
+        let identity = [ProgramBinaryFile.formatName, info.platform ?? "", info.platformVersion ?? "", info.name,
+                        info.deviceVersion ?? "", info.driverVersion, options, source].joined(separator: "\u{1}")
         let file = directory.appendingPathComponent("\(family)-\(StableHash.hex(identity)).bin")
 
         let started = DispatchTime.now()
@@ -175,6 +176,8 @@ final class ProgramCache: @unchecked Sendable {
 enum ProgramBinaryFile {
     /// The first 8 bytes of every entry.
     static let magic = Array("CLBIN01\n".utf8)
+    /// The format's name, mixed into every entry's key.
+    static let formatName = "checksummed-1"
 
     /// 64-bit FNV-1a over `bytes`.
     static func checksum<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> UInt64 {

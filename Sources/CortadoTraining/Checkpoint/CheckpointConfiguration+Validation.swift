@@ -21,8 +21,8 @@ extension CheckpointConfiguration {
         }
         guard steps >= 0 else { throw fail("steps is \(steps), a negative number of optimizer steps") }
         if let stepsIntoEpoch {
-            guard stepsIntoEpoch >= 0, stepsIntoEpoch <= steps else {
-                throw fail("stepsIntoEpoch is \(stepsIntoEpoch), not between 0 and the \(steps) steps taken")
+            guard stepsIntoEpoch >= 0 else {
+                throw fail("stepsIntoEpoch is \(stepsIntoEpoch), a negative number of steps")
             }
         }
         guard batchSize >= 1, batchSize <= TrainingOptions.Limits.batchSize else {

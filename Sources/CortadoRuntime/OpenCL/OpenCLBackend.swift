@@ -43,11 +43,16 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         let recordID = record.deviceID
         self.integerDotProduct = clInfoString { clGetDeviceInfo(recordID, cl_device_info(CL_DEVICE_EXTENSIONS), $0, $1, $2) }
             .split(separator: " ").contains("cl_khr_integer_dot_product")
-        let tuned = device.profile == nil ? store.entry(for: record.info)?.parameters : nil
+        var tuned: KernelParameters?
+        if device.profile == nil, parameters == nil {
+            switch store.load(for: record.info) {
+            case let .success(entry)?: tuned = entry.parameters
+            case let .failure(problem)?: RuntimeNotes.emit("\(problem)")
+            case nil: break
+            }
+        }
         let table = parameters ?? tuned ?? KernelParameters.defaults(for: device.profile ?? KernelProfile(for: record.info.type))
-        try table.gemm.validate()
-        try table.normalization.validate()
-        try table.attention.validate()
+        try table.validate()
         self.parameters = table
 
         var status: cl_int = 0

@@ -10,6 +10,7 @@
 //   CortadoTraining            datasets and loaders, built-in models, checkpoints, the training recipe and loop,
 //                              data-parallel training over any Communicator
 //   CortadoMPI                 the Communicator on MPI (initialised only under an MPI launcher)
+//   CortadoFormats             the ecosystem's formats: ONNX export, TensorBoard event files, SVG curves
 //   CortadoCLI                 the `cortado` command (the only target that imports ArgumentParser)
 import PackageDescription
 
@@ -21,10 +22,12 @@ let package = Package(
         .library(name: "CortadoNN", targets: ["CortadoNN"]),
         .library(name: "CortadoTraining", targets: ["CortadoTraining"]),
         .library(name: "CortadoMPI", targets: ["CortadoMPI"]),
+        .library(name: "CortadoFormats", targets: ["CortadoFormats"]),
         .executable(name: "cortado", targets: ["CortadoCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         .systemLibrary(
@@ -63,11 +66,19 @@ let package = Package(
         .target(name: "CortadoNN", dependencies: ["Cortado"]),
         .target(name: "CortadoTraining", dependencies: ["CortadoNN", "CZlib"]),
         .target(name: "CortadoMPI", dependencies: ["CortadoTraining", "CMPI"]),
+        // The ecosystem's file formats: ONNX export, TensorBoard event files, SVG curves. The protobuf
+        // messages are generated once from the upstream .proto files (Protos/) and committed.
+        .target(
+            name: "CortadoFormats",
+            dependencies: ["CortadoTraining", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Protos"]
+        ),
         .executableTarget(
             name: "CortadoCLI",
             dependencies: [
                 "CortadoTraining",
                 "CortadoMPI",
+                "CortadoFormats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -75,7 +86,7 @@ let package = Package(
         // can run the freshly built `cortado` binary.
         // Fixtures/ holds reference files that tests read by path (relative to #filePath).
         .testTarget(
-            name: "CortadoTests", dependencies: ["CVectorMath", "CortadoRuntime", "Cortado", "CortadoNN", "CortadoTraining", "CortadoMPI", "CortadoCLI"],
+            name: "CortadoTests", dependencies: ["CVectorMath", "CortadoRuntime", "Cortado", "CortadoNN", "CortadoTraining", "CortadoMPI", "CortadoFormats", "CortadoCLI"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CortadoFormats
 import CortadoMPI
 import CortadoTraining
 import Foundation
@@ -92,6 +93,9 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Write every step's global training loss to this file, one JSON object per line (step, loss).")
     var lossLog: String?
+
+    @Option(help: "Write TensorBoard event files to this folder: per step the loss and learning rate, per epoch the --json values and histograms of the parameters (view with tensorboard --logdir DIR; --resume with the same folder continues the run).")
+    var logdir: String?
 
     @OptionGroup var cpu: ThreadsOption
 
@@ -213,9 +217,22 @@ struct TrainCommand: ParsableCommand {
         if !json && !quiet { Terminal.note(run.summary) }
         let display = ProgressDisplay(epochs: epochs, json: json)
         let log = quiet ? nil : try lossLog.map { try LossLog(path: $0) }
+        let board = quiet ? nil : try logdir.map {
+            try TensorBoardTrainingLog(logDirectory: URL(fileURLWithPath: $0), schedule: run.schedule)
+        }
+        var boardError: (any Error)?
         let outcome = try run.run(
             shouldStop: { interrupt.isRequested }, progress: { if !quiet { display.update($0) } },
-            stepLoss: { log?.write(step: $0, loss: $1) }, epochEnded: { if !quiet { try display.report($0) } })
+            stepLoss: { step, loss in
+                log?.write(step: step, loss: loss)
+                do { try board?.step(step, loss: loss) } catch { boardError = boardError ?? error }
+            },
+            epochEnded: { report in
+                if let boardError { throw boardError }
+                guard !quiet else { return }
+                try display.report(report)
+                try board?.epoch(report, of: run)
+            })
         let status = interrupt.exitStatus ?? 130
         if case let .interrupted(epoch, savedTo) = outcome {
             if quiet { throw ExitCode(status) }

@@ -1,0 +1,92 @@
+"""Times all-MiniLM-L6-v2 in ONNX Runtime (float32, CPU) on the texts `cortado embed` is compared on.
+
+Run through tools/ort-baseline, which exports the model with `cortado export --model DIR --onnx`
+and provides the test tooling's virtual environment (onnxruntime, tokenizers, numpy: tools/setup).
+As tools/pytorch_baseline.py's embed: texts sorted by length, longest first, in batches of 64, at
+most 256 tokens, each batch padded to its longest text; the graph mean-pools and L2-normalises
+(its `sentence_embedding` output). The timed span covers tokenizing (the Hugging Face fast tokenizer
+from the model's tokenizer.json) and the model, not loading them; one untimed batch warms up.
+Default input: the 2,113 movie-snippets test texts.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from keras_baseline import load_corpus  # noqa: E402  (the same corpus rules)
+from pytorch_baseline import EMBED_BATCH, model_directory  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="ort-baseline", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--onnx", required=True, help="the exported encoder (cortado export --model DIR --onnx FILE)")
+    parser.add_argument("--input", help="one text per line (default: the movie-snippets test texts)")
+    parser.add_argument("--output", help="write the embeddings (input order) as JSON lines")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads (default: every core)")
+    parser.add_argument("--rounds", type=int, default=1, help="timed passes over the texts; the median is reported")
+    parser.add_argument("--json", action="store_true", help="print one JSON line on stdout (progress on stderr)")
+    args = parser.parse_args()
+    if args.threads < 1 or args.rounds < 1:
+        parser.error("--threads and --rounds must be at least 1")
+    log = sys.stderr if args.json else sys.stdout
+
+    import numpy
+    import onnxruntime
+    import tokenizers
+
+    directory = model_directory()
+    if args.input:
+        with open(args.input, encoding="utf-8") as file:
+            texts = [line.rstrip("\n") for line in file if line.strip()]
+    else:
+        texts = [text for text, _ in load_corpus("movie-snippets")[1]]
+    with open(os.path.join(directory, "sentence_bert_config.json")) as file:
+        max_length = json.load(file).get("max_seq_length", 256)
+    tokenizer = tokenizers.Tokenizer.from_file(os.path.join(directory, "tokenizer.json"))
+    tokenizer.enable_truncation(max_length)
+    tokenizer.enable_padding()  # to the longest text of each batch
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = args.threads
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(args.onnx, options, providers=["CPUExecutionProvider"])
+    names = {i.name for i in session.get_inputs()}
+
+    def run(order):
+        embeddings = [None] * len(texts)
+        start = time.perf_counter()
+        for first in range(0, len(order), EMBED_BATCH):
+            batch = order[first:first + EMBED_BATCH]
+            encoded = tokenizer.encode_batch([texts[i] for i in batch])
+            feeds = {"input_ids": numpy.array([e.ids for e in encoded], dtype=numpy.int64),
+                     "attention_mask": numpy.array([e.attention_mask for e in encoded], dtype=numpy.int64)}
+            if "token_type_ids" in names:
+                feeds["token_type_ids"] = numpy.array([e.type_ids for e in encoded], dtype=numpy.int64)
+            pooled = session.run(["sentence_embedding"], feeds)[0]
+            for i, row in zip(batch, pooled):
+                embeddings[i] = row
+        return time.perf_counter() - start, embeddings
+
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    run(order[:EMBED_BATCH])  # warm-up
+    times = []
+    for _ in range(args.rounds):
+        seconds, embeddings = run(order)
+        times.append(seconds)
+        print(f"ort-baseline: embedded {len(texts)} texts in {seconds:.2f} s: {len(texts) / seconds:.1f} per second",
+              file=log, flush=True)
+    seconds = sorted(times)[len(times) // 2]
+    if args.output:
+        with open(args.output, "w") as file:
+            for row in embeddings:
+                file.write(json.dumps([round(float(x), 7) for x in row]) + "\n")
+    if args.json:
+        print(json.dumps({"tool": "ort-baseline", "onnxruntime": onnxruntime.__version__, "threads": args.threads,
+                          "texts": len(texts), "seconds": seconds, "texts_per_sec": len(texts) / seconds},
+                         sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

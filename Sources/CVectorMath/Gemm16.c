@@ -345,6 +345,51 @@ BF16_TARGET static void bf16_tile_in_place(const uint16_t *a, ptrdiff_t a_row, s
 #undef BF16_DOT
 #undef BF16_STORE
 
+#if defined(__x86_64__)
+// words[p][c] = the 32-bit word (column c's values 2p and 2p + 1) for 32 columns `stride` 16-bit
+// elements apart, p below `full_pairs` rounded down to a multiple of 16: 16 × 16 blocks of words
+// transposed in registers. Returns the pairs done.
+__attribute__((target("avx512f")))
+static size_t transpose_words_avx512(const uint16_t *b, ptrdiff_t stride, size_t full_pairs, uint32_t *words) {
+    size_t blocks = full_pairs / 16;
+    for (size_t block = 0; block < blocks; ++block) {
+        for (size_t half = 0; half < 2; ++half) {
+            __m512i r[16], t[16];
+            for (int i = 0; i < 16; ++i) {
+                r[i] = _mm512_loadu_si512((const void *)(b + (ptrdiff_t)(half * 16 + (size_t)i) * stride + block * 32));
+            }
+            // Transpose 16 × 16 32-bit words: pairs of rows, then quads, then 128-bit lanes.
+            for (int i = 0; i < 16; i += 2) {
+                t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+                t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 16; i += 4) {
+                r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+                r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+                r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+                r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+            }
+            for (int i = 0; i < 4; ++i) {
+                t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
+                t[i + 4] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
+                t[i + 8] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xDD);
+                t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xDD);
+            }
+            for (int i = 0; i < 4; ++i) {
+                r[i] = _mm512_shuffle_i32x4(t[i], t[i + 4], 0x88);
+                r[i + 4] = _mm512_shuffle_i32x4(t[i + 8], t[i + 12], 0x88);
+                r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 4], 0xDD);
+                r[i + 12] = _mm512_shuffle_i32x4(t[i + 8], t[i + 12], 0xDD);
+            }
+            for (int i = 0; i < 16; ++i) {
+                _mm512_storeu_si512((void *)(words + (block * 16 + (size_t)i) * TILE_N + half * 16), r[i]);
+            }
+        }
+    }
+    return blocks * 16;
+}
+#endif
+
 // Panel [pairs][32][2] of B's columns j0 ..< j0 + columns (zero-padded to 32) when B's rows or its
 // columns are contiguous: rows are interleaved two at a time; a contiguous column holds each (k,
 // k+1) pair as one 32-bit word. An odd k's last pair has a zero second half.
@@ -353,9 +398,13 @@ static void pack_bf16_b_panel(const cortado_gemm16 *g, size_t j0, size_t columns
     const uint16_t *b = (const uint16_t *)g->b;
     if (g->b_row == 1) {
         uint32_t *words = (uint32_t *)(void *)panel;
+        size_t done = 0;  // pairs transposed 16 × 16 words at a time
+#if defined(__x86_64__)
+        if (columns == TILE_N && has_avx512f()) done = transpose_words_avx512(b + (ptrdiff_t)j0 * g->b_col, g->b_col, k / 2, words);
+#endif
         for (size_t c = 0; c < columns; ++c) {
             const uint16_t *column = b + (ptrdiff_t)(j0 + c) * g->b_col;
-            size_t p = 0;
+            size_t p = done;
             for (; 2 * p + 1 < k; ++p) memcpy(words + p * TILE_N + c, column + 2 * p, 4);
             if (p < pairs) words[p * TILE_N + c] = column[2 * p];
         }

@@ -21,7 +21,7 @@ struct Gemm16Tests {
     func products(path: cortado_gemm16_path) throws {
         cortado_gemm16_set_path(path)
         defer { cortado_gemm16_set_path(CORTADO_GEMM16_AUTO) }
-        for (m, n, k) in [(13, 45, 7), (97, 33, 130), (1, 600, 3), (25, 1, 1)] {
+        for (m, n, k) in [(13, 45, 7), (97, 33, 130), (1, 600, 3), (25, 1, 1), (20, 64, 70), (5, 64, 37)] {
             for operands in [DType.bfloat16, .float16] where path == CORTADO_GEMM16_WIDEN || operands == .bfloat16 {
                 // B row-major, transposed (columns contiguous), or every other column of a wider
                 // matrix (neither contiguous); A row-major or transposed.

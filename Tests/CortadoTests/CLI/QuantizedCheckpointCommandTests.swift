@@ -136,4 +136,35 @@ struct QuantizedCheckpointCommandTests {
         #expect(objects.compactMap { $0["op"] as? String } == ["gemm", "int8 gemm (per-channel)", "gemm", "int8 gemm (per-channel)"])
         #expect(objects.allSatisfy { ($0["gflops"] as? Double ?? 0) > 0 })
     }
+
+    @Test("quantize --model writes an int8 encoder directory that embed runs, close to the float32 embeddings")
+    func modelDirectory() throws {
+        let fixture = try MiniLMFixture.load()
+        let model = try RealModel.directory().url.path
+        let scratch = try TemporaryDirectory()
+        let out = scratch.file("minilm-int8")
+        let quantize = try Cortado.run(["quantize", "--model", model, "--out", out, "--json"])
+        #expect(quantize.status == 0, "\(quantize.stderr)")
+        let report = try #require(jsonLines(quantize.stdout).first)
+        #expect((report["int8_layers"] as? [String])?.count == 30)
+        #expect((report["float_layers"] as? [String])?.allSatisfy { $0.hasSuffix(".output.dense") } == true)
+        #expect((report["size_ratio"] as? Double ?? 1) < 0.4)  // six float feed-forward outputs
+        for file in ["config.json", "vocab.txt"] { #expect(FileManager.default.fileExists(atPath: out + "/" + file)) }
+        let references = fixture.texts.filter { $0.maxLength >= 128 }.prefix(4)
+        for device in ["cpu", "opencl"] {
+            let embed = try Cortado.run(["embed", "--model", out, "--device", device] + references.map(\.text))
+            #expect(embed.status == 0, "\(embed.stderr)")
+            let vectors = embed.stdout.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Double])?.map { Float($0) }
+            }
+            #expect(vectors.count == references.count)
+            for (vector, reference) in zip(vectors, references) {
+                let cosine = zip(vector, reference.embedding).reduce(0) { $0 + $1.0 * $1.1 }
+                #expect(cosine > 0.99 && cosine < 0.99999, "\(device): \(reference.text) cosine \(cosine)")
+            }
+        }
+        expectFailure(try Cortado.run(["quantize", "--model", out, "--out", scratch.file("again")]), mentioning: ["already int8"])
+        expectFailure(try Cortado.run(["quantize", "--model", model, "--out", model]), mentioning: ["--out"])
+        expectFailure(try Cortado.run(["quantize", "--model", model, "--checkpoint", "x", "--out", out]), mentioning: ["one of them"])
+    }
 }

@@ -28,9 +28,9 @@ struct EmbedCommand: ParsableCommand {
               cortado embed --input texts.txt --dtype bf16
               cortado embed --input texts.txt --quantize int8 --compare
 
-            With --quantize int8 the Linear layers compute in int8 (weights per output channel, \
-            activations per row at run time), except those --keep-float names; the summary says which \
-            stayed float. --compare also embeds the texts in float32 in the same run (rounds interleaved) \
+            With --quantize int8 the Linear layers compute in int8 (by default q8_0: weights and \
+            activations with one scale per 32 values, the activations quantised at run time), except \
+            those --keep-float names; the summary says which stayed float. --compare also embeds the texts in float32 in the same run (rounds interleaved) \
             and reports the cosine of each int8 embedding to its float32 one (minimum and mean) and both \
             rates.
             """)
@@ -62,14 +62,14 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Quantise the encoder's Linear layers: int8.")
     var quantize: EmbedQuantization?
 
-    @Option(help: "With --quantize: the weights' scheme, per-channel or q8_0 (one scale per 32 values).")
-    var scheme: QuantizationScheme = .perChannel
+    @Option(help: "With --quantize: the weights' scheme, q8_0 (one scale per 32 values, activations likewise) or per-channel (faster, less accurate).")
+    var scheme: QuantizationScheme = .q8_0
 
     @Option(help: "With --quantize: the scheme of the feed-forward output layers when not kept float (default: --scheme).")
     var ffnScheme: QuantizationScheme?
 
-    @Option(help: "With --quantize: layers kept float: ffn-output (each layer's second feed-forward Linear), none, or comma-separated dotted names.")
-    var keepFloat = "ffn-output"
+    @Option(help: "With --quantize: layers kept float: none, ffn-output (each layer's second feed-forward Linear), or comma-separated dotted names.")
+    var keepFloat = "none"
 
     @Flag(help: "With --quantize: also embed in float32 in the same run and report cosine and speed against it.")
     var compare = false

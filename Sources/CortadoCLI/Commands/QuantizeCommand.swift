@@ -18,9 +18,8 @@ struct QuantizeCommand: ParsableCommand {
             and `cortado predict` run it on any device.
 
             With --model, a Hugging Face BERT-family directory is copied to the --out directory with an \
-            int8 model.safetensors; `cortado embed --model OUT` runs it. By default the second \
-            feed-forward Linear of each layer stays float (--keep-float ffn-output), as in \
-            `cortado embed --quantize int8`.
+            int8 model.safetensors (q8_0 unless --scheme says otherwise, as `cortado embed --quantize \
+            int8`); `cortado embed --model OUT` runs it.
 
             Examples:
               cortado quantize --checkpoint cnn.safetensors --out cnn-int8.safetensors --scheme per-channel
@@ -36,10 +35,10 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Where to write the int8 checkpoint (with --model: a directory).")
     var out: String
 
-    @Option(help: "per-channel (one scale per output channel) or q8_0 (one per block of 32).")
-    var scheme: QuantizationScheme = .perChannel
+    @Option(help: "per-channel (one scale per output channel; the default for checkpoints) or q8_0 (one per block of 32; the default with --model).")
+    var scheme: QuantizationScheme?
 
-    @Option(help: "Layers to keep in float: comma-separated dotted names (as listed in the output), none, or ffn-output (each encoder layer's second feed-forward Linear; the default with --model).")
+    @Option(help: "Layers to keep in float: comma-separated dotted names (as listed in the output), none (the default), or ffn-output (each encoder layer's second feed-forward Linear).")
     var keepFloat: String?
 
     @Flag(help: "Print a JSON object instead of text.")
@@ -79,26 +78,26 @@ struct QuantizeCommand: ParsableCommand {
         if let model {
             let directory = try PretrainedModelDirectory(path: model)
             let names = Set(try directory.loadEncoder(device: .cpu).quantizableLayers().map(\.name))
-            record = try directory.writeQuantized(to: output, scheme: scheme, keepingFloat: try kept(names, default: "ffn-output"))
+            record = try directory.writeQuantized(to: output, scheme: scheme ?? .q8_0, keepingFloat: try kept(names, default: "none"))
             (input, written) = (directory.weightsURL, output.appendingPathComponent(PretrainedModelDirectory.weightsFileName))
         } else {
             input = URL(fileURLWithPath: checkpoint ?? "")
             let saved = try ModelCheckpoint(contentsOf: input)
             let names = Set(try saved.makeTrainedModel(device: .cpu).quantizableLayers().map(\.name))
-            record = try saved.writeQuantized(to: output, scheme: scheme, keepingFloat: try kept(names, default: "none"))
+            record = try saved.writeQuantized(to: output, scheme: scheme ?? .perChannel, keepingFloat: try kept(names, default: "none"))
             written = output
         }
         func size(_ url: URL) -> Int { ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int) ?? 0 }
         let (before, after) = (size(input), size(written))
         let result = Result(
-            checkpoint: checkpoint ?? model ?? "", out: out, scheme: scheme.rawValue, int8Layers: record.int8Layers,
+            checkpoint: checkpoint ?? model ?? "", out: out, scheme: record.scheme.rawValue, int8Layers: record.int8Layers,
             int8StoredWeights: record.int8StoredWeights, floatLayers: record.floatLayers, inputBytes: before,
             outputBytes: after, sizeRatio: before > 0 ? Double(after) / Double(before) : 0)
         if json {
             print(try Terminal.jsonLine(result))
             return
         }
-        print("wrote \(written.path) (\(scheme)): \(after) bytes, \(String(format: "%.3f", result.sizeRatio))× the \(before) of \(input.path)")
+        print("wrote \(written.path) (\(record.scheme)): \(after) bytes, \(String(format: "%.3f", result.sizeRatio))× the \(before) of \(input.path)")
         print("int8 layers: \(record.int8Layers.isEmpty ? "none" : record.int8Layers.joined(separator: ", "))")
         if !record.int8StoredWeights.isEmpty {
             print("stored int8, computed float32: \(record.int8StoredWeights.joined(separator: ", "))")

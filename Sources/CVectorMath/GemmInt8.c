@@ -154,31 +154,6 @@ static void pack_a_panel(const cortado_qgemm *g, const layout *l, int vnni, size
     }
 }
 
-// --- the output stage -----------------------------------------------------------------------------
-
-// tile += (sums − offsets) · a_scale[row] · w_scale for `rows` rows; the last block stores C.
-static void output_stage(const cortado_qgemm *g, const int32_t *sums, const int32_t *offsets, const float *w_scales,
-                         size_t block, int first, int last, size_t i0, size_t j0, size_t rows, size_t columns,
-                         float *tile) {
-    size_t blocks = blocks_of(g);
-    for (size_t r = 0; r < rows; ++r) {
-        float a_scale = g->a_scales[(i0 + r) * blocks + block];
-        const int32_t *s = sums + r * TILE_N;
-        float *t = tile + r * TILE_N;
-        for (size_t c = 0; c < TILE_N; ++c) {
-            float value = (float)(s[c] - (offsets ? offsets[c] : 0)) * (a_scale * w_scales[c]);
-            t[c] = first ? value : t[c] + value;
-        }
-        if (!last) continue;
-        float *out = g->c + (ptrdiff_t)(i0 + r) * g->c_row + j0;
-        if (g->bias) {
-            for (size_t c = 0; c < columns; ++c) out[c] = t[c] + g->bias[j0 + c];
-        } else {
-            memcpy(out, t, columns * 4);
-        }
-    }
-}
-
 // --- tiles ------------------------------------------------------------------------------------------
 
 #if defined(__x86_64__)
@@ -241,6 +216,47 @@ BW_TARGET static void maddwd_tile(const uint32_t *a, const int16_t *w, size_t pa
 #undef BW_DOT
 #undef TILE_STORE
 
+// The output stage, 16 columns at a time: tile += (sums − offsets) · (a_scale[row] · w_scale) for
+// `rows` rows (the first block sets it); the last block adds the bias and stores C.
+BW_TARGET static void output_stage_avx512(const cortado_qgemm *g, const int32_t *sums, const int32_t *offsets,
+                                          const float *w_scales, size_t block, int first, int last, size_t i0,
+                                          size_t j0, size_t rows, size_t columns, float *tile) {
+    size_t blocks = blocks_of(g);
+    __m512 ws0 = _mm512_loadu_ps(w_scales), ws1 = _mm512_loadu_ps(w_scales + 16);
+    __m512i off0 = offsets ? _mm512_loadu_si512(offsets) : _mm512_setzero_si512();
+    __m512i off1 = offsets ? _mm512_loadu_si512(offsets + 16) : _mm512_setzero_si512();
+    __mmask16 m0 = columns >= 16 ? 0xFFFF : (__mmask16)((1u << columns) - 1);
+    __mmask16 m1 = columns >= 32 ? 0xFFFF : columns <= 16 ? 0 : (__mmask16)((1u << (columns - 16)) - 1);
+    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+    if (last && g->bias) {
+        b0 = _mm512_maskz_loadu_ps(m0, g->bias + j0);
+        b1 = _mm512_maskz_loadu_ps(m1, g->bias + j0 + 16);
+    }
+    for (size_t r = 0; r < rows; ++r) {
+        __m512 a_scale = _mm512_set1_ps(g->a_scales[(i0 + r) * blocks + block]);
+        const int32_t *s = sums + r * TILE_N;
+        float *t = tile + r * TILE_N;
+        __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_loadu_si512(s), off0)), _mm512_mul_ps(a_scale, ws0));
+        __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_loadu_si512(s + 16), off1)), _mm512_mul_ps(a_scale, ws1));
+        if (!first) {
+            v0 = _mm512_add_ps(_mm512_loadu_ps(t), v0);
+            v1 = _mm512_add_ps(_mm512_loadu_ps(t + 16), v1);
+        }
+        if (!last) {
+            _mm512_storeu_ps(t, v0);
+            _mm512_storeu_ps(t + 16, v1);
+            continue;
+        }
+        float *out = g->c + (ptrdiff_t)(i0 + r) * g->c_row + j0;
+        if (g->bias) {
+            v0 = _mm512_add_ps(v0, b0);
+            v1 = _mm512_add_ps(v1, b1);
+        }
+        _mm512_mask_storeu_ps(out, m0, v0);
+        _mm512_mask_storeu_ps(out + 16, m1, v1);
+    }
+}
+
 static void tiled_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *scratch, int vnni) {
     layout l = layout_of(g, vnni);
     size_t panels = l.bn / TILE_N, width = block_width(g);
@@ -276,7 +292,7 @@ static void tiled_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *sc
                         } else {
                             maddwd_tile(a + p0 / 2 * TILE_M, (const int16_t *)w + p0 * TILE_N, (end - p0) / 2, sums);
                         }
-                        output_stage(g, sums, vnni ? offsets + (panel * l.blocks + b) * TILE_N : NULL,
+                        output_stage_avx512(g, sums, vnni ? offsets + (panel * l.blocks + b) * TILE_N : NULL,
                                      w_scales + (panel * l.blocks + b) * TILE_N, b, b == 0, b + 1 == l.blocks,
                                      ic + ip, jc + jp, rows, columns, tile);
                     }

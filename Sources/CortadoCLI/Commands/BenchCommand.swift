@@ -20,7 +20,12 @@ struct GemmBench: ParsableCommand {
             Devices are interleaved within each repeat, so drift of the machine hits them alike. \
             Warm-up runs (kernel compilation, caches) are excluded; the median is reported.
 
+            With --int8 each device also runs the int8 product of quantised inference beside SGEMM, \
+            in the same repeats: `quantizedLinear` of A with B quantised once (--scheme), A's rows \
+            quantised on every run; its column counts integer operations (2n³) per second.
+
             Example: cortado bench gemm --size 1024 --size 2048 --device cpu --device opencl
+              cortado bench gemm --size 1024 --int8 --device cpu
             """)
 
     @Option(name: .customLong("size"), help: "Matrix size n (repeatable).")
@@ -37,6 +42,12 @@ struct GemmBench: ParsableCommand {
 
     @Flag(help: "Print one JSON object per line (op, device, size, median_ms, min_ms, max_ms, gflops).")
     var json = false
+
+    @Flag(help: "Also time the int8 product (int32 sums, float32 result) beside SGEMM.")
+    var int8 = false
+
+    @Option(help: "With --int8: the weight's scheme, per-channel or q8_0.")
+    var scheme: QuantizationScheme = .perChannel
 
     func validate() throws {
         // n × n float matrices: 16384 needs 1 GiB each.
@@ -69,45 +80,51 @@ struct GemmBench: ParsableCommand {
         let targets = try DeviceSelection.resolve(devices, fallback: ["cpu"] + Device.all.filter { $0.kind == .opencl }.map(\.id))
         var rows: [[String]] = []
         for n in sizes {
-            let operands = try targets.map { device -> (Tensor, Tensor) in
+            let operands = try targets.map { device -> (Tensor, Tensor, QuantizedMatrix?) in
                 let generator = RandomGenerator(seed: 42)
-                return (try Tensor.uniform([n, n], device: device, generator: generator),
-                        try Tensor.uniform([n, n], device: device, generator: generator))
+                let (a, b) = (try Tensor.uniform([n, n], device: device, generator: generator),
+                              try Tensor.uniform([n, n], device: device, generator: generator))
+                return (a, b, int8 ? try QuantizedMatrix(quantizing: b, scheme: scheme) : nil)
             }
-            func once(_ index: Int) throws -> Double {
-                let (a, b) = operands[index]
+            // (device index, int8) pairs, interleaved within every repeat.
+            let cases = targets.indices.flatMap { index in int8 ? [(index, false), (index, true)] : [(index, false)] }
+            func once(_ index: Int, _ quantized: Bool) throws -> Double {
+                let (a, b, q) = operands[index]
                 let start = DispatchTime.now().uptimeNanoseconds
-                try withNoGrad { _ = try a.matmul(b) }
+                try withNoGrad {
+                    if quantized, let q { _ = try a.quantizedLinear(q) } else { _ = try a.matmul(b) }
+                }
                 try targets[index].synchronize()
                 return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             }
-            for index in targets.indices {
-                for _ in 0..<warmup { _ = try once(index) }
+            for (index, quantized) in cases {
+                for _ in 0..<warmup { _ = try once(index, quantized) }
             }
-            var times = Array(repeating: [Double](), count: targets.count)
+            var times = Array(repeating: [Double](), count: cases.count)
             for _ in 0..<repeats {
-                for index in targets.indices { times[index].append(try once(index)) }
+                for (position, (index, quantized)) in cases.enumerated() { times[position].append(try once(index, quantized)) }
             }
-            for (index, device) in targets.enumerated() {
-                let sorted = times[index].sorted()
+            for (position, (index, quantized)) in cases.enumerated() {
+                let device = targets[index]
+                let sorted = times[position].sorted()
                 let median = sorted.count % 2 == 1
                     ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
                 let result = Result(
-                    op: "gemm", device: device.id, deviceName: try device.info.name, size: n,
+                    op: quantized ? "int8 gemm (\(scheme))" : "gemm", device: device.id, deviceName: try device.info.name, size: n,
                     medianMs: rounded(median, 3), minMs: rounded(sorted.first!, 3), maxMs: rounded(sorted.last!, 3),
                     gflops: rounded(2 * pow(Double(n), 3) / (median * 1e6), 1))
                 if json {
                     print(try Terminal.jsonLine(result))
                 } else {
                     rows.append([
-                        device.id, result.deviceName, "\(n)", String(format: "%.3f", median),
+                        device.id, result.deviceName, result.op, "\(n)", String(format: "%.3f", median),
                         String(format: "%.3f–%.3f", result.minMs, result.maxMs), String(format: "%.1f", result.gflops),
                     ])
                 }
             }
         }
         if !json {
-            print(Terminal.table(["device", "name", "n", "median ms", "min–max ms", "GFLOPS"], rows))
+            print(Terminal.table(["device", "name", "op", "n", "median ms", "min–max ms", "GFLOPS (int8: GOPS)"], rows))
         }
     }
 }

@@ -1,6 +1,13 @@
 import ArgumentParser
+import Cortado
 import CortadoTraining
 import Foundation
+
+/// What `cortado embed --quantize` turns the encoder's Linear layers into.
+enum EmbedQuantization: String, ExpressibleByArgument, CaseIterable {
+    /// int8 weights, activations quantised per row at run time.
+    case int8
+}
 
 /// `cortado embed`: sentence embeddings from a BERT-family model directory.
 struct EmbedCommand: ParsableCommand {
@@ -19,6 +26,13 @@ struct EmbedCommand: ParsableCommand {
               cortado embed "A man is eating food." "A man is riding a horse."
               cortado embed --input texts.txt --device opencl --json
               cortado embed --input texts.txt --dtype bf16
+              cortado embed --input texts.txt --quantize int8 --compare
+
+            With --quantize int8 the Linear layers compute in int8 (by default q8_0: weights and \
+            activations with one scale per 32 values, the activations quantised at run time), except \
+            those --keep-float names; the summary says which stayed float. --compare also embeds the texts in float32 in the same run (rounds interleaved) \
+            and reports the cosine of each int8 embedding to its float32 one (minimum and mean) and both \
+            rates.
             """)
 
     @Option(help: "A Hugging Face BERT-family model directory (default: <data dir>/models/all-MiniLM-L6-v2).")
@@ -45,11 +59,54 @@ struct EmbedCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per text with its tokens and embedding.")
     var json = false
 
+    @Option(help: "Quantise the encoder's Linear layers: int8.")
+    var quantize: EmbedQuantization?
+
+    @Option(help: "With --quantize: the weights' scheme, q8_0 (one scale per 32 values, activations likewise) or per-channel (faster, less accurate).")
+    var scheme: QuantizationScheme = .q8_0
+
+    @Option(help: "With --quantize: the scheme of the feed-forward output layers when not kept float (default: --scheme).")
+    var ffnScheme: QuantizationScheme?
+
+    @Option(help: "With --quantize: layers kept float: none, ffn-output (each layer's second feed-forward Linear), or comma-separated dotted names.")
+    var keepFloat = "none"
+
+    @Flag(help: "With --quantize: also embed in float32 in the same run and report cosine and speed against it.")
+    var compare = false
+
+    @Option(help: "With --compare: timed rounds of each, interleaved (medians reported).")
+    var rounds = 3
+
     func validate() throws {
         guard (input == nil) != texts.isEmpty else { throw ValidationError("give texts as arguments or --input FILE, not both") }
         if batchSize <= 0 || batchSize > 65536 { throw ValidationError("--batch-size must be between 1 and 65536, not \(batchSize)") }
         // An upper bound is the model's positions, checked when it is loaded.
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2, not \(maxLength)") }
+        if quantize != nil && dtype != .fp32 { throw ValidationError("--quantize int8 computes activations in float32; drop --dtype \(dtype)") }
+        if compare && quantize == nil { throw ValidationError("--compare compares an int8 encoder with float32: add --quantize int8") }
+        if rounds < 1 { throw ValidationError("--rounds must be at least 1, not \(rounds)") }
+    }
+
+    /// Quantises `encoder` as the flags say; returns the summary line.
+    private func quantized(_ encoder: SentenceEncoder) throws -> String {
+        let names = Set(encoder.model.quantizableLayers().map(\.name))
+        let kept: (String) -> Bool
+        switch keepFloat {
+        case "ffn-output": kept = SentenceEncoder.isFeedForwardOutput
+        case "none", "": kept = { _ in false }
+        default:
+            let list = Set(keepFloat.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            if let unknown = list.subtracting(names).sorted().first {
+                throw ValidationError("--keep-float: the encoder has no Linear layer '\(unknown)'")
+            }
+            kept = { list.contains($0) }
+        }
+        let (int8, float) = try encoder.quantize(scheme, keepingFloat: kept, override: { name in
+            SentenceEncoder.isFeedForwardOutput(name) ? ffnScheme : nil
+        })
+        let schemes = Dictionary(grouping: int8, by: \.scheme).map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")
+        return "int8: \(int8.count) Linear layers (\(schemes)); float: "
+            + (float.isEmpty ? "none" : float.joined(separator: ", "))
     }
 
     struct Line: Encodable {
@@ -79,14 +136,38 @@ struct EmbedCommand: ParsableCommand {
         let directory = try PretrainedModelDirectory(path: model ?? PretrainedModelDirectory.defaultPath)
         let loadStart = DispatchTime.now()
         let encoder = try SentenceEncoder(directory: directory, device: device, maxLength: maxLength, precision: dtype)
+        let layers = quantize == nil ? nil : try quantized(encoder)
         let embedStart = DispatchTime.now()
         let encodings = try encoder.encode(inputs)
-        let vectors = try encoder.embed(encodings: encodings, batchSize: batchSize)
+        var vectors = try encoder.embed(encodings: encodings, batchSize: batchSize)
+        let loading = seconds(from: loadStart, to: embedStart)
+        var embedding = seconds(from: embedStart, to: .now())
+        var comparison: String?
+        if compare {
+            let reference = try SentenceEncoder(directory: directory, device: device, maxLength: maxLength, precision: .fp32)
+            var (floatTimes, int8Times) = ([Double](), [Double]())
+            var floats: [[Float]] = []
+            for _ in 0..<rounds {
+                let floatStart = DispatchTime.now()
+                floats = try reference.embed(encodings: try reference.encode(inputs), batchSize: batchSize)
+                floatTimes.append(seconds(from: floatStart, to: .now()))
+                let int8Start = DispatchTime.now()
+                vectors = try encoder.embed(encodings: try encoder.encode(inputs), batchSize: batchSize)
+                int8Times.append(seconds(from: int8Start, to: .now()))
+            }
+            func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+            embedding = median(int8Times)
+            let cosines = zip(vectors, floats).map { a, b in zip(a, b).reduce(0) { $0 + Double($1.0) * Double($1.1) } }
+            let (floatRate, int8Rate) = (Double(inputs.count) / median(floatTimes), Double(inputs.count) / embedding)
+            comparison = String(
+                format: "cosine to float32: min %.4f, mean %.4f over %d texts; float32 %.1f texts/s, int8 %.1f texts/s: %.2f× (medians of %d interleaved rounds)\n",
+                cosines.min() ?? 0, cosines.reduce(0, +) / Double(max(cosines.count, 1)), cosines.count, floatRate, int8Rate,
+                int8Rate / floatRate, rounds)
+        }
         // NaN is not JSON, and no embedding: damaged weights (loaded with --allow-nonfinite) or an overflow.
         if let bad = vectors.firstIndex(where: { $0.contains { !$0.isFinite } }) {
             throw ValidationError("the model computed a non-finite embedding for text \(bad + 1) (\"\(inputs[bad].prefix(40))\"); its weights may be damaged")
         }
-        let (loading, embedding) = (seconds(from: loadStart, to: embedStart), seconds(from: embedStart, to: .now()))
         var output = ""
         for (index, vector) in vectors.enumerated() {
             if json {
@@ -101,7 +182,9 @@ struct EmbedCommand: ParsableCommand {
         let rate = String(format: "%.2f s: %.1f per second (model loaded in %.2f s)", embedding,
                           Double(vectors.count) / max(embedding, 1e-9), loading)
         let texts = vectors.count == 1 ? "1 text" : "\(vectors.count) texts"
-        let summary = "embedded \(texts) (\(tokens) tokens) on \(device) in \(rate)\n"
+        var summary = "embedded \(texts) (\(tokens) tokens) on \(device) in \(rate)\n"
+        if let layers { summary += layers + "\n" }
+        if let comparison { summary += comparison }
         FileHandle.standardError.write(Data(summary.utf8))
     }
 

@@ -9,7 +9,7 @@ extension QuantizationScheme: ExpressibleByArgument {}
 struct QuantizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quantize",
-        abstract: "Write an int8 copy of a checkpoint (weights int8 with float32 scales).",
+        abstract: "Write an int8 copy of a checkpoint or of a Hugging Face encoder directory (weights int8 with float32 scales).",
         discussion: """
             Linear and convolution layers compute in int8 (activations quantised per row at run time); \
             embedding tables and recurrent weights are stored int8 and computed in float32; biases and \
@@ -17,20 +17,28 @@ struct QuantizeCommand: ParsableCommand {
             the scheme in the metadata ('quantization.scheme', 'cortado.quantization'). `cortado eval` \
             and `cortado predict` run it on any device.
 
-            Example:
+            With --model, a Hugging Face BERT-family directory is copied to the --out directory with an \
+            int8 model.safetensors (q8_0 unless --scheme says otherwise, as `cortado embed --quantize \
+            int8`); `cortado embed --model OUT` runs it.
+
+            Examples:
               cortado quantize --checkpoint cnn.safetensors --out cnn-int8.safetensors --scheme per-channel
+              cortado quantize --model all-MiniLM-L6-v2 --out minilm-int8
             """)
 
     @Option(help: "A float checkpoint written by `cortado train --save`.")
-    var checkpoint: String
+    var checkpoint: String?
 
-    @Option(help: "Where to write the int8 checkpoint.")
+    @Option(help: "A Hugging Face BERT-family model directory (instead of --checkpoint).")
+    var model: String?
+
+    @Option(help: "Where to write the int8 checkpoint (with --model: a directory).")
     var out: String
 
-    @Option(help: "per-channel (one scale per output channel) or q8_0 (one per block of 32).")
-    var scheme: QuantizationScheme = .perChannel
+    @Option(help: "per-channel (one scale per output channel; the default for checkpoints) or q8_0 (one per block of 32; the default with --model).")
+    var scheme: QuantizationScheme?
 
-    @Option(help: "Comma-separated layers (dotted names, as listed in the output) to keep in float.")
+    @Option(help: "Layers to keep in float: comma-separated dotted names (as listed in the output), none (the default), or ffn-output (each encoder layer's second feed-forward Linear).")
     var keepFloat: String?
 
     @Flag(help: "Print a JSON object instead of text.")
@@ -48,26 +56,48 @@ struct QuantizeCommand: ParsableCommand {
         let sizeRatio: Double
     }
 
-    func run() throws {
-        let input = URL(fileURLWithPath: checkpoint), output = URL(fileURLWithPath: out)
-        let saved = try ModelCheckpoint(contentsOf: input)
-        let kept = Set((keepFloat ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        let names = Set(try saved.makeTrainedModel(device: .cpu).quantizableLayers().map(\.name))
-        if let unknown = kept.subtracting(names).sorted().first {
+    func validate() throws {
+        guard (checkpoint == nil) != (model == nil) else { throw ValidationError("give --checkpoint FILE or --model DIR, one of them") }
+    }
+
+    /// The layers `--keep-float` keeps, checked against the model's `names`.
+    private func kept(_ names: Set<String>, default fallback: String) throws -> (String) -> Bool {
+        let option = keepFloat ?? fallback
+        if option == "none" || option.isEmpty { return { _ in false } }
+        if option == "ffn-output" { return SentenceEncoder.isFeedForwardOutput }
+        let list = Set(option.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        if let unknown = list.subtracting(names).sorted().first {
             throw ValidationError("--keep-float: the model has no Linear or Conv2D layer '\(unknown)' (it has \(names.sorted().joined(separator: ", ")))")
         }
-        let record = try saved.writeQuantized(to: output, scheme: scheme, keepingFloat: { kept.contains($0) })
+        return { list.contains($0) }
+    }
+
+    func run() throws {
+        let output = URL(fileURLWithPath: out)
+        let input: URL, written: URL, record: QuantizationRecord
+        if let model {
+            let directory = try PretrainedModelDirectory(path: model)
+            let names = Set(try directory.loadEncoder(device: .cpu).quantizableLayers().map(\.name))
+            record = try directory.writeQuantized(to: output, scheme: scheme ?? .q8_0, keepingFloat: try kept(names, default: "none"))
+            (input, written) = (directory.weightsURL, output.appendingPathComponent(PretrainedModelDirectory.weightsFileName))
+        } else {
+            input = URL(fileURLWithPath: checkpoint ?? "")
+            let saved = try ModelCheckpoint(contentsOf: input)
+            let names = Set(try saved.makeTrainedModel(device: .cpu).quantizableLayers().map(\.name))
+            record = try saved.writeQuantized(to: output, scheme: scheme ?? .perChannel, keepingFloat: try kept(names, default: "none"))
+            written = output
+        }
         func size(_ url: URL) -> Int { ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int) ?? 0 }
-        let (before, after) = (size(input), size(output))
+        let (before, after) = (size(input), size(written))
         let result = Result(
-            checkpoint: checkpoint, out: out, scheme: scheme.rawValue, int8Layers: record.int8Layers,
+            checkpoint: checkpoint ?? model ?? "", out: out, scheme: record.scheme.rawValue, int8Layers: record.int8Layers,
             int8StoredWeights: record.int8StoredWeights, floatLayers: record.floatLayers, inputBytes: before,
             outputBytes: after, sizeRatio: before > 0 ? Double(after) / Double(before) : 0)
         if json {
             print(try Terminal.jsonLine(result))
             return
         }
-        print("wrote \(out) (\(scheme)): \(after) bytes, \(String(format: "%.3f", result.sizeRatio))× the \(before) of \(checkpoint)")
+        print("wrote \(written.path) (\(record.scheme)): \(after) bytes, \(String(format: "%.3f", result.sizeRatio))× the \(before) of \(input.path)")
         print("int8 layers: \(record.int8Layers.isEmpty ? "none" : record.int8Layers.joined(separator: ", "))")
         if !record.int8StoredWeights.isEmpty {
             print("stored int8, computed float32: \(record.int8StoredWeights.joined(separator: ", "))")

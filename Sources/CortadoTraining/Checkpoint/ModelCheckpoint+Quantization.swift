@@ -69,58 +69,81 @@ extension ModelCheckpoint {
             throw CheckpointError(url, "is the checkpoint being quantised; choose another --out")
         }
         let model = try makeTrainedModel(device: device)
+        let (tensors, record) = try Self.quantizedTensors(of: model, prefix: "model.", scheme: scheme, keepingFloat: keepingFloat)
+        try SafeTensors.write(pending: tensors, metadata: try Self.quantizationMetadata(record, base: file.metadata), to: url)
+        return record
+    }
+
+    /// `base` with the record of an int8 file: ``quantizationKey`` (JSON) and ``schemeKey``.
+    static func quantizationMetadata(_ record: QuantizationRecord, base: [String: String]) throws -> [String: String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var metadata = base
+        metadata[quantizationKey] = String(decoding: try encoder.encode(record), as: UTF8.self)
+        metadata[schemeKey] = record.scheme.rawValue
+        return metadata
+    }
+
+    /// The tensors of an int8 file for `model`'s parameters (named `prefix` + dotted name): the
+    /// weights of its Linear and Conv2D layers (except those `keepingFloat` names) and its other
+    /// weight matrices of at least ``smallestQuantizedWeight`` values as int8 with scales, the rest
+    /// float32; and the record of which is which.
+    static func quantizedTensors(
+        of model: any Module, prefix: String, scheme: QuantizationScheme, keepingFloat: (String) -> Bool
+    ) throws -> ([PendingSafeTensor], QuantizationRecord) {
         let layers = model.quantizableLayers()
         let layerWeights = Dictionary(uniqueKeysWithValues: layers.map { ($0.name.isEmpty ? "weight" : "\($0.name).weight", $0.name) })
         var record = QuantizationRecord(scheme: scheme, int8Layers: [], int8StoredWeights: [], floatLayers: [])
         var tensors: [PendingSafeTensor] = []
         for (name, parameter) in model.namedParameters() {
             let value = parameter.value
-            let layer = layerWeights[name]
             let quantize: Bool
-            if let layer {
+            if let layer = layerWeights[name] {
                 quantize = !keepingFloat(layer)
                 if quantize { record.int8Layers.append(layer) } else { record.floatLayers.append(layer) }
             } else {
-                quantize = value.dtype.isFloatingPoint && value.rank >= 2 && value.count >= Self.smallestQuantizedWeight
+                quantize = value.dtype.isFloatingPoint && value.rank >= 2 && value.count >= smallestQuantizedWeight
                 if quantize { record.int8StoredWeights.append(name) }
             }
             guard quantize else {
                 let float = value.dtype.isFloatingPoint ? try value.to(dtype: .float32) : value
-                tensors.append(PendingSafeTensor(name: "model.\(name)", tensor: float))
+                tensors.append(PendingSafeTensor(name: prefix + name, tensor: float))
                 continue
             }
             let rows = value.shape[0]
             let matrix = try QuantizedMatrix(quantizing: value.reshaped([rows, value.count / max(rows, 1)]), scheme: scheme)
-            tensors.append(PendingSafeTensor(name: "model.\(name)", tensor: try matrix.values.reshaped(value.shape)))
-            tensors.append(PendingSafeTensor(name: "model.\(name)\(Self.scalesSuffix)", tensor: matrix.scales))
+            tensors.append(PendingSafeTensor(name: prefix + name, tensor: try matrix.values.reshaped(value.shape)))
+            tensors.append(PendingSafeTensor(name: prefix + name + scalesSuffix, tensor: matrix.scales))
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let recordJSON = String(decoding: try encoder.encode(record), as: UTF8.self)
-        var metadata = file.metadata
-        metadata[Self.quantizationKey] = recordJSON
-        metadata[Self.schemeKey] = scheme.rawValue
-        try SafeTensors.write(pending: tensors, metadata: metadata, to: url)
-        return record
+        return (tensors, record)
     }
 
-    /// Loads the parameters of an int8 checkpoint into `model`: int8 layers compute with their
-    /// stored int8 weights (and keep the dequantised float weight), int8-stored weights are
-    /// dequantised, the rest loads as float32.
+    /// Loads the parameters of an int8 checkpoint into `model`.
     func loadQuantized(into model: any Module, record: QuantizationRecord, device: Device) throws {
+        try Self.loadQuantized(into: model, record: record, file: file, device: device) { "model.\($0)" }
+    }
+
+    /// Loads the parameters of an int8 file into `model`: int8 layers compute with their stored
+    /// int8 weights (and keep the dequantised float weight), int8-stored weights are dequantised,
+    /// the rest loads as float32. `storedName` maps a parameter's dotted name to the file's.
+    static func loadQuantized(
+        into model: any Module, record: QuantizationRecord, file: SafeTensorsFile, device: Device?,
+        storedName: (String) -> String
+    ) throws {
         let int8Layers = Set(record.int8Layers)
         let layers = Dictionary(uniqueKeysWithValues: model.quantizableLayers().map { ($0.name, $0.layer) })
         var tensors: [String: Tensor] = [:]
         var assignments: [(any QuantizableLayer, QuantizedMatrix)] = []
         for (name, parameter) in model.namedParameters() {
             let shape = parameter.value.shape
-            guard let entry = file.info("model.\(name)"), entry.dtype == .int8 else {
-                tensors[name] = try file.tensor("model.\(name)", shape: shape, dtype: .float32, device: device)
+            let stored = storedName(name)
+            guard let entry = file.info(stored), entry.dtype == .int8 else {
+                tensors[name] = try file.tensor(stored, shape: shape, dtype: .float32, device: device)
                 continue
             }
             let rows = shape.first ?? 1, columns = shape.dropFirst().reduce(1, *)
-            let values = try file.tensor("model.\(name)", shape: shape, dtype: .int8, device: device)
-            let scales = try file.tensor("model.\(name)\(Self.scalesSuffix)", shape: [rows, record.scheme.blocks(columns: columns)],
+            let values = try file.tensor(stored, shape: shape, dtype: .int8, device: device)
+            let scales = try file.tensor(stored + scalesSuffix, shape: [rows, record.scheme.blocks(columns: columns)],
                                          dtype: .float32, device: device)
             let matrix = try QuantizedMatrix(values: values.reshaped([rows, columns]), scales: scales, scheme: record.scheme)
             tensors[name] = try matrix.dequantized().reshaped(shape)

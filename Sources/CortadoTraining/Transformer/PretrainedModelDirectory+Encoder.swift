@@ -15,12 +15,21 @@ extension PretrainedModelDirectory {
     /// The encoder of this directory with its pretrained weights, on `device` (the default device when `nil`).
     ///
     /// Every parameter is read by its Hugging Face name (with or without `bert.`); tensors the
-    /// encoder does not use, such as the pooler, are ignored.
+    /// encoder does not use, such as the pooler, are ignored. A directory that `cortado quantize
+    /// --model` wrote loads with its int8 layers computing in int8.
     /// - Throws: ``DataError`` naming `config.json` or `model.safetensors` and the setting or tensor at fault.
     public func loadEncoder(device: Device? = nil) throws -> BertModel {
         let config = try loadConfig()
         let weights = try loadWeights()
         let model = try BertModel(config.architecture, initializerRange: 0, device: device)
+        if let record = try quantization() {
+            // Written by `cortado quantize --model`: int8 layers compute in int8.
+            try ModelCheckpoint.loadQuantized(into: model, record: record, file: weights.file, device: device) {
+                weights.storedName(of: $0) ?? $0
+            }
+            model.eval()
+            return model
+        }
         var tensors: [String: Tensor] = [:]
         for (name, parameter) in model.namedParameters() {
             let shape = parameter.value.shape

@@ -82,3 +82,38 @@ public final class SentenceEncoder {
         return vectors
     }
 }
+
+extension SentenceEncoder {
+    /// The layers of a BERT encoder that ``quantize(_:keepingFloat:)`` keeps in float by default:
+    /// the second feed-forward Linear of every layer (`encoder.layer.N.output.dense`), whose input
+    /// (the GELU output) has outliers that one int8 scale per row resolves poorly.
+    public static func isFeedForwardOutput(_ name: String) -> Bool {
+        name.hasSuffix("output.dense") && !name.contains("attention")
+    }
+
+    /// Quantises the encoder's Linear layers to int8 (dynamic: activations per row at run time),
+    /// except those `keepingFloat` names; `override` gives some layers their own scheme (as
+    /// `q8_0` for the feed-forward outputs).
+    /// - Returns: the layers now in int8 with their schemes, and the layers kept float.
+    /// - Throws: unless the encoder runs in float32.
+    @discardableResult
+    public func quantize(
+        _ scheme: QuantizationScheme, keepingFloat: (String) -> Bool = { _ in false },
+        override: (String) -> QuantizationScheme? = { _ in nil }
+    ) throws -> (int8: [(name: String, scheme: QuantizationScheme)], float: [String]) {
+        guard precision == .fp32 else {
+            throw DataError.invalidRequest("an int8 encoder computes its activations in float32; load it with precision fp32, not \(precision)")
+        }
+        var int8: [(name: String, scheme: QuantizationScheme)] = [], float: [String] = []
+        for (name, layer) in model.quantizableLayers() {
+            if keepingFloat(name) {
+                float.append(name)
+                continue
+            }
+            let chosen = override(name) ?? scheme
+            try layer.quantize(chosen)
+            int8.append((name, chosen))
+        }
+        return (int8, float)
+    }
+}

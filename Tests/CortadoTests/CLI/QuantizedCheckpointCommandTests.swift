@@ -100,4 +100,71 @@ struct QuantizedCheckpointCommandTests {
         // Training cannot resume from an int8 checkpoint.
         expectFailure(try Cortado.run(["train", "--resume", out, "--epochs", "2", "--device", "cpu"]), mentioning: ["int8"])
     }
+
+    @Test("embed --quantize int8 quantises every Linear (q8_0), says so, and stays close to float32 on cpu and opencl")
+    func embedInt8() throws {
+        let fixture = try MiniLMFixture.load()
+        let model = try RealModel.directory().url.path
+        let references = fixture.texts.filter { $0.maxLength >= 128 }.prefix(4)
+        for device in ["cpu", "opencl"] {
+            let result = try Cortado.run(["embed", "--model", model, "--device", device, "--quantize", "int8", "--compare",
+                                          "--rounds", "1"] + references.map(\.text))
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("int8: 36 Linear layers (36 q8_0); float: none"), "\(result.stderr)")
+            #expect(result.stderr.contains("cosine to float32: min 0.9"), "\(result.stderr)")
+            let vectors = result.stdout.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Double])?.map { Float($0) }
+            }
+            #expect(vectors.count == references.count)
+            for (vector, reference) in zip(vectors, references) {
+                let cosine = zip(vector, reference.embedding).reduce(0) { $0 + $1.0 * $1.1 }
+                #expect(cosine > 0.99, "\(device): \(reference.text)")
+            }
+        }
+        expectFailure(try Cortado.run(["embed", "--model", model, "--quantize", "int8", "--dtype", "bf16", "a"]), mentioning: ["--dtype"])
+        expectFailure(try Cortado.run(["embed", "--model", model, "--compare", "a"]), mentioning: ["--quantize"])
+        expectFailure(try Cortado.run(["embed", "--model", model, "--quantize", "int8", "--keep-float", "pooler", "a"]),
+                      mentioning: ["'pooler'"])
+    }
+
+    @Test("bench gemm --int8 times SGEMM and the int8 product side by side on each device")
+    func benchInt8() throws {
+        let result = try Cortado.run(["bench", "gemm", "--size", "64", "--int8", "--device", "cpu", "--device", "opencl",
+                                      "--repeats", "2", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let objects = jsonLines(result.stdout)
+        #expect(objects.compactMap { $0["op"] as? String } == ["gemm", "int8 gemm (per-channel)", "gemm", "int8 gemm (per-channel)"])
+        #expect(objects.allSatisfy { ($0["gflops"] as? Double ?? 0) > 0 })
+    }
+
+    @Test("quantize --model writes an int8 encoder directory that embed runs, close to the float32 embeddings")
+    func modelDirectory() throws {
+        let fixture = try MiniLMFixture.load()
+        let model = try RealModel.directory().url.path
+        let scratch = try TemporaryDirectory()
+        let out = scratch.file("minilm-int8")
+        let quantize = try Cortado.run(["quantize", "--model", model, "--out", out, "--json"])
+        #expect(quantize.status == 0, "\(quantize.stderr)")
+        let report = try #require(jsonLines(quantize.stdout).first)
+        #expect((report["int8_layers"] as? [String])?.count == 36)
+        #expect(report["scheme"] as? String == "q8_0" && (report["float_layers"] as? [String])?.isEmpty == true)
+        #expect((report["size_ratio"] as? Double ?? 1) < 0.3)
+        for file in ["config.json", "vocab.txt"] { #expect(FileManager.default.fileExists(atPath: out + "/" + file)) }
+        let references = fixture.texts.filter { $0.maxLength >= 128 }.prefix(4)
+        for device in ["cpu", "opencl"] {
+            let embed = try Cortado.run(["embed", "--model", out, "--device", device] + references.map(\.text))
+            #expect(embed.status == 0, "\(embed.stderr)")
+            let vectors = embed.stdout.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Double])?.map { Float($0) }
+            }
+            #expect(vectors.count == references.count)
+            for (vector, reference) in zip(vectors, references) {
+                let cosine = zip(vector, reference.embedding).reduce(0) { $0 + $1.0 * $1.1 }
+                #expect(cosine > 0.99 && cosine < 0.999999, "\(device): \(reference.text) cosine \(cosine)")
+            }
+        }
+        expectFailure(try Cortado.run(["quantize", "--model", out, "--out", scratch.file("again")]), mentioning: ["already int8"])
+        expectFailure(try Cortado.run(["quantize", "--model", model, "--out", model]), mentioning: ["--out"])
+        expectFailure(try Cortado.run(["quantize", "--model", model, "--checkpoint", "x", "--out", out]), mentioning: ["one of them"])
+    }
 }

@@ -1,0 +1,51 @@
+import Cortado
+import CortadoNN
+import Foundation
+
+extension PretrainedModelDirectory {
+    /// The quantisation of this directory's weights when `cortado quantize --model` wrote them,
+    /// `nil` for float weights.
+    /// - Throws: ``DataError`` naming the file when its record is unreadable.
+    public func quantization() throws -> QuantizationRecord? {
+        let file = try loadWeights().file
+        guard let json = file.metadata[ModelCheckpoint.quantizationKey] else { return nil }
+        do {
+            return try JSONDecoder().decode(QuantizationRecord.self, from: Data(json.utf8))
+        } catch {
+            throw DataError.malformed(file: file.url.path, problem: "metadata '\(ModelCheckpoint.quantizationKey)' cannot be read: \(error)")
+        }
+    }
+
+    /// Writes an int8 copy of this directory to `output` (created if needed): `model.safetensors`
+    /// with the encoder's Linear weights (except those `keepingFloat` names) as `I8` with `F32`
+    /// `<name>.scales`, its embedding tables stored the same way, the rest `F32`, and the
+    /// ``QuantizationRecord`` in the metadata; every other file of the directory copied.
+    /// - Returns: the record written.
+    /// - Throws: ``DataError`` when the weights are already int8 or `output` is this directory
+    ///   (nothing is written then).
+    @discardableResult
+    public func writeQuantized(
+        to output: URL, scheme: QuantizationScheme, keepingFloat: (String) -> Bool = { _ in false }
+    ) throws -> QuantizationRecord {
+        if let existing = try quantization() {
+            throw DataError.invalidRequest("\(weightsURL.path) is already int8 (scheme \(existing.scheme)); quantise the float model it came from")
+        }
+        let fileManager = FileManager.default
+        guard output.standardizedFileURL.resolvingSymlinksInPath().path != url.standardizedFileURL.resolvingSymlinksInPath().path else {
+            throw DataError.invalidRequest("--out \(output.path) is the model directory being quantised; choose another")
+        }
+        let model = try loadEncoder(device: .cpu)
+        let (tensors, record) = try ModelCheckpoint.quantizedTensors(of: model, prefix: "", scheme: scheme, keepingFloat: keepingFloat)
+        try fileManager.createDirectory(at: output, withIntermediateDirectories: true)
+        for name in try fileManager.contentsOfDirectory(atPath: url.path) where name != Self.weightsFileName {
+            let (source, target) = (url.appendingPathComponent(name), output.appendingPathComponent(name))
+            var isDirectory: ObjCBool = false
+            guard fileManager.fileExists(atPath: source.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            if fileManager.fileExists(atPath: target.path) { try fileManager.removeItem(at: target) }
+            try fileManager.copyItem(at: source, to: target)
+        }
+        try SafeTensors.write(pending: tensors, metadata: try ModelCheckpoint.quantizationMetadata(record, base: ["format": "pt"]),
+                              to: output.appendingPathComponent(Self.weightsFileName))
+        return record
+    }
+}

@@ -11,6 +11,6 @@ struct CortadoCommand: ParsableCommand {
             Devices are chosen with --device (or CORTADO_DEVICE): cpu, gpu[:N], opencl[:N], auto. \
             `cortado devices` lists the ones this machine has.
             """,
-        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, EmbedCommand.self, ExportCommand.self, DevicesCommand.self, BenchCommand.self, TuneCommand.self]
+        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, EmbedCommand.self, ExportCommand.self, PlotCommand.self, DevicesCommand.self, BenchCommand.self, TuneCommand.self]
     )
 }

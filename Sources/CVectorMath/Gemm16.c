@@ -97,8 +97,53 @@ static void pack_b_panel(const cortado_gemm16 *g, size_t j0, size_t columns, flo
 
 // --- the output stage: C = alpha · tile + beta · C, in C's type ------------------------------------
 
+#if defined(__x86_64__)
+// One row of the output stage in registers: alpha · t + beta · C converted to C's 16-bit type and
+// stored under a mask, with no float32 row buffer or copy. The same bits as the bulk conversions
+// (CortadoHalf.h: every level gives the same bits). bfloat16 needs AVX-512 BF16, float16 AVX-512.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+static void store_row16_avx512(cortado_gemm16_type type, const float *t, uint16_t *c, size_t n, float alpha, float beta) {
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (size_t j = 0; j < n; j += 16) {
+        __mmask16 mask = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1u);
+        __m512 v = _mm512_mul_ps(va, _mm512_maskz_loadu_ps(mask, t + j));
+        if (beta != 0) {
+            __m256i old = _mm256_maskz_loadu_epi16(mask, c + j);
+            __m512 wide = type == CORTADO_GEMM16_BF16
+                ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(old), 16))
+                : _mm512_cvtph_ps(old);
+            v = _mm512_add_ps(v, _mm512_mul_ps(vb, wide));
+        }
+        __m256i bits = type == CORTADO_GEMM16_BF16
+            ? (__m256i)_mm512_cvtneps_pbh(v)
+            : _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm256_mask_storeu_epi16(c + j, mask, bits);
+    }
+}
+
+// Whether this processor runs `store_row16_avx512` for C of `type`.
+static int has_store_row16(cortado_gemm16_type type) {
+    static int level = -1;
+    int value = __atomic_load_n(&level, __ATOMIC_ACQUIRE);
+    if (value < 0) {
+        value = (int)cortado_half_supported_level();
+        __atomic_store_n(&level, value, __ATOMIC_RELEASE);
+    }
+    return value >= (type == CORTADO_GEMM16_BF16 ? CORTADO_HALF_AVX512_BF16 : CORTADO_HALF_AVX512);
+}
+#endif
+
 static void store_tile(const cortado_gemm16 *g, const float *tile, size_t tile_stride, size_t i0, size_t j0,
                        size_t rows, size_t columns) {
+#if defined(__x86_64__)
+    if (g->c_type != CORTADO_GEMM16_F32 && has_store_row16(g->c_type)) {
+        for (size_t r = 0; r < rows; ++r) {
+            uint16_t *c = (uint16_t *)g->c + (ptrdiff_t)(i0 + r) * g->c_row + j0;
+            store_row16_avx512(g->c_type, tile + r * tile_stride, c, columns, g->alpha, g->beta);
+        }
+        return;
+    }
+#endif
     float row[BLOCK_N];
     uint16_t bits[BLOCK_N];
     for (size_t r = 0; r < rows; ++r) {
@@ -266,9 +311,76 @@ BF16_TARGET static void bf16_tile(const uint32_t *a, const uint16_t *b, size_t p
     BF16_STORE(6) BF16_STORE(7) BF16_STORE(8) BF16_STORE(9) BF16_STORE(10) BF16_STORE(11)
 }
 
+// The same tile reading A's rows in place (each (k, k+1) pair one 32-bit word; k even): `rows`
+// rows `a_row` elements apart, the last repeated past the end (computed, not stored).
+#define BF16_ROW_IN_PLACE(r)                                                                      \
+    const uint32_t *a##r = (const uint32_t *)(const void *)(a + ((r) < rows ? (r) : rows - 1) * a_row); \
+    BF16_ROW(r)
+#define BF16_DOT_IN_PLACE(r)                                                                      \
+    {                                                                                             \
+        __m512bh x = (__m512bh)_mm512_set1_epi32((int)a##r[p]);                                   \
+        c##r##0 = _mm512_dpbf16_ps(c##r##0, x, b0);                                               \
+        c##r##1 = _mm512_dpbf16_ps(c##r##1, x, b1);                                               \
+    }
+
+BF16_TARGET static void bf16_tile_in_place(const uint16_t *a, ptrdiff_t a_row, size_t rows, const uint16_t *b,
+                                           size_t pairs, float *out) {
+    BF16_ROW_IN_PLACE(0) BF16_ROW_IN_PLACE(1) BF16_ROW_IN_PLACE(2) BF16_ROW_IN_PLACE(3)
+    BF16_ROW_IN_PLACE(4) BF16_ROW_IN_PLACE(5) BF16_ROW_IN_PLACE(6) BF16_ROW_IN_PLACE(7)
+    BF16_ROW_IN_PLACE(8) BF16_ROW_IN_PLACE(9) BF16_ROW_IN_PLACE(10) BF16_ROW_IN_PLACE(11)
+    for (size_t p = 0; p < pairs; ++p) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + p * 2 * TILE_N);
+        __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + p * 2 * TILE_N + TILE_N);
+        BF16_DOT_IN_PLACE(0) BF16_DOT_IN_PLACE(1) BF16_DOT_IN_PLACE(2) BF16_DOT_IN_PLACE(3)
+        BF16_DOT_IN_PLACE(4) BF16_DOT_IN_PLACE(5) BF16_DOT_IN_PLACE(6) BF16_DOT_IN_PLACE(7)
+        BF16_DOT_IN_PLACE(8) BF16_DOT_IN_PLACE(9) BF16_DOT_IN_PLACE(10) BF16_DOT_IN_PLACE(11)
+    }
+    BF16_STORE(0) BF16_STORE(1) BF16_STORE(2) BF16_STORE(3) BF16_STORE(4) BF16_STORE(5)
+    BF16_STORE(6) BF16_STORE(7) BF16_STORE(8) BF16_STORE(9) BF16_STORE(10) BF16_STORE(11)
+}
+
+#undef BF16_ROW_IN_PLACE
+#undef BF16_DOT_IN_PLACE
 #undef BF16_ROW
 #undef BF16_DOT
 #undef BF16_STORE
+
+// Panel [pairs][32][2] of B's columns j0 ..< j0 + columns (zero-padded to 32) when B's rows or its
+// columns are contiguous: rows are interleaved two at a time; a contiguous column holds each (k,
+// k+1) pair as one 32-bit word. An odd k's last pair has a zero second half.
+static void pack_bf16_b_panel(const cortado_gemm16 *g, size_t j0, size_t columns, uint16_t *panel) {
+    size_t k = g->k, pairs = (k + 1) / 2;
+    const uint16_t *b = (const uint16_t *)g->b;
+    if (g->b_row == 1) {
+        uint32_t *words = (uint32_t *)(void *)panel;
+        for (size_t c = 0; c < columns; ++c) {
+            const uint16_t *column = b + (ptrdiff_t)(j0 + c) * g->b_col;
+            size_t p = 0;
+            for (; 2 * p + 1 < k; ++p) memcpy(words + p * TILE_N + c, column + 2 * p, 4);
+            if (p < pairs) words[p * TILE_N + c] = column[2 * p];
+        }
+    } else {
+        for (size_t p = 0; p < pairs; ++p) {
+            uint16_t *out = panel + p * 2 * TILE_N;
+            const uint16_t *row0 = b + (ptrdiff_t)(2 * p) * g->b_row + (ptrdiff_t)j0;
+            if (2 * p + 1 < k) {
+                const uint16_t *row1 = row0 + g->b_row;
+                for (size_t c = 0; c < columns; ++c) {
+                    out[2 * c] = row0[c];
+                    out[2 * c + 1] = row1[c];
+                }
+            } else {
+                for (size_t c = 0; c < columns; ++c) {
+                    out[2 * c] = row0[c];
+                    out[2 * c + 1] = 0;
+                }
+            }
+        }
+    }
+    if (columns < TILE_N) {
+        for (size_t p = 0; p < pairs; ++p) memset(panel + p * 2 * TILE_N + 2 * columns, 0, (TILE_N - columns) * 4);
+    }
+}
 
 static void bf16_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void *scratch) {
     size_t k = g->k, pairs = (k + 1) / 2, block_m, block_n;
@@ -282,6 +394,10 @@ static void bf16_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void *sc
         for (size_t jp = 0; jp < nc; jp += TILE_N) {
             uint16_t *panel = packed_b + jp * 2 * pairs;
             size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N;
+            if (g->b_row == 1 || g->b_col == 1) {
+                pack_bf16_b_panel(g, jc + jp, columns, panel);
+                continue;
+            }
             for (size_t p = 0; p < pairs; ++p) {
                 uint16_t *out = panel + p * 2 * TILE_N;
                 ptrdiff_t row0 = (ptrdiff_t)(2 * p) * g->b_row, row1 = row0 + g->b_row;
@@ -294,8 +410,22 @@ static void bf16_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void *sc
                 memset(out + 2 * columns, 0, (TILE_N - columns) * 4);
             }
         }
+        // A's rows contiguous along an even k are read in place: no packing.
+        int in_place = g->a_col == 1 && k % 2 == 0;
         for (size_t ic = 0; ic < g->m; ic += block_m) {
             size_t mc = g->m - ic < block_m ? g->m - ic : block_m;
+            if (in_place) {
+                for (size_t jp = 0; jp < nc; jp += TILE_N) {
+                    size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N;
+                    for (size_t ip = 0; ip < mc; ip += TILE_M) {
+                        size_t rows = mc - ip < TILE_M ? mc - ip : TILE_M;
+                        const uint16_t *a_rows = (const uint16_t *)a + (ptrdiff_t)(ic + ip) * g->a_row;
+                        bf16_tile_in_place(a_rows, g->a_row, rows, packed_b + jp * 2 * pairs, pairs, tile);
+                        store_tile(g, tile, TILE_N, ic + ip, jc + jp, rows, columns);
+                    }
+                }
+                continue;
+            }
             for (size_t ip = 0; ip < mc; ip += TILE_M) {
                 uint32_t *panel = packed_a + ip * pairs;
                 size_t rows = mc - ip < TILE_M ? mc - ip : TILE_M;
@@ -305,6 +435,14 @@ static void bf16_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void *sc
                         continue;
                     }
                     ptrdiff_t base = (ptrdiff_t)(ic + ip + r) * g->a_row;
+                    if (g->a_col == 1) {
+                        // A row contiguous along k: each (k, k+1) pair is one 32-bit word of it.
+                        const uint16_t *row = (const uint16_t *)a + base;
+                        size_t p = 0;
+                        for (; 2 * p + 1 < k; ++p) memcpy(panel + p * TILE_M + r, row + 2 * p, 4);
+                        if (p < pairs) panel[p * TILE_M + r] = row[2 * p];
+                        continue;
+                    }
                     for (size_t p = 0; p < pairs; ++p) {
                         uint32_t lo = raw_bits(a, base + (ptrdiff_t)(2 * p) * g->a_col);
                         uint32_t hi = 2 * p + 1 < k ? raw_bits(a, base + (ptrdiff_t)(2 * p + 1) * g->a_col) : 0;

@@ -11,6 +11,7 @@
 
 #include "CortadoHalf.h"
 #include "CortadoGemm16.h"
+#include "CortadoGemmInt8.h"
 
 #ifdef __cplusplus
 extern "C" {

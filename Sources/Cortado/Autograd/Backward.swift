@@ -5,11 +5,17 @@ extension Tensor {
     /// - Parameters:
     ///   - gradient: the gradient of some scalar with respect to this tensor; omit it for a
     ///     one-element tensor (the gradient is then 1).
+    ///   - retainGraph: keep the graph for another backward pass through it. By default (as
+    ///     PyTorch's `retain_graph=False`) each step's record and the activations it saved are
+    ///     released as soon as the step has run, so memory falls during the pass instead of
+    ///     peaking at its end; a second pass through a released graph throws.
     ///   - leafGradientReady: called with each leaf as soon as its gradient for this pass is
     ///     complete (no later step of the pass adds to it), while the rest of the pass still runs:
     ///     data-parallel training starts reducing gradients there.
     /// - Note: Every backward step runs on the device of its forward step.
-    public func backward(gradient: Tensor? = nil, leafGradientReady: ((Tensor) throws -> Void)? = nil) throws {
+    public func backward(
+        gradient: Tensor? = nil, retainGraph: Bool = false, leafGradientReady: ((Tensor) throws -> Void)? = nil
+    ) throws {
         guard requiresGrad else {
             throw CortadoError.invalidArgument("backward(): the tensor does not require gradients")
         }
@@ -32,8 +38,11 @@ extension Tensor {
         }
 
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
+        var order: [Tensor?] = try topologicalOrder()
         try withNoGrad {
-            for tensor in topologicalOrder().reversed() {
+            for index in order.indices.reversed() {
+                guard let tensor = order[index] else { continue }
+                order[index] = nil  // with its consumers run, nothing of the pass needs it any more
                 guard let gradient = pending.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
                 guard let function = tensor.gradFunction else {
                     if tensor.requiresGrad {
@@ -43,6 +52,10 @@ extension Tensor {
                     continue
                 }
                 let inputGradients = try function.backward(gradient)
+                if !retainGraph {
+                    tensor.gradFunction = nil
+                    tensor.graphReleased = true
+                }
                 for (input, inputGradient) in zip(function.inputs, inputGradients) {
                     guard input.requiresGrad, let inputGradient else { continue }
                     precondition(inputGradient.shape == input.shape,
@@ -55,11 +68,17 @@ extension Tensor {
     }
 
     /// Tensors of the graph that require gradients, each after all its inputs.
-    private func topologicalOrder() -> [Tensor] {
+    /// - Throws: when the graph holds a tensor whose record an earlier pass released.
+    private func topologicalOrder() throws -> [Tensor] {
         var order: [Tensor] = []
         var visited: Set<ObjectIdentifier> = [ObjectIdentifier(self)]
         var stack: [(tensor: Tensor, nextInput: Int)] = [(self, 0)]
         while let (tensor, next) = stack.last {
+            if tensor.graphReleased {
+                throw CortadoError.invalidArgument(
+                    "backward(): the graph was already released by an earlier backward pass through it; "
+                        + "pass retainGraph: true to the first pass to run another")
+            }
             let inputs = tensor.gradFunction?.inputs ?? []
             if next < inputs.count {
                 stack[stack.count - 1].nextInput += 1

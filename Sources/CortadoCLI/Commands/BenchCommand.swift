@@ -39,8 +39,11 @@ struct GemmBench: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard sizes.allSatisfy({ $0 > 0 }) else { throw ValidationError("--size must be positive") }
-        guard repeats > 0, warmup >= 0 else { throw ValidationError("--repeats must be positive and --warmup not negative") }
+        // n × n float matrices: 16384 needs 1 GiB each.
+        guard sizes.allSatisfy({ $0 > 0 && $0 <= 16384 }) else { throw ValidationError("--size must be between 1 and 16384") }
+        guard repeats > 0, repeats <= 100_000, warmup >= 0, warmup <= 100_000 else {
+            throw ValidationError("--repeats must be between 1 and 100000 and --warmup between 0 and 100000")
+        }
     }
 
     struct Result: Encodable {

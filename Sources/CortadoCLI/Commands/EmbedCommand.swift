@@ -47,7 +47,8 @@ struct EmbedCommand: ParsableCommand {
 
     func validate() throws {
         guard (input == nil) != texts.isEmpty else { throw ValidationError("give texts as arguments or --input FILE, not both") }
-        if batchSize <= 0 { throw ValidationError("--batch-size must be positive, not \(batchSize)") }
+        if batchSize <= 0 || batchSize > 65536 { throw ValidationError("--batch-size must be between 1 and 65536, not \(batchSize)") }
+        // An upper bound is the model's positions, checked when it is loaded.
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2, not \(maxLength)") }
     }
 
@@ -59,14 +60,18 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var cpu: ThreadsOption
 
+    @OptionGroup var weights: NonFiniteOption
+
     func run() throws {
+        weights.apply()
         try cpu.apply()
         var inputs = texts
         if let input {
-            do {
-                inputs = try String(contentsOfFile: input, encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
-            } catch {
-                throw ValidationError("cannot read \(input): \(error.localizedDescription)")
+            // Blank and whitespace-only lines are skipped, as the help says.
+            let reader = try TextLineReader(path: input)
+            inputs = []
+            while let line = try reader.next() {
+                if !line.allSatisfy(\.isWhitespace) { inputs.append(line) }
             }
             guard !inputs.isEmpty else { throw ValidationError("\(input): no texts to embed (one text per line)") }
         }
@@ -77,6 +82,10 @@ struct EmbedCommand: ParsableCommand {
         let embedStart = DispatchTime.now()
         let encodings = try encoder.encode(inputs)
         let vectors = try encoder.embed(encodings: encodings, batchSize: batchSize)
+        // NaN is not JSON, and no embedding: damaged weights (loaded with --allow-nonfinite) or an overflow.
+        if let bad = vectors.firstIndex(where: { $0.contains { !$0.isFinite } }) {
+            throw ValidationError("the model computed a non-finite embedding for text \(bad + 1) (\"\(inputs[bad].prefix(40))\"); its weights may be damaged")
+        }
         let (loading, embedding) = (seconds(from: loadStart, to: embedStart), seconds(from: embedStart, to: .now()))
         var output = ""
         for (index, vector) in vectors.enumerated() {

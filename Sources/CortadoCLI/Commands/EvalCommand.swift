@@ -29,7 +29,9 @@ struct EvalCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1, not \(batchSize)") }
+        guard batchSize > 0, batchSize <= TrainingOptions.Limits.batchSize else {
+            throw ValidationError("--batch-size must be between 1 and \(TrainingOptions.Limits.batchSize), not \(batchSize)")
+        }
     }
 
     struct Result: Encodable {
@@ -45,7 +47,10 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var cpu: ThreadsOption
 
+    @OptionGroup var weights: NonFiniteOption
+
     func run() throws {
+        weights.apply()
         try cpu.apply()
         let saved = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint))
         let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]

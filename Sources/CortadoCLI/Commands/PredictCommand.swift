@@ -50,30 +50,45 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var cpu: ThreadsOption
 
+    @OptionGroup var weights: NonFiniteOption
+
     func run() throws {
+        weights.apply()
         try cpu.apply()
         let saved = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint))
         let configuration = saved.configuration
-        var (features, count, texts) = try readInputs(configuration)
-        if let limit, limit < count {
-            features = Array(features[0..<(limit * configuration.sampleShape.reduce(1, *))])
-            count = limit
-        }
+        let inputs = try PredictionInputs(configuration: configuration, input: input, texts: text, limit: limit)
         let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
         let model = try saved.makeTrainedModel(device: device)
         model.eval()
+        // Batches of at most `batchSize` inputs: memory stays bounded whatever the input's length.
+        var row = 0
+        while let batch = try inputs.next(upTo: Self.batchSize) {
+            let output = try predict(batch, model: model, saved: saved, device: device)
+            try printPredictions(output, batch: batch, firstRow: row, configuration: configuration)
+            row += batch.count
+        }
+        guard row > 0 else { throw ValidationError(input.map { "\($0): no inputs to predict" } ?? "no text to classify") }
+    }
+
+    /// Inputs per forward pass.
+    static let batchSize = 256
+
+    /// The model's output for one batch: class probabilities, sigmoid outputs or values.
+    private func predict(_ batch: PredictionInputs.Batch, model: any Module, saved: ModelCheckpoint, device: Device) throws -> [Float] {
+        let configuration = saved.configuration
         // A --save-dtype checkpoint runs in its weights' type.
-        let output = try withNoGrad { try withComputeType(saved.weightType) { () throws -> [Float] in
+        return try withNoGrad { try withComputeType(saved.weightType) { () throws -> [Float] in
             let y: Tensor
             if let bert = configuration.bert, let maxLength = configuration.maxLength, let masked = model as? any MaskedSequenceModule {
-                let batch = try bert.tokenizer().encode(batch: texts ?? [], maxLength: maxLength)
-                y = try masked(Tensor(indices: batch.ids, shape: batch.shape, device: device),
-                               mask: Tensor(batch.attentionMask, shape: batch.shape, device: device))
+                let encoded = try bert.tokenizer().encode(batch: batch.texts ?? [], maxLength: maxLength)
+                y = try masked(Tensor(indices: encoded.ids, shape: encoded.shape, device: device),
+                               mask: Tensor(encoded.attentionMask, shape: encoded.shape, device: device))
             } else {
-                let shape = [count] + configuration.sampleShape
+                let shape = [batch.count] + configuration.sampleShape
                 let x = configuration.model.readsTokens
-                    ? try Tensor(indices: features.map { Int32($0) }, shape: shape, device: device)
-                    : try Tensor(features, shape: shape, device: device)
+                    ? try Tensor(indices: batch.features.map { Int32($0) }, shape: shape, device: device)
+                    : try Tensor(batch.features, shape: shape, device: device)
                 y = try model(x)
             }
             switch configuration.task {
@@ -82,54 +97,68 @@ struct PredictCommand: ParsableCommand {
             case .regression: return try y.toArray()
             }
         } }
+    }
+
+    private func printPredictions(
+        _ output: [Float], batch: PredictionInputs.Batch, firstRow: Int, configuration: CheckpointConfiguration
+    ) throws {
         let width = configuration.task == .classification ? configuration.outputs : 1
-        for row in 0..<count {
-            let values = Array(output[(row * width)..<((row + 1) * width)])
+        var lines = ""
+        for index in 0..<batch.count {
+            let row = firstRow + index
+            let values = Array(output[(index * width)..<((index + 1) * width)])
             // Class probabilities: the softmax, or for one sigmoid output [1 − p, p].
             let probabilities = configuration.task == .binaryClassification ? [1 - values[0], values[0]] : values
+            let text = batch.texts?[index]
             let prediction: Prediction
             if configuration.task == .regression {
                 prediction = Prediction(index: row, class: nil, className: nil, probability: nil, probabilities: nil, value: values[0],
-                                        text: texts?[row])
+                                        text: text)
             } else {
                 let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] } ?? 0
                 let name = configuration.classNames.flatMap { best < $0.count ? $0[best] : nil } ?? String(best)
                 prediction = Prediction(index: row, class: best, className: name, probability: probabilities[best],
-                                        probabilities: probabilities, value: nil, text: texts?[row])
+                                        probabilities: probabilities, value: nil, text: text)
             }
             if json {
-                print(try Terminal.jsonLine(prediction))
+                lines += try Terminal.jsonLine(prediction) + "\n"
             } else if let best = prediction.class, let name = prediction.className {
                 let all = probabilities.map { String(format: "%.3f", $0) }.joined(separator: " ")
-                print("\(row): \(name) (class \(best), p = \(String(format: "%.3f", probabilities[best])))  [\(all)]")
+                lines += "\(row): \(name) (class \(best), p = \(String(format: "%.3f", probabilities[best])))  [\(all)]\n"
             } else {
-                print("\(row): \(values[0])")
+                lines += "\(row): \(values[0])\n"
             }
         }
+        FileHandle.standardOutput.write(Data(lines.utf8))
+    }
+}
+
+/// The inputs of `cortado predict`, read a batch at a time: texts (from `--text` or a file read
+/// line by line), CSV rows (standardised as in training) or IDX images.
+final class PredictionInputs {
+    /// One batch: the features of `count` samples of the checkpoint's sample shape (token ids for
+    /// Keras-style text models, empty for bert-classifier) and the texts, for text models.
+    struct Batch {
+        var features: [Float]
+        var count: Int
+        var texts: [String]?
     }
 
-    /// The inputs as features of the checkpoint's sample shape (standardised as in training, or token
-    /// ids of texts encoded with the checkpoint's tokenizer), their count, and the texts.
-    private func readInputs(_ configuration: CheckpointConfiguration) throws -> ([Float], Int, [String]?) {
+    private let configuration: CheckpointConfiguration
+    private var remaining: Int
+    private var texts: [String] = []
+    private var textIndex = 0
+    private var lines: TextLineReader?
+    private var rows: (values: [Float], count: Int)?
+    private var images: IDXFile?
+    private var position = 0
+
+    init(configuration: CheckpointConfiguration, input: String?, texts: [String], limit: Int?) throws {
+        self.configuration = configuration
+        remaining = limit ?? Int.max
         if configuration.readsText {
-            var texts = text
-            if let input {
-                do {
-                    texts = try String(contentsOfFile: input, encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
-                } catch {
-                    throw ValidationError("cannot read \(input): \(error.localizedDescription)")
-                }
-            }
-            if let empty = texts.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
-                throw ValidationError("text \(empty + 1) is empty")
-            }
-            guard !texts.isEmpty else { throw ValidationError("no text to classify") }
-            if let limit, limit < texts.count { texts = Array(texts.prefix(limit)) }
-            guard let tokenizer = configuration.tokenizer, let maxLength = configuration.maxLength else {
-                return ([], texts.count, texts)  // bert-classifier: WordPiece-encoded in run()
-            }
-            let ids = try texts.flatMap { try tokenizer.encode($0, maxLength: maxLength) }
-            return (ids.map(Float.init), texts.count, texts)
+            if let input { lines = try TextLineReader(path: input) } else { self.texts = texts }
+            return
         }
         guard let input else { throw ValidationError("the checkpoint's model does not read text: give --input FILE") }
         let lowered = input.lowercased()
@@ -139,18 +168,70 @@ struct PredictCommand: ParsableCommand {
                 throw ValidationError("the checkpoint's model takes images \(configuration.sampleShape), not CSV rows")
             }
             var values = try CSVTable.read(path: input).features(columns: columns)
+            let count = values.count / max(perSample, 1)
             if let standardization = configuration.standardization {
-                let count = values.count / max(perSample, 1)
                 let dataset = try Dataset(features: values, sampleShape: [perSample], targets: .values([Float](repeating: 0, count: count)))
                 values = try standardization.apply(to: dataset).features
             }
-            return (values, values.count / max(perSample, 1), nil)
+            rows = (values, count)
+            return
         }
         let file = try IDXFile.read(path: input, expecting: .images)
         let shape = [1] + file.dimensions.dropFirst()
         guard shape == configuration.sampleShape else {
             throw ValidationError("\(input) holds images of \(Array(file.dimensions.dropFirst())); the model takes \(configuration.sampleShape)")
         }
-        return (file.floatValues().map { $0 / 255 }, file.dimensions[0], nil)
+        images = file
+    }
+
+    /// The next batch of at most `size` inputs, or `nil` when all have been read.
+    func next(upTo size: Int) throws -> Batch? {
+        let size = min(size, remaining)
+        guard size > 0 else { return nil }
+        let batch: Batch?
+        if configuration.readsText {
+            var chunk: [String] = []
+            while chunk.count < size {
+                let text: String
+                if let lines {
+                    guard let line = try lines.next() else { break }
+                    if line.isEmpty { continue }  // blank lines separate nothing: skipped
+                    text = line
+                } else {
+                    guard textIndex < texts.count else { break }
+                    text = texts[textIndex]
+                    textIndex += 1
+                }
+                if text.trimmingCharacters(in: .whitespaces).isEmpty {
+                    let number = lines?.lineNumber ?? textIndex
+                    throw ValidationError("text \(number) is empty")
+                }
+                chunk.append(text)
+            }
+            guard !chunk.isEmpty else { return nil }
+            if let tokenizer = configuration.tokenizer, let maxLength = configuration.maxLength {
+                let ids = try chunk.flatMap { try tokenizer.encode($0, maxLength: maxLength) }
+                batch = Batch(features: ids.map(Float.init), count: chunk.count, texts: chunk)
+            } else {
+                batch = Batch(features: [], count: chunk.count, texts: chunk)  // bert-classifier: WordPiece-encoded later
+            }
+        } else if let rows {
+            let perSample = configuration.sampleShape.reduce(1, *)
+            let count = min(size, rows.count - position)
+            guard count > 0 else { return nil }
+            batch = Batch(features: Array(rows.values[(position * perSample)..<((position + count) * perSample)]), count: count)
+            position += count
+        } else if let images {
+            let perSample = configuration.sampleShape.reduce(1, *)
+            let count = min(size, images.dimensions[0] - position)
+            guard count > 0 else { return nil }
+            let bytes = images.rawBytes[(position * perSample)..<((position + count) * perSample)]
+            batch = Batch(features: bytes.map { Float($0) / 255 }, count: count)
+            position += count
+        } else {
+            batch = nil
+        }
+        if let batch { remaining -= batch.count }
+        return batch
     }
 }

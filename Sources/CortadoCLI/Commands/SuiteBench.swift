@@ -61,8 +61,9 @@ struct SuiteBench: ParsableCommand {
     enum Suite: String, ExpressibleByArgument, CaseIterable { case ops, model, all, comm }
 
     func validate() throws {
-        guard repeats > 0, warmup >= 0, batchSize > 0, sizes.allSatisfy({ $0 > 0 }) else {
-            throw ValidationError("--repeats, --batch-size and --size must be positive, --warmup not negative")
+        guard repeats > 0, repeats <= 100_000, warmup >= 0, warmup <= 100_000, batchSize > 0, batchSize <= 65536,
+              sizes.allSatisfy({ $0 > 0 && $0 <= 16384 }) else {
+            throw ValidationError("--repeats (at most 100000), --batch-size (at most 65536) and --size (at most 16384) must be positive, --warmup from 0 to 100000")
         }
     }
 

@@ -21,7 +21,8 @@ struct TrainCommand: ParsableCommand {
             Its defaults: --init \(PretrainedModelDirectory.defaultPath), --batch-size 32, --optimizer adamw \
             --lr 5e-5 --weight-decay 0.01 --schedule linear --warmup 0.1 --max-len 64; flags given explicitly win.
 
-            Ctrl-C finishes the current step, saves the checkpoint (with --save) and exits.
+            Ctrl-C (SIGINT), SIGTERM or SIGHUP finishes the current step, saves the checkpoint (with --save) \
+            and exits with status 130, 143 or 129; --resume continues from the next step.
             """)
 
     @Option(help: "The model: \(BuiltinModel.allCases.map(\.rawValue).joined(separator: ", ")) (default: cnn, or the resumed checkpoint's).")
@@ -157,10 +158,15 @@ struct TrainCommand: ParsableCommand {
         } catch let error as TrainingError {
             throw ValidationError(error.description)
         }
-        guard commTimeout > 0 else { throw ValidationError("--comm-timeout must be positive, not \(commTimeout)") }
+        guard commTimeout > 0, commTimeout <= 1e7 else {
+            throw ValidationError("--comm-timeout must be a number of seconds from 0 to 10000000, not \(commTimeout)")
+        }
     }
 
+    @OptionGroup var weights: NonFiniteOption
+
     func run() throws {
+        weights.apply()
         // MPI starts only under an MPI launcher; a plain run is the group of one process.
         let communicator = try MPICommunicator.launched()
         guard communicator.size > 1 else {
@@ -195,6 +201,10 @@ struct TrainCommand: ParsableCommand {
 
     private func train(communicator: any Communicator) throws {
         let rank = communicator.rank, quiet = rank != 0
+        // Watching before the data loads: a signal at any point leaves a checkpoint (once training
+        // has started) and the signal's exit status.
+        let interrupt = InterruptWatcher(quiet: quiet)
+        defer { interrupt.stop() }
         let run = try TrainingRun.prepare(options: options, communicator: communicator) {
             let environment = ProcessInfo.processInfo.environment["CORTADO_DEVICE"]
             let gpus = communicator.size > 1 ? Device.all.filter { $0.type == .gpu }.count : 0
@@ -203,8 +213,7 @@ struct TrainCommand: ParsableCommand {
             return try DeviceSelection.resolve([spec], quiet: quiet)[0]
         }
         run.communicationTimeout = commTimeout
-        let interrupt = InterruptWatcher(signals: communicator.size > 1 ? [SIGINT, SIGTERM] : [SIGINT], quiet: quiet)
-        defer { interrupt.stop() }
+        if let status = interrupt.exitStatus { throw ExitCode(status) }  // stopped while loading: nothing trained
         if !json && !quiet { Terminal.note(run.summary) }
         let display = ProgressDisplay(epochs: epochs, json: json)
         let log = quiet ? nil : try lossLog.map { try LossLog(path: $0) }
@@ -224,14 +233,21 @@ struct TrainCommand: ParsableCommand {
                 try display.report(report)
                 try board?.epoch(report, of: run)
             })
+        let status = interrupt.exitStatus ?? 130
         if case let .interrupted(epoch, savedTo) = outcome {
-            if quiet { throw ExitCode(130) }
+            if quiet { throw ExitCode(status) }
             if let savedTo {
                 Terminal.note("interrupted during epoch \(epoch): saved \(savedTo.path) (resume with --resume \(savedTo.path))")
             } else {
                 Terminal.note("interrupted during epoch \(epoch) (nothing saved: no --save)")
             }
-            throw ExitCode(130)
+            throw ExitCode(status)
+        }
+        // A signal during the last epoch's evaluation or save: the run is complete and saved, but
+        // it was asked to stop, so it does not report success.
+        if let status = interrupt.exitStatus {
+            if let save, !quiet { Terminal.note("interrupted after the last epoch: saved \(URL(fileURLWithPath: save).path)") }
+            throw ExitCode(status)
         }
         guard !quiet else { return }
         if !json, let (names, coefficients) = try run.linearCoefficients() {

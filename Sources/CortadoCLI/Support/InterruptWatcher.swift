@@ -2,13 +2,18 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// Turns the first Ctrl-C (SIGINT, and under MPI also SIGTERM, which `mpirun` sends every rank when
-/// it is interrupted) into a request to stop after the current step, so the training loop can write
-/// its checkpoint before exiting; a second one exits at once.
+/// Turns the first SIGINT (Ctrl-C), SIGTERM (`kill`, and what `mpirun` sends every rank when it is
+/// interrupted) or SIGHUP (the terminal closed) into a request to stop after the current step, so
+/// the training loop can write its checkpoint before exiting; a second one exits at once. The
+/// command then exits 128 + the signal's number (130, 143, 129), as a shell reports a process
+/// the signal killed.
 final class InterruptWatcher: Sendable {
-    /// The flag the signal handler sets (a class, so the handler can share it).
+    /// The signals watched by default.
+    static let stopSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+
+    /// The first signal received (0 for none), which the signal handler sets.
     private final class Flag: Sendable {
-        let value = Atomic<Bool>(false)
+        let value = Atomic<Int32>(0)
     }
 
     private let requested = Flag()
@@ -21,28 +26,37 @@ final class InterruptWatcher: Sendable {
     }
 
     /// Starts watching `signals`; `quiet` leaves the notices to another process (an MPI rank other than 0).
-    init(signals: [Int32] = [SIGINT], quiet: Bool = false) {
+    init(signals: [Int32] = InterruptWatcher.stopSignals, quiet: Bool = false) {
         sources = signals.map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             return UncheckedSource(signal: number, value: source)
         }
         for source in sources {
+            let number = source.signal
             source.value.setEventHandler { [requested] in
-                if requested.value.exchange(true, ordering: .relaxed) {
+                let (exchanged, first) = requested.value.compareExchange(expected: 0, desired: number, ordering: .relaxed)
+                if !exchanged {
                     if !quiet { FileHandle.standardError.write(Data("\ninterrupted again: exiting without saving\n".utf8)) }
-                    exit(130)
+                    exit(128 + first)
                 }
                 if !quiet {
-                    FileHandle.standardError.write(Data("\ninterrupt: finishing the current step, then saving (Ctrl-C again to quit now)\n".utf8))
+                    let name = number == SIGINT ? "interrupt" : number == SIGTERM ? "SIGTERM" : "SIGHUP"
+                    FileHandle.standardError.write(Data("\n\(name): finishing the current step, then saving (Ctrl-C again to quit now)\n".utf8))
                 }
             }
             source.value.resume()
         }
     }
 
-    /// Whether Ctrl-C has been pressed.
-    var isRequested: Bool { requested.value.load(ordering: .relaxed) }
+    /// Whether a stop signal has arrived.
+    var isRequested: Bool { requested.value.load(ordering: .relaxed) != 0 }
+
+    /// The exit status for the signal received: 128 + its number (`nil` when none arrived).
+    var exitStatus: Int32? {
+        let number = requested.value.load(ordering: .relaxed)
+        return number == 0 ? nil : 128 + number
+    }
 
     /// Stops watching and restores the default behaviour of the signals.
     func stop() {

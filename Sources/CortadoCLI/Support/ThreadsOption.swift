@@ -7,7 +7,9 @@ struct ThreadsOption: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
-        if let threads, threads <= 0 { throw ValidationError("--threads must be at least 1, not \(threads)") }
+        if let threads, threads <= 0 || threads > CPUThreads.maximumCount {
+            throw ValidationError("--threads must be between 1 and \(CPUThreads.maximumCount), not \(threads)")
+        }
     }
 
     /// Sets the thread count before any CPU work: `--threads`, else `CORTADO_NUM_THREADS`, else,

@@ -12,6 +12,9 @@ public final class Conv2D: Module {
     public let dilation: Size2D
     /// Training or evaluation mode (no effect on this layer).
     public var isTraining = true
+    /// The int8 weight `[outChannels, inChannels·kernelHeight·kernelWidth]` the layer computes with
+    /// once quantised (``quantize(_:)``); `nil`: float.
+    public internal(set) var quantizedWeight: QuantizedMatrix?
 
     /// Creates a convolution with Keras-default initialisation (Glorot uniform, zero bias).
     public init(
@@ -41,7 +44,13 @@ public final class Conv2D: Module {
 
     /// Convolves NCHW `x`.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try x.inComputeType().conv2d(
+        if let quantizedWeight {
+            let shape = weight.value.shape
+            return try x.to(dtype: .float32).quantizedConv2d(
+                weight: quantizedWeight, kernel: Size2D(shape[2], shape[3]), bias: bias?.value.to(dtype: .float32),
+                stride: stride, padding: padding, dilation: dilation)
+        }
+        return try x.inComputeType().conv2d(
             weight: weight.computeValue, bias: bias?.computeValue, stride: stride, padding: padding, dilation: dilation)
     }
 }

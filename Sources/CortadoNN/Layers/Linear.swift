@@ -8,6 +8,8 @@ public final class Linear: Module {
     public let bias: Parameter?
     /// Training or evaluation mode (no effect on this layer).
     public var isTraining = true
+    /// The int8 weight the layer computes with once quantised (``quantize(_:)``); `nil`: float.
+    public internal(set) var quantizedWeight: QuantizedMatrix?
 
     /// - Parameters:
     ///   - inputs: features per sample in.
@@ -34,6 +36,10 @@ public final class Linear: Module {
 
     /// `x · Wᵀ + b` for `x` of shape `[…, inputs]`.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try x.inComputeType().linear(weight: weight.computeValue, bias: bias?.computeValue)
+        if let quantizedWeight {
+            return try x.quantizedLinear(quantizedWeight, bias: bias?.value.to(dtype: .float32))
+        }
+        return try x.inComputeType().linear(weight: weight.computeValue, bias: bias?.computeValue)
     }
+
 }

@@ -45,6 +45,23 @@ public struct BertArchitecture: Codable, Sendable, Equatable {
     /// Width of one attention head.
     public var headSize: Int { hiddenSize / Swift.max(attentionHeads, 1) }
 
+    /// The number of parameters the encoder has, computed in floating point (so absurd sizes
+    /// cannot overflow): the three embedding tables and their LayerNorm, then per block the four
+    /// attention projections, the two feed-forward layers and two LayerNorms.
+    public var parameterEstimate: Double {
+        let h = Double(hiddenSize), i = Double(intermediateSize)
+        let embeddings = (Double(vocabularySize) + Double(maxPositions) + Double(typeVocabularySize)) * h + 2 * h
+        let block = 4 * (h * h + h) + 2 * h * i + i + h + 4 * h
+        return embeddings + Double(layerCount) * block
+    }
+
+    /// The largest sizes accepted: beyond them a file describes no real model, and building it would
+    /// only exhaust memory.
+    public static let sizeLimits: [String: Int] = [
+        "vocabularySize": 1 << 24, "hiddenSize": 1 << 16, "layerCount": 1024, "attentionHeads": 1024,
+        "intermediateSize": 1 << 18, "maxPositions": 1 << 20, "typeVocabularySize": 1 << 16,
+    ]
+
     /// Throws if a size is not positive or the hidden size does not split into the heads.
     public func validate() throws {
         let sizes = [("vocabularySize", vocabularySize), ("hiddenSize", hiddenSize), ("layerCount", layerCount),
@@ -52,6 +69,12 @@ public struct BertArchitecture: Codable, Sendable, Equatable {
                      ("maxPositions", maxPositions), ("typeVocabularySize", typeVocabularySize)]
         for (name, size) in sizes where size <= 0 {
             throw CortadoError.invalidArgument("BERT architecture: \(name) is \(size); it must be positive")
+        }
+        for (name, size) in sizes where size > Self.sizeLimits[name, default: Int.max] {
+            throw CortadoError.invalidArgument("BERT architecture: \(name) \(size) is implausible (at most \(Self.sizeLimits[name, default: 0]))")
+        }
+        guard layerNormEpsilon.isFinite, layerNormEpsilon > 0 else {
+            throw CortadoError.invalidArgument("BERT architecture: layerNormEpsilon \(layerNormEpsilon) must be a positive number")
         }
         guard hiddenSize % attentionHeads == 0 else {
             throw CortadoError.invalidArgument(

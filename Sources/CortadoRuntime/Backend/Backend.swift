@@ -161,6 +161,22 @@ package protocol Backend: AnyObject, Sendable {
         _ rule: UpdateRule, parameter: DeviceBuffer, gradient: DeviceBuffer, state: [DeviceBuffer], count: Int
     ) throws
 
+    /// The int8 matrix product of quantised inference, with int32 sums per block of k:
+    /// `out[i, j] = Σ_b (Σ_{p in block b} a[i, p] · w[j, p]) · aScales[i, b] · wScales[j, b] + bias[j]`
+    /// for contiguous int8 `a[m, k]` and `w[n, k]` (one output channel per row), float32 scales
+    /// `[m, blocks]` and `[n, blocks]`, optional float32 `bias[n]`, and float32 `out[m, n]`.
+    func quantizedGemm(
+        _ descriptor: QuantizedGemmDescriptor, _ a: DeviceBuffer, aScales: DeviceBuffer, _ w: DeviceBuffer,
+        wScales: DeviceBuffer, bias: DeviceBuffer?, into out: DeviceBuffer
+    ) throws
+    /// Symmetric int8 quantisation of contiguous float32 `x[rows, width]` per row and block of
+    /// `block` values (`block ≥ width`: one block per row): `scale = max |x| / 127`,
+    /// `q = round(x / scale)` to nearest even, in [−127, 127]; an all-zero block has scale 0.
+    /// Writes int8 `q[rows, width]` and float32 `scales[rows, blocks]`.
+    func quantizeRows(
+        _ x: DeviceBuffer, rows: Int, width: Int, block: Int, into q: DeviceBuffer, scales: DeviceBuffer
+    ) throws
+
     /// Waits until all queued work has finished.
     func synchronize() throws
 }
@@ -170,6 +186,10 @@ package protocol Backend: AnyObject, Sendable {
 package enum BackendOperation: String, Sendable, CaseIterable {
     case fill, copy, unary, binary, reduce, gather, scatter, gemm, softmax, layerNorm, attention
     case im2col, pooling, random, gatherRows, scatterAddRows, crossEntropy, recurrent, update
+    /// ``Backend/quantizedGemm(_:_:aScales:_:wScales:bias:into:)``, asked for its int8 operands.
+    case quantizedGemm
+    /// ``Backend/quantizeRows(_:rows:width:block:into:scales:)``, asked for its float input.
+    case quantizeRows
 }
 
 extension Backend {

@@ -158,6 +158,32 @@ package struct GemmDescriptor {
     package var flops: Double { 2 * Double(batch) * Double(m) * Double(n) * Double(k) }
 }
 
+/// The shape of a quantised matrix product (``Backend/quantizedGemm(_:_:aScales:_:wScales:bias:into:)``).
+package struct QuantizedGemmDescriptor: Hashable, Sendable {
+    /// Rows of the activations and of the result.
+    package var m: Int
+    /// Output channels: rows of the weights, columns of the result.
+    package var n: Int
+    /// The reduced dimension.
+    package var k: Int
+    /// Values of k per scale (`k` or more: one scale per row; else a multiple of 4, as 32 for Q8_0).
+    package var block: Int
+
+    /// A product of `a[m, k]` with `w[n, k]`, one scale per row and `block` values of k.
+    package init(m: Int, n: Int, k: Int, block: Int) {
+        self.m = m
+        self.n = n
+        self.k = k
+        self.block = block
+    }
+
+    /// Scales per row: ⌈k / block⌉ (1 when `block ≥ k`).
+    package var blocks: Int { block >= k ? 1 : (k + block - 1) / block }
+
+    /// Integer operations: `2·m·n·k`.
+    package var operations: Double { 2 * Double(m) * Double(n) * Double(k) }
+}
+
 /// Geometry of a 2-D convolution or its `im2col` lowering (NCHW input, OIHW weights).
 package struct ConvGeometry: Hashable, Sendable {
     package var batch: Int, channels: Int, height: Int, width: Int

@@ -46,14 +46,25 @@ extension CPUBackend {
         _ d: GemmDescriptor, _ a: MatrixOperand, _ b: MatrixOperand, _ c: MatrixOperand, columnPieces: Int
     ) throws {
         let count = d.m * d.n
-        let grain = columnPieces > 1 ? d.batch : max(1, Self.gemm16SplitThreshold / max(d.m * d.n * max(d.k, 1), 1))
-        let pieces = Parallel.pieces(count: d.batch, grain: grain)
-        let partials = try allocator.allocate(count: pieces * count, dtype: .float32)
-        let partial = MatrixOperand(buffer: partials, offset: 0, rowStride: d.n, columnStride: 1, batchStride: count)
         var single = d
         single.reduceBatch = false
         single.alpha = 1
         single.beta = 0
+        // The partial sums are float32 scratch, so they may be computed transposed (Cᵀ = Bᵀ·Aᵀ)
+        // when that pads less to whole 12 × 32 tiles: a convolution's weight gradient has few
+        // columns (the patch) and many rows (the channels).
+        let transposed = Self.paddedTiles(m: d.n, n: d.m) < Self.paddedTiles(m: d.m, n: d.n)
+        var (a, b) = (a, b)
+        if transposed {
+            (a, b) = (b.transposed, a.transposed)
+            (single.m, single.n) = (d.n, d.m)
+        }
+        let columns = single.n
+        let columnPieces = min(columnPieces, max(1, columns / 32))
+        let grain = columnPieces > 1 ? d.batch : max(1, Self.gemm16SplitThreshold / max(d.m * d.n * max(d.k, 1), 1))
+        let pieces = Parallel.pieces(count: d.batch, grain: grain)
+        let partials = try allocator.allocate(count: pieces * count, dtype: .float32)
+        let partial = MatrixOperand(buffer: partials, offset: 0, rowStride: columns, columnStride: 1, batchStride: count)
         let scratchBytes = cortado_gemm16_scratch_bytes([descriptor(single, a, b, partial, batch: 0)])
         let scratch = try allocator.allocate(count: max(pieces, columnPieces) * scratchBytes, dtype: .uint8)
         Parallel.forEachPiece(count: d.batch, grain: grain) { piece, range in
@@ -63,11 +74,11 @@ extension CPUBackend {
                 var g = descriptor(entry, a, b, partial, batch: batch, into: piece)
                 if columnPieces > 1 {
                     Parallel.forEachPiece(count: columnPieces, grain: 1) { column, _ in
-                        let (n0, n1) = (d.n * column / columnPieces, d.n * (column + 1) / columnPieces)
+                        let (n0, n1) = (columns * column / columnPieces, columns * (column + 1) / columnPieces)
                         cortado_gemm16_columns(&g, n0, n1, scratch.handle.hostPointer + column * scratchBytes)
                     }
                 } else {
-                    cortado_gemm16_columns(&g, 0, d.n, scratch.handle.hostPointer + piece * scratchBytes)
+                    cortado_gemm16_columns(&g, 0, columns, scratch.handle.hostPointer + piece * scratchBytes)
                 }
             }
         }
@@ -77,7 +88,9 @@ extension CPUBackend {
         }
         // C = alpha · sum + beta · C, in C's type.
         let target = StridedView(buffer: c.buffer, offset: c.offset, shape: [d.m, d.n], strides: [c.rowStride, c.columnStride])
-        let sum = StridedView(contiguous: partials, shape: [d.m, d.n])
+        let sum = transposed
+            ? StridedView(buffer: partials, offset: 0, shape: [d.m, d.n], strides: [1, d.m])
+            : StridedView(contiguous: partials, shape: [d.m, d.n])
         if d.alpha != 1 { try unary(.mulScalar(d.alpha), sum, into: sum) }
         if d.beta == 0 { return try copy(sum, to: target) }
         let scaled = try allocator.allocate(count: count, dtype: .float32)
@@ -85,6 +98,11 @@ extension CPUBackend {
         try copy(target, to: old)
         try binary(.add, sum, old.scaled(by: d.beta, on: self), into: old)
         try copy(old, to: target)
+    }
+
+    /// The multiply-adds of an `m × n` product once padded to whole 12 × 32 tiles (per unit of k).
+    private static func paddedTiles(m: Int, n: Int) -> Int {
+        (m + 11) / 12 * 12 * ((n + 31) / 32 * 32)
     }
 
     /// The C description of batch entry `batch` (C's entry `into`, by default the same).
@@ -106,6 +124,13 @@ extension CPUBackend {
             b: address(b, batch), b_row: b.rowStride, b_col: b.columnStride,
             c_type: type(c.dtype), c: address(c, into ?? (d.reduceBatch ? 0 : batch)), c_row: c.rowStride,
             m: d.m, n: d.n, k: d.k, alpha: d.alpha, beta: d.beta)
+    }
+}
+
+private extension MatrixOperand {
+    /// The same matrix read transposed.
+    var transposed: MatrixOperand {
+        MatrixOperand(buffer: buffer, offset: offset, rowStride: columnStride, columnStride: rowStride, batchStride: batchStride)
     }
 }
 

@@ -46,6 +46,9 @@ package final class CPUBackend: Backend {
         case .fill, .copy: return true
         // Losses, optimizer updates (master weights) and random draws stay in float32.
         case .crossEntropy, .update, .random: return dtype == .float32
+        // Quantised inference: int8 operands, float32 activations to quantise.
+        case .quantizedGemm: return dtype == .int8
+        case .quantizeRows: return dtype == .float32
         default: return dtype.isFloatingPoint
         }
     }

@@ -18,6 +18,8 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
     let queue: cl_command_queue
     let deviceID: cl_device_id
     let programs: ProgramCache
+    /// Whether the device has `cl_khr_integer_dot_product` (int8 products use its `dot` on `char4`).
+    let integerDotProduct: Bool
 
     /// Kernel objects and the staged uploads; kernel arguments are set and enqueued under this lock
     /// because a `cl_kernel` holds its arguments.
@@ -38,11 +40,19 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         self.device = device
         self.info = record.info
         self.deviceID = record.deviceID
-        let tuned = device.profile == nil ? store.entry(for: record.info)?.parameters : nil
+        let recordID = record.deviceID
+        self.integerDotProduct = clInfoString { clGetDeviceInfo(recordID, cl_device_info(CL_DEVICE_EXTENSIONS), $0, $1, $2) }
+            .split(separator: " ").contains("cl_khr_integer_dot_product")
+        var tuned: KernelParameters?
+        if device.profile == nil, parameters == nil {
+            switch store.load(for: record.info) {
+            case let .success(entry)?: tuned = entry.parameters
+            case let .failure(problem)?: RuntimeNotes.emit("\(problem)")
+            case nil: break
+            }
+        }
         let table = parameters ?? tuned ?? KernelParameters.defaults(for: device.profile ?? KernelProfile(for: record.info.type))
-        try table.gemm.validate()
-        try table.normalization.validate()
-        try table.attention.validate()
+        try table.validate()
         self.parameters = table
 
         var status: cl_int = 0
@@ -153,6 +163,9 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         case .fill, .copy: return true
         // Losses, optimizer updates (master weights) and random draws stay in float32.
         case .crossEntropy, .update, .random: return dtype == .float32
+        // Quantised inference: int8 operands, float32 activations to quantise.
+        case .quantizedGemm: return dtype == .int8
+        case .quantizeRows: return dtype == .float32
         default: return dtype.isFloatingPoint
         }
     }
@@ -289,6 +302,8 @@ enum KernelArgument {
 /// Every file is built after the element-type prelude `Kernels/storage.cl`.
 enum KernelFamily {
     case softmax, random, loss, optimizers, recurrent, normalization
+    /// Int8 products and row quantisation; built with `cl_khr_integer_dot_product`'s `dot` or without.
+    case quantized(integerDot: Bool)
     /// Gathers and scatters; `gather_rows` is built per storage type.
     case indexing(DType)
     /// The convolution lowering, built for its input and result types.
@@ -322,6 +337,7 @@ enum KernelFamily {
         case .recurrent: return "recurrent"
         case .normalization: return "normalization"
         case .attention: return "attention"
+        case .quantized: return "quantized"
         }
     }
 
@@ -346,6 +362,8 @@ enum KernelFamily {
             return "-DNORM_WG=\(parameters.normalization.workGroup) -DNORM_VW=\(parameters.normalization.vectorWidth)"
         case let .attention(tiles):
             return tiles.options
+        case let .quantized(integerDot):
+            return integerDot ? "-DINT_DOT=1" : ""
         case .recurrent:
             return "-DUNITS=\(parameters.recurrent.unitsPerItem) -DROWS=\(parameters.recurrent.rowsPerItem)"
         case let .gemm(operands, result):

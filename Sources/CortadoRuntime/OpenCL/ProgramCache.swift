@@ -68,8 +68,9 @@ final class ProgramCache: @unchecked Sendable {
 
     /// Builds (or loads from the disk cache) `source` under the name `family`, memoised by `key`.
     func program(family: String, source: String, options: String, key: String) throws -> cl_program {
-        let identity = [info.platform ?? "", info.platformVersion ?? "", info.name, info.deviceVersion ?? "",
-                        info.driverVersion, options, source].joined(separator: "\u{1}")
+        // The entry format is part of the key: entries of older builds (raw binaries) are never read.
+        let identity = [ProgramBinaryFile.formatName, info.platform ?? "", info.platformVersion ?? "", info.name,
+                        info.deviceVersion ?? "", info.driverVersion, options, source].joined(separator: "\u{1}")
         let file = directory.appendingPathComponent("\(family)-\(StableHash.hex(identity)).bin")
 
         let started = DispatchTime.now()
@@ -120,9 +121,16 @@ final class ProgramCache: @unchecked Sendable {
         clInfoString { clGetProgramBuildInfo(program, deviceID, cl_program_build_info(CL_PROGRAM_BUILD_LOG), $0, $1, $2) }
     }
 
-    /// A program from a cached binary, or `nil` when there is none or the driver rejects it.
+    /// A program from a cached binary, or `nil` when there is none or the driver rejects it. An
+    /// entry whose checksum does not match (a truncated or damaged file) never reaches the driver:
+    /// it is removed with a note, and the program is built again from source.
     private func loadBinary(_ file: URL, options: String) -> cl_program? {
-        guard let data = try? Data(contentsOf: file), !data.isEmpty else { return nil }
+        guard let stored = FileManager.default.contents(atPath: file.path), !stored.isEmpty else { return nil }
+        guard let data = ProgramBinaryFile.unwrap(stored) else {
+            unlink(file.path)
+            RuntimeNotes.emit("kernel cache entry \(file.path) is damaged (its length or checksum does not match); removed it and rebuilt the program")
+            return nil
+        }
         var status: cl_int = 0
         var binaryStatus: cl_int = 0
         var device: cl_device_id? = deviceID
@@ -155,9 +163,63 @@ final class ProgramCache: @unchecked Sendable {
         }
         guard status == CL_SUCCESS else { return }
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let temporary = file.appendingPathExtension("tmp-\(getpid())")
-        guard (try? Data(bytes).write(to: temporary)) != nil else { return }
+        ProgramBinaryFile.removeStaleTemporaries(in: directory)
+        // Unique per writer: two threads of one process may store the same program at once.
+        let temporary = file.appendingPathExtension("tmp-\(getpid())-\(UUID().uuidString)")
+        guard (try? ProgramBinaryFile.wrap(bytes).write(to: temporary)) != nil else { return }
         if rename(temporary.path, file.path) != 0 { try? FileManager.default.removeItem(at: temporary) }
+    }
+}
+
+/// The on-disk form of a cached program binary: a magic line, the binary's length and a 64-bit
+/// FNV-1a checksum (each 8 bytes, little-endian), then the binary. A file cut short or changed
+/// fails ``unwrap(_:)``, so the driver never sees a damaged binary.
+enum ProgramBinaryFile {
+    /// The first 8 bytes of every entry.
+    static let magic = Array("CLBIN01\n".utf8)
+    /// The format's name, mixed into every entry's key.
+    static let formatName = "checksummed-1"
+
+    /// 64-bit FNV-1a over `bytes`.
+    static func checksum<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return hash
+    }
+
+    /// The entry for `binary`.
+    static func wrap(_ binary: [UInt8]) -> Data {
+        var data = Data(magic)
+        withUnsafeBytes(of: UInt64(binary.count).littleEndian) { data.append(contentsOf: $0) }
+        withUnsafeBytes(of: checksum(binary).littleEndian) { data.append(contentsOf: $0) }
+        data.append(contentsOf: binary)
+        return data
+    }
+
+    /// The binary inside `entry`, or `nil` when the magic, length or checksum does not match.
+    static func unwrap(_ entry: Data) -> Data? {
+        let bytes = [UInt8](entry)
+        guard bytes.count > 24, Array(bytes[0..<8]) == magic else { return nil }
+        func word(at offset: Int) -> UInt64 {
+            bytes[offset..<(offset + 8)].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        }
+        guard word(at: 8) == UInt64(bytes.count - 24) else { return nil }
+        let binary = bytes[24...]
+        guard checksum(binary) == word(at: 16) else { return nil }
+        return Data(binary)
+    }
+
+    /// Removes `*.tmp-PID` files in `directory` whose writing process is gone (killed mid-write).
+    static func removeStaleTemporaries(in directory: URL) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names {
+            // `<entry>.tmp-<pid>` or `<entry>.tmp-<pid>-<writer>`.
+            guard let range = name.range(of: ".tmp-", options: .backwards),
+                  let pid = name[range.upperBound...].split(separator: "-").first.flatMap({ Int32($0) }),
+                  pid != getpid(), kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
+            unlink(directory.appendingPathComponent(name).path)
+        }
     }
 }
 

@@ -34,7 +34,8 @@ extension KernelParameters {
         /// Checks that the parameters describe kernels that can be built and launched.
         public func validate() throws {
             func powerOfTwo(_ n: Int) -> Bool { n > 0 && n & (n - 1) == 0 }
-            guard powerOfTwo(workGroup), powerOfTwo(itemsPerRow), [1, 2, 4, 8, 16].contains(vectorWidth), rowsPerBlock > 0
+            guard powerOfTwo(workGroup), workGroup <= 1024, powerOfTwo(itemsPerRow), itemsPerRow <= 1024,
+                  [1, 2, 4, 8, 16].contains(vectorWidth), rowsPerBlock > 0, rowsPerBlock <= 1 << 16
             else {
                 throw CortadoError.invalidArgument(
                     "LayerNorm needs power-of-two work-groups and items per row, a vector width of 1 to 16 and positive row blocks: \(self)")
@@ -81,8 +82,8 @@ extension KernelParameters {
 
         /// Checks that the parameters describe kernels that can be built.
         public func validate() throws {
-            guard queryTile > 0, keyTile > 0, backwardTile > 0, [8, 16].contains(chunk),
-                  [1, 2, 4, 8, 16].contains(vectorWidth), maxHeadSize > 0
+            guard queryTile > 0, queryTile <= 1024, keyTile > 0, keyTile <= 1024, backwardTile > 0, backwardTile <= 1024,
+                  [8, 16].contains(chunk), [1, 2, 4, 8, 16].contains(vectorWidth), maxHeadSize > 0, maxHeadSize <= 4096
             else {
                 throw CortadoError.invalidArgument(
                     "attention needs positive tiles and head size, a chunk of 8 or 16 and a vector width of 1 to 16: \(self)")

@@ -65,8 +65,11 @@ public struct KernelParameters: Sendable, Codable, Equatable {
             else {
                 throw CortadoError.invalidArgument("GEMM tiles must be positive and tileN a multiple of the vector width: \(self)")
             }
+            guard tileM <= 256, tileN <= 256, tileK <= 256, groupM <= 4096 else {
+                throw CortadoError.invalidArgument("GEMM tiles of more than 256 (or groupM above 4096) are implausible: \(self)")
+            }
             if algorithm == .localTiled {
-                guard threadsM > 0, threadsN > 0, tileM % threadsM == 0, tileN % threadsN == 0 else {
+                guard threadsM > 0, threadsN > 0, threadsM * threadsN <= 1024, tileM % threadsM == 0, tileN % threadsN == 0 else {
                     throw CortadoError.invalidArgument("local-tiled GEMM needs tiles divisible by the work-group: \(self)")
                 }
             }
@@ -168,6 +171,34 @@ public struct KernelParameters: Sendable, Codable, Equatable {
             ?? .portable(workGroup: reductionWorkGroup)
         attention = try container.decodeIfPresent(Attention.self, forKey: .attention) ?? .portable
         cacheProgramBinaries = try container.decode(Bool.self, forKey: .cacheProgramBinaries)
+    }
+
+    /// Checks every field: GEMM, LayerNorm and attention parameters (their own `validate()`), and
+    /// work-group sizes, column blocks and recurrent-step parameters that are positive, within
+    /// what any device accepts (work-groups up to 1024) and powers of two where the kernels need
+    /// it, so that a damaged or hand-edited table never divides by zero or launches an impossible
+    /// kernel.
+    /// - Throws: ``CortadoError/invalidArgument(_:)`` naming the field.
+    public func validate() throws {
+        func powerOfTwo(_ n: Int) -> Bool { n > 0 && n & (n - 1) == 0 }
+        try gemm.validate()
+        try normalization.validate()
+        try attention.validate()
+        guard elementwiseWorkGroup > 0, elementwiseWorkGroup <= 1024 else {
+            throw CortadoError.invalidArgument("elementwiseWorkGroup \(elementwiseWorkGroup) must be from 1 to 1024")
+        }
+        guard powerOfTwo(reductionWorkGroup), reductionWorkGroup <= 1024 else {
+            throw CortadoError.invalidArgument("reductionWorkGroup \(reductionWorkGroup) must be a power of two up to 1024")
+        }
+        guard columnBlock > 0, columnBlock <= 1024 else {
+            throw CortadoError.invalidArgument("columnBlock \(columnBlock) must be from 1 to 1024")
+        }
+        guard [1, 2, 4, 8, 16].contains(recurrent.unitsPerItem), recurrent.rowsPerItem > 0, recurrent.rowsPerItem <= 256,
+              recurrent.maxHidden >= 0, recurrent.maxHidden <= 1 << 16
+        else {
+            throw CortadoError.invalidArgument(
+                "recurrent parameters need unitsPerItem of 1 to 16, rowsPerItem from 1 to 256 and maxHidden up to 65536: \(recurrent)")
+        }
     }
 
     /// The built-in table for a profile.

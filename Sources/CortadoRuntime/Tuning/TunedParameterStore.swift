@@ -60,14 +60,43 @@ public struct TunedParameterStore: Sendable {
 
     /// The tuned entry for `info`, or `nil` when there is none (or it cannot be read: defaults apply).
     public func entry(for info: DeviceInfo) -> Entry? {
-        guard let data = try? Data(contentsOf: file(for: info)),
-              let entry = try? JSONDecoder().decode(Entry.self, from: data),
-              entry.device == info.name, entry.driver == info.driverVersion,
-              (try? entry.parameters.gemm.validate()) != nil,
-              (try? entry.parameters.normalization.validate()) != nil,
-              (try? entry.parameters.attention.validate()) != nil
-        else { return nil }
-        return entry
+        try? load(for: info)?.get()
+    }
+
+    /// The largest tuned-parameter file read: 1 MiB (a real one has about 1 KiB).
+    public static let maximumFileSize = 1 << 20
+
+    /// The tuned entry for `info`: `nil` when there is no file, a failure naming the file and the
+    /// problem when it exists but is unreadable, not a table, for another device or driver, or holds
+    /// a value ``KernelParameters/validate()`` refuses (the defaults then apply).
+    public func load(for info: DeviceInfo) -> Result<Entry, CortadoError>? {
+        let url = file(for: info)
+        var status = stat()
+        guard stat(url.path, &status) == 0 else { return nil }
+        func failure(_ problem: String) -> Result<Entry, CortadoError> {
+            .failure(CortadoError.io("\(url.path): \(problem); using the built-in kernel parameters (run `cortado tune` again)"))
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else { return failure("not a regular file") }
+        guard Int(status.st_size) <= Self.maximumFileSize else { return failure("larger than \(Self.maximumFileSize) bytes") }
+        guard let data = FileManager.default.contents(atPath: url.path) else { return failure("cannot be read") }
+        let entry: Entry
+        do {
+            entry = try JSONDecoder().decode(Entry.self, from: data)
+        } catch {
+            return failure("not a table of tuned parameters")
+        }
+        guard entry.device == info.name, entry.driver == info.driverVersion else {
+            return failure("tuned for \(entry.device) with driver \(entry.driver), not this device")
+        }
+        do {
+            try entry.parameters.validate()
+        } catch let error as CortadoError {
+            return failure("invalid value: \(error)")
+        } catch {
+            return failure("invalid value: \(error)")
+        }
+        guard entry.defaultScore.isFinite, entry.tunedScore.isFinite else { return failure("scores are not finite numbers") }
+        return .success(entry)
     }
 
     /// Writes `entry` for `info` (temporary file, then rename); returns the file.

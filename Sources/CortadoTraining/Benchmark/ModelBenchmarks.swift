@@ -36,7 +36,9 @@ public enum ModelBenchmarks {
             let inputShape = shapes[index]
             let hasParameters = !layer.trainableParameters().isEmpty
             @Sendable func input(_ device: Device) throws -> Tensor {
-                index == 0 ? try modelInput(device) : try Tensor.uniform(inputShape, device: device).requiringGrad()
+                // A hidden layer's input arrives in the compute type, as in a mixed-precision pass.
+                index == 0 ? try modelInput(device)
+                    : try Tensor.uniform(inputShape, device: device).inComputeType().requiringGrad()
             }
             cases.append(BenchmarkCase("\(label) forward", group: "\(name) layers", work: .none) { device in
                 let layer = try build(device).layers[index]
@@ -48,12 +50,12 @@ public enum ModelBenchmarks {
                 let layer = try build(device).layers[index]
                 let x = try input(device)
                 let y = try layer(x)
-                let dy = try Tensor.uniform(y.shape, device: device)
+                let dy = try Tensor.uniform(y.shape, device: device).to(dtype: y.dtype)
                 return {
                     // Cleared as a training step does, so no gradient accumulation is timed.
                     layer.zeroGrad()
                     x.zeroGrad()
-                    try y.backward(gradient: dy)
+                    try y.backward(gradient: dy, retainGraph: true)
                 }
             })
         }

@@ -55,7 +55,7 @@ public enum OperationBenchmarks {
                 let dy = try Tensor.uniform(y.shape, device: device)
                 return {
                     for tensor in [x, w, b] { tensor.zeroGrad() }
-                    try y.backward(gradient: dy)
+                    try y.backward(gradient: dy, retainGraph: true)
                 }
             },
         ]
@@ -98,7 +98,7 @@ public enum OperationBenchmarks {
                 let dy = try Tensor.uniform(y.shape, device: device)
                 return {
                     for tensor in [x, w, b] { tensor.zeroGrad() }
-                    try y.backward(gradient: dy)
+                    try y.backward(gradient: dy, retainGraph: true)
                 }
             },
             BenchmarkCase("attention minilm 32x12x64x32 forward", group: "attention", work: .flops(attentionFlops)) { device in
@@ -111,7 +111,7 @@ public enum OperationBenchmarks {
                 let dy = try Tensor.uniform(y.shape, device: device)
                 return {
                     for tensor in [q, k, v] { tensor.zeroGrad() }
-                    try y.backward(gradient: dy)
+                    try y.backward(gradient: dy, retainGraph: true)
                 }
             },
         ]

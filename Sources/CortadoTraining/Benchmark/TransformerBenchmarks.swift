@@ -51,7 +51,7 @@ public enum TransformerBenchmarks {
             return {
                 block.zeroGrad()
                 x.zeroGrad()
-                try y.backward(gradient: dy)
+                try y.backward(gradient: dy, retainGraph: true)
             }
         })
         cases.append(BenchmarkCase("\(name) training step, batch \(batchSize)", group: "\(name) step",

@@ -42,6 +42,10 @@ public struct CheckpointConfiguration: Codable, Sendable, Equatable {
     public var textColumn: String?, labelColumn: String?
     /// The fine-tuned BERT classifier: its architecture and WordPiece vocabulary.
     public var bert: BertClassifierSettings?
+    /// For a checkpoint written when a run was interrupted: the optimizer steps taken in the
+    /// epoch after ``epochsCompleted`` (its batches, in the loader's order for that epoch), so a
+    /// resumed run continues with the next batch; `nil` or 0 after a complete epoch.
+    public var stepsIntoEpoch: Int?
 
     /// Whether the model reads text (with the Keras-style ``tokenizer`` or BERT's WordPiece one).
     public var readsText: Bool { tokenizer != nil || bert != nil }
@@ -140,8 +144,9 @@ public struct ModelCheckpoint {
         do {
             configuration = try JSONDecoder().decode(CheckpointConfiguration.self, from: Data(json.utf8))
         } catch {
-            throw CheckpointError(url, "the checkpoint's configuration cannot be read: \(error)")
+            throw CheckpointError(url, "the checkpoint's configuration cannot be read: \(DecodingProblem.describe(error))")
         }
+        try configuration.validate(url: url)
         self.file = file
     }
 
@@ -177,8 +182,10 @@ public struct ModelCheckpoint {
     /// Replaces `model`'s parameters with the file's `model.<name>` tensors.
     private func load(into model: any Module, device: Device) throws {
         do {
+            if let record = try quantization() { return try loadQuantized(into: model, record: record, device: device) }
             var tensors: [String: Tensor] = [:]
             for (name, parameter) in model.namedParameters() {
+                try file.checkFinite(file.requireInfo("model.\(name)"))
                 tensors[name] = try file.tensor("model.\(name)", shape: parameter.value.shape, dtype: .float32, device: device)
             }
             try model.loadState(tensors)
@@ -191,6 +198,10 @@ public struct ModelCheckpoint {
 
     /// Restores `optimizer`'s state and step count (the optimizer must match the recorded one).
     public func restore(_ optimizer: any Optimizer, device: Device) throws {
+        if let record = try quantization() {
+            throw CheckpointError(file.url, "is an int8 checkpoint (\(record.scheme)) written for inference, without optimizer state; "
+                                  + "resume from the float32 checkpoint it came from")
+        }
         guard weightType == .float32 else {
             throw CheckpointError(file.url, "holds \(weightType) weights written for inference (--save-dtype) and no optimizer state; "
                                   + "resume from a float32 checkpoint")
@@ -201,6 +212,7 @@ public struct ModelCheckpoint {
         var tensors: [String: Tensor] = [:]
         if configuration.steps == 0 { return }  // saved before the first step: no state yet
         for info in file.tensors where info.name.hasPrefix("optimizer.") {
+            try file.checkFinite(info)
             tensors[String(info.name.dropFirst("optimizer.".count))] = try file.tensor(info.name, dtype: .float32, device: device)
         }
         do {

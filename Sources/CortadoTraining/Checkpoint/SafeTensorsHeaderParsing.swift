@@ -4,8 +4,10 @@ import Foundation
 ///
 /// Every tensor must have a known dtype, a shape of non-negative integers and `data_offsets`
 /// `[begin, end]` with `begin ≤ end ≤` the data section's size and `end − begin` equal to the
-/// shape's byte count; no two tensors may overlap; `__metadata__` must map strings to strings.
-/// Gaps between tensors and bytes after the last one are allowed (the reference writer leaves none).
+/// shape's byte count; `__metadata__` must map strings to strings. The tensors must index the
+/// data section fully, as the format requires: in order of their offsets each begins where the
+/// previous one ends, the first at 0 and the last at the end of the file, so no two overlap and no
+/// byte is left over (a header length off by a byte or two shifts the data and fails here).
 enum SafeTensorsHeaderParsing {
     /// The tensors (ordered by where their data begins, then by name) and the metadata.
     struct Header {
@@ -49,7 +51,7 @@ enum SafeTensorsHeaderParsing {
             ($0.dataOffsets.lowerBound, $0.dataOffsets.upperBound, $0.name)
                 < ($1.dataOffsets.lowerBound, $1.dataOffsets.upperBound, $1.name)
         }
-        try checkNoOverlap(header.tensors, failure)
+        try checkFullyIndexed(header.tensors, dataSectionSize: dataSectionSize, failure)
         return header
     }
 
@@ -132,16 +134,30 @@ enum SafeTensorsHeaderParsing {
         return integers
     }
 
-    /// `tensors` must be sorted by where they begin; empty tensors overlap nothing.
-    private static func checkNoOverlap(_ tensors: [SafeTensorInfo], _ failure: (String) -> CheckpointError) throws {
+    /// `tensors` must be sorted by where they begin: each must start where the previous one ends
+    /// (empty tensors take no bytes), and the last must end at `dataSectionSize`.
+    private static func checkFullyIndexed(
+        _ tensors: [SafeTensorInfo], dataSectionSize: Int, _ failure: (String) -> CheckpointError
+    ) throws {
+        var end = 0
         var previous: SafeTensorInfo?
         for tensor in tensors where !tensor.dataOffsets.isEmpty {
-            if let previous, tensor.dataOffsets.lowerBound < previous.dataOffsets.upperBound {
-                let (a, b) = (previous.dataOffsets, tensor.dataOffsets)
+            let range = tensor.dataOffsets
+            if range.lowerBound < end, let previous {
+                let a = previous.dataOffsets
                 throw failure("tensors '\(previous.name)' [\(a.lowerBound), \(a.upperBound)] and "
-                              + "'\(tensor.name)' [\(b.lowerBound), \(b.upperBound)] overlap")
+                              + "'\(tensor.name)' [\(range.lowerBound), \(range.upperBound)] overlap")
             }
+            if range.lowerBound > end {
+                throw failure("bytes \(end)..<\(range.lowerBound) of the data section belong to no tensor (before '\(tensor.name)'): "
+                              + "the tensors must index the data fully (is the header length wrong?)")
+            }
+            end = range.upperBound
             previous = tensor
+        }
+        guard end == dataSectionSize else {
+            throw failure("\(dataSectionSize - end) bytes after the last tensor's data belong to no tensor "
+                          + "(the data section has \(dataSectionSize) bytes, the tensors index \(end)): a wrong header length, or trailing bytes")
         }
     }
 }

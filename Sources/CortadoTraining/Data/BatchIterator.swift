@@ -8,14 +8,16 @@ import Foundation
 public final class BatchIterator: IteratorProtocol {
     private let queue: BatchQueue
 
-    /// Starts the producer for `epoch` of `loader`.
-    init(loader: BatchLoader, epoch: Int) {
+    /// Starts the producer for `epoch` of `loader`, leaving out the epoch's first `skipping` batches.
+    init(loader: BatchLoader, epoch: Int, skipping: Int = 0) {
         let queue = BatchQueue(capacity: loader.prefetch)
         self.queue = queue
         let thread = Thread {
             defer { queue.producerDidExit() }
             let order = loader.sampleOrder(epoch: epoch)
-            for start in stride(from: 0, to: order.count, by: loader.batchSize) {
+            let first = skipping.multipliedReportingOverflow(by: loader.batchSize)
+            let from = first.overflow ? order.count : min(first.partialValue, order.count)
+            for start in stride(from: from, to: order.count, by: loader.batchSize) {
                 if queue.isCancelled { return }
                 let batch = loader.assembleBatch(order[start..<min(start + loader.batchSize, order.count)])
                 if !queue.put(batch) { return }

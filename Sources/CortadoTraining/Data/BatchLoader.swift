@@ -64,6 +64,12 @@ public struct BatchLoader: Sendable {
         EpochBatches(loader: self, epoch: epoch)
     }
 
+    /// The batches of `epoch` after its first `skipping` (which are never assembled): where an
+    /// interrupted epoch continues.
+    public func batches(epoch: Int, skipping: Int) -> EpochBatches {
+        EpochBatches(loader: self, epoch: epoch, skipping: max(skipping, 0))
+    }
+
     /// The batch of the samples at `indices`, in that order (runs on the producer thread).
     func assembleBatch(_ indices: ArraySlice<Int>) -> Batch {
         let width = dataset.featuresPerSample
@@ -102,9 +108,11 @@ public struct EpochBatches: Sequence, Sendable {
     public let loader: BatchLoader
     /// The epoch, which picks the shuffled order.
     public let epoch: Int
+    /// Batches of the epoch left out at its start.
+    public var skipping = 0
 
     /// Starts a producer thread and returns the iterator that consumes its batches.
     public func makeIterator() -> BatchIterator {
-        BatchIterator(loader: loader, epoch: epoch)
+        BatchIterator(loader: loader, epoch: epoch, skipping: skipping)
     }
 }

@@ -12,12 +12,16 @@ final class GzipFileReader {
 
     /// Opens `path`; `expected` describes the file for the not-found message.
     init(path: String, expected: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw DataError.notFound(path: path, expected: expected)
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT { throw DataError.notFound(path: path, expected: expected) }
+            throw DataError.unreadable(file: path, reason: String(cString: strerror(errno)))
         }
-        guard !isDirectory.boolValue else {
-            throw DataError.notFound(path: path, expected: "it is a directory, \(expected)")
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw DataError.notFound(path: path, expected: "it is a directory, \(expected)")
+        case S_IFIFO: break  // a pipe streams a file's contents: fine
+        default: throw DataError.unreadable(file: path, reason: "it is a device, not a file (\(expected))")
         }
         guard let file = gzopen(path, "rb") else {
             throw DataError.unreadable(file: path, reason: String(cString: strerror(errno)))

@@ -76,6 +76,8 @@ public struct IDXFile: Sendable {
     public static let maximumElementCount = 1 << 31
     /// The largest data size accepted (4 GiB), whatever the header claims.
     public static let maximumByteCount = 1 << 32
+    /// Bytes read at a time: memory grows with the data actually read, not with the header's claim.
+    static let readChunkSize = 16 << 20
 
     /// The element type from the magic number.
     public let elementType: IDXElementType
@@ -110,8 +112,20 @@ public struct IDXFile: Sendable {
         }
         let dimensions = (0..<rank).map { Int(bigEndianUInt32(dimensionBytes, at: 4 * $0)) }
         let byteCount = try checkedByteCount(dimensions: dimensions, elementType: elementType, path: path)
-        var rawBytes = [UInt8](repeating: 0, count: byteCount)
-        let got = try rawBytes.withUnsafeMutableBytes { try reader.read(into: $0) }
+        // Read in chunks, so that a header promising gigabytes on a short file fails as truncated
+        // after reading what is there, not after allocating what the header claims.
+        var rawBytes: [UInt8] = []
+        var got = 0
+        while got < byteCount {
+            let chunk = min(byteCount - got, readChunkSize)
+            rawBytes.append(contentsOf: repeatElement(0, count: chunk))
+            let read = try rawBytes.withUnsafeMutableBytes { try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[got...])) }
+            got += read
+            if read < chunk {
+                rawBytes.removeLast(chunk - read)
+                break
+            }
+        }
         let noun = expectation?.elementNoun ?? "data"
         guard got == byteCount else {
             let cut = reader.gzipStreamCutShort ? " (the gzip stream is cut short)" : ""
@@ -124,6 +138,9 @@ public struct IDXFile: Sendable {
             throw DataError.malformed(
                 file: path,
                 problem: "unexpected bytes after the \(byteCount) bytes of \(noun) that dimensions \(describe(dimensions)) promise; the header and the data disagree")
+        }
+        guard !reader.gzipStreamCutShort else {
+            throw DataError.malformed(file: path, problem: "the gzip stream is cut short (its trailer, with the checksum, is missing)")
         }
         return IDXFile(elementType: elementType, dimensions: dimensions, rawBytes: rawBytes)
     }

@@ -31,6 +31,12 @@ public enum MNISTFormat {
 
         let train = try readPair(images: trainImages, labels: trainLabels)
         let test = try readPair(images: testImages, labels: testLabels)
+        guard train.sampleShape == test.sampleShape else {
+            let describe = { (shape: [Int]) in shape.dropFirst().map(String.init).joined(separator: " × ") }
+            throw DataError.inconsistent(
+                files: [trainImages, testImages],
+                problem: "the training images are \(describe(train.sampleShape)) pixels but the test images \(describe(test.sampleShape)); both must have one size")
+        }
         if let classCount, classCount < 2 {
             throw DataError.invalidRequest("a classification data set needs at least 2 classes, got \(classCount)")
         }

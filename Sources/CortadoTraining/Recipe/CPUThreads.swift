@@ -8,13 +8,16 @@ import Foundation
 public enum CPUThreads {
     /// The environment variable that sets the count for any command.
     public static let environmentVariable = "CORTADO_NUM_THREADS"
+    /// The most threads accepted (OpenBLAS and PoCL start one thread per count, and abort when the
+    /// system refuses to create them).
+    public static let maximumCount = 1024
 
     /// The count `CORTADO_NUM_THREADS` asks for, if it holds a positive number.
     /// - Throws: ``TrainingError/invalidOption(_:)`` naming the variable when it holds anything else.
     public static func requested() throws -> Int? {
         guard let text = ProcessInfo.processInfo.environment[environmentVariable], !text.isEmpty else { return nil }
-        guard let count = Int(text), count > 0 else {
-            throw TrainingError.invalidOption("\(environmentVariable)=\(text) must be a positive number of threads")
+        guard let count = Int(text), count > 0, count <= maximumCount else {
+            throw TrainingError.invalidOption("\(environmentVariable)=\(text) must be a number of threads from 1 to \(maximumCount)")
         }
         return count
     }
@@ -46,7 +49,9 @@ public enum CPUThreads {
     /// set already, limits PoCL's CPU device to as many threads (`POCL_MAX_PTHREAD_COUNT`, which PoCL 3
     /// reads when OpenCL starts, so call this before the first device is listed).
     public static func configure(_ count: Int) throws {
-        guard count > 0 else { throw TrainingError.invalidOption("--threads must be at least 1, not \(count)") }
+        guard count > 0, count <= maximumCount else {
+            throw TrainingError.invalidOption("--threads must be between 1 and \(maximumCount), not \(count)")
+        }
         setenv(environmentVariable, String(count), 1)
         setenv("OPENBLAS_NUM_THREADS", String(count), 1)
         setenv("POCL_MAX_PTHREAD_COUNT", String(count), 0)

@@ -74,22 +74,60 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
     /// Options with every default.
     public init() {}
 
-    /// Throws ``TrainingError/invalidOption(_:)`` naming the first flag out of range.
+    /// The largest values the size flags accept: beyond them a run could only exhaust memory or
+    /// overflow a size computation, so they are refused before anything is allocated.
+    public enum Limits {
+        /// `--epochs` (and `--step-epochs`).
+        public static let epochs = 1_000_000
+        /// `--batch-size`.
+        public static let batchSize = 1 << 20
+        /// `--max-len`.
+        public static let maxLength = 1 << 16
+        /// `--vocab-size`.
+        public static let vocabularySize = 1 << 24
+        /// `--warmup` as a number of steps.
+        public static let warmupSteps = 1 << 40
+    }
+
+    /// Throws ``TrainingError/invalidOption(_:)`` naming the first flag out of range: a size below
+    /// 1 or above ``Limits``, or a floating-point value that is negative, NaN or infinite.
     public func validate() throws {
         func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
             guard condition else { throw TrainingError.invalidOption(message()) }
         }
-        try require(epochs > 0, "--epochs must be at least 1, not \(epochs)")
-        if let batchSize { try require(batchSize > 0, "--batch-size must be at least 1, not \(batchSize)") }
-        if let learningRate { try require(learningRate > 0 && learningRate.isFinite, "--lr must be a positive number, not \(learningRate)") }
+        func requireSize(_ value: Int, _ flag: String, minimum: Int = 1, maximum: Int) throws {
+            try require(value >= minimum, "\(flag) must be at least \(minimum), not \(value)")
+            try require(value <= maximum, "\(flag) must be at most \(maximum), not \(value)")
+        }
+        func requireFinite<F: BinaryFloatingPoint>(_ value: F, _ flag: String) throws {
+            try require(value.isFinite, "\(flag) must be a finite number, not \(value)")
+        }
+        try requireSize(epochs, "--epochs", maximum: Limits.epochs)
+        if let batchSize { try requireSize(batchSize, "--batch-size", maximum: Limits.batchSize) }
+        if let learningRate { try require(learningRate > 0 && learningRate.isFinite, "--lr must be a positive finite number, not \(learningRate)") }
+        try requireFinite(momentum, "--momentum")
         try require(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), not \(momentum)")
-        if let weightDecay { try require(weightDecay >= 0, "--weight-decay must not be negative") }
-        if let warmup { try require(warmup >= 0, "--warmup must not be negative") }
-        try require(stepEpochs > 0, "--step-epochs must be positive")
-        try require(vocabularySize >= 3, "--vocab-size must be at least 3, not \(vocabularySize)")
-        try require(maxLength > 0, "--max-len must be positive, not \(maxLength)")
+        if let weightDecay {
+            try requireFinite(weightDecay, "--weight-decay")
+            try require(weightDecay >= 0, "--weight-decay must not be negative, not \(weightDecay)")
+        }
+        if let warmup {
+            try requireFinite(warmup, "--warmup")
+            try require(warmup >= 0, "--warmup must not be negative, not \(warmup)")
+            try require(warmup < 1 || warmup <= Double(Limits.warmupSteps), "--warmup must be at most \(Limits.warmupSteps) steps, not \(warmup)")
+        }
+        try requireSize(stepEpochs, "--step-epochs", maximum: Limits.epochs)
+        try requireSize(vocabularySize, "--vocab-size", minimum: 3, maximum: Limits.vocabularySize)
+        try requireSize(maxLength, "--max-len", maximum: Limits.maxLength)
         if let limit { try require(limit > 0, "--limit must be positive, not \(limit)") }
         try require(saveWeightType.isFloatingPoint, "--save-dtype must be float32, bfloat16 or float16, not \(saveWeightType)")
+        if let save, let resume, save == resume { return }  // continuing a checkpoint in place
+        if let save {
+            let inputs: [(String?, SavePath.Input)] = [(data, .data), (initDirectory, .model)]
+            for case let (input?, kind) in inputs where SavePath.sameFile(save, input, kind: kind) {
+                throw TrainingError.invalidOption("--save \(save) would overwrite the run's own input \(input); choose another file")
+            }
+        }
     }
 }
 

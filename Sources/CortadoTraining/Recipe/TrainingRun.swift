@@ -39,6 +39,10 @@ public final class TrainingRun {
     public let trainer: Trainer
     /// The first epoch to train (1-based; after the checkpoint's when resuming).
     public let startEpoch: Int
+    /// Batches of ``startEpoch`` already trained: those an interrupted run took before it saved
+    /// (its checkpoint's `stepsIntoEpoch`), skipped so that training continues with the next one.
+    /// 0 unless resuming such a checkpoint with the same batch size and seed in a single process.
+    public let startStep: Int
     /// Where checkpoints go.
     public let saveURL: URL?
     /// The batches of every epoch (global batches in a data-parallel run).
@@ -103,14 +107,19 @@ public final class TrainingRun {
             }
             model = try checkpoint.makeTrainedModel(device: device)
             startEpoch = recorded.epochsCompleted + 1
+            // The loader's order depends on the seed and the batch size: only the same ones continue exactly.
+            let sameOrder = recorded.batchSize == batchSize && recorded.seed == options.seed && communicator.size == 1
+            startStep = sameOrder ? recorded.stepsIntoEpoch ?? 0 : 0
         } else if let pretrained = data.pretrained {
             model = pretrained.model
             startEpoch = 1
+            startStep = 0
         } else {
             model = try modelKind.make(
                 sampleShape: train.sampleShape, outputs: outputs, vocabulary: data.tokenizer?.vocabularySize, device: device,
                 generator: generator)
             startEpoch = 1
+            startStep = 0
         }
         let optimizerChoice = options.optimizer ?? defaults.optimizer
         let learningRate = options.learningRate ?? defaults.learningRate ?? optimizerChoice.defaultLearningRate
@@ -151,10 +160,11 @@ public final class TrainingRun {
         return head + "\(communicator.size) ranks (global batch \(batchSize), \(options.balance == .auto ? "balanced by speed" : "split evenly")): \(ranks)"
     }
 
-    /// What a checkpoint written after `epochsCompleted` epochs records.
-    public func configuration(epochsCompleted: Int) -> CheckpointConfiguration {
+    /// What a checkpoint written after `epochsCompleted` epochs (and `stepsIntoEpoch` batches of
+    /// the next one, for an interrupted run) records.
+    public func configuration(epochsCompleted: Int, stepsIntoEpoch: Int? = nil) -> CheckpointConfiguration {
         let readsText = modelKind.readsText
-        return CheckpointConfiguration(
+        var configuration = CheckpointConfiguration(
             model: modelKind, task: data.task, sampleShape: train.sampleShape, outputs: outputs,
             data: dataSpec, targetColumn: options.target ?? recordedTargetColumn,
             featureColumns: data.featureColumns, standardization: data.standardization, optimizer: optimizer.name,
@@ -163,14 +173,18 @@ public final class TrainingRun {
             maxLength: readsText ? train.sampleShape[0] : nil, classNames: data.classNames,
             textColumn: readsText ? (options.textColumn ?? recordedTextColumn) : nil,
             labelColumn: readsText ? (options.labelColumn ?? recordedLabelColumn) : nil, bert: data.bert)
+        configuration.stepsIntoEpoch = stepsIntoEpoch.flatMap { $0 > 0 ? $0 : nil }
+        return configuration
     }
 
-    /// Writes the model and optimizer state after `epochsCompleted` epochs to ``saveURL``
-    /// (atomically; rank 0 only), the weights in `options.saveWeightType`.
-    public func saveCheckpoint(epochsCompleted: Int) throws {
+    /// Writes the model and optimizer state after `epochsCompleted` epochs (and `stepsIntoEpoch`
+    /// batches of the next) to ``saveURL`` (atomically; rank 0 only), the weights in
+    /// `options.saveWeightType`.
+    public func saveCheckpoint(epochsCompleted: Int, stepsIntoEpoch: Int? = nil) throws {
         guard let saveURL, communicator.rank == 0 else { return }
         try ModelCheckpoint.save(
-            model: model, optimizer: optimizer, configuration: configuration(epochsCompleted: epochsCompleted), to: saveURL,
+            model: model, optimizer: optimizer,
+            configuration: configuration(epochsCompleted: epochsCompleted, stepsIntoEpoch: stepsIntoEpoch), to: saveURL,
             weightType: options.saveWeightType)
     }
 
@@ -195,6 +209,8 @@ public final class TrainingRun {
                                    timeout: communicationTimeout, batchesPerEpoch: loader.batchesPerEpoch)
             : nil
         for epoch in startEpoch...options.epochs {
+            let skipping = epoch == startEpoch ? startStep : 0
+            let stepsBefore = trainer.attemptedSteps
             try device.synchronize()
             try device.resetPeakMemory()
             let result: (loss: Double, samples: Int, seconds: Double, interrupted: Bool)
@@ -204,12 +220,15 @@ public final class TrainingRun {
                 result = (epochResult.loss, epochResult.samples, epochResult.seconds, epochResult.interrupted)
                 shares = epochResult.shares
             } else {
-                result = try trainer.trainEpoch(loader, epoch: epoch, shouldStop: shouldStop, progress: progress, stepLoss: stepLoss)
+                result = try trainer.trainEpoch(
+                    loader, epoch: epoch, skipping: skipping, shouldStop: shouldStop, progress: progress, stepLoss: stepLoss)
             }
             try device.synchronize()
             let peakDeviceBytes = try device.memoryStatistics.peakLiveBytes
             if result.interrupted {
-                try saveCheckpoint(epochsCompleted: epoch - 1)
+                // A single process records where in the epoch it stopped, so a resumed run continues there.
+                let stepsIntoEpoch = parallel == nil ? skipping + trainer.attemptedSteps - stepsBefore : nil
+                try saveCheckpoint(epochsCompleted: epoch - 1, stepsIntoEpoch: stepsIntoEpoch)
                 return .interrupted(epoch: epoch, savedTo: communicator.rank == 0 ? saveURL : nil)
             }
             let evaluation: Evaluation

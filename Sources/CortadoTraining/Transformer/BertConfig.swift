@@ -128,23 +128,15 @@ public struct BertConfig: Decodable, Sendable, Equatable {
     ///   type, or a configuration that ``validate(file:)`` rejects.
     public static func load(contentsOf url: URL) throws -> BertConfig {
         let path = url.path
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw DataError.notFound(path: path, expected: "a Hugging Face model configuration (config.json)")
-        }
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw DataError.unreadable(file: path, reason: error.localizedDescription)
-        }
+        let data = try SmallFile.read(url, expected: "a Hugging Face model configuration (config.json)", limit: 16 << 20)
         let config: BertConfig
         do {
             config = try JSONDecoder().decode(BertConfig.self, from: data)
-        } catch let DecodingError.typeMismatch(type, context), let DecodingError.valueNotFound(type, context) {
+        } catch let DecodingError.typeMismatch(type, context) where !context.codingPath.isEmpty {
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw DataError.malformed(file: path, problem: "'\(key)' must be \(describe(type)) (\(context.debugDescription))")
+            throw DataError.malformed(file: path, problem: "'\(key)' must be \(describe(type))")
         } catch {
-            throw DataError.malformed(file: path, problem: "not a JSON object of model settings (\(error))")
+            throw DataError.malformed(file: path, problem: "not a JSON object of model settings: \(DecodingProblem.describe(error))")
         }
         try config.validate(file: path)
         return config
@@ -179,6 +171,22 @@ public struct BertConfig: Decodable, Sendable, Equatable {
         ]
         for (key, value) in sizes where value <= 0 {
             throw fail("\(key) must be positive, got \(value)")
+        }
+        let caps: [(String, Int, Int)] = [
+            ("hidden_size", hiddenSize, 1 << 16), ("num_hidden_layers", layerCount, 1024),
+            ("num_attention_heads", attentionHeads, 1024), ("intermediate_size", intermediateSize, 1 << 18),
+            ("vocab_size", vocabularySize, 1 << 24), ("max_position_embeddings", maxPositionEmbeddings, 1 << 20),
+            ("type_vocab_size", typeVocabularySize, 1 << 16),
+        ]
+        for (key, value, cap) in caps where value > cap {
+            throw fail("\(key) \(value) is implausible (at most \(cap))")
+        }
+        // The float32 weights this configuration makes, computed before anything is allocated.
+        let weightBytes = 4 * architecture.parameterEstimate
+        do {
+            try MemoryBudget.require(weightBytes, for: "a model of this size")
+        } catch let error as TrainingError {
+            throw fail(error.description)
         }
         guard hiddenSize % attentionHeads == 0 else {
             throw fail("hidden_size \(hiddenSize) is not divisible by num_attention_heads \(attentionHeads)")

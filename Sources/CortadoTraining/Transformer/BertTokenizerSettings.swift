@@ -39,10 +39,11 @@ struct BertTokenizerSettings: Decodable {
     /// - Throws: ``DataError/malformed(file:problem:)`` when it exists but is not such a JSON object.
     static func loadIfPresent(_ url: URL) throws -> BertTokenizerSettings? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let data = try SmallFile.read(url, expected: "tokenizer settings (JSON)", limit: 16 << 20)
         do {
-            return try JSONDecoder().decode(BertTokenizerSettings.self, from: Data(contentsOf: url))
+            return try JSONDecoder().decode(BertTokenizerSettings.self, from: data)
         } catch {
-            throw DataError.malformed(file: url.path, problem: "not a JSON object of tokenizer settings (\(error))")
+            throw DataError.malformed(file: url.path, problem: "not a JSON object of tokenizer settings: \(DecodingProblem.describe(error))")
         }
     }
 

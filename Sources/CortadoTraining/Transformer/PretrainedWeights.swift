@@ -79,6 +79,7 @@ public struct PretrainedWeights: Sendable {
                 file: path, problem: "tensor '\(stored)' has shape \(info.shape), expected \(shape)")
         }
         do {
+            try file.checkFinite(info)
             return try file.floats(stored)
         } catch let error as CheckpointError {
             throw DataError.malformed(file: path, problem: error.problem)

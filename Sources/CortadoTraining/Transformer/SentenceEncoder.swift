@@ -31,9 +31,16 @@ public final class SentenceEncoder {
             throw DataError.invalidRequest(
                 "maximum length \(limit) must be between 2 and the model's \(config.maxPositionEmbeddings) positions")
         }
+        let tokenizer = try directory.loadTokenizer()
+        // Ids past the word embedding would all read one row (the gather clamps): refuse the mismatch.
+        guard tokenizer.vocabularySize <= config.vocabularySize else {
+            throw DataError.malformed(
+                file: directory.vocabularyURL.path,
+                problem: "\(tokenizer.vocabularySize) entries, more than the \(config.vocabularySize) rows of the word embedding (vocab_size in \(directory.configURL.path))")
+        }
+        self.tokenizer = tokenizer
         model = try directory.loadEncoder(device: device)
         try model.convertWeights(to: precision.computeType)
-        tokenizer = try directory.loadTokenizer()
         self.maxLength = limit
         self.device = device
         self.precision = precision

@@ -58,16 +58,7 @@ public struct WordPieceTokenizer: Sendable {
     ///   lacks one of `[UNK]`, `[CLS]`, `[SEP]` and `[PAD]`.
     public init(contentsOf url: URL) throws {
         let path = url.path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw DataError.notFound(path: path, expected: "a WordPiece vocabulary (vocab.txt: one token per line)")
-        }
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw DataError.unreadable(file: path, reason: error.localizedDescription)
-        }
+        let data = try SmallFile.read(url, expected: "a WordPiece vocabulary (vocab.txt: one token per line)", limit: 64 << 20)
         guard let lines = Self.lines(of: data) else {
             throw DataError.malformed(file: path, problem: "a vocabulary file must be UTF-8 text")
         }

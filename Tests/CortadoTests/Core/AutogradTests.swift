@@ -1,3 +1,4 @@
+import Foundation
 import Cortado
 import Testing
 
@@ -14,6 +15,27 @@ struct AutogradTests {
         try assertClose(x.grad!, [12, 16, 20])
         x.zeroGrad()
         #expect(x.grad == nil)
+    }
+
+    @Test("backward releases the graph as it goes; a second pass needs retainGraph", arguments: TestDevices.all)
+    func releasedGraph(device: Device) throws {
+        let x = try Tensor([1, 2, 3], device: device).requiringGrad()
+        let tracker = BufferLeakTracker()
+        // The chain's activations and records are freed by the pass though `loss` is still held.
+        let loss = try tracker.track { try ((x * x).exp() * 2).sum() }
+        #expect(tracker.liveBuffers > 1)
+        try tracker.track { try loss.backward() }
+        #expect(tracker.liveBuffers == 2, "only the loss and x's gradient stay alive, not \(tracker.liveBuffers) buffers")
+        try assertClose(x.grad!, [1, 2, 3].map { 4 * $0 * Float(Foundation.exp(Double($0 * $0))) }, rtol: 1e-5)
+        #expect(throws: CortadoError.self) { try loss.backward() }
+        // A tensor of the released graph cannot start a new graph that backpropagates through it.
+        #expect(throws: CortadoError.self) { try loss.square().backward() }
+
+        x.zeroGrad()
+        let y = try (x * x).sum()
+        try y.backward(retainGraph: true)
+        try y.backward()
+        try assertClose(x.grad!, [4, 8, 12])
     }
 
     @Test("no-grad scopes and detached tensors record nothing", arguments: TestDevices.all)

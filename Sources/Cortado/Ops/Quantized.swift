@@ -1,0 +1,186 @@
+/// How a weight matrix is quantised to int8: symmetric (no zero point), with float32 scales.
+public enum QuantizationScheme: String, Sendable, Hashable, CaseIterable, Codable, CustomStringConvertible {
+    /// One scale per output channel (row of the weight): `scale = max |w| / 127` over the row.
+    case perChannel = "per-channel"
+    /// One scale per block of 32 consecutive values of a row, as ggml's Q8_0.
+    case q8_0 = "q8_0"
+
+    /// The values of a row that share a scale, for rows of `columns` values.
+    public func block(columns: Int) -> Int {
+        switch self {
+        case .perChannel: return max(columns, 1)
+        case .q8_0: return min(32, max(columns, 1))
+        }
+    }
+
+    /// Scales per row of `columns` values.
+    public func blocks(columns: Int) -> Int {
+        let block = block(columns: columns)
+        return max(1, (columns + block - 1) / block)
+    }
+
+    /// The name used on the command line and in checkpoint metadata (`per-channel`, `q8_0`).
+    public var description: String { rawValue }
+}
+
+/// A weight matrix `[rows, columns]` (one output channel per row) stored as symmetric int8 values
+/// with float32 scales: `w[i, p] ≈ values[i, p] · scales[i, p / block]`.
+public struct QuantizedMatrix: @unchecked Sendable {
+    /// The int8 values, `[rows, columns]`.
+    public let values: Tensor
+    /// The float32 scales, `[rows, blocks]`.
+    public let scales: Tensor
+    /// How the scales are laid out.
+    public let scheme: QuantizationScheme
+
+    /// Output channels.
+    public var rows: Int { values.shape[0] }
+    /// Inputs per output channel.
+    public var columns: Int { values.shape[1] }
+
+    /// Quantises a float matrix `[rows, columns]` (any float type, on its own device): per row and
+    /// block, `scale = max |w| / 127` and `values = round(w / scale)` to nearest even.
+    public init(quantizing weight: Tensor, scheme: QuantizationScheme) throws {
+        guard weight.rank == 2 else {
+            throw CortadoError.shapeMismatch("QuantizedMatrix: a weight matrix is [rows, columns], not \(weight.shape)")
+        }
+        let (values, scales) = try weight.quantizedRows(block: scheme.block(columns: weight.shape[1]))
+        self.values = values
+        self.scales = scales
+        self.scheme = scheme
+    }
+
+    /// Wraps stored int8 `values` `[rows, columns]` and float32 `scales` `[rows, blocks]` (as read
+    /// from a checkpoint), checking their types and shapes against `scheme`.
+    public init(values: Tensor, scales: Tensor, scheme: QuantizationScheme) throws {
+        guard values.dtype == .int8, values.rank == 2 else {
+            throw CortadoError.invalidArgument("QuantizedMatrix: values must be an int8 matrix, not \(values.dtype) \(values.shape)")
+        }
+        let expected = [values.shape[0], scheme.blocks(columns: values.shape[1])]
+        guard scales.dtype == .float32, scales.shape == expected else {
+            throw CortadoError.shapeMismatch(
+                "QuantizedMatrix: scales \(scales.dtype) \(scales.shape) for \(scheme) values \(values.shape) (expected float32 \(expected))")
+        }
+        try values.checkSameDevice("QuantizedMatrix", scales)
+        self.values = try values.dense()
+        self.scales = try scales.dense()
+        self.scheme = scheme
+    }
+
+    /// The float32 matrix these values and scales stand for.
+    public func dequantized() throws -> Tensor {
+        let block = scheme.block(columns: columns), blocks = scheme.blocks(columns: columns)
+        let wide = try values.to(dtype: .float32)
+        if blocks == 1 { return try wide * scales.expanded(to: [rows, columns]) }
+        // Pad each row to whole blocks, scale them, then drop the padding.
+        let padded = blocks * block
+        var rowsOfBlocks = wide
+        if padded != columns {
+            rowsOfBlocks = try Tensor.concat([wide, try Tensor.zeros([rows, padded - columns], device: values.device)], axis: 1)
+        }
+        let scaled = try rowsOfBlocks.reshaped([rows, blocks, block]) * scales.reshaped([rows, blocks, 1]).expanded(to: [rows, blocks, block])
+        return try scaled.reshaped([rows, padded]).sliced(axis: 1, 0..<columns).contiguous()
+    }
+
+    /// This matrix on `device`.
+    public func to(_ device: Device) throws -> QuantizedMatrix {
+        try QuantizedMatrix(values: values.to(device), scales: scales.to(device), scheme: scheme)
+    }
+
+    /// Bytes of storage: the int8 values and the float32 scales.
+    public var byteCount: Int { values.count + 4 * scales.count }
+}
+
+extension Tensor {
+    /// Symmetric int8 quantisation of the rows of a matrix `[rows, columns]` per block of `block`
+    /// values (`block ≥ columns`: one scale per row): `scale = max |x| / 127`, `values = round(x /
+    /// scale)` to nearest even in [−127, 127]; an all-zero block has scale 0. Not differentiable.
+    /// - Returns: int8 `values` `[rows, columns]` and float32 `scales` `[rows, ⌈columns / block⌉]`.
+    public func quantizedRows(block: Int) throws -> (values: Tensor, scales: Tensor) {
+        guard rank == 2, block > 0, block >= shape[1] || block % 4 == 0 else {
+            throw CortadoError.invalidArgument("quantizedRows: a matrix and a block of k or a multiple of 4, not \(shape) and \(block)")
+        }
+        try backend.require(.quantizeRows, .float32, "quantizedRows")
+        let x = dtype == .float32 ? try dense() : try to(dtype: .float32)
+        let (rows, columns) = (shape[0], shape[1])
+        let width = Swift.min(block, Swift.max(columns, 1))
+        let blocks = Swift.max(1, (columns + width - 1) / width)
+        let values = try Tensor.empty([rows, columns], dtype: .int8, on: backend)
+        let scales = try Tensor.empty([rows, blocks], dtype: .float32, on: backend)
+        if columns == 0 {
+            try backend.fill(scales.buffer, offset: 0, count: scales.count, value: 0)
+        } else {
+            try backend.quantizeRows(x.buffer, rows: rows, width: columns, block: width, into: values.buffer, scales: scales.buffer)
+        }
+        return (values, scales)
+    }
+
+    /// `self · weightᵀ + bias` with an int8 weight, PyTorch's dynamic quantised `linear`: the rows of
+    /// `self` `[…, inputs]` are quantised to int8 at run time (per row, or per block of 32 for a
+    /// Q8_0 weight), multiplied with int32 sums and scaled back to float32. Not differentiable.
+    /// - Parameters:
+    ///   - weight: `[outputs, inputs]`, int8 with scales.
+    ///   - bias: float32 `[outputs]`.
+    public func quantizedLinear(_ weight: QuantizedMatrix, bias: Tensor? = nil) throws -> Tensor {
+        guard rank >= 1, shape[rank - 1] == weight.columns else {
+            throw CortadoError.shapeMismatch("quantizedLinear: input \(shape) and weight \(weight.values.shape) (expected [outputs, \(shape.last ?? 0)])")
+        }
+        try checkSameDevice("quantizedLinear", weight.values, weight.scales)
+        if let bias {
+            try checkSameDevice("quantizedLinear", bias)
+            guard bias.shape == [weight.rows], bias.dtype == .float32 else {
+                throw CortadoError.shapeMismatch("quantizedLinear: bias \(bias.dtype) \(bias.shape) for \(weight.rows) float32 outputs")
+            }
+        }
+        try backend.require(.quantizedGemm, .int8, "quantizedLinear")
+        let rows = shape.dropLast().reduce(1, *)
+        let (q, scales) = try reshaped([rows, weight.columns]).quantizedRows(block: weight.scheme.block(columns: weight.columns))
+        let out = try Tensor.empty([rows, weight.rows], dtype: .float32, on: backend)
+        let b = try bias?.dense()
+        try backend.quantizedGemm(
+            QuantizedGemmDescriptor(m: rows, n: weight.rows, k: weight.columns, block: weight.scheme.block(columns: weight.columns)),
+            q.buffer, aScales: scales.buffer, weight.values.buffer, wScales: weight.scales.buffer, bias: b?.buffer, into: out.buffer)
+        let result = try out.reshaped(shape.dropLast() + [weight.rows])
+        return dtype == .float32 ? result : try result.to(dtype: dtype)
+    }
+
+    /// 2-D convolution of NCHW input with an int8 OIHW weight flattened to `[outChannels,
+    /// inChannels·kernelHeight·kernelWidth]`: im2col, the patches quantised per output position,
+    /// one int8 GEMM, float32 NCHW output. Not differentiable.
+    /// - Parameters:
+    ///   - weight: the quantised `[outChannels, inChannels·kernel.height·kernel.width]`.
+    ///   - kernel: the kernel's `(height, width)`.
+    ///   - bias: float32 `[outChannels]`.
+    public func quantizedConv2d(
+        weight: QuantizedMatrix, kernel: Size2D, bias: Tensor? = nil, stride: Size2D = 1, padding: Size2D = 0,
+        dilation: Size2D = 1
+    ) throws -> Tensor {
+        guard rank == 4, kernel.height > 0, kernel.width > 0, weight.columns == shape[1] * kernel.height * kernel.width else {
+            throw CortadoError.shapeMismatch(
+                "quantizedConv2d: input \(shape) (NCHW) and weight \(weight.values.shape) for a \(kernel) kernel do not match")
+        }
+        try requireSupport(.im2col, "quantizedConv2d")
+        guard stride.height > 0, stride.width > 0, dilation.height > 0, dilation.width > 0,
+              padding.height >= 0, padding.width >= 0
+        else {
+            throw CortadoError.invalidArgument("quantizedConv2d: stride \(stride), padding \(padding), dilation \(dilation)")
+        }
+        let g = ConvGeometry(
+            batch: shape[0], channels: shape[1], height: shape[2], width: shape[3],
+            kernelHeight: kernel.height, kernelWidth: kernel.width, strideY: stride.height, strideX: stride.width,
+            padY: padding.height, padX: padding.width, dilationY: dilation.height, dilationX: dilation.width)
+        let spanY = dilation.height * (g.kernelHeight - 1) + 1, spanX = dilation.width * (g.kernelWidth - 1) + 1
+        guard g.height + 2 * g.padY >= spanY, g.width + 2 * g.padX >= spanX, g.outHeight > 0, g.outWidth > 0 else {
+            throw CortadoError.shapeMismatch("quantizedConv2d: kernel \(kernel) does not fit input \(shape) with padding \(padding)")
+        }
+        let x = try dense()
+        let (plane, patch) = (g.outputPlane, g.patchSize)
+        let cols = try Tensor.empty([g.batch, patch, plane], dtype: dtype, on: backend)
+        try backend.im2col(x.buffer, g, into: cols.buffer)
+        // One row of the activations per output position: [batch·plane, patch].
+        let patches = try cols.transposed(1, 2).reshaped([g.batch * plane, patch])
+        let out = try patches.quantizedLinear(weight, bias: bias)  // [batch·plane, outChannels]
+        return try out.reshaped([g.batch, plane, weight.rows]).transposed(1, 2).contiguous()
+            .reshaped([g.batch, weight.rows, g.outHeight, g.outWidth])
+    }
+}

@@ -1,0 +1,79 @@
+/// A layer whose weight can be int8 (dynamic quantisation: weights quantised once, activations
+/// per row at run time): ``Linear`` and ``Conv2D``.
+public protocol QuantizableLayer: Module {
+    /// The float weight (kept: it is what a float checkpoint holds and what training updates).
+    var weight: Parameter { get }
+    /// The int8 weight the layer computes with, or `nil` for float.
+    var quantizedWeight: QuantizedMatrix? { get }
+    /// Computes with `weight` from now on (`nil`: back to float). Its shape must be the float
+    /// weight's as a matrix `[outputs, inputs per output]`.
+    func useQuantizedWeight(_ weight: QuantizedMatrix?) throws
+}
+
+extension QuantizableLayer {
+    /// The float weight as the matrix an int8 weight replaces: `[outputs, inputs per output]`.
+    public var weightMatrixShape: [Int] {
+        let shape = weight.value.shape
+        return [shape[0], shape.dropFirst().reduce(1, *)]
+    }
+
+    /// Quantises the float weight with `scheme` and computes with it from now on.
+    public func quantize(_ scheme: QuantizationScheme) throws {
+        let matrix = try weight.value.reshaped(weightMatrixShape)
+        try useQuantizedWeight(QuantizedMatrix(quantizing: matrix, scheme: scheme))
+    }
+
+    /// Throws unless `weight` fits this layer.
+    func checkQuantizedShape(_ weight: QuantizedMatrix?) throws {
+        if let weight, weight.values.shape != weightMatrixShape {
+            throw CortadoError.shapeMismatch(
+                "int8 weight \(weight.values.shape) for a layer whose weight is \(self.weight.value.shape) (expected \(weightMatrixShape))")
+        }
+    }
+}
+
+extension Linear: QuantizableLayer {
+    /// Computes with `weight` (`[outputs, inputs]`) from now on (`nil`: back to float).
+    public func useQuantizedWeight(_ weight: QuantizedMatrix?) throws {
+        try checkQuantizedShape(weight)
+        quantizedWeight = weight
+    }
+}
+
+extension Conv2D: QuantizableLayer {
+    /// Computes with `weight` (`[outChannels, inChannels·kernelHeight·kernelWidth]`) from now on
+    /// (`nil`: back to float).
+    public func useQuantizedWeight(_ weight: QuantizedMatrix?) throws {
+        try checkQuantizedShape(weight)
+        quantizedWeight = weight
+    }
+}
+
+extension Module {
+    /// Every ``Linear`` and ``Conv2D`` of the module tree with its dotted name (`encoder.0.output`),
+    /// in the order of ``namedParameters()``.
+    public func quantizableLayers() -> [(name: String, layer: any QuantizableLayer)] {
+        var result: [(name: String, layer: any QuantizableLayer)] = []
+        if let layer = self as? any QuantizableLayer { result.append(("", layer)) }
+        for (childName, child) in children {
+            result += child.quantizableLayers().map { ($0.name.isEmpty ? childName : "\(childName).\($0.name)", $0.layer) }
+        }
+        return result
+    }
+
+    /// Quantises the weights of every ``Linear`` and ``Conv2D`` layer to int8 with `scheme`, except
+    /// the layers `keepingFloat` names (by dotted name), which stay float. LayerNorm, embeddings,
+    /// recurrent layers and losses are not touched.
+    /// - Returns: the names of the layers now computing in int8.
+    @discardableResult
+    public func quantizeLinearLayers(
+        _ scheme: QuantizationScheme = .perChannel, keepingFloat: (String) -> Bool = { _ in false }
+    ) throws -> [String] {
+        var quantized: [String] = []
+        for (name, layer) in quantizableLayers() where !keepingFloat(name) {
+            try layer.quantize(scheme)
+            quantized.append(name)
+        }
+        return quantized
+    }
+}

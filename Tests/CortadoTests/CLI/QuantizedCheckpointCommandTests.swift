@@ -1,0 +1,103 @@
+import Cortado
+import CortadoNN
+import CortadoTraining
+import Foundation
+import Testing
+
+/// `cortado quantize` end to end: an int8 checkpoint that eval and predict run on both backends,
+/// that Python's safetensors reads, and clear errors that leave files alone.
+@Suite("Quantized checkpoints on the command line", .serialized)
+struct QuantizedCheckpointCommandTests {
+    /// A tiny MNIST-format directory and a float checkpoint of an MLP trained on it.
+    static func trainedMLP() throws -> (directory: TemporaryDirectory, checkpoint: String) {
+        let directory = try TemporaryDirectory()
+        try writeMNISTDirectory(directory, trainLabels: [0, 1, 2, 1, 0, 2, 1, 0], testLabels: [2, 0, 1, 1])
+        let checkpoint = directory.file("float.safetensors")
+        let train = try Cortado.run(["train", "--model", "mlp", "--data", directory.path, "--epochs", "1", "--batch-size", "4",
+                                     "--device", "cpu", "--seed", "3", "--save", checkpoint])
+        #expect(train.status == 0, "\(train.stderr)")
+        return (directory, checkpoint)
+    }
+
+    @Test("quantize writes an int8 checkpoint that eval and predict run on cpu and opencl", arguments: ["per-channel", "q8_0"])
+    func roundTrip(scheme: String) throws {
+        let (directory, checkpoint) = try Self.trainedMLP()
+        let out = directory.file("int8.safetensors")
+        let quantize = try Cortado.run(["quantize", "--checkpoint", checkpoint, "--out", out, "--scheme", scheme, "--json"])
+        #expect(quantize.status == 0, "\(quantize.stderr)")
+        let report = try #require(jsonLines(quantize.stdout).first)
+        #expect(report["scheme"] as? String == scheme)
+        #expect(report["int8_layers"] as? [String] == ["1", "3"])
+        #expect((report["size_ratio"] as? Double ?? 1) < 1)
+
+        let saved = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: out))
+        #expect(try saved.quantization()?.scheme.rawValue == scheme)
+        #expect(saved.file.info("model.1.weight")?.dtype == .int8)
+        #expect(saved.file.info("model.1.weight.scales")?.dtype == .float32)
+        #expect(saved.file.metadata[ModelCheckpoint.schemeKey] == scheme)
+        // Loaded, its Linear layers compute with the stored int8 weights.
+        let layers = try saved.makeTrainedModel(device: .cpu).quantizableLayers()
+        #expect(layers.map(\.name) == ["1", "3"])
+        for (name, layer) in layers {
+            let stored = try saved.file.tensor("model.\(name).weight", dtype: .int8)
+            #expect(try layer.quantizedWeight?.values.elements(as: Int8.self) == stored.elements(as: Int8.self), "layer \(name)")
+        }
+
+        var accuracies: [Double] = []
+        for device in ["cpu", "opencl"] {
+            let eval = try Cortado.run(["eval", "--checkpoint", out, "--device", device, "--json"])
+            #expect(eval.status == 0, "\(eval.stderr)")
+            accuracies.append(try #require(jsonLines(eval.stdout).first?["test_accuracy"] as? Double))
+            let predict = try Cortado.run(["predict", "--checkpoint", out, "--input", directory.file("t10k-images-idx3-ubyte"),
+                                           "--device", device, "--json"])
+            #expect(predict.status == 0, "\(predict.stderr)")
+            #expect(jsonLines(predict.stdout).count == 4)
+        }
+        #expect(accuracies[0] == accuracies[1])
+    }
+
+    @Test("Python's safetensors reads an int8 checkpoint: I8 weights, F32 scales, the scheme in the metadata")
+    func pythonReads() throws {
+        guard FileManager.default.isExecutableFile(atPath: toolingPython) else {
+            Issue.record("the Python test tooling (tools/setup) is missing at \(toolingPython)")
+            return
+        }
+        let (directory, checkpoint) = try Self.trainedMLP()
+        let out = directory.file("int8.safetensors")
+        #expect(try Cortado.run(["quantize", "--checkpoint", checkpoint, "--out", out]).status == 0)
+        let script = """
+            import json, sys
+            from safetensors import safe_open
+            with safe_open(sys.argv[1], framework="numpy") as f:
+                w = f.get_tensor("model.1.weight"); s = f.get_tensor("model.1.weight.scales")
+                print(json.dumps({"w": str(w.dtype), "s": str(s.dtype), "shape": list(w.shape), "scales": list(s.shape),
+                                  "scheme": f.metadata()["quantization.scheme"], "max": int(abs(w.astype(int)).max())}))
+            """
+        let output = try runPython(script, arguments: [out], interpreter: toolingPython)
+        let view = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        #expect(view["w"] as? String == "int8" && view["s"] as? String == "float32")
+        #expect(view["shape"] as? [Int] == [256, 6] && view["scales"] as? [Int] == [256, 1])
+        #expect(view["scheme"] as? String == "per-channel" && view["max"] as? Int == 127)
+    }
+
+    @Test("bad input is a clear error and overwrites nothing")
+    func errors() throws {
+        let (directory, checkpoint) = try Self.trainedMLP()
+        let out = directory.file("int8.safetensors")
+        #expect(try Cortado.run(["quantize", "--checkpoint", checkpoint, "--out", out]).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: out))
+        let again = directory.file("again.safetensors")
+        expectFailure(try Cortado.run(["quantize", "--checkpoint", out, "--out", again]), mentioning: [out, "already an int8"])
+        #expect(!FileManager.default.fileExists(atPath: again))
+        expectFailure(try Cortado.run(["quantize", "--checkpoint", checkpoint, "--out", checkpoint]), mentioning: ["--out"])
+        expectFailure(try Cortado.run(["quantize", "--checkpoint", checkpoint, "--out", out, "--scheme", "q4"]), mentioning: ["q4"])
+        expectFailure(try Cortado.run(["quantize", "--checkpoint", checkpoint, "--out", out, "--keep-float", "9"]),
+                      mentioning: ["'9'", "1, 3"])
+        let foreign = directory.file("foreign.safetensors")
+        try SafeTensors.write([SafeTensor](), metadata: ["format": "pt"], to: URL(fileURLWithPath: foreign))
+        expectFailure(try Cortado.run(["quantize", "--checkpoint", foreign, "--out", out]), mentioning: [foreign, "not a Cortado checkpoint"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == before)
+        // Training cannot resume from an int8 checkpoint.
+        expectFailure(try Cortado.run(["train", "--resume", out, "--epochs", "2", "--device", "cpu"]), mentioning: ["int8"])
+    }
+}

@@ -31,7 +31,7 @@ public enum ONNXExport {
     }
 
     /// Exports the model of the Cortado checkpoint at `checkpoint` to `output` (written atomically).
-    /// - Throws: ``FormatError`` or ``CheckpointError`` naming the file and the problem.
+    /// - Throws: ``FormatError`` or `CheckpointError` naming the file and the problem.
     @discardableResult
     public static func export(checkpoint: URL, to output: URL) throws -> Summary {
         let file = try ModelCheckpoint(contentsOf: checkpoint)

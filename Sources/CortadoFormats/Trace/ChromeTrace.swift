@@ -1,7 +1,7 @@
 import Foundation
 
 /// Chrome's Trace Event format (the JSON that chrome://tracing, Perfetto and speedscope open):
-/// one complete event (`"ph": "X"`) per ``Profiler/Span``, with its start and duration in
+/// one complete event (`"ph": "X"`) per `Profiler.Span`, with its start and duration in
 /// microseconds, the process and thread, and the span's arguments.
 public enum ChromeTrace {
     /// The JSON document of `spans`, sorted by start time; `process` names the process row.

@@ -11,6 +11,7 @@ struct CortadoCommand: ParsableCommand {
             Devices are chosen with --device (or CORTADO_DEVICE): cpu, gpu[:N], opencl[:N], auto. \
             `cortado devices` lists the ones this machine has.
             """,
+        version: "cortado \(CortadoVersion.string)",
         subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, EmbedCommand.self, QuantizeCommand.self, ExportCommand.self, PlotCommand.self, DevicesCommand.self, BenchCommand.self, TuneCommand.self]
     )
 

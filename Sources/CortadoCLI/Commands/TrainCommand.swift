@@ -8,7 +8,7 @@ import Foundation
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a built-in model on Fashion-MNIST, any MNIST-format directory, or a CSV file.",
+        abstract: "Train a built-in model on images (Fashion-MNIST, MNIST-format files), a CSV file, or text (a corpus, a CSV of texts).",
         discussion: """
             Models: \(BuiltinModel.allCases.map { "\($0.rawValue) (\($0.summary))" }.joined(separator: "; ")).
 

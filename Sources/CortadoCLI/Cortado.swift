@@ -11,7 +11,8 @@ struct CortadoCommand: ParsableCommand {
             Devices are chosen with --device (or CORTADO_DEVICE): cpu, gpu[:N], opencl[:N], auto. \
             `cortado devices` lists the ones this machine has.
             """,
-        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, EmbedCommand.self, QuantizeCommand.self, ExportCommand.self, DevicesCommand.self, BenchCommand.self, TuneCommand.self]
+        version: "cortado \(CortadoVersion.string)",
+        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, EmbedCommand.self, QuantizeCommand.self, ExportCommand.self, PlotCommand.self, DevicesCommand.self, BenchCommand.self, TuneCommand.self]
     )
 
     /// Runs the command line, with a negative number after an option joined to it (`--epochs -3`

@@ -8,7 +8,7 @@ import Foundation
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a built-in model on Fashion-MNIST, any MNIST-format directory, or a CSV file.",
+        abstract: "Train a built-in model on images (Fashion-MNIST, MNIST-format files), a CSV file, or text (a corpus, a CSV of texts).",
         discussion: """
             Models: \(BuiltinModel.allCases.map { "\($0.rawValue) (\($0.summary))" }.joined(separator: "; ")).
 
@@ -96,6 +96,9 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Write TensorBoard event files to this folder: per step the loss and learning rate, per epoch the --json values and histograms of the parameters (view with tensorboard --logdir DIR; --resume with the same folder continues the run).")
     var logdir: String?
+
+    @Option(help: "Write a Chrome trace (Trace Event JSON, for chrome://tracing or ui.perfetto.dev) of the run to this file: each epoch, its training, evaluation and checkpoint, and every step's forward, backward and optimizer spans (host time; rank 0 under mpirun).")
+    var profile: String?
 
     @OptionGroup var cpu: ThreadsOption
 
@@ -221,6 +224,18 @@ struct TrainCommand: ParsableCommand {
             try TensorBoardTrainingLog(logDirectory: URL(fileURLWithPath: $0), schedule: run.schedule)
         }
         var boardError: (any Error)?
+        let profiler = quiet || profile == nil ? nil : Profiler()
+        Profiler.current = profiler
+        defer {
+            Profiler.current = nil
+            if let profiler, let profile {
+                do {
+                    try ChromeTrace.write(profiler.spans, to: URL(fileURLWithPath: profile), process: "cortado train")
+                } catch {
+                    Terminal.note("Error: \(error)")
+                }
+            }
+        }
         let outcome = try run.run(
             shouldStop: { interrupt.isRequested }, progress: { if !quiet { display.update($0) } },
             stepLoss: { step, loss in

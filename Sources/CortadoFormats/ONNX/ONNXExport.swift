@@ -31,7 +31,7 @@ public enum ONNXExport {
     }
 
     /// Exports the model of the Cortado checkpoint at `checkpoint` to `output` (written atomically).
-    /// - Throws: ``FormatError`` or ``CheckpointError`` naming the file and the problem.
+    /// - Throws: ``FormatError`` or `CheckpointError` naming the file and the problem.
     @discardableResult
     public static func export(checkpoint: URL, to output: URL) throws -> Summary {
         let file = try ModelCheckpoint(contentsOf: checkpoint)
@@ -64,6 +64,10 @@ public enum ONNXExport {
     /// The ONNX model of a checkpoint's model.
     static func onnxModel(checkpoint: ModelCheckpoint) throws -> Onnx_ModelProto {
         let url = checkpoint.file.url
+        if let scheme = checkpoint.file.metadata[ModelCheckpoint.schemeKey] ?? checkpoint.file.metadata[ModelCheckpoint.quantizationKey].map({ _ in "int8" }) {
+            throw FormatError(url, "is an int8 checkpoint (cortado quantize, scheme \(scheme)); ONNX export of int8 models "
+                              + "(QuantizeLinear, QLinearMatMul) is not supported yet: export the float32 checkpoint it was quantised from")
+        }
         for info in checkpoint.file.tensors where info.name.hasPrefix("model.") {
             switch info.dtype {
             case .float32, .float16, .bfloat16: continue

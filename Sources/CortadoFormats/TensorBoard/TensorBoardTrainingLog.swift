@@ -1,13 +1,13 @@
 import Foundation
 
-/// What `cortado train --logdir DIR` writes to TensorBoard during a ``TrainingRun``.
+/// What `cortado train --logdir DIR` writes to TensorBoard during a `TrainingRun`.
 ///
 /// Per step (whenever the loop reads the losses back): `step/loss` and `step/learning_rate`.
 /// Per epoch, at the epoch's last step: `epoch/train_loss`, `epoch/test_loss`, `epoch/test_accuracy`
 /// (classification), `epoch/test_f1`, `epoch/test_precision`, `epoch/test_recall` (two classes),
 /// `epoch/samples_per_sec`, `epoch/learning_rate`, `epoch/loss_scale` (fp16), `epoch/epoch`, and a
 /// histogram of every parameter under `parameters/<name>`. The epoch values are those of the epoch's
-/// ``EpochReport`` (the `--json` line).
+/// `EpochReport` (the `--json` line).
 public final class TensorBoardTrainingLog {
     /// The event file written.
     public let writer: TensorBoardWriter

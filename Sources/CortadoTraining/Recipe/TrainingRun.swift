@@ -213,6 +213,9 @@ public final class TrainingRun {
             let stepsBefore = trainer.attemptedSteps
             try device.synchronize()
             try device.resetPeakMemory()
+            let epochSpan = Profiler.begin("epoch \(epoch)", category: "epoch", arguments: ["epoch": "\(epoch)"])
+            defer { epochSpan.end() }
+            let trainingSpan = Profiler.begin("train", category: "epoch", arguments: ["epoch": "\(epoch)"])
             let result: (loss: Double, samples: Int, seconds: Double, interrupted: Bool)
             var shares: [Int]?
             if let parallel {
@@ -224,6 +227,7 @@ public final class TrainingRun {
                     loader, epoch: epoch, skipping: skipping, shouldStop: shouldStop, progress: progress, stepLoss: stepLoss)
             }
             try device.synchronize()
+            trainingSpan.end()
             let peakDeviceBytes = try device.memoryStatistics.peakLiveBytes
             if result.interrupted {
                 // A single process records where in the epoch it stopped, so a resumed run continues there.
@@ -231,6 +235,7 @@ public final class TrainingRun {
                 try saveCheckpoint(epochsCompleted: epoch - 1, stepsIntoEpoch: stepsIntoEpoch)
                 return .interrupted(epoch: epoch, savedTo: communicator.rank == 0 ? saveURL : nil)
             }
+            let evaluationSpan = Profiler.begin("evaluate", category: "epoch", arguments: ["epoch": "\(epoch)"])
             let evaluation: Evaluation
             if let parallel {
                 let result = try parallel.evaluate(data.split.test, shouldStop: shouldStop)
@@ -243,6 +248,7 @@ public final class TrainingRun {
             } else {
                 evaluation = try trainer.evaluate(data.split.test)
             }
+            evaluationSpan.end()
             var report = EpochReport(
                 epoch: epoch, trainLoss: result.loss, evaluation: evaluation,
                 seconds: result.seconds, samplesPerSecond: Double(result.samples) / max(result.seconds, 1e-9),
@@ -259,7 +265,7 @@ public final class TrainingRun {
                 report.skippedSteps = scaler.skippedSteps
             }
             try epochEnded(report)
-            try saveCheckpoint(epochsCompleted: epoch)
+            try profiled("save checkpoint", category: "epoch") { try saveCheckpoint(epochsCompleted: epoch) }
         }
         return .completed
     }

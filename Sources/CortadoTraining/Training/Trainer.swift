@@ -153,16 +153,18 @@ public final class Trainer {
         var interrupted = false
         var index = max(skipping, 0)
         for batch in loader.batches(epoch: epoch - 1, skipping: skipping) {
-            optimizer.learningRate = schedule.rate(at: optimizer.stepCount)
-            model.zeroGrad()
-            let (loss, _) = try loss(on: batch)
-            try loss.backward(gradient: try gradientSeed(like: loss))
-            try applyStep()
-            attempted += 1
-            try loss.copyElement(to: ring, at: pending.count)
-            pending.append((batch.count, attempted))
-            index += 1
-            if pending.count == lossReadInterval { try readRing(batch: index) }
+            try profiled("step", category: "train", arguments: ["epoch": "\(epoch)", "step": "\(attempted + 1)"]) {
+                optimizer.learningRate = schedule.rate(at: optimizer.stepCount)
+                model.zeroGrad()
+                let (loss, _) = try profiled("forward", category: "train") { try self.loss(on: batch) }
+                try profiled("backward", category: "train") { try loss.backward(gradient: try gradientSeed(like: loss)) }
+                try profiled("optimizer", category: "train") { _ = try applyStep() }
+                attempted += 1
+                try loss.copyElement(to: ring, at: pending.count)
+                pending.append((batch.count, attempted))
+                index += 1
+                if pending.count == lossReadInterval { try profiled("read losses", category: "train") { try readRing(batch: index) } }
+            }
             if shouldStop() {
                 interrupted = true
                 break

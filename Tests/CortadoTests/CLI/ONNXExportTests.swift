@@ -233,6 +233,12 @@ struct ONNXExportTests {
         let int8 = directory.fileURL("int8.safetensors")
         try SafeTensors.write(tensors, metadata: file.file.metadata, to: int8)
         expectFailure(try Cortado.run(["export", "--checkpoint", int8.path, "--onnx", directory.file("x.onnx")]), mentioning: ["I8", "model.1.weight"])
+        // An int8 checkpoint of `cortado quantize` is refused with what to do instead.
+        let quantized = directory.file("mlp-int8.safetensors")
+        let quantize = try Cortado.run(["quantize", "--checkpoint", checkpoint, "--out", quantized])
+        #expect(quantize.status == 0, "\(quantize.stderr)")
+        expectFailure(try Cortado.run(["export", "--checkpoint", quantized, "--onnx", directory.file("x.onnx")]),
+                      mentioning: [quantized, "int8", "float32 checkpoint"])
         #expect(!FileManager.default.fileExists(atPath: directory.file("x.onnx")))
     }
 

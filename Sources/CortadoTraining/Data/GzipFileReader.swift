@@ -66,10 +66,11 @@ final class GzipFileReader {
     /// Reads the rest of the file; refuses files larger than `limit` bytes.
     func readToEnd(limit: Int) throws -> [UInt8] {
         var bytes: [UInt8] = []
-        let chunk = 1 << 20
+        var chunk = 1 << 16  // doubling up to 1 MiB: a small file allocates little
         while true {
             let start = bytes.count
-            bytes.append(contentsOf: repeatElement(0, count: chunk))
+            chunk = min(chunk * 2, 1 << 20)
+            bytes.append(contentsOf: [UInt8](repeating: 0, count: chunk))
             let got = try bytes.withUnsafeMutableBytes { try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
             bytes.removeLast(chunk - got)
             if got < chunk {

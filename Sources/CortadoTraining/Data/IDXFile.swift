@@ -116,9 +116,11 @@ public struct IDXFile: Sendable {
         // after reading what is there, not after allocating what the header claims.
         var rawBytes: [UInt8] = []
         var got = 0
+        var chunkSize = 1 << 16  // doubling up to readChunkSize: a tiny file never allocates much
         while got < byteCount {
-            let chunk = min(byteCount - got, readChunkSize)
-            rawBytes.append(contentsOf: repeatElement(0, count: chunk))
+            let chunk = min(byteCount - got, chunkSize)
+            chunkSize = min(chunkSize * 2, readChunkSize)
+            rawBytes.append(contentsOf: [UInt8](repeating: 0, count: chunk))
             let read = try rawBytes.withUnsafeMutableBytes { try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[got...])) }
             got += read
             if read < chunk {

@@ -107,6 +107,9 @@ struct HostileFilesTests {
         let before = peakResidentBytes()
         expectDataError(containing: [huge, "truncated", "found 3"]) { _ = try IDXFile.read(path: huge, expecting: .images) }
         #expect(peakResidentBytes() - before < 1 << 30, "reading the short file allocated what its header claimed")
+        // Found by the fuzzer (Fuzz/Corpus/idx/regression-slow-header): 67,108,866 × 2 floats promised, 12 bytes there.
+        let promised = try scratch.write("floats-idx", [0, 0, 0x0D, 2, 4, 0, 0, 2, 0, 0, 0, 2] + Array(repeating: 1, count: 12))
+        expectDataError(containing: [promised, "truncated", "found 12"]) { _ = try IDXFile.read(path: promised) }
         // A gzip file whose 8-byte trailer (CRC and length) is cut off.
         let whole = try scratch.write("labels.gz", IDXBytes.labels([0, 1, 2, 1]))
         let compressed = try Data(contentsOf: URL(fileURLWithPath: whole))

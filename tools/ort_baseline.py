@@ -16,8 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from keras_baseline import load_corpus  # noqa: E402  (the same corpus rules)
-from pytorch_baseline import EMBED_BATCH, model_directory  # noqa: E402
+from pytorch_baseline import EMBED_BATCH, embedding_texts, model_directory  # noqa: E402  (the same texts)
 
 
 def main():
@@ -38,13 +37,7 @@ def main():
     import tokenizers
 
     directory = model_directory()
-    if args.input:
-        with open(args.input, encoding="utf-8") as file:
-            texts = [line.rstrip("\n") for line in file if line.strip()]
-    else:
-        texts = [text for text, _ in load_corpus("movie-snippets")[1]]
-    with open(os.path.join(directory, "sentence_bert_config.json")) as file:
-        max_length = json.load(file).get("max_seq_length", 256)
+    texts, max_length = embedding_texts(args.input, directory)
     tokenizer = tokenizers.Tokenizer.from_file(os.path.join(directory, "tokenizer.json"))
     tokenizer.enable_truncation(max_length)
     tokenizer.enable_padding()  # to the longest text of each batch

@@ -46,15 +46,22 @@ def mean_pooled(hidden, mask):
     return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
 
 
-def embed(args, torch, transformers, say):
-    directory = model_directory()
-    if args.input:
-        with open(args.input, encoding="utf-8") as file:
+def embedding_texts(path, directory):
+    """The texts to embed (the lines of `path`, else the movie-snippets test texts) and the model's
+    longest token sequence (sentence-transformers' max_seq_length)."""
+    if path:
+        with open(path, encoding="utf-8") as file:
             texts = [line.rstrip("\n") for line in file if line.strip()]
     else:
         texts = [text for text, _ in load_corpus("movie-snippets")[1]]
     with open(os.path.join(directory, "sentence_bert_config.json")) as file:
         max_length = json.load(file).get("max_seq_length", 256)
+    return texts, max_length
+
+
+def embed(args, torch, transformers, say):
+    directory = model_directory()
+    texts, max_length = embedding_texts(args.input, directory)
     tokenizer = transformers.AutoTokenizer.from_pretrained(directory)
     model = transformers.AutoModel.from_pretrained(directory).eval()
 

@@ -52,6 +52,8 @@ public struct DeviceCheck: Sendable {
     /// throws is a failure carrying the error's message, and the check goes on with the next.
     public func run(progress: (Int, Int, OpCheckResult) -> Void = { _, _, _ in }) -> DeviceCheckReport {
         let started = DispatchTime.now()
+        let builds = { (try? device.compileStatistics.sourceSeconds) ?? 0 }
+        let buildsBefore = builds()
         var results: [OpCheckResult] = []
         for (index, entry) in entries.enumerated() {
             let result = Self.check(entry, on: device)
@@ -59,7 +61,8 @@ public struct DeviceCheck: Sendable {
             progress(index + 1, entries.count, result)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        return DeviceCheckReport(device: device.id, results: results, seconds: seconds)
+        return DeviceCheckReport(
+            device: device.id, results: results, seconds: seconds, buildSeconds: max(0, builds() - buildsBefore))
     }
 
     /// Checks one entry.
@@ -159,6 +162,10 @@ public struct DeviceCheckReport: Sendable, Codable, Equatable {
     public var results: [OpCheckResult]
     /// Wall time of the whole check.
     public var seconds: Double
+    /// The part of it spent building the device's programs (`clBuildProgram`): large on the first
+    /// run with a driver, small once the driver's or Cortado's cache has them. (Some drivers, PoCL
+    /// among them, also compile each kernel at its first launch, which this does not count.)
+    public var buildSeconds: Double
 
     /// The rows that failed.
     public var failures: [OpCheckResult] { results.filter { $0.status == .failed } }

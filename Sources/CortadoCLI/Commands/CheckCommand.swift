@@ -40,6 +40,7 @@ struct CheckCommand: ParsableCommand {
         let failed: [String]
         let passed: Bool
         let seconds: Double
+        let buildSeconds: Double
     }
 
     func run() throws {
@@ -61,16 +62,17 @@ struct CheckCommand: ParsableCommand {
         if json {
             print(try Terminal.jsonLine(Summary(
                 device: report.device, rows: report.results.count, failed: failed, passed: report.passed,
-                seconds: report.seconds)))
+                seconds: report.seconds, buildSeconds: report.buildSeconds)))
         } else {
             print(Self.table(report, device: target.id))
             for failure in report.failures {
                 print("FAIL \(failure.op) in \(failure.dtype): \(failure.problem ?? "")")
             }
             let skipped = report.results.filter { $0.status == .skipped }.count
-            print(String(format: "%d rows: %d passed, %d failed%@ in %.1f s", report.results.count,
+            let builds = report.buildSeconds >= 1 ? " (this run compiled kernels: later ones load them from the cache)" : ""
+            print(String(format: "%d rows: %d passed, %d failed%@ in %.1f s%@", report.results.count,
                          report.results.count - report.failures.count - skipped, report.failures.count,
-                         skipped > 0 ? ", \(skipped) skipped" : "", report.seconds))
+                         skipped > 0 ? ", \(skipped) skipped" : "", report.seconds, builds))
         }
         guard report.passed else {
             Terminal.note("Error: \(target.id) differs from the CPU backend in \(failed.count) of \(report.results.count) rows: "

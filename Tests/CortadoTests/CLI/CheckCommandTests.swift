@@ -18,6 +18,8 @@ struct CheckCommandTests {
         }
         let summary = try #require(lines.last)
         #expect(summary["passed"] as? Bool == true && summary["device"] as? String == "opencl:0", "\(summary)")
+        let seconds = try #require(summary["seconds"] as? Double), builds = try #require(summary["build_seconds"] as? Double)
+        #expect(builds >= 0 && builds <= seconds, "\(summary)")
     }
 
     @Test("a deliberately broken kernel fails the check, naming the op; the other ops pass")

@@ -72,6 +72,15 @@ struct CrossBackendTests {
         #expect(!OpCheckTable.quickCases.isEmpty && OpCheckTable.quickCases.count < OpCheckTable.cases.count)
     }
 
+    @Test("the tolerances are the ones the suite always used (the library must not loosen them)")
+    func tolerancesArePinned() {
+        #expect(CheckTolerance.betweenBackends(.float32) == CheckTolerance(rtol: 1e-4, atol: 1e-5))
+        #expect(CheckTolerance.betweenBackends(.float16) == CheckTolerance(rtol: 2e-3, atol: 1e-3))
+        #expect(CheckTolerance.betweenBackends(.bfloat16) == CheckTolerance(rtol: 1.6e-2, atol: 8e-3))
+        #expect(CheckTolerance.versusFloat32(.float16) == CheckTolerance(rtol: 8e-3, atol: 4e-3))
+        #expect(CheckTolerance.versusFloat32(.bfloat16) == CheckTolerance(rtol: 6e-2, atol: 3e-2))
+    }
+
     @Test("the inputs are the test fixtures' sequence, so the table runs on the values it always ran on")
     func inputsMatchFixtures() {
         #expect(CheckInputs.values(50, seed: 101, low: 0.5, high: 2) == Fixtures.values(50, seed: 101, low: 0.5, high: 2))

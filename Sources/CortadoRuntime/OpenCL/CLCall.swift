@@ -13,8 +13,9 @@ func clCheck(_ status: cl_int, _ failure: @autoclosure () -> OpenCLFailure) thro
        status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES
         || status == CL_OUT_OF_HOST_MEMORY || status == CL_INVALID_BUFFER_SIZE
     {
-        throw CortadoError.outOfDeviceMemory(
-            device: failure.device, bytes: failure.bytes ?? 0, detail: failure.summary)
+        // The summary names the device in full; the message starts with its id only.
+        let id = failure.device.prefix { $0 != " " }
+        throw CortadoError.outOfDeviceMemory(device: String(id), bytes: failure.bytes ?? 0, detail: failure.summary)
     }
     throw CortadoError.openCL(failure)
 }

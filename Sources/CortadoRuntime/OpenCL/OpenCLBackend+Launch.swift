@@ -43,9 +43,15 @@ extension OpenCLBackend {
                 return
             }
         }
-        try clCheck(status, failure(
-            "clEnqueueNDRangeKernel", kernel: name, global: global, local: driverChooses ? nil : local,
-            code: status))
+        guard status != CL_SUCCESS else { return }
+        var refusal = failure(
+            "clEnqueueNDRangeKernel", kernel: name, global: global, local: driverChooses ? nil : local, code: status)
+        if status == CL_INVALID_WORK_GROUP_SIZE || status == CL_INVALID_WORK_ITEM_SIZE {
+            // What the kernel itself allows, beside the device's limits.
+            let built = compileWorkGroupSize(handle).map { ", built for work-groups of \($0)" } ?? ""
+            refusal.limits += "; this kernel: at most \(kernelWorkGroupLimit(handle)) work-items\(built)"
+        }
+        try clCheck(status, refusal)
     }
 
     /// The kernels (`program options.kernel`) launched with the work-group size left to the driver.

@@ -108,6 +108,8 @@ struct OpenCLErrorTests {
         #expect(failure.kernel == "reduce_sum_rows" && failure.code == -55 && failure.localSize != nil, "\(failure)")
         let maxWorkGroup = try #require(try device.info.maxWorkGroupSize)
         #expect(failure.limits.contains("max work-group \(maxWorkGroup)"), "\(failure.limits)")
+        #expect(failure.limits.contains("this kernel: at most") && failure.limits.contains("built for work-groups of"),
+                "\(failure.limits)")
         #expect(failure.description.contains("CL_INVALID_WORK_ITEM_SIZE") && failure.description.contains("cortado tune"),
                 "\(failure.description)")
     }

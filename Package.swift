@@ -6,6 +6,7 @@
 //   CVectorMath                vectorised exp/tanh/GELU and Adam loops in C, one per instruction set, picked at run time
 //   CortadoRuntime             devices, buffers, the caching allocator, CPU and OpenCL backends, kernels
 //   Cortado                    tensors, ops and reverse-mode autograd
+//   CortadoCheck               the cross-backend op table and `cortado check`: a device against the CPU backend
 //   CortadoNN                  modules and layers, initialisers, losses, optimizers, schedules
 //   CortadoTraining            datasets and loaders, built-in models, checkpoints, the training recipe and loop,
 //                              data-parallel training over any Communicator
@@ -20,6 +21,7 @@ let package = Package(
     products: [
         .library(name: "Cortado", targets: ["Cortado"]),
         .library(name: "CortadoNN", targets: ["CortadoNN"]),
+        .library(name: "CortadoCheck", targets: ["CortadoCheck"]),
         .library(name: "CortadoTraining", targets: ["CortadoTraining"]),
         .library(name: "CortadoMPI", targets: ["CortadoMPI"]),
         .library(name: "CortadoFormats", targets: ["CortadoFormats"]),
@@ -66,6 +68,8 @@ let package = Package(
         ),
         .target(name: "Cortado", dependencies: ["CortadoRuntime"]),
         .target(name: "CortadoNN", dependencies: ["Cortado"]),
+        // The cross-backend table of ops, run by the tests and by `cortado check` on a new device.
+        .target(name: "CortadoCheck", dependencies: ["Cortado"]),
         .target(name: "CortadoTraining", dependencies: ["CortadoNN", "CZlib"]),
         .target(name: "CortadoMPI", dependencies: ["CortadoTraining", "CMPI"]),
         // The ecosystem's file formats: ONNX export, TensorBoard event files, SVG curves. The protobuf
@@ -79,6 +83,7 @@ let package = Package(
             name: "CortadoCLI",
             dependencies: [
                 "CortadoTraining",
+                "CortadoCheck",
                 "CortadoMPI",
                 "CortadoFormats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -88,7 +93,7 @@ let package = Package(
         // can run the freshly built `cortado` binary.
         // Fixtures/ holds reference files that tests read by path (relative to #filePath).
         .testTarget(
-            name: "CortadoTests", dependencies: ["CVectorMath", "CortadoRuntime", "Cortado", "CortadoNN", "CortadoTraining", "CortadoMPI", "CortadoFormats", "CortadoCLI"],
+            name: "CortadoTests", dependencies: ["CVectorMath", "CortadoRuntime", "Cortado", "CortadoNN", "CortadoCheck", "CortadoTraining", "CortadoMPI", "CortadoFormats", "CortadoCLI"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -16,9 +16,10 @@ public enum CortadoError: Error, CustomStringConvertible, LocalizedError, Equata
     case dtypeMismatch(op: String, dtypes: [DType])
     /// The device ran out of memory while allocating `bytes`.
     case outOfDeviceMemory(device: String, bytes: Int, detail: String)
-    /// An OpenCL call failed with the given status code.
-    case openCL(call: String, code: Int32)
-    /// An OpenCL program failed to compile; `log` is the compiler's build log.
+    /// An OpenCL call failed: the call, kernel, launch size, device limits and advice.
+    case openCL(OpenCLFailure)
+    /// An OpenCL program failed to compile on `device` (its name and driver); `log` is the
+    /// compiler's build log.
     case kernelBuild(program: String, device: String, log: String)
     /// A file could not be read or written (the message names the file and the problem).
     case io(String)
@@ -48,11 +49,13 @@ public enum CortadoError: Error, CustomStringConvertible, LocalizedError, Equata
                 + "convert one with .to(dtype:) first"
         case let .outOfDeviceMemory(device, bytes, detail):
             return "out of device memory on \(device) while allocating \(formatBytes(bytes))"
-                + (detail.isEmpty ? "" : " (\(detail))") + "; try a smaller batch size"
-        case let .openCL(call, code):
-            return "OpenCL call \(call) failed: \(openCLErrorName(code)) (\(code))"
+                + (detail.isEmpty ? "" : " (\(detail))")
+                + "; try a smaller batch size, or 16-bit storage (--precision bf16) to halve the activations' memory"
+        case let .openCL(failure):
+            return failure.description
         case let .kernelBuild(program, device, log):
-            return "OpenCL program '\(program)' failed to build on \(device):\n\(log)"
+            return "OpenCL program '\(program)' failed to build on \(device):\n\(log)\nadvice: "
+                + OpenCLFailure.advice(for: -11)  // CL_BUILD_PROGRAM_FAILURE
         case let .io(message):
             return message
         }

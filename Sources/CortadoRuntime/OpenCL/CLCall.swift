@@ -1,38 +1,52 @@
 import COpenCL
 
-/// Throws ``CortadoError/openCL(call:code:)`` unless `status` is `CL_SUCCESS`; allocation failures
-/// become ``CortadoError/outOfDeviceMemory(device:bytes:detail:)`` (when `device` is given).
-@inline(__always)
-func clCheck(_ status: cl_int, _ call: @autoclosure () -> String, device: Device? = nil, bytes: Int = 0) throws {
+/// Throws unless `status` is `CL_SUCCESS`: allocation failures (`CL_MEM_OBJECT_ALLOCATION_FAILURE`,
+/// `CL_OUT_OF_RESOURCES`, `CL_OUT_OF_HOST_MEMORY`, `CL_INVALID_BUFFER_SIZE`) of a call that moves or
+/// allocates `bytes` become ``CortadoError/outOfDeviceMemory(device:bytes:detail:)``; everything else
+/// ``CortadoError/openCL(_:)`` with the call, the kernel, the launch size, the device's limits and
+/// advice (see ``OpenCLFailure``).
+func clCheck(_ status: cl_int, _ failure: @autoclosure () -> OpenCLFailure) throws {
     guard status != CL_SUCCESS else { return }
-    if let device, status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES
+    var failure = failure()
+    failure.code = status
+    if failure.localSize == nil, failure.globalSize == nil, failure.bytes != nil,
+       status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES
         || status == CL_OUT_OF_HOST_MEMORY || status == CL_INVALID_BUFFER_SIZE
     {
-        throw CortadoError.outOfDeviceMemory(
-            device: device.id, bytes: bytes, detail: "\(call()) returned \(openCLErrorName(status))")
+        // The summary names the device in full; the message starts with its id only.
+        let id = failure.device.prefix { $0 != " " }
+        throw CortadoError.outOfDeviceMemory(device: String(id), bytes: failure.bytes ?? 0, detail: failure.summary)
     }
-    throw CortadoError.openCL(call: call(), code: status)
+    throw CortadoError.openCL(failure)
 }
+
+/// The OpenCL status codes by name.
+let openCLErrorNames: [Int32: String] = [
+    0: "CL_SUCCESS", -1: "CL_DEVICE_NOT_FOUND", -2: "CL_DEVICE_NOT_AVAILABLE",
+    -3: "CL_COMPILER_NOT_AVAILABLE", -4: "CL_MEM_OBJECT_ALLOCATION_FAILURE",
+    -5: "CL_OUT_OF_RESOURCES", -6: "CL_OUT_OF_HOST_MEMORY",
+    -7: "CL_PROFILING_INFO_NOT_AVAILABLE", -11: "CL_BUILD_PROGRAM_FAILURE",
+    -14: "CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST",
+    -30: "CL_INVALID_VALUE", -33: "CL_INVALID_DEVICE", -34: "CL_INVALID_CONTEXT",
+    -36: "CL_INVALID_COMMAND_QUEUE", -38: "CL_INVALID_MEM_OBJECT", -42: "CL_INVALID_BINARY",
+    -43: "CL_INVALID_BUILD_OPTIONS", -44: "CL_INVALID_PROGRAM",
+    -45: "CL_INVALID_PROGRAM_EXECUTABLE", -46: "CL_INVALID_KERNEL_NAME",
+    -48: "CL_INVALID_KERNEL", -49: "CL_INVALID_ARG_INDEX", -50: "CL_INVALID_ARG_VALUE",
+    -51: "CL_INVALID_ARG_SIZE", -52: "CL_INVALID_KERNEL_ARGS",
+    -53: "CL_INVALID_WORK_DIMENSION", -54: "CL_INVALID_WORK_GROUP_SIZE",
+    -55: "CL_INVALID_WORK_ITEM_SIZE", -56: "CL_INVALID_GLOBAL_OFFSET",
+    -58: "CL_INVALID_EVENT", -61: "CL_INVALID_BUFFER_SIZE", -63: "CL_INVALID_GLOBAL_WORK_SIZE",
+    -1001: "CL_PLATFORM_NOT_FOUND_KHR",
+]
 
 /// The symbolic name of an OpenCL status code.
 func openCLErrorName(_ code: Int32) -> String {
-    let names: [Int32: String] = [
-        0: "CL_SUCCESS", -1: "CL_DEVICE_NOT_FOUND", -2: "CL_DEVICE_NOT_AVAILABLE",
-        -3: "CL_COMPILER_NOT_AVAILABLE", -4: "CL_MEM_OBJECT_ALLOCATION_FAILURE",
-        -5: "CL_OUT_OF_RESOURCES", -6: "CL_OUT_OF_HOST_MEMORY",
-        -7: "CL_PROFILING_INFO_NOT_AVAILABLE", -11: "CL_BUILD_PROGRAM_FAILURE",
-        -30: "CL_INVALID_VALUE", -33: "CL_INVALID_DEVICE", -34: "CL_INVALID_CONTEXT",
-        -36: "CL_INVALID_COMMAND_QUEUE", -38: "CL_INVALID_MEM_OBJECT", -42: "CL_INVALID_BINARY",
-        -43: "CL_INVALID_BUILD_OPTIONS", -44: "CL_INVALID_PROGRAM",
-        -45: "CL_INVALID_PROGRAM_EXECUTABLE", -46: "CL_INVALID_KERNEL_NAME",
-        -48: "CL_INVALID_KERNEL", -49: "CL_INVALID_ARG_INDEX", -50: "CL_INVALID_ARG_VALUE",
-        -51: "CL_INVALID_ARG_SIZE", -52: "CL_INVALID_KERNEL_ARGS",
-        -53: "CL_INVALID_WORK_DIMENSION", -54: "CL_INVALID_WORK_GROUP_SIZE",
-        -55: "CL_INVALID_WORK_ITEM_SIZE", -56: "CL_INVALID_GLOBAL_OFFSET",
-        -58: "CL_INVALID_EVENT", -61: "CL_INVALID_BUFFER_SIZE", -63: "CL_INVALID_GLOBAL_WORK_SIZE",
-        -1001: "CL_PLATFORM_NOT_FOUND_KHR",
-    ]
-    return names[code] ?? "OpenCL error"
+    openCLErrorNames[code] ?? "OpenCL error"
+}
+
+/// The status code of a symbolic name (`CL_INVALID_WORK_GROUP_SIZE` → -54).
+func openCLErrorCode(named name: String) -> Int32? {
+    openCLErrorNames.first { $0.value == name }?.key
 }
 
 /// Reads a string-valued property through an OpenCL `clGet…Info` function.

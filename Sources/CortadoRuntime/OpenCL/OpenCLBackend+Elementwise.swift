@@ -12,7 +12,7 @@ extension OpenCLBackend {
                 let status = clEnqueueCopyBuffer(
                     queue, source.buffer.handle.memory, destination.buffer.handle.memory,
                     source.offset * width, destination.offset * width, count * width, 0, nil, nil)
-                try clCheck(status, "clEnqueueCopyBuffer", device: device)
+                try clCheck(status, failure("clEnqueueCopyBuffer", bytes: count * width))
                 return
             }
             try checkIndexable(count)

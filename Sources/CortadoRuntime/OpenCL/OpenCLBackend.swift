@@ -29,6 +29,9 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         var profiler: KernelProfiler?
     }
     private let launchState = Locked(LaunchState())
+    /// Kernels (by program options and name) whose work-group size the device refused: they are
+    /// launched with the size left to the driver (see ``enqueue(_:_:key:global:local:event:)``).
+    let driverChosenWorkGroups = Locked<Set<String>>([])
 
     /// - Parameters:
     ///   - parameters: the launch parameters; by default the tuned ones stored for this device (see
@@ -51,7 +54,23 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
             case nil: break
             }
         }
-        let table = parameters ?? tuned ?? KernelParameters.defaults(for: device.profile ?? KernelProfile(for: record.info.type))
+        // A table that asks for larger work-groups than the device runs is never launched: a tuned
+        // one (made for another driver's limits, or edited) gives way to the defaults, and the
+        // defaults are shrunk to the limit.
+        let limit = record.info.maxWorkGroupSize ?? 0
+        if let table = tuned, limit > 0, table.largestWorkGroup > limit {
+            RuntimeNotes.emit(
+                "the tuned kernel table for \(device.id) (\(record.info.name)) asks for work-groups of "
+                    + "\(table.largestWorkGroup) but the device runs at most \(limit); using the built-in defaults instead")
+            tuned = nil
+        }
+        var table = parameters ?? tuned ?? KernelParameters.defaults(for: device.profile ?? KernelProfile(for: record.info.type))
+        if parameters == nil, tuned == nil, limit > 0, table.largestWorkGroup > limit {
+            RuntimeNotes.emit(
+                "\(device.id) (\(record.info.name)) runs work-groups of at most \(limit); the built-in kernel table "
+                    + "asks for \(table.largestWorkGroup), so its work-groups are shrunk to fit")
+            table = table.fitted(toWorkGroup: limit)
+        }
         try table.validate()
         self.parameters = table
 
@@ -61,7 +80,7 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         ]
         var deviceID: cl_device_id? = record.deviceID
         guard let context = clCreateContext(&properties, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {
-            throw CortadoError.openCL(call: "clCreateContext(\(record.info.name))", code: status)
+            throw CortadoError.openCL(OpenCLFailure("clCreateContext", device: device, info: record.info, code: status))
         }
         self.context = context
         // In order; profiling lets `cortado bench` read device-side times from events.
@@ -70,20 +89,27 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
             status == CL_SUCCESS
         else {
             clReleaseContext(context)
-            throw CortadoError.openCL(call: "clCreateCommandQueue(\(record.info.name))", code: status)
+            throw CortadoError.openCL(OpenCLFailure("clCreateCommandQueue", device: device, info: record.info, code: status))
         }
         self.queue = queue
         self.programs = ProgramCache(
-            context: context, deviceID: record.deviceID, info: record.info, storesBinaries: table.cacheProgramBinaries)
+            context: context, deviceID: record.deviceID, device: device, info: record.info,
+            storesBinaries: table.cacheProgramBinaries)
 
         let device = device
+        let info = record.info
         let sharedContext = UncheckedSendable(context)  // OpenCL contexts are thread-safe
         self.allocator = CachingAllocator(
             device: device, maxAllocation: record.info.maxAllocationBytes ?? Int.max,
             allocate: { bytes in
                 var status: cl_int = 0
-                let memory = clCreateBuffer(sharedContext.value, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
-                try clCheck(status, "clCreateBuffer(\(bytes) bytes)", device: device, bytes: bytes)
+                var memory: cl_mem?
+                status = CLFaultInjection.intercept("clCreateBuffer", nil) {
+                    var status: cl_int = 0
+                    memory = clCreateBuffer(sharedContext.value, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
+                    return status
+                }
+                try clCheck(status, OpenCLFailure("clCreateBuffer", bytes: bytes, device: device, info: info))
                 guard let memory else { throw CortadoError.outOfDeviceMemory(device: device.id, bytes: bytes, detail: "") }
                 return .openCL(memory)
             },
@@ -128,11 +154,13 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         try launchState.withLock { state in
             reclaimFinishedUploads(&state)
             var event: cl_event?
-            let status = clEnqueueWriteBuffer(
-                queue, buffer.handle.memory, cl_bool(CL_FALSE), atByte, bytes.count, staging, 0, nil, &event)
+            let status = CLFaultInjection.intercept("clEnqueueWriteBuffer", nil) {
+                clEnqueueWriteBuffer(
+                    queue, buffer.handle.memory, cl_bool(CL_FALSE), atByte, bytes.count, staging, 0, nil, &event)
+            }
             guard status == CL_SUCCESS, let event else {
                 free(staging)
-                try clCheck(status, "clEnqueueWriteBuffer", device: device, bytes: bytes.count)
+                try clCheck(status, failure("clEnqueueWriteBuffer", bytes: bytes.count))
                 return
             }
             state.pendingUploads.append((event, staging))
@@ -153,9 +181,11 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
 
     package func read(_ buffer: DeviceBuffer, atByte: Int, into bytes: UnsafeMutableRawBufferPointer) throws {
         guard bytes.count > 0 else { return }
-        let status = clEnqueueReadBuffer(
-            queue, buffer.handle.memory, cl_bool(CL_TRUE), atByte, bytes.count, bytes.baseAddress, 0, nil, nil)
-        try clCheck(status, "clEnqueueReadBuffer", device: device, bytes: bytes.count)
+        let status = CLFaultInjection.intercept("clEnqueueReadBuffer", nil) {
+            clEnqueueReadBuffer(
+                queue, buffer.handle.memory, cl_bool(CL_TRUE), atByte, bytes.count, bytes.baseAddress, 0, nil, nil)
+        }
+        try clCheck(status, failure("clEnqueueReadBuffer", bytes: bytes.count))
     }
 
     package func supports(_ operation: BackendOperation, _ dtype: DType) -> Bool {
@@ -176,11 +206,11 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         let width = buffer.dtype.byteSize
         let status = clEnqueueFillBuffer(
             queue, buffer.handle.memory, &pattern, width, offset * width, count * width, 0, nil, nil)
-        try clCheck(status, "clEnqueueFillBuffer", device: device)
+        try clCheck(status, failure("clEnqueueFillBuffer", bytes: count * width))
     }
 
     package func synchronize() throws {
-        try clCheck(clFinish(queue), "clFinish", device: device)
+        try clCheck(CLFaultInjection.intercept("clFinish", nil) { clFinish(queue) }, failure("clFinish"))
         launchState.withLock { reclaimFinishedUploads(&$0) }
     }
 
@@ -204,27 +234,26 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
                 handle = existing
             } else {
                 var status: cl_int = 0
-                guard let created = clCreateKernel(program, kernel, &status), status == CL_SUCCESS else {
-                    throw CortadoError.openCL(call: "clCreateKernel(\(kernel))", code: status)
+                let created = clCreateKernel(program, kernel, &status)
+                status = CLFaultInjection.intercept("clCreateKernel", kernel) { status }
+                guard let created, status == CL_SUCCESS else {
+                    if let created { clReleaseKernel(created) }
+                    throw CortadoError.openCL(failure("clCreateKernel", kernel: kernel, code: status == 0 ? CL_INVALID_KERNEL : status))
                 }
                 state.kernels[key] = created
                 handle = created
             }
             for (index, argument) in arguments.enumerated() {
                 let status = argument.set(on: handle, at: cl_uint(index))
-                try clCheck(status, "clSetKernelArg(\(kernel), \(index))")
+                try clCheck(status, failure("clSetKernelArg", kernel: "\(kernel) argument \(index)"))
             }
-            let status: cl_int
             if let profiler = state.profiler {
                 var event: cl_event?
-                status = clEnqueueNDRangeKernel(
-                    queue, handle, cl_uint(global.count), nil, &globalSize, &localSize, 0, nil, &event)
+                try enqueue(handle, kernel, key: key, global: &globalSize, local: &localSize, event: &event)
                 if let event { profiler.record(kernel, event) }
             } else {
-                status = clEnqueueNDRangeKernel(
-                    queue, handle, cl_uint(global.count), nil, &globalSize, &localSize, 0, nil, nil)
+                try enqueue(handle, kernel, key: key, global: &globalSize, local: &localSize, event: nil)
             }
-            try clCheck(status, "clEnqueueNDRangeKernel(\(kernel))", device: device)
         }
     }
 

@@ -6,6 +6,12 @@ package struct OpenCLDeviceRecord: @unchecked Sendable {
     let deviceID: cl_device_id
     /// What the device is.
     package let info: DeviceInfo
+
+    /// The same device described by `info`: tests simulate a device with other limits (a smaller
+    /// work-group) on the real one.
+    package func describing(_ info: DeviceInfo) -> OpenCLDeviceRecord {
+        OpenCLDeviceRecord(platform: platform, deviceID: deviceID, info: info)
+    }
 }
 
 /// Enumerates every OpenCL platform and device, in platform order.

@@ -42,7 +42,10 @@ final class ProgramCache: @unchecked Sendable {
     private let programs = Locked<[String: cl_program]>([:])
     private let stats = Mutex(CompileStatistics())
 
-    init(context: cl_context, deviceID: cl_device_id, info: DeviceInfo, storesBinaries: Bool) {
+    private let device: Device
+
+    init(context: cl_context, deviceID: cl_device_id, device: Device, info: DeviceInfo, storesBinaries: Bool) {
+        self.device = device
         self.context = context
         self.deviceID = deviceID
         self.info = info
@@ -105,14 +108,19 @@ final class ProgramCache: @unchecked Sendable {
             var pointer: UnsafePointer<CChar>? = text
             return clCreateProgramWithSource(context, 1, &pointer, nil, &status)
         }
-        try clCheck(status, "clCreateProgramWithSource(\(family))")
-        guard let program else { throw CortadoError.openCL(call: "clCreateProgramWithSource", code: status) }
+        try clCheck(status, OpenCLFailure("clCreateProgramWithSource", kernel: family, device: self.device, info: info))
+        guard let program else {
+            throw CortadoError.openCL(OpenCLFailure(
+                "clCreateProgramWithSource", kernel: family, device: self.device, info: info, code: CL_INVALID_PROGRAM))
+        }
         var device: cl_device_id? = deviceID
-        status = clBuildProgram(program, 1, &device, options, nil, nil)
+        status = CLFaultInjection.intercept("clBuildProgram", family) { clBuildProgram(program, 1, &device, options, nil, nil) }
         if status != CL_SUCCESS {
             let log = buildLog(program)
             clReleaseProgram(program)
-            throw CortadoError.kernelBuild(program: family, device: info.name, log: log.isEmpty ? openCLErrorName(status) : log)
+            throw CortadoError.kernelBuild(
+                program: family, device: "\(self.device.id) (\(info.name), driver \(info.driverVersion))",
+                log: log.isEmpty ? "\(openCLErrorName(status)) (\(status)), no build log" : log)
         }
         return program
     }

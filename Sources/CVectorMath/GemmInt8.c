@@ -5,6 +5,7 @@
 // one scale block of k in int32 registers, then the output stage converts it to float32 and adds it,
 // scaled, into a float32 tile; the last block adds the bias and stores C.
 #include "CortadoGemmInt8.h"
+#include "Transpose16.h"
 
 #include <math.h>
 #include <string.h>
@@ -71,18 +72,19 @@ void cortado_qgemm_set_path(cortado_qgemm_path path) {
 // Scratch layout of the tiled paths, for a column block of `bn` and a row block of `bm`:
 //   W panels     [bn / 32][k4 / 4][32][4] uint8 W + 128 (VNNI) or [bn / 32][k4 / 2][32][2] int16 (MADDWD)
 //   W scales     [bn / 32][blocks][32] float
-//   row offsets  [bm][blocks] int32 (VNNI: −128 · Σ A over the block)
+//   row offsets  [m][blocks] int32 (VNNI: −128 · Σ A over the block)
 //   A panels     VNNI: the rows [bm][k4] padded with zeros, when k is not a multiple of 4 (else A is
 //                read in place); MADDWD: [bm / 12][k4 / 2][12] uint32, 2 int16 of a row per word
 //   int tile     [12][32] int32, float tile [12][32] float (MADDWD)
 typedef struct {
-    size_t k4, bn, bm, blocks;
+    size_t m, k4, bn, bm, blocks;
     size_t panel_bytes;  // one W panel
     size_t words;        // packed words of one A row
 } layout;
 
 static layout layout_of(const cortado_qgemm *g, int vnni) {
     layout l;
+    l.m = g->m;
     l.k4 = round_up(g->k, 4);
     l.bn = g->n < BLOCK_N ? round_up(g->n, TILE_N) : BLOCK_N;
     l.bm = g->m < BLOCK_M ? round_up(g->m, TILE_M) : BLOCK_M;
@@ -94,24 +96,50 @@ static layout layout_of(const cortado_qgemm *g, int vnni) {
 
 static size_t layout_bytes(const layout *l) {
     size_t panels = l->bn / TILE_N;
-    return panels * l->panel_bytes + panels * l->blocks * TILE_N * 4 + l->bm * l->blocks * 4 + l->bm * l->words * 4
+    return panels * l->panel_bytes + panels * l->blocks * TILE_N * 4 + l->m * l->blocks * 4 + l->bm * l->words * 4
         + 2 * TILE_M * TILE_N * 4 + 6 * 64;
 }
 
 static void *align64(void *p) { return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
+
+#if defined(__x86_64__)
+// The first k rounded down to 64 bytes of 32 rows of W (`stride` apart) as words[p / 4][32] of 4
+// unsigned bytes (W + 128): 16 × 16 blocks of words transposed in registers. Returns the bytes done.
+__attribute__((target("avx512f")))
+static size_t transpose_w_avx512(const int8_t *w, ptrdiff_t stride, size_t k, uint32_t *words) {
+    size_t blocks = k / 64;
+    __m512i flip = _mm512_set1_epi32((int)0x80808080u);
+    for (size_t block = 0; block < blocks; ++block) {
+        for (size_t half = 0; half < 2; ++half) {
+            __m512i r[16];
+            for (int i = 0; i < 16; ++i) {
+                r[i] = _mm512_loadu_si512((const void *)(w + (ptrdiff_t)(half * 16 + (size_t)i) * stride + block * 64));
+            }
+            cortado_transpose16_epi32(r);
+            for (int i = 0; i < 16; ++i) {
+                _mm512_storeu_si512((void *)(words + (block * 16 + (size_t)i) * TILE_N + half * 16), _mm512_xor_si512(r[i], flip));
+            }
+        }
+    }
+    return blocks * 64;
+}
+#endif
 
 // One 32-column panel of W (columns j0 ..< j0 + columns) and its scales: unsigned bytes W + 128 in
 // groups of 4 for VNNI ([k4 / 4][32][4]), int16 pairs for MADDWD ([k4 / 2][32][2]); zero past k and
 // past the last column (for VNNI: the byte 128, whose products the row offsets cancel).
 static void pack_w_panel(const cortado_qgemm *g, const layout *l, int vnni, size_t j0, size_t columns,
                          void *panel, float *scales) {
-    size_t k = g->k;
+    size_t k = g->k, done = 0;
+#if defined(__x86_64__)
+    if (vnni && columns == TILE_N) done = transpose_w_avx512(g->w + (ptrdiff_t)j0 * g->w_row, g->w_row, k, (uint32_t *)panel);
+#endif
     for (size_t c = 0; c < TILE_N; ++c) {
         const int8_t *w = c < columns ? g->w + (ptrdiff_t)(j0 + c) * g->w_row : NULL;
         for (size_t b = 0; b < l->blocks; ++b) scales[b * TILE_N + c] = w ? g->w_scales[(j0 + c) * l->blocks + b] : 0;
         if (vnni) {
             uint8_t *out = (uint8_t *)panel + 4 * c;
-            for (size_t p = 0; p < l->k4; p += 4) {
+            for (size_t p = columns == TILE_N ? done : 0; p < l->k4; p += 4) {
                 uint8_t *o = out + p * TILE_N;
                 for (size_t q = 0; q < 4; ++q) o[q] = (uint8_t)((w && p + q < k ? w[p + q] : 0) + 128);
             }
@@ -214,16 +242,22 @@ VNNI_TARGET static void vnni_tile(const cortado_qgemm *g, const int8_t *a, ptrdi
 #undef VNNI_STORE
 }
 
-// −128 · Σ A over each block of k, for rows i0 ..< i0 + rows: [rows][blocks].
-static void row_offsets_of(const cortado_qgemm *g, size_t i0, size_t rows, int32_t *out) {
+// −128 · Σ A over each block of k, for rows i0 ..< i0 + rows: [rows][blocks]. Sums of 4 bytes by
+// `vpdpbusd` against ones, 64 bytes at a time (masked at a block's end).
+VNNI_TARGET static void row_offsets_of(const cortado_qgemm *g, size_t i0, size_t rows, int32_t *out) {
     size_t blocks = blocks_of(g), width = block_width(g);
+    __m512i ones = _mm512_set1_epi8(1);
     for (size_t r = 0; r < rows; ++r) {
         const int8_t *a = g->a + (ptrdiff_t)(i0 + r) * g->a_row;
         for (size_t b = 0; b < blocks; ++b) {
             size_t end = (b + 1) * width < g->k ? (b + 1) * width : g->k;
-            int32_t sum = 0;
-            for (size_t p = b * width; p < end; ++p) sum += a[p];
-            out[r * blocks + b] = -128 * sum;
+            __m512i sums = _mm512_setzero_si512();
+            for (size_t p = b * width; p < end; p += 64) {
+                size_t count = end - p < 64 ? end - p : 64;
+                __mmask64 mask = count == 64 ? ~(__mmask64)0 : (((__mmask64)1 << count) - 1);
+                sums = _mm512_dpbusd_epi32(sums, ones, _mm512_maskz_loadu_epi8(mask, a + p));
+            }
+            out[r * blocks + b] = -128 * _mm512_reduce_add_epi32(sums);
         }
     }
 }
@@ -235,8 +269,9 @@ static void vnni_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *scr
     uint8_t *packed_w = (uint8_t *)base;
     float *w_scales = (float *)align64(packed_w + panels * l.panel_bytes);
     int32_t *offsets = (int32_t *)align64(w_scales + panels * l.blocks * TILE_N);
-    int8_t *padded = (int8_t *)align64(offsets + l.bm * l.blocks);
+    int8_t *padded = (int8_t *)align64(offsets + l.m * l.blocks);
     int in_place = g->k % 4 == 0;
+    row_offsets_of(g, 0, g->m, offsets);
     for (size_t jc = n0; jc < n1; jc += l.bn) {
         size_t nc = n1 - jc < l.bn ? n1 - jc : l.bn;
         for (size_t jp = 0; jp < nc; jp += TILE_N) {
@@ -245,7 +280,6 @@ static void vnni_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *scr
         }
         for (size_t ic = 0; ic < g->m; ic += l.bm) {
             size_t mc = g->m - ic < l.bm ? g->m - ic : l.bm;
-            row_offsets_of(g, ic, mc, offsets);
             const int8_t *a = g->a + (ptrdiff_t)ic * g->a_row;
             ptrdiff_t a_row = g->a_row;
             if (!in_place) {
@@ -261,7 +295,7 @@ static void vnni_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *scr
                 for (size_t ip = 0; ip < mc; ip += VNNI_M) {
                     size_t rows = mc - ip < VNNI_M ? mc - ip : VNNI_M;
                     vnni_tile(g, a + (ptrdiff_t)ip * a_row, a_row, packed_w + panel * l.panel_bytes,
-                              w_scales + panel * l.blocks * TILE_N, offsets + ip * l.blocks, ic + ip, jc + jp,
+                              w_scales + panel * l.blocks * TILE_N, offsets + (ic + ip) * l.blocks, ic + ip, jc + jp,
                               rows, columns, l.k4);
                 }
             }

@@ -88,6 +88,7 @@ public final class TrainingRun {
         // Resuming on other data (fine-tuning) is allowed when the data fits the model.
         dataSpec = options.data ?? recorded?.data ?? "fashion-mnist"
         let generator = RandomGenerator(seed: options.seed)
+        self.generator = generator
         data = try TrainingData.load(dataSpec, model: modelKind, options: options, recorded: recorded, device: device, generator: generator)
         var train = data.split.train
         if let limit = options.limit { train = train.prefix(limit) }
@@ -105,7 +106,7 @@ public final class TrainingRun {
             guard recorded.epochsCompleted < options.epochs else {
                 throw TrainingError.invalidOption("the checkpoint has already trained \(recorded.epochsCompleted) epochs; pass --epochs greater than that")
             }
-            model = try checkpoint.makeTrainedModel(device: device)
+            model = try checkpoint.makeTrainedModel(device: device, generator: generator)
             startEpoch = recorded.epochsCompleted + 1
             // The loader's order depends on the seed and the batch size: only the same ones continue exactly.
             let sameOrder = recorded.batchSize == batchSize && recorded.seed == options.seed && communicator.size == 1
@@ -141,12 +142,23 @@ public final class TrainingRun {
         schedule = LearningRateSchedule(base: learningRate, shape: shape, warmupSteps: warmupSteps, totalSteps: totalSteps)
         trainer = Trainer(model: model, optimizer: optimizer, schedule: schedule, task: data.task, device: device,
                           readsTokens: modelKind.readsTokens, paddingId: data.wordPieces?.paddingId, precision: options.precision)
+        if let recorded, recorded.seed == options.seed {
+            // Continue the uninterrupted run's random stream (dropout masks) and loss scaling.
+            if let counter = recorded.randomCounter { generator.restore(counter: counter) }
+            if let state = recorded.lossScaler, let scaler = trainer.lossScaler {
+                do { try scaler.restore(state) } catch {
+                    throw CheckpointError(URL(fileURLWithPath: options.resume ?? ""), "its lossScaler cannot be restored: \(error)")
+                }
+            }
+        }
         recordedTargetColumn = recorded?.targetColumn
         recordedTextColumn = recorded?.textColumn
         recordedLabelColumn = recorded?.labelColumn
     }
 
     private let recordedTargetColumn: String?
+    /// The run's random stream: data splits, initialisation, dropout masks.
+    private let generator: RandomGenerator
     private let recordedTextColumn: String?
     private let recordedLabelColumn: String?
 
@@ -174,6 +186,8 @@ public final class TrainingRun {
             textColumn: readsText ? (options.textColumn ?? recordedTextColumn) : nil,
             labelColumn: readsText ? (options.labelColumn ?? recordedLabelColumn) : nil, bert: data.bert)
         configuration.stepsIntoEpoch = stepsIntoEpoch.flatMap { $0 > 0 ? $0 : nil }
+        configuration.randomCounter = generator.counter
+        configuration.lossScaler = trainer.lossScaler?.state
         return configuration
     }
 

@@ -41,7 +41,8 @@ public final class TrainingRun {
     public let startEpoch: Int
     /// Batches of ``startEpoch`` already trained: those an interrupted run took before it saved
     /// (its checkpoint's `stepsIntoEpoch`), skipped so that training continues with the next one.
-    /// 0 unless resuming such a checkpoint with the same batch size and seed in a single process.
+    /// 0 unless resuming such a checkpoint with the same (global) batch size and seed, on any
+    /// number of ranks.
     public let startStep: Int
     /// Where checkpoints go.
     public let saveURL: URL?
@@ -108,8 +109,9 @@ public final class TrainingRun {
             }
             model = try checkpoint.makeTrainedModel(device: device, generator: generator)
             startEpoch = recorded.epochsCompleted + 1
-            // The loader's order depends on the seed and the batch size: only the same ones continue exactly.
-            let sameOrder = recorded.batchSize == batchSize && recorded.seed == options.seed && communicator.size == 1
+            // The loader's order of global batches depends on the seed and the batch size alone (not
+            // on the number of ranks): only the same ones continue exactly.
+            let sameOrder = recorded.batchSize == batchSize && recorded.seed == options.seed
             startStep = sameOrder ? recorded.stepsIntoEpoch ?? 0 : 0
         } else if let pretrained = data.pretrained {
             model = pretrained.model
@@ -232,10 +234,13 @@ public final class TrainingRun {
             let trainingSpan = Profiler.begin("train", category: "epoch", arguments: ["epoch": "\(epoch)"])
             let result: (loss: Double, samples: Int, seconds: Double, interrupted: Bool)
             var shares: [Int]?
+            var batchesDone = 0
             if let parallel {
-                let epochResult = try parallel.trainEpoch(loader, epoch: epoch, shouldStop: shouldStop, progress: progress, stepLoss: stepLoss)
+                let epochResult = try parallel.trainEpoch(
+                    loader, epoch: epoch, skipping: skipping, shouldStop: shouldStop, progress: progress, stepLoss: stepLoss)
                 result = (epochResult.loss, epochResult.samples, epochResult.seconds, epochResult.interrupted)
                 shares = epochResult.shares
+                batchesDone = epochResult.batchesDone
             } else {
                 result = try trainer.trainEpoch(
                     loader, epoch: epoch, skipping: skipping, shouldStop: shouldStop, progress: progress, stepLoss: stepLoss)
@@ -244,8 +249,8 @@ public final class TrainingRun {
             trainingSpan.end()
             let peakDeviceBytes = try device.memoryStatistics.peakLiveBytes
             if result.interrupted {
-                // A single process records where in the epoch it stopped, so a resumed run continues there.
-                let stepsIntoEpoch = parallel == nil ? skipping + trainer.attemptedSteps - stepsBefore : nil
+                // The checkpoint records where in the epoch the run stopped, so a resumed run continues there.
+                let stepsIntoEpoch = parallel == nil ? skipping + trainer.attemptedSteps - stepsBefore : batchesDone
                 try saveCheckpoint(epochsCompleted: epoch - 1, stepsIntoEpoch: stepsIntoEpoch)
                 return .interrupted(epoch: epoch, savedTo: communicator.rank == 0 ? saveURL : nil)
             }

@@ -60,10 +60,11 @@ __kernel void quantized_gemm(__global const char* a, __global const float* a_sca
     }
 }
 
-// One work-item per (row, block) of x[rows][width]: scale = max |x| / 127 (NaN if the block holds
-// one), q = round(x / scale) to nearest even in [-127, 127]; a zero or non-finite scale gives zeros.
+// One work-item per (row, block) of x[rows][width]: scale = max |x| / 127, or with has_fixed the
+// static scale fixed[block] (NaN either way if the block holds one), q = round(x / scale) to nearest
+// even in [-127, 127]; a zero or non-finite scale gives zeros.
 __kernel void quantize_rows(__global const float* x, __global char* q, __global float* scales,
-                            int rows, int width, int block, int blocks) {
+                            __global const float* fixed, int has_fixed, int rows, int width, int block, int blocks) {
     int gid = get_global_id(0);
     if (gid >= rows * blocks) return;
     int r = gid / blocks, b = gid % blocks;
@@ -76,7 +77,7 @@ __kernel void quantize_rows(__global const float* x, __global char* q, __global 
         nan_seen |= isnan(v);
         top = fmax(top, v);
     }
-    float s = nan_seen ? NAN : top / 127.0f;
+    float s = nan_seen ? NAN : has_fixed ? fixed[b] : top / 127.0f;
     scales[gid] = s;
     if (!(s > 0.0f) || isinf(s)) {
         for (int p = p0; p < p1; ++p) q[base + p] = 0;

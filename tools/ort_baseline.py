@@ -1,4 +1,4 @@
-"""Times all-MiniLM-L6-v2 in ONNX Runtime (float32, CPU) on the texts `cortado embed` is compared on.
+"""Times all-MiniLM-L6-v2 in ONNX Runtime (float32, or int8 with --int8; CPU) on the texts `cortado embed` is compared on.
 
 Run through tools/ort-baseline, which exports the model with `cortado export --model DIR --onnx`
 and provides the test tooling's virtual environment (onnxruntime, tokenizers, numpy: tools/setup).
@@ -6,6 +6,9 @@ As tools/pytorch_baseline.py's embed: texts sorted by length, longest first, in 
 most 256 tokens, each batch padded to its longest text; the graph mean-pools and L2-normalises
 (its `sentence_embedding` output). The timed span covers tokenizing (the Hugging Face fast tokenizer
 from the model's tokenizer.json) and the model, not loading them; one untimed batch warms up.
+With --int8 the model is first quantised by ONNX Runtime's `quantize_dynamic` (int8 weights per
+tensor, or per output channel with --per-channel; activations quantised per tensor at run time):
+the int8 peer of `cortado embed --quantize int8`.
 Default input: the 2,113 movie-snippets test texts.
 """
 
@@ -27,9 +30,13 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads (default: every core)")
     parser.add_argument("--rounds", type=int, default=1, help="timed passes over the texts; the median is reported")
     parser.add_argument("--json", action="store_true", help="print one JSON line on stdout (progress on stderr)")
+    parser.add_argument("--int8", action="store_true", help="quantise the model with quantize_dynamic first")
+    parser.add_argument("--per-channel", action="store_true", help="with --int8: one weight scale per output channel")
     args = parser.parse_args()
     if args.threads < 1 or args.rounds < 1:
         parser.error("--threads and --rounds must be at least 1")
+    if args.per_channel and not args.int8:
+        parser.error("--per-channel needs --int8")
     log = sys.stderr if args.json else sys.stdout
 
     import numpy
@@ -44,7 +51,13 @@ def main():
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = args.threads
     options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(args.onnx, options, providers=["CPUExecutionProvider"])
+    model = args.onnx
+    if args.int8:
+        import tempfile
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        model = os.path.join(tempfile.mkdtemp(), "minilm-int8.onnx")
+        quantize_dynamic(args.onnx, model, weight_type=QuantType.QInt8, per_channel=args.per_channel)
+    session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     names = {i.name for i in session.get_inputs()}
 
     def run(order):
@@ -68,7 +81,7 @@ def main():
     for _ in range(args.rounds):
         seconds, embeddings = run(order)
         times.append(seconds)
-        print(f"ort-baseline: embedded {len(texts)} texts in {seconds:.2f} s: {len(texts) / seconds:.1f} per second",
+        print(f"ort-baseline{' int8' if args.int8 else ''}: embedded {len(texts)} texts in {seconds:.2f} s: {len(texts) / seconds:.1f} per second",
               file=log, flush=True)
     seconds = sorted(times)[len(times) // 2]
     if args.output:
@@ -76,7 +89,7 @@ def main():
             for row in embeddings:
                 file.write(json.dumps([round(float(x), 7) for x in row]) + "\n")
     if args.json:
-        print(json.dumps({"tool": "ort-baseline", "onnxruntime": onnxruntime.__version__, "threads": args.threads,
+        print(json.dumps({"tool": "ort-baseline", "onnxruntime": onnxruntime.__version__, "int8": args.int8, "per_channel": args.per_channel, "threads": args.threads,
                           "texts": len(texts), "seconds": seconds, "texts_per_sec": len(texts) / seconds},
                          sort_keys=True))
 

@@ -4,6 +4,7 @@
 // time (A block, packed once per B block), and every tile of TILE_M × 32 of C runs over the whole
 // of k, so each entry of C is summed in one register in k order and written once.
 #include "CortadoGemm16.h"
+#include "Transpose16.h"
 #include "CVectorMath.h"
 
 #include <string.h>
@@ -354,33 +355,11 @@ static size_t transpose_words_avx512(const uint16_t *b, ptrdiff_t stride, size_t
     size_t blocks = full_pairs / 16;
     for (size_t block = 0; block < blocks; ++block) {
         for (size_t half = 0; half < 2; ++half) {
-            __m512i r[16], t[16];
+            __m512i r[16];
             for (int i = 0; i < 16; ++i) {
                 r[i] = _mm512_loadu_si512((const void *)(b + (ptrdiff_t)(half * 16 + (size_t)i) * stride + block * 32));
             }
-            // Transpose 16 × 16 32-bit words: pairs of rows, then quads, then 128-bit lanes.
-            for (int i = 0; i < 16; i += 2) {
-                t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-                t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-            }
-            for (int i = 0; i < 16; i += 4) {
-                r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-                r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-                r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-                r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-            }
-            for (int i = 0; i < 4; ++i) {
-                t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
-                t[i + 4] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
-                t[i + 8] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xDD);
-                t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xDD);
-            }
-            for (int i = 0; i < 4; ++i) {
-                r[i] = _mm512_shuffle_i32x4(t[i], t[i + 4], 0x88);
-                r[i + 4] = _mm512_shuffle_i32x4(t[i + 8], t[i + 12], 0x88);
-                r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 4], 0xDD);
-                r[i + 12] = _mm512_shuffle_i32x4(t[i + 8], t[i + 12], 0xDD);
-            }
+            cortado_transpose16_epi32(r);
             for (int i = 0; i < 16; ++i) {
                 _mm512_storeu_si512((void *)(words + (block * 16 + (size_t)i) * TILE_N + half * 16), r[i]);
             }

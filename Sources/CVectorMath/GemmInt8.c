@@ -5,6 +5,7 @@
 // one scale block of k in int32 registers, then the output stage converts it to float32 and adds it,
 // scaled, into a float32 tile; the last block adds the bias and stores C.
 #include "CortadoGemmInt8.h"
+#include "Transpose16.h"
 
 #include <math.h>
 #include <string.h>
@@ -69,20 +70,21 @@ void cortado_qgemm_set_path(cortado_qgemm_path path) {
 // --- packing ----------------------------------------------------------------------------------------
 
 // Scratch layout of the tiled paths, for a column block of `bn` and a row block of `bm`:
-//   W panels   [bn / 32][k4 / 4][32][4] int8 (VNNI) or [bn / 32][k2 / 2][32][2] int16 (MADDWD)
-//   W scales   [bn / 32][blocks][32] float
-//   W offsets  [bn / 32][blocks][32] int32 (VNNI: 128 · Σ W over the block)
-//   A panels   [bm / 12][words][12] uint32: 4 unsigned (+128) bytes of a row per word (VNNI) or 2 int16
-//              (MADDWD), words = k4 / 4 or k4 / 2
-//   int tile   [12][32] int32, float tile [12][32] float
+//   W panels     [bn / 32][k4 / 4][32][4] uint8 W + 128 (VNNI) or [bn / 32][k4 / 2][32][2] int16 (MADDWD)
+//   W scales     [bn / 32][blocks][32] float
+//   row offsets  [m][blocks] int32 (VNNI: −128 · Σ A over the block)
+//   A panels     VNNI: the rows [bm][k4] padded with zeros, when k is not a multiple of 4 (else A is
+//                read in place); MADDWD: [bm / 12][k4 / 2][12] uint32, 2 int16 of a row per word
+//   int tile     [12][32] int32, float tile [12][32] float (MADDWD)
 typedef struct {
-    size_t k4, bn, bm, blocks;
+    size_t m, k4, bn, bm, blocks;
     size_t panel_bytes;  // one W panel
     size_t words;        // packed words of one A row
 } layout;
 
 static layout layout_of(const cortado_qgemm *g, int vnni) {
     layout l;
+    l.m = g->m;
     l.k4 = round_up(g->k, 4);
     l.bn = g->n < BLOCK_N ? round_up(g->n, TILE_N) : BLOCK_N;
     l.bm = g->m < BLOCK_M ? round_up(g->m, TILE_M) : BLOCK_M;
@@ -94,32 +96,52 @@ static layout layout_of(const cortado_qgemm *g, int vnni) {
 
 static size_t layout_bytes(const layout *l) {
     size_t panels = l->bn / TILE_N;
-    return panels * l->panel_bytes + panels * l->blocks * TILE_N * 8 + l->bm * l->words * 4
-        + 2 * TILE_M * TILE_N * 4 + 4 * 64;
+    return panels * l->panel_bytes + panels * l->blocks * TILE_N * 4 + l->m * l->blocks * 4 + l->bm * l->words * 4
+        + 2 * TILE_M * TILE_N * 4 + 6 * 64;
 }
 
 static void *align64(void *p) { return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
-// One 32-column panel of W (columns j0 ..< j0 + columns), its scales and (VNNI) its offsets.
-static void pack_w_panel(const cortado_qgemm *g, const layout *l, int vnni, size_t j0, size_t columns,
-                         void *panel, float *scales, int32_t *offsets) {
-    size_t k = g->k, width = block_width(g);
-    for (size_t c = 0; c < TILE_N; ++c) {
-        const int8_t *w = c < columns ? g->w + (ptrdiff_t)(j0 + c) * g->w_row : NULL;
-        for (size_t b = 0; b < l->blocks; ++b) {
-            scales[b * TILE_N + c] = w ? g->w_scales[(j0 + c) * l->blocks + b] : 0;
-            if (vnni) {
-                int32_t sum = 0;
-                size_t end = (b + 1) * width < k ? (b + 1) * width : k;
-                if (w) for (size_t p = b * width; p < end; ++p) sum += w[p];
-                offsets[b * TILE_N + c] = 128 * sum;
+#if defined(__x86_64__)
+// The first k rounded down to 64 bytes of 32 rows of W (`stride` apart) as words[p / 4][32] of 4
+// unsigned bytes (W + 128): 16 × 16 blocks of words transposed in registers. Returns the bytes done.
+__attribute__((target("avx512f")))
+static size_t transpose_w_avx512(const int8_t *w, ptrdiff_t stride, size_t k, uint32_t *words) {
+    size_t blocks = k / 64;
+    __m512i flip = _mm512_set1_epi32((int)0x80808080u);
+    for (size_t block = 0; block < blocks; ++block) {
+        for (size_t half = 0; half < 2; ++half) {
+            __m512i r[16];
+            for (int i = 0; i < 16; ++i) {
+                r[i] = _mm512_loadu_si512((const void *)(w + (ptrdiff_t)(half * 16 + (size_t)i) * stride + block * 64));
+            }
+            cortado_transpose16_epi32(r);
+            for (int i = 0; i < 16; ++i) {
+                _mm512_storeu_si512((void *)(words + (block * 16 + (size_t)i) * TILE_N + half * 16), _mm512_xor_si512(r[i], flip));
             }
         }
+    }
+    return blocks * 64;
+}
+#endif
+
+// One 32-column panel of W (columns j0 ..< j0 + columns) and its scales: unsigned bytes W + 128 in
+// groups of 4 for VNNI ([k4 / 4][32][4]), int16 pairs for MADDWD ([k4 / 2][32][2]); zero past k and
+// past the last column (for VNNI: the byte 128, whose products the row offsets cancel).
+static void pack_w_panel(const cortado_qgemm *g, const layout *l, int vnni, size_t j0, size_t columns,
+                         void *panel, float *scales) {
+    size_t k = g->k, done = 0;
+#if defined(__x86_64__)
+    if (vnni && columns == TILE_N) done = transpose_w_avx512(g->w + (ptrdiff_t)j0 * g->w_row, g->w_row, k, (uint32_t *)panel);
+#endif
+    for (size_t c = 0; c < TILE_N; ++c) {
+        const int8_t *w = c < columns ? g->w + (ptrdiff_t)(j0 + c) * g->w_row : NULL;
+        for (size_t b = 0; b < l->blocks; ++b) scales[b * TILE_N + c] = w ? g->w_scales[(j0 + c) * l->blocks + b] : 0;
         if (vnni) {
-            int8_t *out = (int8_t *)panel + 4 * c;
-            for (size_t p = 0; p < l->k4; p += 4) {
-                int8_t *o = out + p * TILE_N;
-                for (size_t q = 0; q < 4; ++q) o[q] = w && p + q < k ? w[p + q] : 0;
+            uint8_t *out = (uint8_t *)panel + 4 * c;
+            for (size_t p = columns == TILE_N ? done : 0; p < l->k4; p += 4) {
+                uint8_t *o = out + p * TILE_N;
+                for (size_t q = 0; q < 4; ++q) o[q] = (uint8_t)((w && p + q < k ? w[p + q] : 0) + 128);
             }
         } else {
             int16_t *out = (int16_t *)panel + 2 * c;
@@ -132,24 +154,15 @@ static void pack_w_panel(const cortado_qgemm *g, const layout *l, int vnni, size
     }
 }
 
-// Rows i0 ..< i0 + rows of A (at most 12) as a panel [words][12] (missing rows zero): unsigned (+128)
-// bytes for VNNI, int16 pairs for MADDWD; zero past k.
-static void pack_a_panel(const cortado_qgemm *g, const layout *l, int vnni, size_t i0, size_t rows, uint32_t *panel) {
+// Rows i0 ..< i0 + rows of A (at most 12) as int16 pairs, a panel [k4 / 2][12] (missing rows zero;
+// zero past k), for MADDWD.
+static void pack_a_pairs(const cortado_qgemm *g, const layout *l, size_t i0, size_t rows, uint32_t *panel) {
     for (size_t r = 0; r < TILE_M; ++r) {
-        if (r >= rows) {
-            for (size_t p = 0; p < l->words; ++p) panel[p * TILE_M + r] = 0;
-            continue;
-        }
-        const int8_t *a = g->a + (ptrdiff_t)(i0 + r) * g->a_row;
-        size_t per = vnni ? 4 : 2;
+        const int8_t *a = r < rows ? g->a + (ptrdiff_t)(i0 + r) * g->a_row : NULL;
         for (size_t p = 0; p < l->words; ++p) {
-            uint32_t word = 0;
-            for (size_t q = 0; q < per; ++q) {
-                size_t index = p * per + q;
-                uint32_t value = index >= g->k ? 0 : vnni ? (uint8_t)(a[index] + 128) : (uint16_t)(int16_t)a[index];
-                word |= value << (vnni ? 8 * q : 16 * q);
-            }
-            panel[p * TILE_M + r] = word;
+            uint16_t low = a && 2 * p < g->k ? (uint16_t)(int16_t)a[2 * p] : 0;
+            uint16_t high = a && 2 * p + 1 < g->k ? (uint16_t)(int16_t)a[2 * p + 1] : 0;
+            panel[p * TILE_M + r] = (uint32_t)low | (uint32_t)high << 16;
         }
     }
 }
@@ -160,34 +173,138 @@ static void pack_a_panel(const cortado_qgemm *g, const layout *l, int vnni, size
 #define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
 #define BW_TARGET __attribute__((target("avx512f,avx512bw")))
 
-// sums (TILE_M × 32, int32) = packed A rows (a panel [groups][12] of 4-byte words) · W panel groups
-// [groups][32][4]: 24 zmm accumulators, two W vectors and TILE_M broadcasts of 4 bytes per group.
-#define VNNI_ROW(r)                                                                               \
-    __m512i c##r##0 = _mm512_setzero_si512(), c##r##1 = _mm512_setzero_si512();
-#define VNNI_DOT(r)                                                                               \
-    {                                                                                             \
-        __m512i x = _mm512_set1_epi32((int)ap[r]);                                                \
-        c##r##0 = _mm512_dpbusd_epi32(c##r##0, x, w0);                                            \
-        c##r##1 = _mm512_dpbusd_epi32(c##r##1, x, w1);                                            \
-    }
-#define TILE_STORE(r)                                                                             \
-    _mm512_storeu_si512(out + (r) * TILE_N, c##r##0);                                             \
-    _mm512_storeu_si512(out + (r) * TILE_N + 16, c##r##1);
+// VNNI: a tile of VNNI_M rows × 32 columns of C over all of k, its float32 sums in registers. Each
+// block of k sums in int32 registers `vpdpbusd(W + 128 as u8, 4 bytes of A as s8)`, starting from
+// the row's offset −128 · Σ A (so the sums are Σ W · A, exactly, in modular int32 arithmetic); the
+// block's sums are then scaled by a_scale[row] · w_scale[column] into the float sums. 12 int32 and
+// 12 float32 accumulators, two W vectors and a broadcast: rows past the tile's repeat its first row.
+#define VNNI_M 6
 
-VNNI_TARGET static void vnni_tile(const uint32_t *a, const int8_t *w, size_t groups, int32_t *out) {
-    VNNI_ROW(0) VNNI_ROW(1) VNNI_ROW(2) VNNI_ROW(3) VNNI_ROW(4) VNNI_ROW(5)
-    VNNI_ROW(6) VNNI_ROW(7) VNNI_ROW(8) VNNI_ROW(9) VNNI_ROW(10) VNNI_ROW(11)
-    for (size_t p = 0; p < groups; ++p) {
-        __m512i w0 = _mm512_loadu_si512(w + p * 4 * TILE_N), w1 = _mm512_loadu_si512(w + p * 4 * TILE_N + 64);
-        const uint32_t *ap = a + p * TILE_M;
-        VNNI_DOT(0) VNNI_DOT(1) VNNI_DOT(2) VNNI_DOT(3) VNNI_DOT(4) VNNI_DOT(5)
-        VNNI_DOT(6) VNNI_DOT(7) VNNI_DOT(8) VNNI_DOT(9) VNNI_DOT(10) VNNI_DOT(11)
-    }
-    TILE_STORE(0) TILE_STORE(1) TILE_STORE(2) TILE_STORE(3) TILE_STORE(4) TILE_STORE(5)
-    TILE_STORE(6) TILE_STORE(7) TILE_STORE(8) TILE_STORE(9) TILE_STORE(10) TILE_STORE(11)
+static inline int32_t load_word(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
 }
 
-// The same with int16 operands: pairs [pairs][32][2] of W against a broadcast pair of each A row.
+VNNI_TARGET static void vnni_tile(const cortado_qgemm *g, const int8_t *a, ptrdiff_t a_row, const uint8_t *w,
+                                  const float *w_scales, const int32_t *row_offsets, size_t i0, size_t j0,
+                                  size_t rows, size_t columns, size_t k4) {
+    size_t blocks = blocks_of(g), width = block_width(g);
+    const int8_t *r0 = a, *r1 = rows > 1 ? a + a_row : a, *r2 = rows > 2 ? a + 2 * a_row : a;
+    const int8_t *r3 = rows > 3 ? a + 3 * a_row : a, *r4 = rows > 4 ? a + 4 * a_row : a, *r5 = rows > 5 ? a + 5 * a_row : a;
+    size_t o1 = rows > 1 ? 1 : 0, o2 = rows > 2 ? 2 : 0, o3 = rows > 3 ? 3 : 0, o4 = rows > 4 ? 4 : 0, o5 = rows > 5 ? 5 : 0;
+    __m512 f00 = _mm512_setzero_ps(), f01 = f00, f10 = f00, f11 = f00, f20 = f00, f21 = f00;
+    __m512 f30 = f00, f31 = f00, f40 = f00, f41 = f00, f50 = f00, f51 = f00;
+    for (size_t b = 0; b < blocks; ++b) {
+        const int32_t *off = row_offsets + b;
+        __m512i s00 = _mm512_set1_epi32(off[0]), s01 = s00;
+        __m512i s10 = _mm512_set1_epi32(off[o1 * blocks]), s11 = s10;
+        __m512i s20 = _mm512_set1_epi32(off[o2 * blocks]), s21 = s20;
+        __m512i s30 = _mm512_set1_epi32(off[o3 * blocks]), s31 = s30;
+        __m512i s40 = _mm512_set1_epi32(off[o4 * blocks]), s41 = s40;
+        __m512i s50 = _mm512_set1_epi32(off[o5 * blocks]), s51 = s50;
+        size_t p0 = b * width, p1 = b + 1 == blocks ? k4 : p0 + width;
+        for (size_t p = p0; p < p1; p += 4) {
+            __m512i w0 = _mm512_loadu_si512(w + p * TILE_N), w1 = _mm512_loadu_si512(w + p * TILE_N + 64);
+            __m512i x;
+            x = _mm512_set1_epi32(load_word(r0 + p)); s00 = _mm512_dpbusd_epi32(s00, w0, x); s01 = _mm512_dpbusd_epi32(s01, w1, x);
+            x = _mm512_set1_epi32(load_word(r1 + p)); s10 = _mm512_dpbusd_epi32(s10, w0, x); s11 = _mm512_dpbusd_epi32(s11, w1, x);
+            x = _mm512_set1_epi32(load_word(r2 + p)); s20 = _mm512_dpbusd_epi32(s20, w0, x); s21 = _mm512_dpbusd_epi32(s21, w1, x);
+            x = _mm512_set1_epi32(load_word(r3 + p)); s30 = _mm512_dpbusd_epi32(s30, w0, x); s31 = _mm512_dpbusd_epi32(s31, w1, x);
+            x = _mm512_set1_epi32(load_word(r4 + p)); s40 = _mm512_dpbusd_epi32(s40, w0, x); s41 = _mm512_dpbusd_epi32(s41, w1, x);
+            x = _mm512_set1_epi32(load_word(r5 + p)); s50 = _mm512_dpbusd_epi32(s50, w0, x); s51 = _mm512_dpbusd_epi32(s51, w1, x);
+        }
+        __m512 ws0 = _mm512_loadu_ps(w_scales + b * TILE_N), ws1 = _mm512_loadu_ps(w_scales + b * TILE_N + 16);
+        const float *as = g->a_scales + i0 * blocks + b;
+#define VNNI_SCALE(r, o)                                                                          \
+        {                                                                                         \
+            __m512 x = _mm512_set1_ps(as[(o) * blocks]);                                          \
+            f##r##0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s##r##0), _mm512_mul_ps(x, ws0), f##r##0); \
+            f##r##1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s##r##1), _mm512_mul_ps(x, ws1), f##r##1); \
+        }
+        VNNI_SCALE(0, 0) VNNI_SCALE(1, o1) VNNI_SCALE(2, o2) VNNI_SCALE(3, o3) VNNI_SCALE(4, o4) VNNI_SCALE(5, o5)
+#undef VNNI_SCALE
+    }
+    __mmask16 m0 = columns >= 16 ? 0xFFFF : (__mmask16)((1u << columns) - 1);
+    __mmask16 m1 = columns >= 32 ? 0xFFFF : columns <= 16 ? 0 : (__mmask16)((1u << (columns - 16)) - 1);
+    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+    if (g->bias) {
+        b0 = _mm512_maskz_loadu_ps(m0, g->bias + j0);
+        b1 = _mm512_maskz_loadu_ps(m1, g->bias + j0 + 16);
+    }
+    float *c = g->c + (ptrdiff_t)i0 * g->c_row + j0;
+#define VNNI_STORE(r)                                                                             \
+    if (r < rows) {                                                                               \
+        _mm512_mask_storeu_ps(c + (r) * g->c_row, m0, _mm512_add_ps(f##r##0, b0));                \
+        _mm512_mask_storeu_ps(c + (r) * g->c_row + 16, m1, _mm512_add_ps(f##r##1, b1));           \
+    }
+    VNNI_STORE(0) VNNI_STORE(1) VNNI_STORE(2) VNNI_STORE(3) VNNI_STORE(4) VNNI_STORE(5)
+#undef VNNI_STORE
+}
+
+// −128 · Σ A over each block of k, for rows i0 ..< i0 + rows: [rows][blocks]. Sums of 4 bytes by
+// `vpdpbusd` against ones, 64 bytes at a time (masked at a block's end).
+VNNI_TARGET static void row_offsets_of(const cortado_qgemm *g, size_t i0, size_t rows, int32_t *out) {
+    size_t blocks = blocks_of(g), width = block_width(g);
+    __m512i ones = _mm512_set1_epi8(1);
+    for (size_t r = 0; r < rows; ++r) {
+        const int8_t *a = g->a + (ptrdiff_t)(i0 + r) * g->a_row;
+        for (size_t b = 0; b < blocks; ++b) {
+            size_t end = (b + 1) * width < g->k ? (b + 1) * width : g->k;
+            __m512i sums = _mm512_setzero_si512();
+            for (size_t p = b * width; p < end; p += 64) {
+                size_t count = end - p < 64 ? end - p : 64;
+                __mmask64 mask = count == 64 ? ~(__mmask64)0 : (((__mmask64)1 << count) - 1);
+                sums = _mm512_dpbusd_epi32(sums, ones, _mm512_maskz_loadu_epi8(mask, a + p));
+            }
+            out[r * blocks + b] = -128 * _mm512_reduce_add_epi32(sums);
+        }
+    }
+}
+
+static void vnni_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *scratch) {
+    layout l = layout_of(g, 1);
+    size_t panels = l.bn / TILE_N;
+    char *base = (char *)align64(scratch);
+    uint8_t *packed_w = (uint8_t *)base;
+    float *w_scales = (float *)align64(packed_w + panels * l.panel_bytes);
+    int32_t *offsets = (int32_t *)align64(w_scales + panels * l.blocks * TILE_N);
+    int8_t *padded = (int8_t *)align64(offsets + l.m * l.blocks);
+    int in_place = g->k % 4 == 0;
+    row_offsets_of(g, 0, g->m, offsets);
+    for (size_t jc = n0; jc < n1; jc += l.bn) {
+        size_t nc = n1 - jc < l.bn ? n1 - jc : l.bn;
+        for (size_t jp = 0; jp < nc; jp += TILE_N) {
+            size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N, panel = jp / TILE_N;
+            pack_w_panel(g, &l, 1, jc + jp, columns, packed_w + panel * l.panel_bytes, w_scales + panel * l.blocks * TILE_N);
+        }
+        for (size_t ic = 0; ic < g->m; ic += l.bm) {
+            size_t mc = g->m - ic < l.bm ? g->m - ic : l.bm;
+            const int8_t *a = g->a + (ptrdiff_t)ic * g->a_row;
+            ptrdiff_t a_row = g->a_row;
+            if (!in_place) {
+                for (size_t r = 0; r < mc; ++r) {
+                    memcpy(padded + r * l.k4, a + (ptrdiff_t)r * g->a_row, g->k);
+                    memset(padded + r * l.k4 + g->k, 0, l.k4 - g->k);
+                }
+                a = padded;
+                a_row = (ptrdiff_t)l.k4;
+            }
+            for (size_t jp = 0; jp < nc; jp += TILE_N) {
+                size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N, panel = jp / TILE_N;
+                for (size_t ip = 0; ip < mc; ip += VNNI_M) {
+                    size_t rows = mc - ip < VNNI_M ? mc - ip : VNNI_M;
+                    vnni_tile(g, a + (ptrdiff_t)ip * a_row, a_row, packed_w + panel * l.panel_bytes,
+                              w_scales + panel * l.blocks * TILE_N, offsets + (ic + ip) * l.blocks, ic + ip, jc + jp,
+                              rows, columns, l.k4);
+                }
+            }
+        }
+    }
+}
+
+// MADDWD: both operands widened to int16, pairs [pairs][32][2] of W against a broadcast pair of each
+// of 12 A rows, a 12 × 32 int32 tile per block of k in 24 zmm accumulators.
 #define BW_ROW(r)                                                                                 \
     __m512i c##r##0 = _mm512_setzero_si512(), c##r##1 = _mm512_setzero_si512();
 #define BW_DOT(r)                                                                                 \
@@ -196,6 +313,9 @@ VNNI_TARGET static void vnni_tile(const uint32_t *a, const int8_t *w, size_t gro
         c##r##0 = _mm512_add_epi32(c##r##0, _mm512_madd_epi16(x, w0));                            \
         c##r##1 = _mm512_add_epi32(c##r##1, _mm512_madd_epi16(x, w1));                            \
     }
+#define TILE_STORE(r)                                                                             \
+    _mm512_storeu_si512(out + (r) * TILE_N, c##r##0);                                             \
+    _mm512_storeu_si512(out + (r) * TILE_N + 16, c##r##1);
 
 BW_TARGET static void maddwd_tile(const uint32_t *a, const int16_t *w, size_t pairs, int32_t *out) {
     BW_ROW(0) BW_ROW(1) BW_ROW(2) BW_ROW(3) BW_ROW(4) BW_ROW(5)
@@ -210,21 +330,17 @@ BW_TARGET static void maddwd_tile(const uint32_t *a, const int16_t *w, size_t pa
     TILE_STORE(6) TILE_STORE(7) TILE_STORE(8) TILE_STORE(9) TILE_STORE(10) TILE_STORE(11)
 }
 
-#undef VNNI_ROW
-#undef VNNI_DOT
 #undef BW_ROW
 #undef BW_DOT
 #undef TILE_STORE
 
-// The output stage, 16 columns at a time: tile += (sums − offsets) · (a_scale[row] · w_scale) for
-// `rows` rows (the first block sets it); the last block adds the bias and stores C.
-BW_TARGET static void output_stage_avx512(const cortado_qgemm *g, const int32_t *sums, const int32_t *offsets,
-                                          const float *w_scales, size_t block, int first, int last, size_t i0,
-                                          size_t j0, size_t rows, size_t columns, float *tile) {
+// The MADDWD output stage, 16 columns at a time: tile += sums · (a_scale[row] · w_scale) for `rows`
+// rows (the first block sets it); the last block adds the bias and stores C.
+BW_TARGET static void output_stage_avx512(const cortado_qgemm *g, const int32_t *sums, const float *w_scales,
+                                          size_t block, int first, int last, size_t i0, size_t j0, size_t rows,
+                                          size_t columns, float *tile) {
     size_t blocks = blocks_of(g);
     __m512 ws0 = _mm512_loadu_ps(w_scales), ws1 = _mm512_loadu_ps(w_scales + 16);
-    __m512i off0 = offsets ? _mm512_loadu_si512(offsets) : _mm512_setzero_si512();
-    __m512i off1 = offsets ? _mm512_loadu_si512(offsets + 16) : _mm512_setzero_si512();
     __mmask16 m0 = columns >= 16 ? 0xFFFF : (__mmask16)((1u << columns) - 1);
     __mmask16 m1 = columns >= 32 ? 0xFFFF : columns <= 16 ? 0 : (__mmask16)((1u << (columns - 16)) - 1);
     __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
@@ -236,8 +352,8 @@ BW_TARGET static void output_stage_avx512(const cortado_qgemm *g, const int32_t 
         __m512 a_scale = _mm512_set1_ps(g->a_scales[(i0 + r) * blocks + block]);
         const int32_t *s = sums + r * TILE_N;
         float *t = tile + r * TILE_N;
-        __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_loadu_si512(s), off0)), _mm512_mul_ps(a_scale, ws0));
-        __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_loadu_si512(s + 16), off1)), _mm512_mul_ps(a_scale, ws1));
+        __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(s)), _mm512_mul_ps(a_scale, ws0));
+        __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(s + 16)), _mm512_mul_ps(a_scale, ws1));
         if (!first) {
             v0 = _mm512_add_ps(_mm512_loadu_ps(t), v0);
             v1 = _mm512_add_ps(_mm512_loadu_ps(t + 16), v1);
@@ -257,44 +373,36 @@ BW_TARGET static void output_stage_avx512(const cortado_qgemm *g, const int32_t 
     }
 }
 
-static void tiled_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *scratch, int vnni) {
-    layout l = layout_of(g, vnni);
+static void maddwd_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *scratch) {
+    layout l = layout_of(g, 0);
     size_t panels = l.bn / TILE_N, width = block_width(g);
     char *base = (char *)align64(scratch);
     char *packed_w = base;
     float *w_scales = (float *)align64(packed_w + panels * l.panel_bytes);
-    int32_t *offsets = (int32_t *)align64(w_scales + panels * l.blocks * TILE_N);
-    uint32_t *a_panels = (uint32_t *)align64(offsets + panels * l.blocks * TILE_N);
+    uint32_t *a_panels = (uint32_t *)align64(w_scales + panels * l.blocks * TILE_N);
     int32_t *sums = (int32_t *)align64(a_panels + l.bm * l.words);
     float *tile = (float *)(sums + TILE_M * TILE_N);
     for (size_t jc = n0; jc < n1; jc += l.bn) {
         size_t nc = n1 - jc < l.bn ? n1 - jc : l.bn;
         for (size_t jp = 0; jp < nc; jp += TILE_N) {
             size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N, panel = jp / TILE_N;
-            pack_w_panel(g, &l, vnni, jc + jp, columns, packed_w + panel * l.panel_bytes,
-                         w_scales + panel * l.blocks * TILE_N, offsets + panel * l.blocks * TILE_N);
+            pack_w_panel(g, &l, 0, jc + jp, columns, packed_w + panel * l.panel_bytes, w_scales + panel * l.blocks * TILE_N);
         }
         for (size_t ic = 0; ic < g->m; ic += l.bm) {
             size_t mc = g->m - ic < l.bm ? g->m - ic : l.bm;
             for (size_t ip = 0; ip < mc; ip += TILE_M) {
-                pack_a_panel(g, &l, vnni, ic + ip, mc - ip < TILE_M ? mc - ip : TILE_M, a_panels + ip * l.words);
+                pack_a_pairs(g, &l, ic + ip, mc - ip < TILE_M ? mc - ip : TILE_M, a_panels + ip * l.words);
             }
             for (size_t jp = 0; jp < nc; jp += TILE_N) {
                 size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N, panel = jp / TILE_N;
-                const char *w = packed_w + panel * l.panel_bytes;
+                const int16_t *w = (const int16_t *)(packed_w + panel * l.panel_bytes);
                 for (size_t ip = 0; ip < mc; ip += TILE_M) {
                     size_t rows = mc - ip < TILE_M ? mc - ip : TILE_M;
                     for (size_t b = 0; b < l.blocks; ++b) {
                         size_t p0 = b * width, end = b + 1 == l.blocks ? l.k4 : p0 + width;
-                        const uint32_t *a = a_panels + ip * l.words;
-                        if (vnni) {
-                            vnni_tile(a + p0 / 4 * TILE_M, (const int8_t *)w + p0 * TILE_N, (end - p0) / 4, sums);
-                        } else {
-                            maddwd_tile(a + p0 / 2 * TILE_M, (const int16_t *)w + p0 * TILE_N, (end - p0) / 2, sums);
-                        }
-                        output_stage_avx512(g, sums, vnni ? offsets + (panel * l.blocks + b) * TILE_N : NULL,
-                                     w_scales + (panel * l.blocks + b) * TILE_N, b, b == 0, b + 1 == l.blocks,
-                                     ic + ip, jc + jp, rows, columns, tile);
+                        maddwd_tile(a_panels + ip * l.words + p0 / 2 * TILE_M, w + p0 * TILE_N, (end - p0) / 2, sums);
+                        output_stage_avx512(g, sums, w_scales + (panel * l.blocks + b) * TILE_N, b, b == 0,
+                                            b + 1 == l.blocks, ic + ip, jc + jp, rows, columns, tile);
                     }
                 }
             }
@@ -346,8 +454,8 @@ void cortado_qgemm_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *s
     }
     switch (cortado_qgemm_current_path()) {
 #if defined(__x86_64__)
-    case CORTADO_QGEMM_VNNI: tiled_columns(g, n0, n1, scratch, 1); return;
-    case CORTADO_QGEMM_MADDWD: tiled_columns(g, n0, n1, scratch, 0); return;
+    case CORTADO_QGEMM_VNNI: vnni_columns(g, n0, n1, scratch); return;
+    case CORTADO_QGEMM_MADDWD: maddwd_columns(g, n0, n1, scratch); return;
 #endif
     default: plain_columns(g, n0, n1); return;
     }
@@ -431,6 +539,78 @@ void cortado_quantize_rows(const float *x, ptrdiff_t x_row, size_t r0, size_t r1
             if (wide) { quantize_block_avx512(xs, count, qs, s); continue; }
 #endif
             quantize_block_plain(xs, count, qs, s);
+        }
+    }
+}
+
+// --- activation quantisation with static scales ------------------------------------------------------
+
+static void quantize_fixed_plain(const float *x, size_t count, float s, int8_t *q, float *scale) {
+    int nan_seen = 0;
+    for (size_t p = 0; p < count; ++p) nan_seen |= x[p] != x[p];
+    *scale = nan_seen ? NAN : s;
+    if (nan_seen || !(s > 0) || !isfinite(s)) {
+        memset(q, 0, count);
+        return;
+    }
+    float inverse = 1.0f / s;
+    for (size_t p = 0; p < count; ++p) {
+        float v = nearbyintf(x[p] * inverse);
+        v = v > 127 ? 127 : (v < -127 ? -127 : v);
+        q[p] = (int8_t)v;
+    }
+}
+
+#if defined(__x86_64__)
+BW_TARGET static void quantize_fixed_avx512(const float *x, size_t count, float s, int8_t *q, float *scale) {
+    if (!(s > 0) || !isfinite(s)) {
+        quantize_fixed_plain(x, count, s, q, scale);
+        return;
+    }
+    __m512 inverse = _mm512_set1_ps(1.0f / s);
+    __m512 low = _mm512_set1_ps(-127), high = _mm512_set1_ps(127);
+    __mmask16 nan_seen = 0;
+    size_t p = 0;
+    for (; p + 16 <= count; p += 16) {
+        __m512 v = _mm512_loadu_ps(x + p);
+        nan_seen |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(v, inverse), low), high);
+        __m512i n = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm_storeu_si128((__m128i *)(q + p), _mm512_cvtepi32_epi8(n));
+    }
+    if (p < count) {
+        __mmask16 tail = (__mmask16)((1u << (count - p)) - 1u);
+        __m512 v = _mm512_maskz_loadu_ps(tail, x + p);
+        nan_seen |= _mm512_mask_cmp_ps_mask(tail, v, v, _CMP_UNORD_Q);
+        v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(v, inverse), low), high);
+        __m512i n = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm512_mask_cvtepi32_storeu_epi8(q + p, tail, n);
+    }
+    *scale = s;
+    if (nan_seen) {
+        *scale = NAN;
+        memset(q, 0, count);
+    }
+}
+#endif
+
+void cortado_quantize_rows_fixed(const float *x, ptrdiff_t x_row, size_t r0, size_t r1, size_t k, size_t block,
+                                 const float *fixed, int8_t *q, float *scales) {
+    size_t width = block >= k || block == 0 ? k : block;
+    size_t blocks = k == 0 ? 1 : (k + width - 1) / width;
+#if defined(__x86_64__)
+    int wide = cpu_has(0);
+#endif
+    for (size_t r = r0; r < r1; ++r) {
+        for (size_t b = 0; b < blocks; ++b) {
+            size_t p0 = b * width, count = p0 + width < k ? width : k - p0;
+            const float *xs = x + (ptrdiff_t)r * x_row + p0;
+            int8_t *qs = q + r * k + p0;
+            float *s = scales + r * blocks + b;
+#if defined(__x86_64__)
+            if (wide) { quantize_fixed_avx512(xs, count, fixed[b], qs, s); continue; }
+#endif
+            quantize_fixed_plain(xs, count, fixed[b], qs, s);
         }
     }
 }

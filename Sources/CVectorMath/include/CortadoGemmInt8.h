@@ -77,6 +77,13 @@ void cortado_qgemm_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *s
 void cortado_quantize_rows(const float *x, ptrdiff_t x_row, size_t r0, size_t r1, size_t k, size_t block,
                            int8_t *q, float *scales);
 
+/// The same with static scales (from calibration): block b of every row uses fixed[b], values past
+/// ±127 · fixed[b] saturate, and scales[row][b] = fixed[b], or NaN when the block holds a NaN (so
+/// the product is NaN there, as with dynamic scales). A fixed scale that is not positive and finite
+/// gives zeros.
+void cortado_quantize_rows_fixed(const float *x, ptrdiff_t x_row, size_t r0, size_t r1, size_t k, size_t block,
+                                 const float *fixed, int8_t *q, float *scales);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,6 +32,10 @@ public struct QuantizedMatrix: @unchecked Sendable {
     public let scales: Tensor
     /// How the scales are laid out.
     public let scheme: QuantizationScheme
+    /// Static scales for the activations this weight multiplies, float32 `[blocks]` (one per block
+    /// of the input's columns, shared by every row), from calibration; `nil`: dynamic (each row's
+    /// blocks scaled by their own largest value at run time).
+    public private(set) var inputScales: Tensor?
 
     /// Output channels.
     public var rows: Int { values.shape[0] }
@@ -85,39 +89,72 @@ public struct QuantizedMatrix: @unchecked Sendable {
     /// This matrix on `device`.
     public func to(_ device: Device) throws -> QuantizedMatrix {
         try QuantizedMatrix(values: values.to(device), scales: scales.to(device), scheme: scheme)
+            .withInputScales(inputScales?.to(device))
     }
 
-    /// Bytes of storage: the int8 values and the float32 scales.
-    public var byteCount: Int { values.count + 4 * scales.count }
+    /// This matrix with static activation scales `scales` (float32 `[blocks]`, all positive and
+    /// finite; on the matrix's device), or dynamic ones for `nil`.
+    /// - Throws: ``CortadoError`` when the shape, type or a value does not fit.
+    public func withInputScales(_ scales: Tensor?) throws -> QuantizedMatrix {
+        var copy = self
+        guard let scales else {
+            copy.inputScales = nil
+            return copy
+        }
+        let blocks = scheme.blocks(columns: columns)
+        guard scales.dtype == .float32, scales.shape == [blocks] else {
+            throw CortadoError.shapeMismatch("QuantizedMatrix: input scales \(scales.dtype) \(scales.shape) for \(blocks) blocks (expected float32 [\(blocks)])")
+        }
+        try values.checkSameDevice("QuantizedMatrix", scales)
+        guard try scales.toArray().allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw CortadoError.invalidArgument("QuantizedMatrix: input scales must be positive and finite")
+        }
+        copy.inputScales = try scales.dense()
+        return copy
+    }
+
+    /// Bytes of storage: the int8 values and the float32 scales (weight and static input scales).
+    public var byteCount: Int { values.count + 4 * scales.count + 4 * (inputScales?.count ?? 0) }
 }
 
 extension Tensor {
     /// Symmetric int8 quantisation of the rows of a matrix `[rows, columns]` per block of `block`
     /// values (`block ≥ columns`: one scale per row): `scale = max |x| / 127`, `values = round(x /
-    /// scale)` to nearest even in [−127, 127]; an all-zero block has scale 0. Not differentiable.
+    /// scale)` to nearest even in [−127, 127]; an all-zero block has scale 0. With `fixed` (float32
+    /// `[⌈columns / block⌉]`, static scales from calibration) every row's block `b` uses `fixed[b]`
+    /// instead and larger values saturate. A block holding a NaN gets a NaN scale. Not differentiable.
     /// - Returns: int8 `values` `[rows, columns]` and float32 `scales` `[rows, ⌈columns / block⌉]`.
-    public func quantizedRows(block: Int) throws -> (values: Tensor, scales: Tensor) {
+    public func quantizedRows(block: Int, fixed: Tensor? = nil) throws -> (values: Tensor, scales: Tensor) {
         guard rank == 2, block > 0, block >= shape[1] || block % 4 == 0 else {
             throw CortadoError.invalidArgument("quantizedRows: a matrix and a block of k or a multiple of 4, not \(shape) and \(block)")
         }
-        try backend.require(.quantizeRows, .float32, "quantizedRows")
-        let x = dtype == .float32 ? try dense() : try to(dtype: .float32)
         let (rows, columns) = (shape[0], shape[1])
         let width = Swift.min(block, Swift.max(columns, 1))
         let blocks = Swift.max(1, (columns + width - 1) / width)
+        if let fixed {
+            guard fixed.dtype == .float32, fixed.shape == [blocks] else {
+                throw CortadoError.shapeMismatch("quantizedRows: static scales \(fixed.dtype) \(fixed.shape) for \(blocks) blocks (expected float32 [\(blocks)])")
+            }
+            try checkSameDevice("quantizedRows", fixed)
+        }
+        try backend.require(.quantizeRows, .float32, "quantizedRows")
+        let x = dtype == .float32 ? try dense() : try to(dtype: .float32)
         let values = try Tensor.empty([rows, columns], dtype: .int8, on: backend)
         let scales = try Tensor.empty([rows, blocks], dtype: .float32, on: backend)
         if columns == 0 {
             try backend.fill(scales.buffer, offset: 0, count: scales.count, value: 0)
         } else {
-            try backend.quantizeRows(x.buffer, rows: rows, width: columns, block: width, into: values.buffer, scales: scales.buffer)
+            try backend.quantizeRows(
+                x.buffer, rows: rows, width: columns, block: width, fixed: try fixed?.dense().buffer, into: values.buffer,
+                scales: scales.buffer)
         }
         return (values, scales)
     }
 
     /// `self · weightᵀ + bias` with an int8 weight, PyTorch's dynamic quantised `linear`: the rows of
     /// `self` `[…, inputs]` are quantised to int8 at run time (per row, or per block of 32 for a
-    /// Q8_0 weight), multiplied with int32 sums and scaled back to float32. Not differentiable.
+    /// Q8_0 weight; with the weight's static ``QuantizedMatrix/inputScales`` instead when it has
+    /// them), multiplied with int32 sums and scaled back to float32. Not differentiable.
     /// - Parameters:
     ///   - weight: `[outputs, inputs]`, int8 with scales.
     ///   - bias: float32 `[outputs]`.
@@ -134,7 +171,8 @@ extension Tensor {
         }
         try backend.require(.quantizedGemm, .int8, "quantizedLinear")
         let rows = shape.dropLast().reduce(1, *)
-        let (q, scales) = try reshaped([rows, weight.columns]).quantizedRows(block: weight.scheme.block(columns: weight.columns))
+        let (q, scales) = try reshaped([rows, weight.columns]).quantizedRows(
+            block: weight.scheme.block(columns: weight.columns), fixed: weight.inputScales)
         let out = try Tensor.empty([rows, weight.rows], dtype: .float32, on: backend)
         let b = try bias?.dense()
         try backend.quantizedGemm(

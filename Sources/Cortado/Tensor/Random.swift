@@ -19,6 +19,17 @@ public final class RandomGenerator: Sendable {
         state.withLock { $0 = (seed, 0) }
     }
 
+    /// Stream positions drawn since the seed (as `torch.Generator.get_state`): a checkpoint records
+    /// it so that a resumed run draws what the uninterrupted one would have drawn.
+    public var counter: UInt64 {
+        state.withLock { $0.counter }
+    }
+
+    /// Continues the stream of the current seed from position `counter` (as `set_state`).
+    public func restore(counter: UInt64) {
+        state.withLock { $0.counter = counter }
+    }
+
     /// Reserves `count` stream positions; returns the seed and the first position.
     package func reserve(_ count: Int) -> (seed: UInt64, counter: UInt64) {
         state.withLock { state in

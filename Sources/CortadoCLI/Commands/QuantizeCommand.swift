@@ -11,7 +11,8 @@ struct QuantizeCommand: ParsableCommand {
         commandName: "quantize",
         abstract: "Write an int8 copy of a checkpoint or of a Hugging Face encoder directory (weights int8 with float32 scales).",
         discussion: """
-            Linear and convolution layers compute in int8 (activations quantised per row at run time); \
+            Linear and convolution layers compute in int8 (activations quantised per row at run time, \
+            or with static scales from --calibrate N batches of the checkpoint's training data); \
             embedding tables and recurrent weights are stored int8 and computed in float32; biases and \
             normalisation stay float32. The output is safetensors: I8 weights, F32 '<name>.scales', and \
             the scheme in the metadata ('quantization.scheme', 'cortado.quantization'). `cortado eval` \
@@ -23,6 +24,7 @@ struct QuantizeCommand: ParsableCommand {
 
             Examples:
               cortado quantize --checkpoint cnn.safetensors --out cnn-int8.safetensors --scheme per-channel
+              cortado quantize --checkpoint cnn.safetensors --out cnn-static.safetensors --calibrate 8
               cortado quantize --model all-MiniLM-L6-v2 --out minilm-int8
             """)
 
@@ -41,6 +43,9 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Layers to keep in float: comma-separated dotted names (as listed in the output), none (the default), or ffn-output (each encoder layer's second feed-forward Linear).")
     var keepFloat: String?
 
+    @Option(help: "Static activation scales from N batches of the checkpoint's training data (the largest value each layer's input blocks reach), instead of scaling each row at run time.")
+    var calibrate: Int?
+
     @Flag(help: "Print a JSON object instead of text.")
     var json = false
 
@@ -51,6 +56,7 @@ struct QuantizeCommand: ParsableCommand {
         let int8Layers: [String]
         let int8StoredWeights: [String]
         let floatLayers: [String]
+        let calibrationBatches: Int?
         let inputBytes: Int
         let outputBytes: Int
         let sizeRatio: Double
@@ -58,6 +64,12 @@ struct QuantizeCommand: ParsableCommand {
 
     func validate() throws {
         guard (checkpoint == nil) != (model == nil) else { throw ValidationError("give --checkpoint FILE or --model DIR, one of them") }
+        if let calibrate {
+            guard calibrate >= 1 else { throw ValidationError("--calibrate must be a positive number of batches, not \(calibrate)") }
+            guard model == nil else {
+                throw ValidationError("--calibrate needs --checkpoint: a model directory records no data to calibrate on (embed quantises its activations at run time)")
+            }
+        }
     }
 
     /// The layers `--keep-float` keeps, checked against the model's `names`.
@@ -84,14 +96,16 @@ struct QuantizeCommand: ParsableCommand {
             input = URL(fileURLWithPath: checkpoint ?? "")
             let saved = try ModelCheckpoint(contentsOf: input)
             let names = Set(try saved.makeTrainedModel(device: .cpu).quantizableLayers().map(\.name))
-            record = try saved.writeQuantized(to: output, scheme: scheme ?? .perChannel, keepingFloat: try kept(names, default: "none"))
+            record = try saved.writeQuantized(
+                to: output, scheme: scheme ?? .perChannel, keepingFloat: try kept(names, default: "none"), calibrationBatches: calibrate)
             written = output
         }
         func size(_ url: URL) -> Int { ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int) ?? 0 }
         let (before, after) = (size(input), size(written))
         let result = Result(
             checkpoint: checkpoint ?? model ?? "", out: out, scheme: record.scheme.rawValue, int8Layers: record.int8Layers,
-            int8StoredWeights: record.int8StoredWeights, floatLayers: record.floatLayers, inputBytes: before,
+            int8StoredWeights: record.int8StoredWeights, floatLayers: record.floatLayers,
+            calibrationBatches: record.calibrationBatches, inputBytes: before,
             outputBytes: after, sizeRatio: before > 0 ? Double(after) / Double(before) : 0)
         if json {
             print(try Terminal.jsonLine(result))
@@ -103,5 +117,7 @@ struct QuantizeCommand: ParsableCommand {
             print("stored int8, computed float32: \(record.int8StoredWeights.joined(separator: ", "))")
         }
         print("float layers: \(record.floatLayers.isEmpty ? "none" : record.floatLayers.joined(separator: ", "))")
+        print(record.calibrationBatches.map { "activations: static scales from \($0) calibration batches" }
+              ?? "activations: quantised per row at run time")
     }
 }

@@ -8,6 +8,11 @@ public protocol QuantizableLayer: Module {
     /// Computes with `weight` from now on (`nil`: back to float). Its shape must be the float
     /// weight's as a matrix `[outputs, inputs per output]`.
     func useQuantizedWeight(_ weight: QuantizedMatrix?) throws
+    /// Calls `observer` with every input the float layer computes on (`nil`: stop).
+    func observeInputs(_ observer: ((Tensor) throws -> Void)?)
+    /// Whether the layer's int8 input rows are its input's last dimension (a Linear), rather than
+    /// patches gathered from it (a convolution's).
+    var quantizesInputRows: Bool { get }
 }
 
 extension QuantizableLayer {
@@ -38,6 +43,12 @@ extension Linear: QuantizableLayer {
         try checkQuantizedShape(weight)
         quantizedWeight = weight
     }
+
+    /// Calls `observer` with every input from now on (`nil`: stop).
+    public func observeInputs(_ observer: ((Tensor) throws -> Void)?) { inputObserver = observer }
+
+    /// A Linear quantises the rows of its input's last dimension.
+    public var quantizesInputRows: Bool { true }
 }
 
 extension Conv2D: QuantizableLayer {
@@ -47,6 +58,12 @@ extension Conv2D: QuantizableLayer {
         try checkQuantizedShape(weight)
         quantizedWeight = weight
     }
+
+    /// Calls `observer` with every input from now on (`nil`: stop).
+    public func observeInputs(_ observer: ((Tensor) throws -> Void)?) { inputObserver = observer }
+
+    /// A convolution quantises patches gathered from its input.
+    public var quantizesInputRows: Bool { false }
 }
 
 extension Module {

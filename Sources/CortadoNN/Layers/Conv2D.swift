@@ -15,6 +15,8 @@ public final class Conv2D: Module {
     /// The int8 weight `[outChannels, inChannels·kernelHeight·kernelWidth]` the layer computes with
     /// once quantised (``quantize(_:)``); `nil`: float.
     public internal(set) var quantizedWeight: QuantizedMatrix?
+    /// Sees every input of the float layer while calibration runs (``Module/calibrateInputScales(_:running:)``).
+    var inputObserver: ((Tensor) throws -> Void)?
 
     /// Creates a convolution with Keras-default initialisation (Glorot uniform, zero bias).
     public init(
@@ -50,6 +52,7 @@ public final class Conv2D: Module {
                 weight: quantizedWeight, kernel: Size2D(shape[2], shape[3]), bias: bias?.value.to(dtype: .float32),
                 stride: stride, padding: padding, dilation: dilation)
         }
+        try inputObserver?(x)
         return try x.inComputeType().conv2d(
             weight: weight.computeValue, bias: bias?.computeValue, stride: stride, padding: padding, dilation: dilation)
     }

@@ -10,6 +10,8 @@ public final class Linear: Module {
     public var isTraining = true
     /// The int8 weight the layer computes with once quantised (``quantize(_:)``); `nil`: float.
     public internal(set) var quantizedWeight: QuantizedMatrix?
+    /// Sees every input of the float layer while calibration runs (``Module/calibrateInputScales(_:running:)``).
+    var inputObserver: ((Tensor) throws -> Void)?
 
     /// - Parameters:
     ///   - inputs: features per sample in.
@@ -39,6 +41,7 @@ public final class Linear: Module {
         if let quantizedWeight {
             return try x.quantizedLinear(quantizedWeight, bias: bias?.value.to(dtype: .float32))
         }
+        try inputObserver?(x)
         return try x.inComputeType().linear(weight: weight.computeValue, bias: bias?.computeValue)
     }
 

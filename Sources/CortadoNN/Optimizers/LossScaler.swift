@@ -23,6 +23,42 @@ public final class LossScaler {
         self.growthInterval = growthInterval
     }
 
+    /// What a checkpoint records of a scaler so that a resumed run scales as the uninterrupted one
+    /// would have: the factor, the clean steps since it last changed, the steps skipped so far.
+    public struct State: Codable, Sendable, Equatable {
+        /// The current factor.
+        public var scale: Float
+        /// Clean steps in a row since the factor last changed.
+        public var cleanSteps: Int
+        /// Steps skipped because of an overflowing gradient.
+        public var skippedSteps: Int
+
+        /// A state.
+        public init(scale: Float, cleanSteps: Int, skippedSteps: Int) {
+            self.scale = scale
+            self.cleanSteps = cleanSteps
+            self.skippedSteps = skippedSteps
+        }
+    }
+
+    /// The scaler's state now.
+    public var state: State { State(scale: scale, cleanSteps: cleanSteps, skippedSteps: skippedSteps) }
+
+    /// Continues from a recorded `state`.
+    /// - Throws: ``CortadoError/invalidArgument(_:)`` when the scale is not positive and finite, or
+    ///   a count is negative or the clean steps reach the growth interval.
+    public func restore(_ state: State) throws {
+        guard state.scale.isFinite, state.scale > 0, state.cleanSteps >= 0, state.cleanSteps < growthInterval,
+              state.skippedSteps >= 0
+        else {
+            throw CortadoError.invalidArgument(
+                "LossScaler: scale \(state.scale), clean steps \(state.cleanSteps), skipped steps \(state.skippedSteps) are no scaler's state")
+        }
+        scale = state.scale
+        cleanSteps = state.cleanSteps
+        skippedSteps = state.skippedSteps
+    }
+
     /// The loss multiplied by the scale, to call `backward()` on.
     public func scaled(_ loss: Tensor) throws -> Tensor {
         try loss * scale

@@ -172,9 +172,11 @@ package protocol Backend: AnyObject, Sendable {
     /// Symmetric int8 quantisation of contiguous float32 `x[rows, width]` per row and block of
     /// `block` values (`block ≥ width`: one block per row): `scale = max |x| / 127`,
     /// `q = round(x / scale)` to nearest even, in [−127, 127]; an all-zero block has scale 0.
-    /// Writes int8 `q[rows, width]` and float32 `scales[rows, blocks]`.
+    /// Writes int8 `q[rows, width]` and float32 `scales[rows, blocks]`. With `fixed` (float32
+    /// `[blocks]`, static scales from calibration) block `b` of every row uses `fixed[b]` instead,
+    /// values past ±127 · scale saturate, and a block holding a NaN gets a NaN scale.
     func quantizeRows(
-        _ x: DeviceBuffer, rows: Int, width: Int, block: Int, into q: DeviceBuffer, scales: DeviceBuffer
+        _ x: DeviceBuffer, rows: Int, width: Int, block: Int, fixed: DeviceBuffer?, into q: DeviceBuffer, scales: DeviceBuffer
     ) throws
 
     /// Waits until all queued work has finished.
@@ -188,7 +190,7 @@ package enum BackendOperation: String, Sendable, CaseIterable {
     case im2col, pooling, random, gatherRows, scatterAddRows, crossEntropy, recurrent, update
     /// ``Backend/quantizedGemm(_:_:aScales:_:wScales:bias:into:)``, asked for its int8 operands.
     case quantizedGemm
-    /// ``Backend/quantizeRows(_:rows:width:block:into:scales:)``, asked for its float input.
+    /// ``Backend/quantizeRows(_:rows:width:block:fixed:into:scales:)``, asked for its float input.
     case quantizeRows
 }
 

@@ -25,6 +25,11 @@ extension CheckpointConfiguration {
                 throw fail("stepsIntoEpoch is \(stepsIntoEpoch), a negative number of steps")
             }
         }
+        if let lossScaler {
+            guard lossScaler.scale.isFinite, lossScaler.scale > 0, lossScaler.cleanSteps >= 0, lossScaler.skippedSteps >= 0 else {
+                throw fail("lossScaler has scale \(lossScaler.scale), cleanSteps \(lossScaler.cleanSteps), skippedSteps \(lossScaler.skippedSteps): the scale must be positive and finite, the counts not negative")
+            }
+        }
         guard batchSize >= 1, batchSize <= TrainingOptions.Limits.batchSize else {
             throw fail("batchSize is \(batchSize), not between 1 and \(TrainingOptions.Limits.batchSize)")
         }

@@ -14,17 +14,25 @@ public struct QuantizationRecord: Codable, Sendable, Equatable {
     public var int8StoredWeights: [String]
     /// Linear and convolution layers kept in float (asked for, or too small to gain).
     public var floatLayers: [String]
+    /// With static activation scales (`<layer>.weight.input_scales`): the calibration batches they
+    /// came from; `nil`: activations are quantised dynamically.
+    public var calibrationBatches: Int?
 
     /// A record of each list.
-    public init(scheme: QuantizationScheme, int8Layers: [String], int8StoredWeights: [String], floatLayers: [String]) {
+    public init(
+        scheme: QuantizationScheme, int8Layers: [String], int8StoredWeights: [String], floatLayers: [String],
+        calibrationBatches: Int? = nil
+    ) {
         self.scheme = scheme
         self.int8Layers = int8Layers
         self.int8StoredWeights = int8StoredWeights
         self.floatLayers = floatLayers
+        self.calibrationBatches = calibrationBatches
     }
 
     private enum CodingKeys: String, CodingKey {
         case scheme, int8Layers = "int8_layers", int8StoredWeights = "int8_stored_weights", floatLayers = "float_layers"
+        case calibrationBatches = "calibration_batches"
     }
 }
 
@@ -35,6 +43,8 @@ extension ModelCheckpoint {
     public static let schemeKey = "quantization.scheme"
     /// The suffix of the name of the float32 scales of an int8 tensor (`model.0.weight.scales`).
     public static let scalesSuffix = ".scales"
+    /// The suffix of the name of an int8 layer's static activation scales (`model.0.weight.input_scales`).
+    public static let inputScalesSuffix = ".input_scales"
     /// Float weights smaller than this many values stay float32 in an int8 checkpoint (biases,
     /// normalisation weights and small matrices gain nothing).
     public static let smallestQuantizedWeight = 256
@@ -54,13 +64,17 @@ extension ModelCheckpoint {
     /// ``Linear`` and ``Conv2D`` (except those `keepingFloat` names) as `I8` with `F32` scales
     /// (`<name>.scales`), other weight matrices of at least ``smallestQuantizedWeight`` values
     /// (embeddings, recurrent weights) stored the same way, everything else `F32`; the
-    /// configuration and the ``QuantizationRecord`` in the metadata; no optimizer state.
+    /// configuration and the ``QuantizationRecord`` in the metadata; no optimizer state. With
+    /// `calibrationBatches`, the float model first runs that many batches of its training data
+    /// (``calibrationScales(of:batches:scheme:device:)``) and the int8 layers get static activation
+    /// scales (`<name>.input_scales`).
     /// - Returns: the record written.
     /// - Throws: ``CheckpointError`` when this checkpoint is already int8 or `url` is the file
     ///   itself (nothing is written then).
     @discardableResult
     public func writeQuantized(
-        to url: URL, scheme: QuantizationScheme, keepingFloat: (String) -> Bool = { _ in false }, device: Device = .cpu
+        to url: URL, scheme: QuantizationScheme, keepingFloat: (String) -> Bool = { _ in false },
+        calibrationBatches: Int? = nil, device: Device = .cpu
     ) throws -> QuantizationRecord {
         if let existing = try quantization() {
             throw CheckpointError(file.url, "is already an int8 checkpoint (scheme \(existing.scheme)); quantise the float32 checkpoint it came from")
@@ -69,7 +83,10 @@ extension ModelCheckpoint {
             throw CheckpointError(url, "is the checkpoint being quantised; choose another --out")
         }
         let model = try makeTrainedModel(device: device)
-        let (tensors, record) = try Self.quantizedTensors(of: model, prefix: "model.", scheme: scheme, keepingFloat: keepingFloat)
+        let inputScales = try calibrationBatches.map { try calibrationScales(of: model, batches: $0, scheme: scheme, device: device) }
+        var (tensors, record) = try Self.quantizedTensors(
+            of: model, prefix: "model.", scheme: scheme, keepingFloat: keepingFloat, inputScales: inputScales)
+        record.calibrationBatches = calibrationBatches
         try SafeTensors.write(pending: tensors, metadata: try Self.quantizationMetadata(record, base: file.metadata), to: url)
         return record
     }
@@ -89,7 +106,8 @@ extension ModelCheckpoint {
     /// weight matrices of at least ``smallestQuantizedWeight`` values as int8 with scales, the rest
     /// float32; and the record of which is which.
     static func quantizedTensors(
-        of model: any Module, prefix: String, scheme: QuantizationScheme, keepingFloat: (String) -> Bool
+        of model: any Module, prefix: String, scheme: QuantizationScheme, keepingFloat: (String) -> Bool,
+        inputScales: [String: Tensor]? = nil
     ) throws -> ([PendingSafeTensor], QuantizationRecord) {
         let layers = model.quantizableLayers()
         let layerWeights = Dictionary(uniqueKeysWithValues: layers.map { ($0.name.isEmpty ? "weight" : "\($0.name).weight", $0.name) })
@@ -114,6 +132,9 @@ extension ModelCheckpoint {
             let matrix = try QuantizedMatrix(quantizing: value.reshaped([rows, value.count / max(rows, 1)]), scheme: scheme)
             tensors.append(PendingSafeTensor(name: prefix + name, tensor: try matrix.values.reshaped(value.shape)))
             tensors.append(PendingSafeTensor(name: prefix + name + scalesSuffix, tensor: matrix.scales))
+            if let layer = layerWeights[name], let scales = inputScales?[layer] {
+                tensors.append(PendingSafeTensor(name: prefix + name + inputScalesSuffix, tensor: scales))
+            }
         }
         return (tensors, record)
     }
@@ -149,10 +170,47 @@ extension ModelCheckpoint {
             tensors[name] = try matrix.dequantized().reshaped(shape)
             let layerName = name == "weight" ? "" : String(name.dropLast(".weight".count))
             if name.hasSuffix("weight"), int8Layers.contains(layerName), let layer = layers[layerName] {
-                assignments.append((layer, matrix))
+                let inputScales = try file.info(stored + inputScalesSuffix).map { _ in
+                    try file.checkFinite(file.requireInfo(stored + inputScalesSuffix))
+                    return try file.tensor(stored + inputScalesSuffix, shape: [record.scheme.blocks(columns: columns)],
+                                           dtype: .float32, device: device)
+                }
+                do {
+                    assignments.append((layer, try matrix.withInputScales(inputScales)))
+                } catch {
+                    throw CheckpointError(file.url, "tensor '\(stored + inputScalesSuffix)': \(error)")
+                }
             }
         }
         try model.loadState(tensors)
         for (layer, matrix) in assignments { try layer.useQuantizedWeight(matrix) }
+    }
+}
+
+extension ModelCheckpoint {
+    /// Static activation scales for `model` (this checkpoint's float model): its forward passes over
+    /// the first `batches` batches of the training data it records (shuffled with its seed, at its
+    /// batch size; ``Module/calibrateInputScales(_:running:)``), in evaluation mode.
+    /// - Throws: ``TrainingError`` when `batches` is not positive, ``DataError`` when the data cannot be
+    ///   read, ``CortadoError`` when an input is not finite.
+    public func calibrationScales(of model: any Module, batches: Int, scheme: QuantizationScheme, device: Device) throws -> [String: Tensor] {
+        guard batches >= 1 else {
+            throw TrainingError.invalidOption("--calibrate must be a positive number of batches, not \(batches)")
+        }
+        let recorded = configuration
+        let data = try TrainingData.load(
+            recorded.data, model: recorded.model, options: TrainingOptions(), recorded: recorded, device: device,
+            generator: RandomGenerator(seed: recorded.seed))
+        let loader = try BatchLoader(dataset: data.split.train, batchSize: recorded.batchSize, shuffle: true, seed: recorded.seed)
+        let optimizer = try SGD(model.trainableParameters(), learningRate: 1)  // unused: forward passes only
+        let trainer = Trainer(model: model, optimizer: optimizer, schedule: LearningRateSchedule(base: 1), task: recorded.task,
+                              device: device, readsTokens: recorded.model.readsTokens,
+                              paddingId: try recorded.bert?.tokenizer().paddingId)
+        model.eval()
+        return try model.calibrateInputScales(scheme) {
+            try withNoGrad {
+                for batch in loader.batches(epoch: 0).prefix(batches) { _ = try trainer.loss(on: batch) }
+            }
+        }
     }
 }

@@ -46,6 +46,11 @@ public struct CheckpointConfiguration: Codable, Sendable, Equatable {
     /// epoch after ``epochsCompleted`` (its batches, in the loader's order for that epoch), so a
     /// resumed run continues with the next batch; `nil` or 0 after a complete epoch.
     public var stepsIntoEpoch: Int?
+    /// The positions the run had drawn from its random stream (dropout masks; the stream of
+    /// ``seed``), so that a resumed run draws the masks the uninterrupted one would have.
+    public var randomCounter: UInt64?
+    /// An `fp16` run's loss scaler, so that a resumed run scales (and skips) as the uninterrupted one.
+    public var lossScaler: LossScaler.State?
 
     /// Whether the model reads text (with the Keras-style ``tokenizer`` or BERT's WordPiece one).
     public var readsText: Bool { tokenizer != nil || bert != nil }
@@ -151,17 +156,18 @@ public struct ModelCheckpoint {
     }
 
     /// Builds the recorded model on `device` and loads its parameters: a ``Sequential`` for the
-    /// built-in models, a ``BertClassifier`` for `bert-classifier`.
+    /// built-in models, a ``BertClassifier`` for `bert-classifier`. Its dropout layers draw from
+    /// `generator` (the global one when `nil`).
     /// - Throws: ``CheckpointError`` naming the file and the tensor that is missing or misshaped.
-    public func makeTrainedModel(device: Device) throws -> any Module {
-        guard configuration.model.readsWordPieces else { return try makeModel(device: device) }
+    public func makeTrainedModel(device: Device, generator: RandomGenerator? = nil) throws -> any Module {
+        guard configuration.model.readsWordPieces else { return try makeModel(device: device, generator: generator) }
         guard let bert = configuration.bert, configuration.maxLength != nil else {
             throw CheckpointError(file.url, "names a bert-classifier model but records no BERT architecture, vocabulary or maximum length")
         }
         let model: BertClassifier
         do {
             try bert.architecture.validate()
-            model = try bert.makeModel(outputs: configuration.outputs, device: device)
+            model = try bert.makeModel(outputs: configuration.outputs, device: device, generator: generator)
         } catch {
             throw CheckpointError(file.url, "its BERT architecture cannot be built: \(error)")
         }
@@ -169,12 +175,13 @@ public struct ModelCheckpoint {
         return model
     }
 
-    /// Builds the recorded built-in model on `device` and loads its parameters.
+    /// Builds the recorded built-in model on `device` and loads its parameters; its dropout layers
+    /// draw from `generator` (the global one when `nil`).
     /// - Throws: ``CheckpointError`` naming the file and the tensor that is missing or misshaped.
-    public func makeModel(device: Device) throws -> Sequential {
+    public func makeModel(device: Device, generator: RandomGenerator? = nil) throws -> Sequential {
         let model = try configuration.model.make(
             sampleShape: configuration.sampleShape, outputs: configuration.outputs,
-            vocabulary: configuration.tokenizer?.vocabularySize, device: device)
+            vocabulary: configuration.tokenizer?.vocabularySize, device: device, generator: generator)
         try load(into: model, device: device)
         return model
     }

@@ -28,14 +28,16 @@ final class DataParallelLoop {
             overlaps: GradientReducer.overlaps(device: trainer.device, threads: Parallel.workers))
     }
 
-    /// Trains one epoch (1-based) of `loader`'s global batches.
+    /// Trains one epoch (1-based) of `loader`'s global batches, from batch `skipping` on (the
+    /// batches an interrupted run already trained). `batchesDone` counts the skipped ones too.
     func trainEpoch(
-        _ loader: BatchLoader, epoch: Int, shouldStop: () -> Bool, progress: (TrainingProgress) -> Void,
+        _ loader: BatchLoader, epoch: Int, skipping: Int = 0, shouldStop: () -> Bool, progress: (TrainingProgress) -> Void,
         stepLoss: (Int, Double) -> Void
-    ) throws -> (loss: Double, samples: Int, seconds: Double, interrupted: Bool, shares: [Int]) {
+    ) throws -> (loss: Double, samples: Int, seconds: Double, interrupted: Bool, shares: [Int], batchesDone: Int) {
         let model = trainer.model, optimizer = trainer.optimizer, rank = communicator.rank
         model.train()
         var lossSum = 0.0, samples = 0, recentSum = 0.0, recentSamples = 0, index = 0
+        let skipping = min(max(skipping, 0), loader.batchesPerEpoch)
         var measuredSamples = 0, measuredSeconds = 0.0
         // The first step of a run compiles kernels and fills caches: not a fair measurement.
         let firstMeasured = optimizer.stepCount == 0 ? 1 : 0
@@ -43,7 +45,7 @@ final class DataParallelLoop {
         let start = DispatchTime.now().uptimeNanoseconds
         func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         var interrupted = false
-        for batch in loader.batches(epoch: epoch - 1) {
+        for batch in loader.batches(epoch: epoch - 1, skipping: skipping) {
             let stepStart = DispatchTime.now().uptimeNanoseconds
             let rows = shares.rows(of: batch.count, rank: rank)
             optimizer.learningRate = trainer.schedule.rate(at: optimizer.stepCount)
@@ -75,10 +77,10 @@ final class DataParallelLoop {
                 measuredSeconds += step.computeSeconds
                 if index == firstMeasured + measuredSteps { try rebalance(samples: measuredSamples, seconds: measuredSeconds) }
             }
-            if index % trainer.lossReadInterval == 0 || index == batches || step.stop {
+            if index % trainer.lossReadInterval == 0 || skipping + index == batches || step.stop {
                 let elapsed = seconds()
                 progress(TrainingProgress(
-                    epoch: epoch, batch: index, batches: batches, recentLoss: recentSum / Double(max(recentSamples, 1)),
+                    epoch: epoch, batch: skipping + index, batches: batches, recentLoss: recentSum / Double(max(recentSamples, 1)),
                     samplesPerSecond: Double(samples) / max(elapsed, 1e-9), elapsed: elapsed))
                 recentSum = 0
                 recentSamples = 0
@@ -90,7 +92,7 @@ final class DataParallelLoop {
         }
         // Every rank reports the slowest rank's time, so samples/s is the job's.
         let elapsed = try communicator.allReduceMax([seconds()])[0]
-        return (lossSum / Double(max(samples, 1)), samples, elapsed, interrupted, shares.split(loader.batchSize))
+        return (lossSum / Double(max(samples, 1)), samples, elapsed, interrupted, shares.split(loader.batchSize), skipping + index)
     }
 
     /// `--balance auto`: gives each rank a share of the global batch proportional to its measured

@@ -41,7 +41,8 @@ public final class TrainingRun {
     public let startEpoch: Int
     /// Batches of ``startEpoch`` already trained: those an interrupted run took before it saved
     /// (its checkpoint's `stepsIntoEpoch`), skipped so that training continues with the next one.
-    /// 0 unless resuming such a checkpoint with the same batch size and seed in a single process.
+    /// 0 unless resuming such a checkpoint with the same (global) batch size and seed, on any
+    /// number of ranks.
     public let startStep: Int
     /// Where checkpoints go.
     public let saveURL: URL?
@@ -88,6 +89,7 @@ public final class TrainingRun {
         // Resuming on other data (fine-tuning) is allowed when the data fits the model.
         dataSpec = options.data ?? recorded?.data ?? "fashion-mnist"
         let generator = RandomGenerator(seed: options.seed)
+        self.generator = generator
         data = try TrainingData.load(dataSpec, model: modelKind, options: options, recorded: recorded, device: device, generator: generator)
         var train = data.split.train
         if let limit = options.limit { train = train.prefix(limit) }
@@ -105,10 +107,11 @@ public final class TrainingRun {
             guard recorded.epochsCompleted < options.epochs else {
                 throw TrainingError.invalidOption("the checkpoint has already trained \(recorded.epochsCompleted) epochs; pass --epochs greater than that")
             }
-            model = try checkpoint.makeTrainedModel(device: device)
+            model = try checkpoint.makeTrainedModel(device: device, generator: generator)
             startEpoch = recorded.epochsCompleted + 1
-            // The loader's order depends on the seed and the batch size: only the same ones continue exactly.
-            let sameOrder = recorded.batchSize == batchSize && recorded.seed == options.seed && communicator.size == 1
+            // The loader's order of global batches depends on the seed and the batch size alone (not
+            // on the number of ranks): only the same ones continue exactly.
+            let sameOrder = recorded.batchSize == batchSize && recorded.seed == options.seed
             startStep = sameOrder ? recorded.stepsIntoEpoch ?? 0 : 0
         } else if let pretrained = data.pretrained {
             model = pretrained.model
@@ -141,12 +144,23 @@ public final class TrainingRun {
         schedule = LearningRateSchedule(base: learningRate, shape: shape, warmupSteps: warmupSteps, totalSteps: totalSteps)
         trainer = Trainer(model: model, optimizer: optimizer, schedule: schedule, task: data.task, device: device,
                           readsTokens: modelKind.readsTokens, paddingId: data.wordPieces?.paddingId, precision: options.precision)
+        if let recorded, recorded.seed == options.seed {
+            // Continue the uninterrupted run's random stream (dropout masks) and loss scaling.
+            if let counter = recorded.randomCounter { generator.restore(counter: counter) }
+            if let state = recorded.lossScaler, let scaler = trainer.lossScaler {
+                do { try scaler.restore(state) } catch {
+                    throw CheckpointError(URL(fileURLWithPath: options.resume ?? ""), "its lossScaler cannot be restored: \(error)")
+                }
+            }
+        }
         recordedTargetColumn = recorded?.targetColumn
         recordedTextColumn = recorded?.textColumn
         recordedLabelColumn = recorded?.labelColumn
     }
 
     private let recordedTargetColumn: String?
+    /// The run's random stream: data splits, initialisation, dropout masks.
+    private let generator: RandomGenerator
     private let recordedTextColumn: String?
     private let recordedLabelColumn: String?
 
@@ -174,6 +188,8 @@ public final class TrainingRun {
             textColumn: readsText ? (options.textColumn ?? recordedTextColumn) : nil,
             labelColumn: readsText ? (options.labelColumn ?? recordedLabelColumn) : nil, bert: data.bert)
         configuration.stepsIntoEpoch = stepsIntoEpoch.flatMap { $0 > 0 ? $0 : nil }
+        configuration.randomCounter = generator.counter
+        configuration.lossScaler = trainer.lossScaler?.state
         return configuration
     }
 
@@ -218,10 +234,13 @@ public final class TrainingRun {
             let trainingSpan = Profiler.begin("train", category: "epoch", arguments: ["epoch": "\(epoch)"])
             let result: (loss: Double, samples: Int, seconds: Double, interrupted: Bool)
             var shares: [Int]?
+            var batchesDone = 0
             if let parallel {
-                let epochResult = try parallel.trainEpoch(loader, epoch: epoch, shouldStop: shouldStop, progress: progress, stepLoss: stepLoss)
+                let epochResult = try parallel.trainEpoch(
+                    loader, epoch: epoch, skipping: skipping, shouldStop: shouldStop, progress: progress, stepLoss: stepLoss)
                 result = (epochResult.loss, epochResult.samples, epochResult.seconds, epochResult.interrupted)
                 shares = epochResult.shares
+                batchesDone = epochResult.batchesDone
             } else {
                 result = try trainer.trainEpoch(
                     loader, epoch: epoch, skipping: skipping, shouldStop: shouldStop, progress: progress, stepLoss: stepLoss)
@@ -230,8 +249,8 @@ public final class TrainingRun {
             trainingSpan.end()
             let peakDeviceBytes = try device.memoryStatistics.peakLiveBytes
             if result.interrupted {
-                // A single process records where in the epoch it stopped, so a resumed run continues there.
-                let stepsIntoEpoch = parallel == nil ? skipping + trainer.attemptedSteps - stepsBefore : nil
+                // The checkpoint records where in the epoch the run stopped, so a resumed run continues there.
+                let stepsIntoEpoch = parallel == nil ? skipping + trainer.attemptedSteps - stepsBefore : batchesDone
                 try saveCheckpoint(epochsCompleted: epoch - 1, stepsIntoEpoch: stepsIntoEpoch)
                 return .interrupted(epoch: epoch, savedTo: communicator.rank == 0 ? saveURL : nil)
             }

@@ -24,9 +24,10 @@ public struct BertClassifierSettings: Codable, Sendable, Equatable {
         try WordPieceTokenizer(vocabulary: vocabulary)
     }
 
-    /// A classifier of this architecture with zero weights, to be loaded from a checkpoint.
-    public func makeModel(outputs: Int, device: Device?) throws -> BertClassifier {
-        try BertClassifier(architecture, outputs: outputs, initializerRange: 0, device: device)
+    /// A classifier of this architecture with zero weights, to be loaded from a checkpoint; its
+    /// dropout draws from `generator` (the global one when `nil`).
+    public func makeModel(outputs: Int, device: Device?, generator: RandomGenerator? = nil) throws -> BertClassifier {
+        try BertClassifier(architecture, outputs: outputs, initializerRange: 0, device: device, generator: generator)
     }
 }
 

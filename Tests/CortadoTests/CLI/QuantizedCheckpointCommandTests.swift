@@ -56,6 +56,43 @@ struct QuantizedCheckpointCommandTests {
         #expect(accuracies[0] == accuracies[1])
     }
 
+    @Test("quantize --calibrate stores static activation scales from the training data; eval runs them on cpu and opencl",
+          arguments: ["per-channel", "q8_0"])
+    func calibrated(scheme: String) throws {
+        let (directory, checkpoint) = try Self.trainedMLP()
+        let out = directory.file("static.safetensors")
+        let quantize = try Cortado.run(["quantize", "--checkpoint", checkpoint, "--out", out, "--scheme", scheme, "--calibrate", "2"])
+        #expect(quantize.status == 0, "\(quantize.stderr)")
+        #expect(quantize.stdout.contains("static scales from 2 calibration batches"), "\(quantize.stdout)")
+        let saved = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: out))
+        #expect(try saved.quantization()?.calibrationBatches == 2)
+        // The scales are those the library computes from the same two shuffled training batches.
+        let float = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint))
+        let expected = try float.calibrationScales(of: float.makeTrainedModel(device: .cpu), batches: 2,
+                                                   scheme: try #require(QuantizationScheme(rawValue: scheme)), device: .cpu)
+        for (name, layer) in try saved.makeTrainedModel(device: .cpu).quantizableLayers() {
+            let stored = try saved.file.tensor("model.\(name).weight.input_scales", dtype: .float32)
+            #expect(try stored.toArray() == expected[name]?.toArray(), "layer \(name)")
+            #expect(try layer.quantizedWeight?.inputScales?.toArray() == stored.toArray(), "layer \(name) computes with them")
+        }
+        var outputs: [[Float]] = []
+        for device in ["cpu", "opencl"] {
+            let eval = try Cortado.run(["eval", "--checkpoint", out, "--device", device, "--json"])
+            #expect(eval.status == 0, "\(eval.stderr)")
+            let predict = try Cortado.run(["predict", "--checkpoint", out, "--input", directory.file("t10k-images-idx3-ubyte"),
+                                           "--device", device, "--json"])
+            #expect(predict.status == 0, "\(predict.stderr)")
+            outputs.append(jsonLines(predict.stdout).flatMap { ($0["probabilities"] as? [Double] ?? []).map(Float.init) })
+        }
+        #expect(outputs[0].count == 12)
+        assertClose(outputs[1], outputs[0], rtol: 1e-4, atol: 1e-5, "opencl against cpu")
+        expectFailure(try Cortado.run(["quantize", "--checkpoint", checkpoint, "--out", directory.file("x.safetensors"), "--calibrate", "0"]),
+                      mentioning: ["--calibrate"])
+        expectFailure(try Cortado.run(["quantize", "--model", directory.path, "--out", directory.file("x"), "--calibrate", "2"]),
+                      mentioning: ["--calibrate", "--checkpoint"])
+        #expect(!FileManager.default.fileExists(atPath: directory.file("x.safetensors")))
+    }
+
     @Test("Python's safetensors reads an int8 checkpoint: I8 weights, F32 scales, the scheme in the metadata")
     func pythonReads() throws {
         guard FileManager.default.isExecutableFile(atPath: toolingPython) else {

@@ -58,6 +58,56 @@ struct QuantizedOpTests {
         }
     }
 
+    @Test("quantizedRows with static scales: every row's block b divided by fixed[b], saturating; a NaN block gets a NaN scale",
+          arguments: TestDevices.all)
+    func fixedRows(device: Device) throws {
+        let (rows, k, block) = (5, 70, 32)
+        var x = Fixtures.values(rows * k, seed: 52, low: -3, high: 3)
+        x[2 * k + 40] = .nan  // row 2, block 1
+        let fixed: [Float] = [0.01, 0.02, 0.015]  // 1.27, 2.54, 1.905: values past them saturate
+        let (values, scales) = try Tensor(x, shape: [rows, k], device: device)
+            .quantizedRows(block: block, fixed: Tensor(fixed, shape: [3], device: device))
+        let (gotValues, gotScales) = (try values.elements(as: Int8.self), try scales.toArray())
+        var mismatches = 0, saturated = 0
+        for r in 0..<rows {
+            for b in 0..<3 {
+                let range = (r * k + b * block)..<(r * k + min(k, (b + 1) * block))
+                if r == 2 && b == 1 {
+                    #expect(gotScales[r * 3 + b].isNaN, "the NaN block's scale on \(device)")
+                    continue
+                }
+                #expect(gotScales[r * 3 + b] == fixed[b])
+                for p in range {
+                    let exact = x[p] * (1 / fixed[b])  // as the kernels compute it
+                    let want = Int8(max(-127, min(127, exact.rounded(.toNearestOrEven))))
+                    saturated += abs(exact) > 127 ? 1 : 0
+                    // OpenCL multiplies by the inverse, which may move a value at a tie by one.
+                    mismatches += abs(Int(gotValues[p]) - Int(want)) > (device == .cpu ? 0 : 1) ? 1 : 0
+                }
+            }
+        }
+        #expect(mismatches == 0, "on \(device)")
+        #expect(saturated > 0, "the fixture should reach past the static scales")
+        #expect(throws: CortadoError.self) { try Tensor(x, shape: [rows, k], device: device).quantizedRows(block: block, fixed: Tensor([0.1], shape: [1], device: device)) }
+    }
+
+    @Test("quantizedLinear with a static scale equal to each row's largest value gives the dynamic result", arguments: TestDevices.all)
+    func staticEqualsDynamic(device: Device) throws {
+        let k = 40
+        let x = Fixtures.values(k, seed: 53, low: -1, high: 1), w = Fixtures.values(3 * k, seed: 54, low: -1, high: 1)
+        let matrix = try QuantizedMatrix(quantizing: Tensor(w, shape: [3, k], device: device), scheme: .perChannel)
+        let input = try Tensor(x, shape: [1, k], device: device)
+        let dynamic = try input.quantizedLinear(matrix).toArray()
+        let largest = x.map(Swift.abs).max() ?? 1
+        let fixed = try matrix.withInputScales(Tensor([largest / 127], shape: [1], device: device))
+        #expect(try input.quantizedLinear(fixed).toArray() == dynamic)
+        // A smaller static scale saturates the largest inputs and changes the product.
+        let tight = try matrix.withInputScales(Tensor([largest / 254], shape: [1], device: device))
+        #expect(try input.quantizedLinear(tight).toArray() != dynamic)
+        #expect(throws: CortadoError.self) { try matrix.withInputScales(Tensor([0], shape: [1], device: device)) }
+        #expect(throws: CortadoError.self) { try matrix.withInputScales(Tensor([1, 1], shape: [2], device: device)) }
+    }
+
     @Test("quantizedLinear matches a double-loop reference", arguments: TestDevices.all)
     func linear(device: Device) throws {
         for (rows, inputs, outputs) in [(9, 70, 37), (64, 130, 100), (1, 8, 3)] {

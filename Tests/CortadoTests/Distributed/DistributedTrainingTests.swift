@@ -92,6 +92,44 @@ struct DistributedTrainingTests {
         #expect(saved.configuration.epochsCompleted == 3 && saved.configuration.steps == 48)
     }
 
+    @Test("a data-parallel run interrupted mid-epoch resumes at the next global batch: the weights equal an uninterrupted run's")
+    func exactResumeAfterInterrupt() throws {
+        // 2,000 steps per epoch: long enough for the interrupt to land inside the second.
+        let directory = try TemporaryDirectory(), data = try syntheticImages(train: 16000)
+        let common = ["train", "--model", "mlp", "--data", data.path, "--epochs", "2", "--batch-size", "8", "--device", "cpu",
+                      "--threads", "1", "--seed", "6"]
+        let straight = try MPIRun.run(ranks: 2, common + ["--save", directory.file("straight.safetensors")])
+        #expect(straight.status == 0, "\(straight.stderr)")
+
+        // Ctrl-C once the ranks train: the interrupted epoch's checkpoint records its global batches.
+        let checkpoint = directory.file("run.safetensors")
+        let run = try MPIRun.start([(2, common + ["--save", checkpoint])], directory: directory)
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, run.process.isRunning,
+              !((try? String(contentsOf: run.stderr, encoding: .utf8)) ?? "").contains("training mlp") {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Thread.sleep(forTimeInterval: 1)
+        run.process.interrupt()
+        #expect(MPIRun.waitForExit(run.process, timeout: 30))
+        run.process.waitUntilExit()
+        let saved = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint)).configuration
+        let messages = try String(contentsOf: run.stderr, encoding: .utf8)
+        let stepsIntoEpoch = saved.stepsIntoEpoch ?? 0
+        try #require(saved.epochsCompleted < 2 && stepsIntoEpoch > 0,
+                     "the interrupt did not land inside an epoch: \(saved.epochsCompleted) epochs, \(stepsIntoEpoch) steps; \(messages)")
+
+        let resumed = try MPIRun.run(ranks: 2, common + ["--resume", checkpoint, "--save", checkpoint])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let want = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: directory.file("straight.safetensors")))
+        let got = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint))
+        #expect(got.configuration.steps == want.configuration.steps)
+        let expected = Dictionary(uniqueKeysWithValues: try want.makeModel(device: .cpu).namedParameters().map { ($0.name, $0.parameter.value) })
+        for (name, parameter) in try got.makeModel(device: .cpu).namedParameters() {
+            assertClose(try parameter.value.toArray(), try #require(expected[name]).toArray(), rtol: 1e-6, atol: 1e-7, name)
+        }
+    }
+
     @Test("ranks started with different flags are refused at start, saying what differs")
     func mismatchedFlags() throws {
         let data = try syntheticImages()

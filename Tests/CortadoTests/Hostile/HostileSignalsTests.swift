@@ -1,3 +1,4 @@
+import CortadoNN
 import CortadoTraining
 import Foundation
 import Testing
@@ -47,6 +48,66 @@ struct HostileSignalsTests {
         for (name, parameter) in second.model.namedParameters() {
             let want = try #require(expected[name])
             #expect(try parameter.value.toArray() == want.toArray(), "\(name) differs from the uninterrupted run")
+        }
+    }
+
+    @Test("an interrupted fp16 run with dropout resumes on the uninterrupted path: its random stream and loss scaler are restored",
+          arguments: [1, 4])
+    func exactResumeWithDropoutAndLossScaling(stopAfter: Int) throws {
+        let data = try TemporaryDirectory()
+        let csv = try TextFixtures.sentimentCSV(in: data, rows: 12)
+        let scratch = try TemporaryDirectory()
+        func lstm(save: String) -> TrainingOptions {
+            var options = TrainingOptions()
+            options.model = .lstm  // Dropout(0.5) before and after its recurrent layers
+            options.data = csv
+            options.maxLength = 8
+            options.epochs = 3
+            options.batchSize = 2
+            options.seed = 5
+            options.precision = .fp16
+            options.save = save
+            return options
+        }
+        let straight = try TrainingRun(options: lstm(save: scratch.file("straight.safetensors")), device: .cpu)
+        #expect(try straight.run() == .completed)
+        let perEpoch = straight.loader.batchesPerEpoch
+
+        let interrupted = try TrainingRun(options: lstm(save: scratch.file("run.safetensors")), device: .cpu)
+        var steps = 0
+        _ = try interrupted.run(shouldStop: { steps += 1; return steps == perEpoch + stopAfter })
+        let saved = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: scratch.file("run.safetensors")))
+        #expect(saved.configuration.stepsIntoEpoch == stopAfter)
+        #expect(saved.configuration.lossScaler == interrupted.trainer.lossScaler?.state)
+
+        var resumed = lstm(save: scratch.file("run.safetensors"))
+        resumed.resume = scratch.file("run.safetensors")
+        let second = try TrainingRun(options: resumed, device: .cpu)
+        #expect(try second.run() == .completed)
+        let scaler = try #require(second.trainer.lossScaler?.state)
+        #expect(scaler == straight.trainer.lossScaler?.state, "the loss scaler took another path: \(scaler)")
+        let expected = Dictionary(uniqueKeysWithValues: straight.model.namedParameters().map { ($0.name, $0.parameter.value) })
+        for (name, parameter) in second.model.namedParameters() {
+            let want = try #require(expected[name])
+            #expect(try parameter.value.toArray() == want.toArray(), "\(name) differs from the uninterrupted run")
+        }
+    }
+
+    @Test("a checkpoint whose loss scaler is not positive and finite is refused, naming the field")
+    func corruptLossScaler() throws {
+        var configuration = CheckpointConfiguration(
+            model: .mlp, task: .classification, sampleShape: [2], outputs: 2, data: "d", targetColumn: nil,
+            featureColumns: nil, standardization: nil, optimizer: "adam", optimizerHyperparameters: [:],
+            schedule: LearningRateSchedule(base: 0.1, shape: .constant), steps: 0, epochsCompleted: 0, batchSize: 1, seed: 1)
+        try configuration.validate(url: URL(fileURLWithPath: "ok.safetensors"))
+        for state in [LossScaler.State(scale: 0, cleanSteps: 0, skippedSteps: 0), .init(scale: .infinity, cleanSteps: 0, skippedSteps: 0),
+                      .init(scale: 8, cleanSteps: -1, skippedSteps: 0)] {
+            configuration.lossScaler = state
+            #expect {
+                try configuration.validate(url: URL(fileURLWithPath: "bad.safetensors"))
+            } throws: { error in
+                "\(error)".contains("bad.safetensors") && "\(error)".contains("lossScaler")
+            }
         }
     }
 

@@ -40,4 +40,39 @@ struct QuantizedLayerTests {
         #expect(throws: CortadoError.self) { try layer.useQuantizedWeight(other) }
         #expect(layer.quantizedWeight == nil)
     }
+
+    @Test("calibration records each block's largest |input| over every batch: Linear per block of columns, Conv2D per input")
+    func calibration() throws {
+        let conv = try Conv2D(1, 2, kernelSize: 2), first = try Linear(2 * 2 * 2, 40), second = try Linear(40, 3)
+        let model = Sequential(conv, Flatten(), first, ReLU(), second)
+        let batches = [Fixtures.values(2 * 9, seed: 71, low: -2, high: 2), Fixtures.values(3 * 9, seed: 72, low: -5, high: 5)]
+        var seen: [String: [[Float]]] = ["0": [], "2": [], "4": []]
+        let scales = try model.calibrateInputScales(.q8_0) {
+            for values in batches {
+                let x = try Tensor(values, shape: [values.count / 9, 1, 3, 3])
+                seen["0"]!.append(values)
+                let flat = try Flatten()(conv(x))
+                seen["2"]!.append(try flat.toArray())
+                seen["4"]!.append(try ReLU()(first(flat)).toArray())
+                _ = try model(x)
+            }
+        }
+        #expect(Set(scales.keys) == ["0", "2", "4"])
+        // The convolution: its input's largest value, for each of its one block (4 patch columns).
+        let convLargest = seen["0"]!.flatMap { $0 }.map(Swift.abs).max()!
+        #expect(try scales["0"]!.toArray() == [convLargest / 127])
+        // The Linears: per block of 32 columns of their input, over both batches.
+        for (name, columns) in [("2", 8), ("4", 40)] {
+            let rows = seen[name]!.flatMap { batch in stride(from: 0, to: batch.count, by: columns).map { Array(batch[$0..<($0 + columns)]) } }
+            let blocks = (columns + 31) / 32
+            let want = (0..<blocks).map { b in rows.map { row in row[(32 * b)..<min(columns, 32 * (b + 1))].map(Swift.abs).max()! }.max()! }
+            let fallback = want.max()!
+            #expect(try scales[name]!.toArray() == want.map { ($0 > 0 ? $0 : fallback) / 127 }, "layer \(name)")
+        }
+        // The observers are gone afterwards, and NaN inputs are refused.
+        _ = try model(Tensor([Float](repeating: .nan, count: 9), shape: [1, 1, 3, 3]))
+        #expect(throws: CortadoError.self) {
+            try model.calibrateInputScales(.perChannel) { _ = try model(Tensor([Float](repeating: .nan, count: 9), shape: [1, 1, 3, 3])) }
+        }
+    }
 }

@@ -46,6 +46,9 @@ public struct CheckpointConfiguration: Codable, Sendable, Equatable {
     /// epoch after ``epochsCompleted`` (its batches, in the loader's order for that epoch), so a
     /// resumed run continues with the next batch; `nil` or 0 after a complete epoch.
     public var stepsIntoEpoch: Int?
+    /// The hidden widths of a built-in model whose units were pruned (`cortado prune
+    /// --structured`), in the order of ``BuiltinModel/defaultWidths``; `nil` for the default ones.
+    public var widths: [Int]?
 
     /// Whether the model reads text (with the Keras-style ``tokenizer`` or BERT's WordPiece one).
     public var readsText: Bool { tokenizer != nil || bert != nil }
@@ -103,9 +106,10 @@ public struct ModelCheckpoint {
     /// - Parameter weightType: the type of the model's floating-point weights in the file. `float32`
     ///   (the default) keeps the master weights and the optimizer state, so training can resume;
     ///   `bfloat16` or `float16` writes half-size weights for inference, without optimizer state.
+    /// - Parameter metadata: further metadata entries (a pruned checkpoint's record).
     public static func save(
         model: any Module, optimizer: (any Optimizer)?, configuration: CheckpointConfiguration, to url: URL,
-        weightType: DType = .float32
+        weightType: DType = .float32, metadata: [String: String] = [:]
     ) throws {
         guard weightType.isFloatingPoint else {
             throw CheckpointError(url, "cannot write weights as \(weightType): choose float32, bfloat16 or float16")
@@ -123,7 +127,8 @@ public struct ModelCheckpoint {
         if weightType == .float32 {
             tensors += optimizer?.stateTensors().map { PendingSafeTensor(name: "optimizer.\($0.name)", tensor: $0.tensor) } ?? []
         }
-        try SafeTensors.write(pending: tensors, metadata: [formatKey: format, configurationKey: json], to: url)
+        try SafeTensors.write(
+            pending: tensors, metadata: metadata.merging([formatKey: format, configurationKey: json]) { $1 }, to: url)
     }
 
     /// The type of the model's floating-point weights in the file: `float32` for a checkpoint that
@@ -154,19 +159,33 @@ public struct ModelCheckpoint {
     /// built-in models, a ``BertClassifier`` for `bert-classifier`.
     /// - Throws: ``CheckpointError`` naming the file and the tensor that is missing or misshaped.
     public func makeTrainedModel(device: Device) throws -> any Module {
-        guard configuration.model.readsWordPieces else { return try makeModel(device: device) }
-        guard let bert = configuration.bert, configuration.maxLength != nil else {
-            throw CheckpointError(file.url, "names a bert-classifier model but records no BERT architecture, vocabulary or maximum length")
-        }
-        let model: BertClassifier
+        let model: any Module
         do {
-            try bert.architecture.validate()
-            model = try bert.makeModel(outputs: configuration.outputs, device: device)
+            model = try Self.makeModel(for: configuration, device: device)
+        } catch let error as CheckpointError {
+            throw error
         } catch {
-            throw CheckpointError(file.url, "its BERT architecture cannot be built: \(error)")
+            throw CheckpointError(file.url, configuration.model.readsWordPieces
+                                  ? "its BERT architecture cannot be built: \(error)" : "its model cannot be built: \(error)")
         }
         try load(into: model, device: device)
         return model
+    }
+
+    /// The model `configuration` describes, built on `device` with initial (not trained) weights:
+    /// a ``Sequential`` for the built-in models (of the recorded widths), a ``BertClassifier`` of
+    /// the recorded architecture for `bert-classifier`.
+    public static func makeModel(for configuration: CheckpointConfiguration, device: Device) throws -> any Module {
+        guard configuration.model.readsWordPieces else {
+            return try configuration.model.make(
+                sampleShape: configuration.sampleShape, outputs: configuration.outputs,
+                vocabulary: configuration.tokenizer?.vocabularySize, device: device, widths: configuration.widths)
+        }
+        guard let bert = configuration.bert, configuration.maxLength != nil else {
+            throw CortadoError.invalidArgument("the configuration names a bert-classifier model but records no BERT architecture, vocabulary or maximum length")
+        }
+        try bert.architecture.validate()
+        return try bert.makeModel(outputs: configuration.outputs, device: device)
     }
 
     /// Builds the recorded built-in model on `device` and loads its parameters.
@@ -174,7 +193,7 @@ public struct ModelCheckpoint {
     public func makeModel(device: Device) throws -> Sequential {
         let model = try configuration.model.make(
             sampleShape: configuration.sampleShape, outputs: configuration.outputs,
-            vocabulary: configuration.tokenizer?.vocabularySize, device: device)
+            vocabulary: configuration.tokenizer?.vocabularySize, device: device, widths: configuration.widths)
         try load(into: model, device: device)
         return model
     }

@@ -51,6 +51,8 @@ public final class TrainingRun {
     public let communicator: any Communicator
     /// Seconds a rank waits for the others' gradients before it gives up (a rank died or hangs).
     public var communicationTimeout: Double = 600
+    /// Further metadata written into every checkpoint the run saves (e.g. a pruned model's record).
+    public var checkpointMetadata: [String: String] = [:]
     /// Each rank's device id and name (this rank's alone until ``prepare(options:communicator:device:)`` gathers them).
     public internal(set) var rankDevices: [String]
 
@@ -144,7 +146,10 @@ public final class TrainingRun {
         recordedTargetColumn = recorded?.targetColumn
         recordedTextColumn = recorded?.textColumn
         recordedLabelColumn = recorded?.labelColumn
+        recordedWidths = recorded?.widths
     }
+
+    private let recordedWidths: [Int]?
 
     private let recordedTargetColumn: String?
     private let recordedTextColumn: String?
@@ -174,6 +179,7 @@ public final class TrainingRun {
             textColumn: readsText ? (options.textColumn ?? recordedTextColumn) : nil,
             labelColumn: readsText ? (options.labelColumn ?? recordedLabelColumn) : nil, bert: data.bert)
         configuration.stepsIntoEpoch = stepsIntoEpoch.flatMap { $0 > 0 ? $0 : nil }
+        configuration.widths = recordedWidths
         return configuration
     }
 
@@ -185,7 +191,7 @@ public final class TrainingRun {
         try ModelCheckpoint.save(
             model: model, optimizer: optimizer,
             configuration: configuration(epochsCompleted: epochsCompleted, stepsIntoEpoch: stepsIntoEpoch), to: saveURL,
-            weightType: options.saveWeightType)
+            weightType: options.saveWeightType, metadata: checkpointMetadata)
     }
 
     /// Trains from ``startEpoch`` to `options.epochs`, evaluating on the test split and saving a

@@ -74,22 +74,30 @@ extension ModelCheckpoint {
         }
         record.fineTuneEpochs = options.fineTuneEpochs
         let metadata = [Self.pruningKey: try Self.encode(record)]
-        try Self.save(model: model, optimizer: nil, configuration: pruned, to: url, metadata: metadata)
         var report = PruningReport(record: record)
-        guard options.fineTuneEpochs > 0 else { return report }
-        try fineTune(url, options: options, masks: masks, dense: dense, metadata: metadata, device: device, report: &report,
-                     epochEnded: epochEnded)
+        guard options.fineTuneEpochs > 0 else {
+            try Self.save(model: model, optimizer: nil, configuration: pruned, to: url, metadata: metadata)
+            return report
+        }
+        // Fine-tuning resumes the pruned model from a hidden file beside `url`, so that a failure
+        // (the data cannot be read, an interruption) leaves `url` as it was.
+        let destination = try CheckpointFileSystem.resolvedDestination(url)
+        let start = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).pruned-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: start) }
+        try Self.save(model: model, optimizer: nil, configuration: pruned, to: start, metadata: metadata)
+        try fineTune(from: start, to: url, options: options, masks: masks, dense: dense, metadata: metadata, device: device,
+                     report: &report, epochEnded: epochEnded)
         return report
     }
 
-    /// Trains the pruned checkpoint at `url` in place for `options.fineTuneEpochs` epochs.
+    /// Trains the pruned checkpoint at `start` for `options.fineTuneEpochs` epochs, saving to `url`.
     private func fineTune(
-        _ url: URL, options: PruningOptions, masks: PruningMasks?, dense: any Module, metadata: [String: String], device: Device,
-        report: inout PruningReport, epochEnded: (EpochReport) throws -> Void
+        from start: URL, to url: URL, options: PruningOptions, masks: PruningMasks?, dense: any Module, metadata: [String: String],
+        device: Device, report: inout PruningReport, epochEnded: (EpochReport) throws -> Void
     ) throws {
         let recorded = configuration
         var training = TrainingOptions()
-        training.resume = url.path
+        training.resume = start.path
         training.save = url.path
         training.epochs = options.fineTuneEpochs
         training.limit = options.fineTuneLimit

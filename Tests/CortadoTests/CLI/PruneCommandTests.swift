@@ -119,6 +119,11 @@ struct PruneCommandTests {
                                  "--save", linear]).status == 0)
         expectFailure(try Cortado.run(["prune", "--checkpoint", linear, "--out", out, "--sparsity", "0.5", "--structured"]),
                       mentioning: ["linear", "without --structured"])
+        // Fine-tuning that cannot read the data leaves --out as it was, and no temporary file behind.
+        try FileManager.default.removeItem(atPath: directory.file("train-labels-idx1-ubyte"))
+        expectFailure(try Cortado.run(["prune", "--checkpoint", checkpoint, "--out", out, "--sparsity", "0.5", "--fine-tune", "1",
+                                       "--device", "cpu"]), mentioning: ["train-labels-idx1-ubyte"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix(".") }.isEmpty)
         #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == before)
         #expect(try Data(contentsOf: URL(fileURLWithPath: checkpoint)) == input)
     }

@@ -99,6 +99,18 @@ struct PruningTests {
         #expect(rebuilt.namedParameters().map(\.parameter.value.shape) == pruned.namedParameters().map(\.parameter.value.shape))
     }
 
+    @Test("a structurally pruned model computes the same on cpu and opencl (narrower heads, fewer channels and units)",
+          arguments: [BuiltinModel.cnn, .lstm, .bertClassifier], TestDevices.openCLVariants)
+    func acrossBackends(kind: BuiltinModel, device: Device) throws {
+        let configuration = try Self.configuration(kind)
+        let (pruned, _, _) = try Pruning.structured(try Self.model(configuration), configuration: configuration, sparsity: 0.3)
+        pruned.eval()
+        let x = try Self.input(configuration)
+        let expected = try pruned(x).toArray()
+        try pruned.move(to: device)
+        try assertClose(pruned(x.to(device)), expected, rtol: 1e-4, atol: 1e-5, "\(kind) on \(device)")
+    }
+
     @Test("the re-packed shapes and configuration: cnn channels, lstm gates, bert heads and feed-forward rows")
     func shapes() throws {
         let cnn = try Self.configuration(.cnn)

@@ -12,7 +12,7 @@ struct CortadoCommand: ParsableCommand {
             `cortado devices` lists the ones this machine has.
             """,
         version: "cortado \(CortadoVersion.string)",
-        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, EmbedCommand.self, QuantizeCommand.self, ExportCommand.self, PlotCommand.self, DevicesCommand.self, CheckCommand.self, BenchCommand.self, TuneCommand.self]
+        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, EmbedCommand.self, QuantizeCommand.self, PruneCommand.self, ExportCommand.self, PlotCommand.self, DevicesCommand.self, CheckCommand.self, BenchCommand.self, TuneCommand.self]
     )
 
     /// Runs the command line, with a negative number after an option joined to it (`--epochs -3`

@@ -26,12 +26,20 @@ struct SuiteBench: ParsableCommand {
             the same bytes, interleaved; rank 0 prints the slowest rank's medians.
 
             Example: mpirun -np 2 cortado bench --suite comm --device cpu --threads 1
+
+            Compression (--suite compression --checkpoint C): the float32 checkpoint, its int8 copy \
+            (per-channel) and structured-pruned copies (--sparsity, default 0.3 and 0.5; --fine-tune N \
+            epochs each), plus any --compare files, each evaluated on the checkpoint's test set \
+            (--rounds interleaved rounds after a warm-up, medians, on the first --device): accuracy, \
+            file size and evaluation speed side by side.
+
+            Example: cortado bench --suite compression --checkpoint cnn.safetensors --svg compression.svg
             """)
 
     @Option(name: .customLong("device"), help: "Device to run on (repeatable; default: cpu and every OpenCL device).")
     var devices: [String] = []
 
-    @Option(help: "ops, model, all (ops and model), or comm (under mpirun).")
+    @Option(help: "ops, model, all (ops and model), comm (under mpirun), or compression (with --checkpoint).")
     var suite: Suite = .all
 
     @Option(name: .customLong("model"), help: "Model(s) for the model and comm suites (repeatable): \(BenchmarkModel.names.joined(separator: ", ")) (default: cnn; for comm every built-in model but bert-classifier, and minilm).")
@@ -58,12 +66,27 @@ struct SuiteBench: ParsableCommand {
     @Option(help: "Also write a chart of the medians to this SVG file.")
     var svg: String?
 
-    enum Suite: String, ExpressibleByArgument, CaseIterable { case ops, model, all, comm }
+    @Option(help: "--suite compression: the float32 checkpoint to compress and compare.")
+    var checkpoint: String?
+
+    @Option(name: .customLong("sparsity"), help: "--suite compression: structured-pruning sparsities (repeatable; default 0.3 and 0.5).")
+    var sparsities: [Double] = []
+
+    @Option(help: "--suite compression: epochs of fine-tuning for each pruned copy (default 0).")
+    var fineTune = 0
+
+    @Option(name: .customLong("compare"), help: "--suite compression: further checkpoints to measure beside them (repeatable), e.g. a fine-tuned pruned one.")
+    var comparisons: [String] = []
+
+    @Option(help: "--suite compression: timed evaluation rounds (interleaved, after a warm-up).")
+    var rounds = 3
+
+    enum Suite: String, ExpressibleByArgument, CaseIterable { case ops, model, all, comm, compression }
 
     func validate() throws {
         guard repeats > 0, repeats <= 100_000, warmup >= 0, warmup <= 100_000, batchSize > 0, batchSize <= 65536,
-              sizes.allSatisfy({ $0 > 0 && $0 <= 16384 }) else {
-            throw ValidationError("--repeats (at most 100000), --batch-size (at most 65536) and --size (at most 16384) must be positive, --warmup from 0 to 100000")
+              sizes.allSatisfy({ $0 > 0 && $0 <= 16384 }), rounds > 0, rounds <= 1000 else {
+            throw ValidationError("--repeats (at most 100000), --batch-size (at most 65536) and --size (at most 16384) must be positive, --rounds at most 1000, --warmup from 0 to 100000")
         }
     }
 
@@ -74,6 +97,8 @@ struct SuiteBench: ParsableCommand {
 
     func run() throws {
         if suite == .comm { return try runCommunication() }
+        if suite == .compression { return try runCompression() }
+        if checkpoint != nil { throw ValidationError("--checkpoint belongs to --suite compression") }
         try cpu.apply()
         let models = self.models.isEmpty ? [.builtin(.cnn)] : self.models
         let targets = try DeviceSelection.resolve(devices, fallback: ["cpu"] + Device.all.filter { $0.kind == .opencl }.map(\.id))

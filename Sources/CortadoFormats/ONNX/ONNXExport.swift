@@ -321,7 +321,7 @@ public enum ONNXExport {
         let keyBias = builder.op("Unsqueeze", [builder.op("Mul", [inverted, builder.constant("mask.large", [-1e9], shape: [])], name: "mask"),
                                                builder.constant("mask.axes", int64: [1, 2])], name: "mask")  // [batch, 1, 1, sequence]
         let headShape = builder.constant("heads.shape", int64: [0, 0, Int64(heads), Int64(headSize)])
-        let joinedShape = builder.constant("heads.joined", int64: [0, 0, Int64(width)])
+        let joinedShape = builder.constant("heads.joined", int64: [0, 0, Int64(architecture.attentionWidth)])  // heads · headSize (narrower after pruning)
         let scale = builder.constant("heads.scale", [1 / Float(headSize).squareRoot()], shape: [])
         for (index, layer) in model.layers.enumerated() {
             let name = "encoder.layer.\(index)"

@@ -20,6 +20,9 @@ public struct BertArchitecture: Codable, Sendable, Equatable {
     public var hiddenDropout: Float
     /// Dropout on the attention probabilities.
     public var attentionDropout: Float
+    /// Width of each attention head when it is not `hiddenSize / attentionHeads`: set when heads
+    /// were pruned (`cortado prune --structured`), `nil` otherwise (and in checkpoints before it).
+    public var attentionHeadSize: Int?
     /// `true` for pre-LayerNorm blocks (normalise before each sub-layer); BERT is post-LayerNorm.
     public var preLayerNorm: Bool
 
@@ -42,16 +45,20 @@ public struct BertArchitecture: Codable, Sendable, Equatable {
         self.preLayerNorm = preLayerNorm
     }
 
-    /// Width of one attention head.
-    public var headSize: Int { hiddenSize / Swift.max(attentionHeads, 1) }
+    /// Width of one attention head: ``attentionHeadSize``, or `hiddenSize / attentionHeads`.
+    public var headSize: Int { attentionHeadSize ?? hiddenSize / Swift.max(attentionHeads, 1) }
+
+    /// Width of the joined heads (the queries, keys and values): `attentionHeads · headSize`.
+    public var attentionWidth: Int { attentionHeads * headSize }
 
     /// The number of parameters the encoder has, computed in floating point (so absurd sizes
     /// cannot overflow): the three embedding tables and their LayerNorm, then per block the four
     /// attention projections, the two feed-forward layers and two LayerNorms.
     public var parameterEstimate: Double {
         let h = Double(hiddenSize), i = Double(intermediateSize)
+        let a = Double(attentionHeads) * Double(attentionHeadSize ?? hiddenSize / Swift.max(attentionHeads, 1))
         let embeddings = (Double(vocabularySize) + Double(maxPositions) + Double(typeVocabularySize)) * h + 2 * h
-        let block = 4 * (h * h + h) + 2 * h * i + i + h + 4 * h
+        let block = 4 * h * a + 3 * a + h + 2 * h * i + i + h + 4 * h
         return embeddings + Double(layerCount) * block
     }
 
@@ -62,7 +69,8 @@ public struct BertArchitecture: Codable, Sendable, Equatable {
         "intermediateSize": 1 << 18, "maxPositions": 1 << 20, "typeVocabularySize": 1 << 16,
     ]
 
-    /// Throws if a size is not positive or the hidden size does not split into the heads.
+    /// Throws if a size is not positive or the hidden size does not split into the heads (unless
+    /// ``attentionHeadSize`` gives their width).
     public func validate() throws {
         let sizes = [("vocabularySize", vocabularySize), ("hiddenSize", hiddenSize), ("layerCount", layerCount),
                      ("attentionHeads", attentionHeads), ("intermediateSize", intermediateSize),
@@ -76,7 +84,11 @@ public struct BertArchitecture: Codable, Sendable, Equatable {
         guard layerNormEpsilon.isFinite, layerNormEpsilon > 0 else {
             throw CortadoError.invalidArgument("BERT architecture: layerNormEpsilon \(layerNormEpsilon) must be a positive number")
         }
-        guard hiddenSize % attentionHeads == 0 else {
+        if let attentionHeadSize {
+            guard attentionHeadSize > 0, attentionHeadSize <= Self.sizeLimits["hiddenSize", default: 0] else {
+                throw CortadoError.invalidArgument("BERT architecture: attentionHeadSize \(attentionHeadSize) must be positive and at most \(Self.sizeLimits["hiddenSize", default: 0])")
+            }
+        } else if hiddenSize % attentionHeads != 0 {
             throw CortadoError.invalidArgument(
                 "BERT architecture: hiddenSize \(hiddenSize) is not a multiple of attentionHeads \(attentionHeads)")
         }

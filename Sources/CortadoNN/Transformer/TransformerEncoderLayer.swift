@@ -29,7 +29,7 @@ public final class TransformerEncoderLayer: Module {
         let (hidden, inner) = (architecture.hiddenSize, architecture.intermediateSize)
         let initializer = Initializer.bert(range: initializerRange)
         attention = try MultiHeadSelfAttention(
-            hidden: hidden, heads: architecture.attentionHeads, initializerRange: initializerRange, device: device,
+            hidden: hidden, heads: architecture.attentionHeads, headSize: architecture.attentionHeadSize, initializerRange: initializerRange, device: device,
             generator: generator)
         attentionNorm = try LayerNorm(hidden, epsilon: architecture.layerNormEpsilon, device: device)
         intermediate = try Linear(hidden, inner, weightInitializer: initializer, device: device, generator: generator)

@@ -30,6 +30,12 @@ extension CheckpointConfiguration {
                 throw fail("lossScaler has scale \(lossScaler.scale), cleanSteps \(lossScaler.cleanSteps), skippedSteps \(lossScaler.skippedSteps): the scale must be positive and finite, the counts not negative")
             }
         }
+        if let widths {
+            let defaults = model.defaultWidths
+            guard widths.count == defaults.count, zip(widths, defaults).allSatisfy({ $0 >= 1 && $0 <= $1 }) else {
+                throw fail("widths \(widths) do not fit the \(model.rawValue) model (\(defaults.count) widths, each from 1 to \(defaults))")
+            }
+        }
         guard batchSize >= 1, batchSize <= TrainingOptions.Limits.batchSize else {
             throw fail("batchSize is \(batchSize), not between 1 and \(TrainingOptions.Limits.batchSize)")
         }

@@ -51,6 +51,9 @@ public struct CheckpointConfiguration: Codable, Sendable, Equatable {
     public var randomCounter: UInt64?
     /// An `fp16` run's loss scaler, so that a resumed run scales (and skips) as the uninterrupted one.
     public var lossScaler: LossScaler.State?
+    /// The hidden widths of a built-in model whose units were pruned (`cortado prune
+    /// --structured`), in the order of ``BuiltinModel/defaultWidths``; `nil` for the default ones.
+    public var widths: [Int]?
 
     /// Whether the model reads text (with the Keras-style ``tokenizer`` or BERT's WordPiece one).
     public var readsText: Bool { tokenizer != nil || bert != nil }
@@ -108,9 +111,10 @@ public struct ModelCheckpoint {
     /// - Parameter weightType: the type of the model's floating-point weights in the file. `float32`
     ///   (the default) keeps the master weights and the optimizer state, so training can resume;
     ///   `bfloat16` or `float16` writes half-size weights for inference, without optimizer state.
+    /// - Parameter metadata: further metadata entries (a pruned checkpoint's record).
     public static func save(
         model: any Module, optimizer: (any Optimizer)?, configuration: CheckpointConfiguration, to url: URL,
-        weightType: DType = .float32
+        weightType: DType = .float32, metadata: [String: String] = [:]
     ) throws {
         guard weightType.isFloatingPoint else {
             throw CheckpointError(url, "cannot write weights as \(weightType): choose float32, bfloat16 or float16")
@@ -128,7 +132,8 @@ public struct ModelCheckpoint {
         if weightType == .float32 {
             tensors += optimizer?.stateTensors().map { PendingSafeTensor(name: "optimizer.\($0.name)", tensor: $0.tensor) } ?? []
         }
-        try SafeTensors.write(pending: tensors, metadata: [formatKey: format, configurationKey: json], to: url)
+        try SafeTensors.write(
+            pending: tensors, metadata: metadata.merging([formatKey: format, configurationKey: json]) { $1 }, to: url)
     }
 
     /// The type of the model's floating-point weights in the file: `float32` for a checkpoint that
@@ -160,19 +165,37 @@ public struct ModelCheckpoint {
     /// `generator` (the global one when `nil`).
     /// - Throws: ``CheckpointError`` naming the file and the tensor that is missing or misshaped.
     public func makeTrainedModel(device: Device, generator: RandomGenerator? = nil) throws -> any Module {
-        guard configuration.model.readsWordPieces else { return try makeModel(device: device, generator: generator) }
-        guard let bert = configuration.bert, configuration.maxLength != nil else {
-            throw CheckpointError(file.url, "names a bert-classifier model but records no BERT architecture, vocabulary or maximum length")
-        }
-        let model: BertClassifier
+        let model: any Module
         do {
-            try bert.architecture.validate()
-            model = try bert.makeModel(outputs: configuration.outputs, device: device, generator: generator)
+            model = try Self.makeModel(for: configuration, device: device, generator: generator)
+        } catch let error as CheckpointError {
+            throw error
         } catch {
-            throw CheckpointError(file.url, "its BERT architecture cannot be built: \(error)")
+            throw CheckpointError(file.url, configuration.model.readsWordPieces
+                                  ? "its BERT architecture cannot be built: \(error)" : "its model cannot be built: \(error)")
         }
         try load(into: model, device: device)
         return model
+    }
+
+    /// The model `configuration` describes, built on `device` with initial (not trained) weights:
+    /// a ``Sequential`` for the built-in models (of the recorded widths), a ``BertClassifier`` of
+    /// the recorded architecture for `bert-classifier`; its dropout layers draw from `generator`
+    /// (the global one when `nil`).
+    public static func makeModel(
+        for configuration: CheckpointConfiguration, device: Device, generator: RandomGenerator? = nil
+    ) throws -> any Module {
+        guard configuration.model.readsWordPieces else {
+            return try configuration.model.make(
+                sampleShape: configuration.sampleShape, outputs: configuration.outputs,
+                vocabulary: configuration.tokenizer?.vocabularySize, device: device, generator: generator,
+                widths: configuration.widths)
+        }
+        guard let bert = configuration.bert, configuration.maxLength != nil else {
+            throw CortadoError.invalidArgument("the configuration names a bert-classifier model but records no BERT architecture, vocabulary or maximum length")
+        }
+        try bert.architecture.validate()
+        return try bert.makeModel(outputs: configuration.outputs, device: device, generator: generator)
     }
 
     /// Builds the recorded built-in model on `device` and loads its parameters; its dropout layers
@@ -181,7 +204,8 @@ public struct ModelCheckpoint {
     public func makeModel(device: Device, generator: RandomGenerator? = nil) throws -> Sequential {
         let model = try configuration.model.make(
             sampleShape: configuration.sampleShape, outputs: configuration.outputs,
-            vocabulary: configuration.tokenizer?.vocabularySize, device: device, generator: generator)
+            vocabulary: configuration.tokenizer?.vocabularySize, device: device, generator: generator,
+            widths: configuration.widths)
         try load(into: model, device: device)
         return model
     }

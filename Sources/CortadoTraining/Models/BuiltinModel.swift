@@ -46,15 +46,35 @@ public enum BuiltinModel: String, CaseIterable, Sendable, Codable {
         }
     }
 
+    /// The widths of the model's hidden layers, in order, as built by default: the convolution
+    /// channels and hidden units (cnn: `[32, 64]`, lenet: `[20, 50, 500]`, mlp: `[256]`) or the
+    /// recurrent units (lstm, gru: `[128, 128]`). Empty for `linear` and `bert-classifier`.
+    /// Structured pruning records smaller ones in the checkpoint (``CheckpointConfiguration/widths``).
+    public var defaultWidths: [Int] {
+        switch self {
+        case .linear, .bertClassifier: return []
+        case .mlp: return [256]
+        case .cnn: return [32, 64]
+        case .lenet: return [20, 50, 500]
+        case .lstm, .gru: return [128, 128]
+        }
+    }
+
     /// Builds the model for samples of `sampleShape` and `outputs` outputs.
     /// - Parameter vocabulary: the number of token ids, for the text models.
+    /// - Parameter widths: the hidden widths (``defaultWidths`` when `nil`), as many as those.
     /// - Throws: when the sample shape does not suit the model (the convolutional models need
     ///   `[channels, height, width]` images large enough for their windows, the text models token
     ///   sequences and a vocabulary).
     public func make(
-        sampleShape: [Int], outputs: Int, vocabulary: Int? = nil, device: Device? = nil, generator: RandomGenerator? = nil
+        sampleShape: [Int], outputs: Int, vocabulary: Int? = nil, device: Device? = nil, generator: RandomGenerator? = nil,
+        widths: [Int]? = nil
     ) throws -> Sequential {
         let features = sampleShape.reduce(1, *)
+        let w = widths ?? defaultWidths
+        guard w.count == defaultWidths.count, w.allSatisfy({ $0 > 0 && $0 <= 1 << 20 }) else {
+            throw CortadoError.invalidArgument("model '\(rawValue)' has \(defaultWidths.count) hidden widths between 1 and \(1 << 20), not \(w)")
+        }
         if readsWordPieces {
             throw CortadoError.invalidArgument(
                 "model '\(rawValue)' is built from a pretrained model directory (--init DIR) or a checkpoint, not from a sample shape")
@@ -63,46 +83,46 @@ public enum BuiltinModel: String, CaseIterable, Sendable, Codable {
             guard let vocabulary, sampleShape.count == 1 else {
                 throw CortadoError.invalidArgument("model '\(rawValue)' reads text: it needs token sequences and a vocabulary, not samples of shape \(sampleShape)")
             }
-            return try text(vocabulary: vocabulary, outputs: outputs, device: device, generator: generator)
+            return try text(vocabulary: vocabulary, outputs: outputs, widths: w, device: device, generator: generator)
         }
         switch self {
         case .linear:
             return Sequential(Flatten(), try Linear(features, outputs, device: device, generator: generator))
         case .mlp:
             return Sequential(
-                Flatten(), try Linear(features, 256, device: device, generator: generator), ReLU(),
-                try Linear(256, outputs, device: device, generator: generator))
+                Flatten(), try Linear(features, w[0], device: device, generator: generator), ReLU(),
+                try Linear(w[0], outputs, device: device, generator: generator))
         case .cnn:
             let (channels, height, width) = try image(sampleShape, minimum: 4)
-            let flat = 32 * ((height - 2) / 2) * ((width - 2) / 2)
+            let flat = w[0] * ((height - 2) / 2) * ((width - 2) / 2)
             return Sequential(
-                try Conv2D(channels, 32, kernelSize: 3, device: device, generator: generator), MaxPool2D(2), ReLU(),
-                Flatten(), try Linear(flat, 64, device: device, generator: generator), ReLU(),
-                try Linear(64, outputs, device: device, generator: generator))
+                try Conv2D(channels, w[0], kernelSize: 3, device: device, generator: generator), MaxPool2D(2), ReLU(),
+                Flatten(), try Linear(flat, w[1], device: device, generator: generator), ReLU(),
+                try Linear(w[1], outputs, device: device, generator: generator))
         case .lenet:
             let (channels, height, width) = try image(sampleShape, minimum: 16)
-            let flat = 50 * (((height - 4) / 2 - 4) / 2) * (((width - 4) / 2 - 4) / 2)
+            let flat = w[1] * (((height - 4) / 2 - 4) / 2) * (((width - 4) / 2 - 4) / 2)
             return Sequential(
-                try Conv2D(channels, 20, kernelSize: 5, device: device, generator: generator), MaxPool2D(2),
-                try Conv2D(20, 50, kernelSize: 5, device: device, generator: generator), MaxPool2D(2),
-                Flatten(), try Linear(flat, 500, device: device, generator: generator), ReLU(),
-                try Linear(500, outputs, device: device, generator: generator))
+                try Conv2D(channels, w[0], kernelSize: 5, device: device, generator: generator), MaxPool2D(2),
+                try Conv2D(w[0], w[1], kernelSize: 5, device: device, generator: generator), MaxPool2D(2),
+                Flatten(), try Linear(flat, w[2], device: device, generator: generator), ReLU(),
+                try Linear(w[2], outputs, device: device, generator: generator))
         case .lstm, .gru, .bertClassifier:
             preconditionFailure("handled above")
         }
     }
 
-    private func text(vocabulary: Int, outputs: Int, device: Device?, generator: RandomGenerator?) throws -> Sequential {
+    private func text(vocabulary: Int, outputs: Int, widths: [Int], device: Device?, generator: RandomGenerator?) throws -> Sequential {
         let width = 128
-        func recurrent(_ returnSequences: Bool) throws -> any Module {
+        func recurrent(_ inputs: Int, _ units: Int, _ returnSequences: Bool) throws -> any Module {
             self == .lstm
-                ? try LSTM(inputSize: width, hiddenSize: width, returnSequences: returnSequences, device: device, generator: generator)
-                : try GRU(inputSize: width, hiddenSize: width, returnSequences: returnSequences, device: device, generator: generator)
+                ? try LSTM(inputSize: inputs, hiddenSize: units, returnSequences: returnSequences, device: device, generator: generator)
+                : try GRU(inputSize: inputs, hiddenSize: units, returnSequences: returnSequences, device: device, generator: generator)
         }
         return Sequential(
             try Embedding(vocabulary: vocabulary, dimension: width, device: device, generator: generator),
-            try recurrent(true), try Dropout(0.5, generator: generator), try recurrent(false),
-            try Dropout(0.5, generator: generator), try Linear(width, outputs, device: device, generator: generator))
+            try recurrent(width, widths[0], true), try Dropout(0.5, generator: generator), try recurrent(widths[0], widths[1], false),
+            try Dropout(0.5, generator: generator), try Linear(widths[1], outputs, device: device, generator: generator))
     }
 
     private func image(_ shape: [Int], minimum: Int) throws -> (Int, Int, Int) {

@@ -52,6 +52,8 @@ public final class TrainingRun {
     public let communicator: any Communicator
     /// Seconds a rank waits for the others' gradients before it gives up (a rank died or hangs).
     public var communicationTimeout: Double = 600
+    /// Further metadata written into every checkpoint the run saves (e.g. a pruned model's record).
+    public var checkpointMetadata: [String: String] = [:]
     /// Each rank's device id and name (this rank's alone until ``prepare(options:communicator:device:)`` gathers them).
     public internal(set) var rankDevices: [String]
 
@@ -156,7 +158,10 @@ public final class TrainingRun {
         recordedTargetColumn = recorded?.targetColumn
         recordedTextColumn = recorded?.textColumn
         recordedLabelColumn = recorded?.labelColumn
+        recordedWidths = recorded?.widths
     }
+
+    private let recordedWidths: [Int]?
 
     private let recordedTargetColumn: String?
     /// The run's random stream: data splits, initialisation, dropout masks.
@@ -190,6 +195,7 @@ public final class TrainingRun {
         configuration.stepsIntoEpoch = stepsIntoEpoch.flatMap { $0 > 0 ? $0 : nil }
         configuration.randomCounter = generator.counter
         configuration.lossScaler = trainer.lossScaler?.state
+        configuration.widths = recordedWidths
         return configuration
     }
 
@@ -201,7 +207,7 @@ public final class TrainingRun {
         try ModelCheckpoint.save(
             model: model, optimizer: optimizer,
             configuration: configuration(epochsCompleted: epochsCompleted, stepsIntoEpoch: stepsIntoEpoch), to: saveURL,
-            weightType: options.saveWeightType)
+            weightType: options.saveWeightType, metadata: checkpointMetadata)
     }
 
     /// Trains from ``startEpoch`` to `options.epochs`, evaluating on the test split and saving a

@@ -18,6 +18,9 @@ public final class Trainer {
     public let task: Task
     /// Where training runs.
     public let device: Device
+    /// Called after every optimizer step that was taken (not after fp16 steps skipped for an
+    /// overflow): e.g. to re-apply the fixed masks of a pruned model while it is fine-tuned.
+    public var stepTaken: (() throws -> Void)?
     /// Steps between reads of the losses (and progress reports).
     public var lossReadInterval: Int
     /// Whether the model reads token ids (the batch's inputs are passed as `int32`).
@@ -196,6 +199,7 @@ public final class Trainer {
     func applyStep() throws -> Bool {
         if let lossScaler, !(try lossScaler.unscale(optimizer.parameters.map(\.parameter))) { return false }
         try optimizer.step()
+        try stepTaken?()
         return true
     }
 

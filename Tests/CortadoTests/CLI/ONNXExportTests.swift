@@ -49,15 +49,23 @@ func rowArgmax(_ values: [Double], columns: Int) -> [Int] {
 
 @Suite("ONNX export", .enabled(if: onnxRuntimeAvailable, "the test tooling has no onnxruntime package: run tools/setup"))
 struct ONNXExportTests {
-    /// Trains `arguments` for one epoch, exports the checkpoint, runs the file and the checkpoint's
-    /// model on the same inputs and compares the logits (and probabilities).
+    /// Trains `arguments` for one epoch (then prunes with `prune`'s flags, if any), exports the
+    /// checkpoint, runs the file and the checkpoint's model on the same inputs and compares the
+    /// logits (and probabilities).
     private func roundTrip(
-        _ name: String, train arguments: [String], directory: TemporaryDirectory,
+        _ name: String, train arguments: [String], prune: [String] = [], directory: TemporaryDirectory,
         inputs: (CheckpointConfiguration) throws -> (onnx: [String: ONNXInput], cortado: (any Module) throws -> Tensor)
     ) throws -> Double {
-        let checkpoint = directory.file("\(name).safetensors"), onnx = directory.file("\(name).onnx")
+        var checkpoint = directory.file("\(name).safetensors")
+        let onnx = directory.file("\(name).onnx")
         let train = try Cortado.run(["train"] + arguments + ["--epochs", "1", "--device", "cpu", "--save", checkpoint])
         #expect(train.status == 0, "\(train.stderr)")
+        if !prune.isEmpty {
+            let pruned = directory.file("\(name)-pruned.safetensors")
+            let result = try Cortado.run(["prune", "--checkpoint", checkpoint, "--out", pruned] + prune)
+            #expect(result.status == 0, "\(result.stderr)")
+            checkpoint = pruned
+        }
         let export = try Cortado.run(["export", "--checkpoint", checkpoint, "--onnx", onnx])
         #expect(export.status == 0, "\(export.stderr)")
         let file = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint))
@@ -147,13 +155,15 @@ struct ONNXExportTests {
         }
     }
 
-    @Test("bert-classifier exports with input_ids and attention_mask; onnxruntime reproduces it within 1e-4")
-    func bertClassifier() throws {
+    @Test("bert-classifier exports with input_ids and attention_mask; onnxruntime reproduces it within 1e-4 (also with pruned heads)",
+          arguments: [[], ["--sparsity", "0.5", "--structured"]])
+    func bertClassifier(prune: [String]) throws {
         let directory = try TemporaryDirectory()
         let tiny = try TinyBertDirectory.write(in: directory)
         let tsv = try TextFixtures.threeClassTSV(in: directory)
         let difference = try roundTrip("bert", train: ["--model", "bert-classifier", "--init", tiny, "--data", tsv, "--max-len", "8",
-                                                       "--batch-size", "8", "--lr", "1e-2"], directory: directory) { configuration in
+                                                       "--batch-size", "8", "--lr", "1e-2"], prune: prune, directory: directory) { configuration in
+            if !prune.isEmpty { #expect(try #require(configuration.bert).architecture.attentionHeadSize != nil) }
             let vocabulary = try #require(configuration.bert).architecture.vocabularySize
             let (batch, length) = (3, 7)
             var ids = Fixtures.values(batch * length, seed: 5, low: 5, high: Float(vocabulary)).map { Int32($0) }

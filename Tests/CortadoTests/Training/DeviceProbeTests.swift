@@ -90,6 +90,8 @@ struct DeviceProbeTests {
             let steps = FakeSteps(["cpu": 6, "opencl:0": 1])
             let decision = try probe(directory).fastest(workload: changed, makeStep: steps.make)
             #expect(steps.built == ["cpu", "opencl:0"] && !decision.fromCache && decision.device == TestDevices.openCL)
+            // A plain miss, in a file of its own: nothing unreadable to report.
+            #expect(decision.note == nil && decision.cacheFile != file, "\(decision.note ?? "")")
         }
 
         let fresh = FakeSteps(["cpu": 6, "opencl:0": 1])

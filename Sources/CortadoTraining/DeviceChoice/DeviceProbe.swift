@@ -5,9 +5,14 @@ import Foundation
 ///
 /// The caller gives a step factory: for a device it builds a throwaway copy of the work (model,
 /// optimizer, batch) there and returns a closure that runs one step and returns the samples it
-/// processed. Each candidate runs ``warmupSteps`` steps (kernel builds, first allocations), then
-/// timed steps until it has run ``minimumSteps`` and ``secondsPerDevice`` have passed, or its share
-/// of the budget (``budgetFraction`` of the run's estimated length) is spent. The decision is kept
+/// processed. Each candidate runs untimed warm-up steps (kernel builds, first allocations, thread
+/// pools and caches settling: at least ``warmupSteps``, and until ``warmupSeconds`` have passed),
+/// then timed rounds of ``minimumSteps`` steps, each ended by waiting for the device, taken by the
+/// devices in turn until ``secondsPerDevice`` per device have passed or the budget
+/// (``budgetFraction`` of the run's estimated length) is spent. A device's speed is that of its fastest round, the estimate least
+/// disturbed by other work on the machine. A device whose second (or later) warm-up step is already
+/// less than half as fast as the best device so far is not timed further: that step's speed stands.
+/// The decision is kept
 /// in a ``DeviceChoiceCache`` keyed by the devices, their drivers, the workload's signature, the
 /// batch and the precision, so the next run with the same workload reads it instead of measuring.
 ///
@@ -26,14 +31,19 @@ public struct DeviceProbe: Sendable {
     public var cache: DeviceChoiceCache?
     /// Measure even when the cache holds a decision (`--device auto:fresh`), and replace it.
     public var fresh: Bool
-    /// Untimed steps before timing each device.
+    /// Untimed steps before timing each device, at least.
     public var warmupSteps = 2
-    /// Timed steps each device runs at least.
+    /// Seconds of untimed steps before timing each device (at most ``maximumWarmupSteps`` steps).
+    public var warmupSeconds = 0.05
+    /// The most untimed steps per device.
+    public var maximumWarmupSteps = 16
+    /// Steps in each timed round (each device runs at least one round).
     public var minimumSteps = 3
     /// Timed seconds each device runs at most (fewer when the budget is smaller).
     public var secondsPerDevice = 0.25
-    /// The share of the run's estimated length the whole probe may take (beyond the minimum steps).
-    public var budgetFraction = 0.05
+    /// The share of the run's estimated length the timed rounds may take, with the warm-up: 3 %,
+    /// leaving room under 5 % for what the budget cannot bound (an OpenCL device's first use).
+    public var budgetFraction = 0.03
 
     /// A probe over `candidates` (by default `cpu` and every OpenCL device of this machine).
     public init(candidates: [Device] = DeviceProbe.allDevices, cache: DeviceChoiceCache? = DeviceChoiceCache(), fresh: Bool = false) {
@@ -45,12 +55,17 @@ public struct DeviceProbe: Sendable {
     /// `cpu` and every OpenCL device (PoCL included), the devices `auto` measures.
     public static var allDevices: [Device] { Device.all.map(\.device) }
 
+    /// How much faster a later device must be to be chosen over an earlier one: 5 %, within the
+    /// noise of a short measurement, so near-ties keep the first candidate (the CPU: no transfers).
+    public static let margin = 1.05
+
     /// Picks the fastest device from measured speeds: the highest rate among the complete
-    /// measurements (the earlier device on a tie); `nil` when no device was measured completely.
+    /// measurements, a later device only when it is more than ``margin`` times faster than the
+    /// best before it; `nil` when no device was measured completely.
     public static func choose(_ speeds: [DeviceSpeed]) -> String? {
         var best: DeviceSpeed?
         for speed in speeds where speed.complete && speed.samplesPerSecond > 0 {
-            if best == nil || speed.samplesPerSecond > best!.samplesPerSecond { best = speed }
+            if best == nil || speed.samplesPerSecond > best!.samplesPerSecond * margin { best = speed }
         }
         return best?.device
     }
@@ -95,37 +110,65 @@ public struct DeviceProbe: Sendable {
     }
 
     /// Times `makeStep`'s steps on every candidate (see the type's summary for the schedule).
+    /// The timed rounds go round the devices in turn, so that other work on the machine slows
+    /// each device alike rather than whichever was being timed.
     public func measure(workload: DeviceWorkload, makeStep: (Device) throws -> () throws -> Int) -> [DeviceSpeed] {
         let total = ProbeClock()
-        var speeds: [DeviceSpeed] = []
+        var speeds = candidates.map { DeviceSpeed(device: $0.id, samplesPerSecond: 0, steps: 0, complete: false) }
+        var timed: [(index: Int, step: () throws -> Int)] = []
         var bestRate = 0.0
-        for (position, device) in candidates.enumerated() {
+        defer { for device in candidates { try? device.emptyCache() } }
+        for (index, device) in candidates.enumerated() {
             do {
                 let step = try makeStep(device)
                 let warmup = ProbeClock()
-                var warmupSamples = 0
-                for _ in 0..<warmupSteps { warmupSamples += try step() }
-                try device.synchronize()
-                bestRate = max(bestRate, Double(warmupSamples) / max(warmup.seconds, 1e-9))
-                // The budget: a share of the run's length at the best rate seen so far, less what
-                // the probe has spent, split among the devices still to measure.
-                let budget = budgetFraction * Double(workload.runSamples) / max(bestRate, 1e-9)
-                let share = (budget - total.seconds) / Double(candidates.count - position)
-                let limit = min(secondsPerDevice, max(share, 0))
-                let timed = ProbeClock()
-                var steps = 0, samples = 0
+                var warmupSteps = 0, lastRate = 0.0, clearlySlower = false
                 repeat {
-                    samples += try step()
-                    steps += 1
-                } while steps < minimumSteps || timed.seconds < limit
-                try device.synchronize()
-                let rate = Double(samples) / max(timed.seconds, 1e-9)
-                bestRate = max(bestRate, rate)
-                speeds.append(DeviceSpeed(device: device.id, samplesPerSecond: rate, steps: steps, complete: true))
+                    let clock = ProbeClock()
+                    let samples = try step()
+                    try device.synchronize()
+                    lastRate = Double(samples) / max(clock.seconds, 1e-9)
+                    warmupSteps += 1
+                    // Past its first step (kernel builds), a device at under half the best speed loses anyway.
+                    clearlySlower = warmupSteps > 1 && lastRate < bestRate / 2
+                } while !clearlySlower
+                    && (warmupSteps < self.warmupSteps || (warmup.seconds < warmupSeconds && warmupSteps < maximumWarmupSteps))
+                speeds[index] = DeviceSpeed(device: device.id, samplesPerSecond: lastRate, steps: 1, complete: clearlySlower)
+                if !clearlySlower {
+                    bestRate = max(bestRate, lastRate)
+                    timed.append((index, step))
+                }
             } catch {
-                speeds.append(DeviceSpeed(device: device.id, samplesPerSecond: 0, steps: 0, complete: false, failure: "\(error)"))
+                speeds[index].failure = "\(error)"
             }
-            try? device.emptyCache()
+        }
+        // The budget: a share of the run's length at the best speed seen, less what warming up
+        // spent; every device still timed runs at least one round.
+        let budget = budgetFraction * Double(workload.runSamples) / max(bestRate, 1e-9)
+        let limit = min(secondsPerDevice * Double(timed.count), max(budget - total.seconds, 0))
+        let clock = ProbeClock()
+        var rates = Array(repeating: 0.0, count: candidates.count), rounds = Array(repeating: 0, count: candidates.count)
+        repeat {
+            for (index, step) in timed where speeds[index].failure == nil {
+                do {
+                    let round = ProbeClock()
+                    var samples = 0
+                    for _ in 0..<max(minimumSteps, 1) { samples += try step() }
+                    try candidates[index].synchronize()
+                    rates[index] = max(rates[index], Double(samples) / max(round.seconds, 1e-9))
+                    rounds[index] += 1
+                } catch {
+                    speeds[index].failure = "\(error)"
+                }
+            }
+        } while clock.seconds < limit && timed.contains { speeds[$0.index].failure == nil }
+        for (index, _) in timed where speeds[index].failure == nil {
+            speeds[index] = DeviceSpeed(
+                device: candidates[index].id, samplesPerSecond: rates[index], steps: rounds[index] * max(minimumSteps, 1), complete: true)
+        }
+        for index in speeds.indices where speeds[index].failure != nil {
+            speeds[index].samplesPerSecond = 0
+            speeds[index].complete = false
         }
         return speeds
     }

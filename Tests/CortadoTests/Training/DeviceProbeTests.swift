@@ -35,7 +35,7 @@ struct DeviceProbeTests {
         }
     }
 
-    @Test("the choice is the highest complete rate; failed or incomplete devices never win; the first wins a tie")
+    @Test("the choice is the highest complete rate; failed or incomplete devices never win; the first wins a near-tie")
     func choice() {
         func speed(_ device: String, _ rate: Double, complete: Bool = true) -> DeviceSpeed {
             DeviceSpeed(device: device, samplesPerSecond: rate, steps: 3, complete: complete)
@@ -45,6 +45,10 @@ struct DeviceProbeTests {
         #expect(DeviceProbe.choose([speed("cpu", 9_000), speed("opencl:0", 50_000, complete: false)]) == "cpu")
         #expect(DeviceProbe.choose([speed("cpu", 5_000), speed("opencl:0", 5_000), speed("opencl:1", 4_000)]) == "cpu")
         #expect(DeviceProbe.choose([speed("cpu", 0), speed("opencl:0", 0, complete: false)]) == nil)
+        // Within the 5 % margin the earlier device stays; beyond it the faster one wins.
+        #expect(DeviceProbe.choose([speed("cpu", 10_000), speed("opencl:0", 10_400)]) == "cpu")
+        #expect(DeviceProbe.choose([speed("cpu", 10_000), speed("opencl:0", 10_600)]) == "opencl:0")
+        #expect(DeviceProbe.choose([speed("opencl:0", 10_000), speed("cpu", 10_400)]) == "opencl:0")
         #expect(DeviceProbe.choose([]) == nil)
     }
 
@@ -56,6 +60,8 @@ struct DeviceProbeTests {
         #expect(decision.device == .cpu && !decision.fromCache)
         #expect(decision.speeds.map(\.device) == ["cpu", "opencl:0"])
         #expect(decision.speeds[0].samplesPerSecond > decision.speeds[1].samplesPerSecond * 2)
+        // Six times slower at its second warm-up step: not timed further.
+        #expect(decision.speeds[1].steps == 1 && decision.speeds[0].steps >= 2)
         #expect(decision.summary.hasPrefix("auto: cpu ") && decision.summary.contains("opencl:0 ") && decision.summary.contains("→ cpu"))
 
         let slowCPU = FakeSteps(["cpu": 6, "opencl:0": 1])

@@ -51,7 +51,7 @@ extension Tensor {
                     }
                     continue
                 }
-                let inputGradients = try function.backward(gradient)
+                let inputGradients = try profiledLayer(function.layer) { try function.backward(gradient) }
                 if !retainGraph {
                     tensor.gradFunction = nil
                     tensor.graphReleased = true

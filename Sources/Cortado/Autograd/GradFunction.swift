@@ -7,9 +7,13 @@ package final class GradFunction {
     let inputs: [Tensor]
     /// Maps the output gradient to one gradient per input (`nil` where an input needs none).
     let backward: (Tensor) throws -> [Tensor?]
+    /// While operations are profiled: the layer whose forward pass made the node, so its backward
+    /// operations are grouped under it too.
+    let layer: String?
 
     init(name: String, inputs: [Tensor], backward: @escaping (Tensor) throws -> [Tensor?]) {
         self.name = name
+        layer = OperationProfiling.recordsOperations ? Profiler.current?.currentLayer() : nil
         self.inputs = inputs
         self.backward = backward
     }

@@ -75,9 +75,13 @@ struct GemmBench: ParsableCommand {
 
     @OptionGroup var cpu: ThreadsOption
 
+    @OptionGroup var profiling: ProfileOption
+
     func run() throws {
         try cpu.apply()
+        let profiler = profiling.start()
         let targets = try DeviceSelection.resolve(devices, fallback: ["cpu"] + Device.all.filter { $0.kind == .opencl }.map(\.id))
+        defer { profiling.finish(profiler, devices: targets, process: "cortado bench gemm") }
         var rows: [[String]] = []
         for n in sizes {
             let operands = try targets.map { device -> (Tensor, Tensor, QuantizedMatrix?) in
@@ -91,10 +95,12 @@ struct GemmBench: ParsableCommand {
             func once(_ index: Int, _ quantized: Bool) throws -> Double {
                 let (a, b, q) = operands[index]
                 let start = DispatchTime.now().uptimeNanoseconds
-                try withNoGrad {
-                    if quantized, let q { _ = try a.quantizedLinear(q) } else { _ = try a.matmul(b) }
+                try profiled(quantized ? "int8 gemm" : "gemm", category: "bench", arguments: ["n": "\(n)", "device": targets[index].id]) {
+                    try withNoGrad {
+                        if quantized, let q { _ = try a.quantizedLinear(q) } else { _ = try a.matmul(b) }
+                    }
+                    try targets[index].synchronize()
                 }
-                try targets[index].synchronize()
                 return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             }
             for (index, quantized) in cases {

@@ -119,9 +119,14 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var weights: NonFiniteOption
 
+    @OptionGroup var profiling: ProfileOption
+
     func run() throws {
         weights.apply()
         try cpu.apply()
+        let profiler = profiling.start(install: false)
+        var profiledDevices: [Device] = []
+        defer { profiling.finish(profiler, devices: profiledDevices, process: "cortado embed") }
         var inputs = texts
         if let input {
             // Blank and whitespace-only lines are skipped, as the help says.
@@ -137,9 +142,11 @@ struct EmbedCommand: ParsableCommand {
         let loadStart = DispatchTime.now()
         let encoder = try SentenceEncoder(directory: directory, device: device, maxLength: maxLength, precision: dtype)
         let layers = quantize == nil ? nil : try quantized(encoder)
+        profiledDevices = [device]
+        if let profiler { Profiler.current = profiler }
         let embedStart = DispatchTime.now()
         let encodings = try encoder.encode(inputs)
-        var vectors = try encoder.embed(encodings: encodings, batchSize: batchSize)
+        var vectors = try profiled("embed", category: "embed") { try encoder.embed(encodings: encodings, batchSize: batchSize) }
         let loading = seconds(from: loadStart, to: embedStart)
         var embedding = seconds(from: embedStart, to: .now())
         var comparison: String?

@@ -49,9 +49,14 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var weights: NonFiniteOption
 
+    @OptionGroup var profiling: ProfileOption
+
     func run() throws {
         weights.apply()
         try cpu.apply()
+        let profiler = profiling.start(install: false)
+        var profiledDevices: [Device] = []
+        defer { profiling.finish(profiler, devices: profiledDevices, process: "cortado eval") }
         let saved = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint))
         let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
         let spec = data ?? saved.configuration.data
@@ -64,7 +69,9 @@ struct EvalCommand: ParsableCommand {
                               task: saved.configuration.task, device: device, readsTokens: saved.configuration.model.readsTokens,
                               paddingId: try saved.configuration.bert?.tokenizer().paddingId,
                               precision: Precision(computeType: saved.weightType) ?? .fp32)  // a --save-dtype file runs in its type
-        let evaluation = try trainer.evaluate(test, batchSize: batchSize)
+        profiledDevices = [device]
+        if let profiler { Profiler.current = profiler }
+        let evaluation = try profiled("evaluate", category: "eval") { try trainer.evaluate(test, batchSize: batchSize) }
         let result = Result(testLoss: evaluation.loss, testAccuracy: evaluation.accuracy, testPrecision: evaluation.precision,
                             testRecall: evaluation.recall, testF1: evaluation.f1, samples: evaluation.count,
                             device: device.id, checkpoint: checkpoint)

@@ -95,13 +95,19 @@ struct SuiteBench: ParsableCommand {
 
     @OptionGroup var cpu: ThreadsOption
 
+    @OptionGroup var profiling: ProfileOption
+
     func run() throws {
         if suite == .comm { return try runCommunication() }
         if suite == .compression { return try runCompression() }
         if checkpoint != nil { throw ValidationError("--checkpoint belongs to --suite compression") }
         try cpu.apply()
+        // Device times come from OpenCL events: the queues are made with profiling for the bench.
+        OperationProfiling.enableEventProfiling()
+        let profiler = profiling.start()
         let models = self.models.isEmpty ? [.builtin(.cnn)] : self.models
         let targets = try DeviceSelection.resolve(devices, fallback: ["cpu"] + Device.all.filter { $0.kind == .opencl }.map(\.id))
+        defer { profiling.finish(profiler, devices: targets, process: "cortado bench suite") }
         var cases: [BenchmarkCase] = []
         if suite != .model { cases += OperationBenchmarks.all(gemmSizes: sizes) }
         if suite != .ops { cases += try models.flatMap { try $0.cases(batchSize: batchSize) } }

@@ -82,7 +82,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Linear warm-up: a fraction of all steps (< 1) or a number of steps (default 0; 0.1 for bert-classifier).")
     var warmup: Double?
 
-    @Option(help: "Device: cpu, gpu[:N], opencl[:N], auto (or CORTADO_DEVICE). Under mpirun: one for every rank, auto for the GPU numbered by the rank on its machine, or a list with one per rank (gpu:0,gpu:1,cpu).")
+    @Option(help: "Device: cpu, gpu[:N], opencl[:N], auto (or CORTADO_DEVICE): auto times a few steps of the model on every device and trains on the fastest, remembering the choice in the cache directory; auto:fresh measures again. Under mpirun: one for every rank, auto for the GPU numbered by the rank on its machine, or a list with one per rank (gpu:0,gpu:1,cpu).")
     var device: String?
 
     @Option(help: "Under mpirun: how ranks share each global batch: even, or auto (in proportion to each rank's measured speed, measured again every epoch).")
@@ -97,8 +97,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Write TensorBoard event files to this folder: per step the loss and learning rate, per epoch the --json values and histograms of the parameters (view with tensorboard --logdir DIR; --resume with the same folder continues the run).")
     var logdir: String?
 
-    @Option(help: "Write a Chrome trace (Trace Event JSON, for chrome://tracing or ui.perfetto.dev) of the run to this file: each epoch, its training, evaluation and checkpoint, and every step's forward, backward and optimizer spans (host time; rank 0 under mpirun).")
-    var profile: String?
+    @OptionGroup var profiling: ProfileOption
 
     @OptionGroup var cpu: ThreadsOption
 
@@ -208,12 +207,24 @@ struct TrainCommand: ParsableCommand {
         // has started) and the signal's exit status.
         let interrupt = InterruptWatcher(quiet: quiet)
         defer { interrupt.stop() }
-        let run = try TrainingRun.prepare(options: options, communicator: communicator) {
-            let environment = ProcessInfo.processInfo.environment["CORTADO_DEVICE"]
-            let gpus = communicator.size > 1 ? Device.all.filter { $0.type == .gpu }.count : 0
-            let spec = try RankDevice.spec(
-                device ?? environment ?? "auto", rank: rank, size: communicator.size, localRank: communicator.localRank, gpus: gpus)
-            return try DeviceSelection.resolve([spec], quiet: quiet)[0]
+        // Recording is switched on before any device is used; the profiler records once the run
+        // is prepared (not auto's probing steps).
+        let profiler = profiling.start(quiet: quiet, install: false)
+        var profiledDevices: [Device] = []
+        defer { profiling.finish(profiler, devices: profiledDevices, process: "cortado train") }
+        let run: TrainingRun
+        if communicator.size == 1, let probe = DeviceSelection.probe(device) {
+            // A single process measures the devices on the model; ranks keep auto's mapping below.
+            run = try TrainingRun(options: options, probe: probe, fallback: try Device.resolve("auto").device)
+            DeviceSelection.report(run.deviceDecision, device: run.device)
+        } else {
+            run = try TrainingRun.prepare(options: options, communicator: communicator) {
+                let environment = ProcessInfo.processInfo.environment["CORTADO_DEVICE"]
+                let gpus = communicator.size > 1 ? Device.all.filter { $0.type == .gpu }.count : 0
+                let spec = try RankDevice.spec(
+                    device ?? environment ?? "auto", rank: rank, size: communicator.size, localRank: communicator.localRank, gpus: gpus)
+                return try DeviceSelection.resolve([spec], quiet: quiet)[0]
+            }
         }
         run.communicationTimeout = commTimeout
         if let status = interrupt.exitStatus { throw ExitCode(status) }  // stopped while loading: nothing trained
@@ -224,18 +235,8 @@ struct TrainCommand: ParsableCommand {
             try TensorBoardTrainingLog(logDirectory: URL(fileURLWithPath: $0), schedule: run.schedule)
         }
         var boardError: (any Error)?
-        let profiler = quiet || profile == nil ? nil : Profiler()
-        Profiler.current = profiler
-        defer {
-            Profiler.current = nil
-            if let profiler, let profile {
-                do {
-                    try ChromeTrace.write(profiler.spans, to: URL(fileURLWithPath: profile), process: "cortado train")
-                } catch {
-                    Terminal.note("Error: \(error)")
-                }
-            }
-        }
+        profiledDevices = [run.device]
+        if let profiler { Profiler.current = profiler }
         let outcome = try run.run(
             shouldStop: { interrupt.isRequested }, progress: { if !quiet { display.update($0) } },
             stepLoss: { step, loss in

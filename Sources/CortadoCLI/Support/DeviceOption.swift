@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cortado
+import CortadoTraining
 import Foundation
 
 /// Resolves `--device` values (or `CORTADO_DEVICE`, or `auto`) to devices, printing the one-line
@@ -17,6 +18,27 @@ enum DeviceSelection {
         }
         if devices.contains(.cpu), !quiet, let advice = Device.cpuPerformanceAdvice { Terminal.note("note: \(advice)") }
         return devices
+    }
+
+    /// For `auto` and `auto:fresh` (as given, or from `CORTADO_DEVICE`), the probe that measures
+    /// every device on the workload; `nil` for a named device.
+    static func probe(_ spec: String?) -> DeviceProbe? {
+        let value = (spec ?? ProcessInfo.processInfo.environment["CORTADO_DEVICE"] ?? "auto").trimmingCharacters(in: .whitespaces).lowercased()
+        guard value == "auto" || value == "auto:fresh" else { return nil }
+        return DeviceProbe(fresh: value == "auto:fresh")
+    }
+
+    /// Prints what `--device auto` measured and chose (or, when it measured nothing, what it
+    /// fell back to), and the cpu's performance advice when the cpu was chosen.
+    static func report(_ decision: DeviceDecision?, device: Device, quiet: Bool = false) {
+        guard !quiet else { return }
+        if let decision {
+            Terminal.note(decision.summary)
+            if let note = decision.note { Terminal.note("note: \(note)") }
+        } else if let notice = try? Device.resolve("auto").notice {
+            Terminal.note(notice + " (not measured: the model loads with its data)")
+        }
+        if device == .cpu, let advice = Device.cpuPerformanceAdvice { Terminal.note("note: \(advice)") }
     }
 }
 

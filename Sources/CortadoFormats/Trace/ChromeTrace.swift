@@ -5,13 +5,16 @@ import Foundation
 /// microseconds, the process and thread, and the span's arguments.
 public enum ChromeTrace {
     /// The JSON document of `spans`, sorted by start time; `process` names the process row.
-    public static func json(_ spans: [Profiler.Span], process: String = "cortado", processID: Int = 1) throws -> Data {
+    /// `lanes` names rows that are not host threads (a device's kernels) by their thread number.
+    public static func json(
+        _ spans: [Profiler.Span], process: String = "cortado", processID: Int = 1, lanes: [Int: String] = [:]
+    ) throws -> Data {
         var events: [[String: Any]] = [
             ["name": "process_name", "ph": "M", "pid": processID, "tid": 0, "args": ["name": process]],
         ]
         for thread in Set(spans.map(\.thread)).sorted() {
             events.append(["name": "thread_name", "ph": "M", "pid": processID, "tid": thread,
-                           "args": ["name": thread == 0 ? "main" : "thread \(thread)"]])
+                           "args": ["name": lanes[thread] ?? (thread == 0 ? "main" : "thread \(thread)")]])
         }
         for span in spans.sorted(by: { ($0.start, -$0.duration) < ($1.start, -$1.duration) }) {
             var event: [String: Any] = [
@@ -24,11 +27,11 @@ public enum ChromeTrace {
         return try JSONSerialization.data(withJSONObject: ["traceEvents": events, "displayTimeUnit": "ms"], options: [.sortedKeys])
     }
 
-    /// Writes the trace of `spans` to `url` atomically.
+    /// Writes the trace of `spans` to `url` atomically (`lanes` as in ``json(_:process:processID:lanes:)``).
     /// - Throws: ``FormatError`` naming the file when it cannot be written.
-    public static func write(_ spans: [Profiler.Span], to url: URL, process: String = "cortado") throws {
+    public static func write(_ spans: [Profiler.Span], to url: URL, process: String = "cortado", lanes: [Int: String] = [:]) throws {
         do {
-            try json(spans, process: process).write(to: url, options: .atomic)
+            try json(spans, process: process, lanes: lanes).write(to: url, options: .atomic)
         } catch {
             throw FormatError(url, "cannot be written: \(error.localizedDescription)")
         }

@@ -20,8 +20,14 @@ public final class Sequential: Module {
         layers.enumerated().map { ("\($0.offset)", $0.element) }
     }
 
-    /// Applies each layer to the previous one's output.
+    /// Applies each layer to the previous one's output; while a ``Profiler`` records, each layer
+    /// is a span of category `layer` named by its position and type (`0 Conv2D`).
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try layers.reduce(x) { try $1($0) }
+        guard Profiler.current != nil else { return try layers.reduce(x) { try $1($0) } }
+        var output = x
+        for (index, layer) in layers.enumerated() {
+            output = try profiled("\(index) \(type(of: layer))", category: "layer") { try layer(output) }
+        }
+        return output
     }
 }

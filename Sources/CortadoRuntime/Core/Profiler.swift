@@ -36,6 +36,17 @@ public final class Profiler: @unchecked Sendable {
     private struct State {
         var spans: [Span] = []
         var threads: [UInt: Int] = [:]
+        /// Each thread's open spans (name, category, arguments), innermost last: the context of
+        /// the operations recorded inside them.
+        var open: [Int: [(name: String, category: String, arguments: [String: String])]] = [:]
+        /// Named rows of the trace that are not host threads (an OpenCL device's kernels).
+        var lanes: [String: Int] = [:]
+
+        mutating func thread(_ key: UInt) -> Int {
+            let id = threads[key] ?? threads.count
+            threads[key] = id
+            return id
+        }
     }
 
     private let origin = DispatchTime.now().uptimeNanoseconds
@@ -65,10 +76,70 @@ public final class Profiler: @unchecked Sendable {
         let end = now()
         let thread = UInt(bitPattern: Thread.current.hash)
         state.withLock { state in
-            let id = state.threads[thread] ?? state.threads.count
-            state.threads[thread] = id
+            let id = state.thread(thread)
             state.spans.append(Span(name: name, category: category, start: start, duration: end - start, thread: id, arguments: arguments))
         }
+    }
+
+    /// Marks a span as open on this thread, so operations recorded inside it carry its step,
+    /// layer and phase; ``close(_:category:)`` ends it.
+    func open(_ name: String, category: String, arguments: [String: String]) {
+        let thread = UInt(bitPattern: Thread.current.hash)
+        state.withLock { state in state.open[state.thread(thread), default: []].append((name, category, arguments)) }
+    }
+
+    /// Ends the innermost open span `name` of `category` on this thread.
+    func close(_ name: String, category: String) {
+        let thread = UInt(bitPattern: Thread.current.hash)
+        state.withLock { state in
+            let id = state.thread(thread)
+            if let index = state.open[id]?.lastIndex(where: { $0.name == name && $0.category == category }) {
+                state.open[id]?.remove(at: index)
+            }
+        }
+    }
+
+    /// The innermost open span of category `layer` on this thread, if any.
+    public func currentLayer() -> String? {
+        let thread = UInt(bitPattern: Thread.current.hash)
+        return state.withLock { state in state.open[state.thread(thread)]?.last { $0.category == "layer" }?.name }
+    }
+
+    /// Records one backend operation that started at `start` and ends now, on `device`, with the
+    /// OpenCL kernels it launched (`cpu` for the CPU backend), in the context of the spans open on
+    /// this thread: its `step` (or evaluation `batch`), `layer` (the innermost span of category `layer`) and `phase` (the
+    /// innermost other span, such as `forward`, `backward`, `optimizer` or `evaluate`).
+    public func recordOperation(_ name: String, device: String, kernels: [String], since start: Double) {
+        let end = now()
+        let thread = UInt(bitPattern: Thread.current.hash)
+        state.withLock { state in
+            let id = state.thread(thread)
+            var arguments = ["device": device, "kernel": kernels.isEmpty ? (device == "cpu" ? "cpu" : "none") : kernels.joined(separator: ", ")]
+            for entry in (state.open[id] ?? []).reversed() {
+                if arguments["step"] == nil, let step = entry.arguments["step"] { arguments["step"] = step }
+                if arguments["batch"] == nil, let batch = entry.arguments["batch"] { arguments["batch"] = batch }
+                if entry.category == "layer" {
+                    if arguments["layer"] == nil { arguments["layer"] = entry.name }
+                } else if arguments["phase"] == nil, entry.name != "step", entry.name != "batch" {
+                    arguments["phase"] = entry.name
+                }
+            }
+            state.spans.append(Span(name: name, category: "op", start: start, duration: end - start, thread: id, arguments: arguments))
+        }
+    }
+
+    /// Records a span on the named row `lane` (such as `opencl:0 kernels`) rather than a thread.
+    public func record(_ name: String, category: String, lane: String, start: Double, duration: Double, arguments: [String: String]) {
+        state.withLock { state in
+            let id = state.lanes[lane] ?? 1000 + state.lanes.count
+            state.lanes[lane] = id
+            state.spans.append(Span(name: name, category: category, start: start, duration: duration, thread: id, arguments: arguments))
+        }
+    }
+
+    /// The names of the trace's rows that are not host threads, by their ``Span/thread`` number.
+    public var laneNames: [Int: String] {
+        state.withLock { state in Dictionary(uniqueKeysWithValues: state.lanes.map { ($1, $0) }) }
     }
 
     /// Starts a span of ``current`` (if one is installed) that ``Interval/end()`` finishes: for work
@@ -89,10 +160,12 @@ public final class Profiler: @unchecked Sendable {
             self.category = category
             self.arguments = arguments
             start = profiler?.now() ?? 0
+            profiler?.open(name, category: category, arguments: arguments)
         }
 
         /// Records the span, from its beginning to now.
         public func end() {
+            profiler?.close(name, category: category)
             profiler?.record(name, category: category, since: start, arguments: arguments)
         }
     }
@@ -100,9 +173,22 @@ public final class Profiler: @unchecked Sendable {
     /// Runs `body` and records it as a span.
     public func span<T>(_ name: String, category: String, arguments: [String: String] = [:], _ body: () throws -> T) rethrows -> T {
         let start = now()
-        defer { record(name, category: category, since: start, arguments: arguments) }
+        open(name, category: category, arguments: arguments)
+        defer {
+            close(name, category: category)
+            record(name, category: category, since: start, arguments: arguments)
+        }
         return try body()
     }
+}
+
+/// Runs `body` as part of `layer` for the operations ``Profiler/current`` records (the backward
+/// pass of a layer's operations), without a span of its own.
+public func profiledLayer<T>(_ layer: String?, _ body: () throws -> T) rethrows -> T {
+    guard let layer, let profiler = Profiler.current else { return try body() }
+    profiler.open(layer, category: "layer", arguments: [:])
+    defer { profiler.close(layer, category: "layer") }
+    return try body()
 }
 
 /// Runs `body`, recorded as a span of ``Profiler/current`` when one is installed.

@@ -2,8 +2,9 @@
 ///
 /// Devices are named by one string everywhere (the `--device` flag, `CORTADO_DEVICE`, this API):
 /// `cpu`; `gpu` / `gpu:N` (the N-th OpenCL GPU); `opencl` / `opencl:N` (the N-th OpenCL device of any
-/// type); `auto` (the first OpenCL GPU, else `cpu`). ``Device/init(_:)`` resolves a string to the
-/// canonical device, whose ``id`` is `cpu` or `opencl:N`.
+/// type); `auto` (the first OpenCL GPU, else `cpu`; `cortado train` instead measures every device
+/// on the model, see CortadoTraining's `DeviceProbe`), and `auto:fresh`, the same here.
+/// ``Device/init(_:)`` resolves a string to the canonical device, whose ``id`` is `cpu` or `opencl:N`.
 public struct Device: Hashable, Sendable, CustomStringConvertible {
     /// Which backend runs the device's operations.
     public enum Kind: String, Sendable, Codable {

@@ -19,7 +19,9 @@ package final class DeviceRegistry: Sendable {
 
     /// Resolves a device string; see ``Device``.
     package func resolve(_ rawSpec: String) throws -> DeviceResolution {
-        let spec = rawSpec.trimmingWhitespace().lowercased()
+        var spec = rawSpec.trimmingWhitespace().lowercased()
+        // `auto:fresh` measures again where `auto` measures (training); elsewhere it is `auto`.
+        if spec == "auto:fresh" { spec = "auto" }
         let (name, number) = Self.split(spec)
         let gpus = openCLDevices.filter { $0.info.type == .gpu }
         func fail(_ reason: String) -> CortadoError {
@@ -81,13 +83,14 @@ package final class DeviceRegistry: Sendable {
     /// The backend running `device`, created on first use.
     package func backend(for device: Device) throws -> any Backend {
         if let backend = backends.withLock({ $0[device] }) { return backend }
-        let backend: any Backend
+        var backend: any Backend
         switch device.kind {
         case .cpu:
             backend = CPUBackend(device: device)
         case .opencl:
             backend = try OpenCLBackend(record: record(for: device), device: device)
         }
+        if OperationProfiling.recordsOperations { backend = ProfilingBackend(backend) }
         return backends.withLock { backends in
             if let existing = backends[device] { return existing }
             backends[device] = backend
@@ -99,19 +102,25 @@ package final class DeviceRegistry: Sendable {
 extension DeviceRegistry {
     /// How much kernel compilation `device` has done (zero for the CPU backend).
     package func compileStatistics(for device: Device) throws -> CompileStatistics {
-        (try backend(for: device) as? OpenCLBackend)?.compileStatistics ?? CompileStatistics()
+        (try backend(for: device).unwrapped as? OpenCLBackend)?.compileStatistics ?? CompileStatistics()
     }
 }
 
 extension Device {
     /// Runs `body`, waits for the device, and returns the device-side time of each OpenCL kernel it
     /// launched (kernel name and seconds, in launch order); empty for the CPU, whose operations
-    /// finish before returning.
+    /// finish before returning, and for an OpenCL device first used before
+    /// ``OperationProfiling/enableEventProfiling()``.
     public func profileKernels(_ body: () throws -> Void) throws -> [(kernel: String, seconds: Double)] {
-        guard let backend = try DeviceRegistry.shared.backend(for: self) as? OpenCLBackend else {
+        guard let backend = try DeviceRegistry.shared.backend(for: self).unwrapped as? OpenCLBackend else {
             try body()
             return []
         }
         return try backend.profileKernels(body)
     }
+}
+
+extension Backend {
+    /// The backend doing the work: itself, or the one a ``ProfilingBackend`` forwards to.
+    package var unwrapped: any Backend { (self as? ProfilingBackend)?.base ?? self }
 }

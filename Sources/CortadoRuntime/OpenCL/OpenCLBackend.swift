@@ -18,6 +18,8 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
     let queue: cl_command_queue
     let deviceID: cl_device_id
     let programs: ProgramCache
+    /// Whether the queue was made with `CL_QUEUE_PROFILING_ENABLE`.
+    let eventProfiling: Bool
     /// Whether the device has `cl_khr_integer_dot_product` (int8 products use its `dot` on `char4`).
     let integerDotProduct: Bool
 
@@ -27,6 +29,8 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         var kernels: [String: cl_kernel] = [:]
         var pendingUploads: [(event: cl_event, staging: UnsafeMutableRawPointer)] = []
         var profiler: KernelProfiler?
+        /// Every launch's event, while operations are recorded (``OperationProfiling``).
+        var trace: KernelTrace?
     }
     private let launchState = Locked(LaunchState())
     /// Kernels (by program options and name) whose work-group size the device refused: they are
@@ -83,15 +87,19 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
             throw CortadoError.openCL(OpenCLFailure("clCreateContext", device: device, info: record.info, code: status))
         }
         self.context = context
-        // In order; profiling lets `cortado bench` read device-side times from events.
+        // In order; profiling (only when asked for: `--profile`, `cortado bench`) lets device-side
+        // times be read from events.
+        let profiling = OperationProfiling.eventProfiling
+        eventProfiling = profiling
         guard let queue = clCreateCommandQueue(
-            context, record.deviceID, cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE), &status),
+            context, record.deviceID, cl_command_queue_properties(profiling ? CL_QUEUE_PROFILING_ENABLE : 0), &status),
             status == CL_SUCCESS
         else {
             clReleaseContext(context)
             throw CortadoError.openCL(OpenCLFailure("clCreateCommandQueue", device: device, info: record.info, code: status))
         }
         self.queue = queue
+        if OperationProfiling.recordsOperations { launchState.withLock { $0.trace = KernelTrace() } }
         self.programs = ProgramCache(
             context: context, deviceID: record.deviceID, device: device, info: record.info,
             storesBinaries: table.cacheProgramBinaries)
@@ -251,6 +259,11 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
                 var event: cl_event?
                 try enqueue(handle, kernel, key: key, global: &globalSize, local: &localSize, event: &event)
                 if let event { profiler.record(kernel, event) }
+            } else if let trace = state.trace, let recorder = Profiler.current {
+                var event: cl_event?
+                let enqueued = recorder.now()
+                try enqueue(handle, kernel, key: key, global: &globalSize, local: &localSize, event: &event)
+                if let event { trace.record(kernel, event, enqueued: enqueued) }
             } else {
                 try enqueue(handle, kernel, key: key, global: &globalSize, local: &localSize, event: nil)
             }
@@ -260,12 +273,40 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
     /// Records every kernel launched during `body`, waits for them, and returns each launch's
     /// kernel name and device-side duration (from OpenCL event profiling), in launch order.
     package func profileKernels(_ body: () throws -> Void) throws -> [(kernel: String, seconds: Double)] {
+        guard eventProfiling else {
+            try body()
+            return []
+        }
         let profiler = KernelProfiler()
         launchState.withLock { $0.profiler = profiler }
         defer { launchState.withLock { $0.profiler = nil } }
         try body()
         try synchronize()
         return profiler.durations()
+    }
+}
+
+extension OpenCLBackend {
+    /// Starts attributing launched kernels to the operation `name` (``ProfilingBackend``).
+    func beginOperation(_ name: String) {
+        launchState.withLock { $0.trace?.begin(name) }
+    }
+
+    /// The kernels launched since ``beginOperation(_:)``.
+    func endOperation() -> [String] {
+        launchState.withLock { $0.trace?.end() ?? [] }
+    }
+
+    /// Records the device time of every traced launch that has finished into `profiler`, on the
+    /// row `<device> kernels`. Called after the host waited for the queue (a read, a synchronize).
+    func flushKernelTrace(into profiler: Profiler) {
+        let finished = launchState.withLock { $0.trace?.takeFinished() ?? [] }
+        for launch in finished {
+            profiler.record(
+                launch.kernel, category: "kernel", lane: "\(device.id) kernels", start: launch.start, duration: launch.duration,
+                arguments: ["device": device.id, "op": launch.operation, "kernel": launch.kernel,
+                            "device_us": String(format: "%.3f", launch.duration)])
+        }
     }
 }
 

@@ -232,8 +232,8 @@ enum ProgramBinaryFile {
 }
 
 /// A 128-bit FNV-1a hash (two 64-bit lanes) used as a cache key; stable across runs and machines.
-enum StableHash {
-    static func hex(_ text: String) -> String {
+package enum StableHash {
+    package static func hex(_ text: String) -> String {
         var a: UInt64 = 0xcbf2_9ce4_8422_2325
         var b: UInt64 = 0x6c62_272e_07bb_0142
         for byte in text.utf8 {

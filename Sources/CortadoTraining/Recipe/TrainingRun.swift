@@ -56,17 +56,41 @@ public final class TrainingRun {
     public var checkpointMetadata: [String: String] = [:]
     /// Each rank's device id and name (this rank's alone until ``prepare(options:communicator:device:)`` gathers them).
     public internal(set) var rankDevices: [String]
+    /// How ``init(options:probe:fallback:)`` chose the device: every candidate's speed and the
+    /// choice; `nil` when the device was given.
+    public private(set) var deviceDecision: DeviceDecision?
 
     /// Prepares this process's part of the run: checks the options and the checkpoint to resume,
     /// loads the data, builds or restores the model and its optimizer. No collective operation
     /// runs here: a data-parallel run goes through ``prepare(options:communicator:device:)``.
     /// - Throws: ``TrainingError``, ``CheckpointError`` or ``DataError`` naming the flag or file at fault.
-    public init(options: TrainingOptions, device: Device, communicator: any Communicator = SingleProcess()) throws {
+    public convenience init(options: TrainingOptions, device: Device, communicator: any Communicator = SingleProcess()) throws {
+        try self.init(options: options, choice: .fixed(device), communicator: communicator)
+    }
+
+    /// Prepares a single-process run on the device `probe` finds fastest for this model, batch and
+    /// precision (``DeviceProbe``: a few steps of throwaway copies of the model on each candidate,
+    /// or the cached decision), as `--device auto` does; ``deviceDecision`` holds the figures.
+    /// Probing changes none of the run's numbers: the run's model and random streams are made
+    /// after it, from the seed, as on a device chosen by hand.
+    ///
+    /// A bert-classifier loads its pretrained weights with the data, before any step could be
+    /// timed: it goes to `fallback` unmeasured.
+    /// - Throws: as ``init(options:device:communicator:)``.
+    public convenience init(options: TrainingOptions, probe: DeviceProbe, fallback: Device) throws {
+        try self.init(options: options, choice: .fastest(probe, fallback: fallback), communicator: SingleProcess())
+    }
+
+    /// How the device is chosen.
+    enum DeviceChoice {
+        case fixed(Device)
+        case fastest(DeviceProbe, fallback: Device)
+    }
+
+    private init(options: TrainingOptions, choice: DeviceChoice, communicator: any Communicator) throws {
         try options.validate()
         self.options = options
-        self.device = device
         self.communicator = communicator
-        rankDevices = ["\(device.id) (\((try? device.info.name) ?? device.id))"]
         // Check everything that can fail cheaply before loading data or training; only rank 0 writes.
         let saveURL = options.save.map { URL(fileURLWithPath: $0) }
         if let saveURL, communicator.rank == 0 { try SafeTensors.checkWritable(saveURL) }
@@ -92,12 +116,30 @@ public final class TrainingRun {
         dataSpec = options.data ?? recorded?.data ?? "fashion-mnist"
         let generator = RandomGenerator(seed: options.seed)
         self.generator = generator
-        data = try TrainingData.load(dataSpec, model: modelKind, options: options, recorded: recorded, device: device, generator: generator)
+        // Only a pretrained model (bert-classifier) goes to the device with the data.
+        let dataDevice: Device
+        switch choice {
+        case let .fixed(device): dataDevice = device
+        case let .fastest(_, fallback): dataDevice = fallback
+        }
+        data = try TrainingData.load(dataSpec, model: modelKind, options: options, recorded: recorded, device: dataDevice, generator: generator)
         var train = data.split.train
         if let limit = options.limit { train = train.prefix(limit) }
         self.train = train
         outputs = data.task.outputs(classes: data.classCount)
         loader = try BatchLoader(dataset: train, batchSize: batchSize, shuffle: true, seed: options.seed)
+        let device: Device
+        if case let .fastest(probe, _) = choice, data.pretrained == nil {
+            let decision = try Self.probeDevices(
+                probe, options: options, model: modelKind, data: data, train: train, outputs: outputs, batchSize: batchSize,
+                epochs: options.epochs - (recorded?.epochsCompleted ?? 0))
+            deviceDecision = decision
+            device = decision.device
+        } else {
+            device = dataDevice
+        }
+        self.device = device
+        rankDevices = ["\(device.id) (\((try? device.info.name) ?? device.id))"]
 
         if let checkpoint, let recorded {
             if let saved = recorded.classNames, let classes = data.classNames, saved != classes {

@@ -157,11 +157,7 @@ public final class Trainer {
         var index = max(skipping, 0)
         for batch in loader.batches(epoch: epoch - 1, skipping: skipping) {
             try profiled("step", category: "train", arguments: ["epoch": "\(epoch)", "step": "\(attempted + 1)"]) {
-                optimizer.learningRate = schedule.rate(at: optimizer.stepCount)
-                model.zeroGrad()
-                let (loss, _) = try profiled("forward", category: "train") { try self.loss(on: batch) }
-                try profiled("backward", category: "train") { try loss.backward(gradient: try gradientSeed(like: loss)) }
-                try profiled("optimizer", category: "train") { _ = try applyStep() }
+                let loss = try step(on: batch)
                 attempted += 1
                 try loss.copyElement(to: ring, at: pending.count)
                 pending.append((batch.count, attempted))
@@ -175,6 +171,18 @@ public final class Trainer {
         }
         try readRing(batch: index)
         return (lossSum / Double(max(samples, 1)), samples, seconds(), interrupted)
+    }
+
+    /// One training step on `batch` (learning rate from the schedule, forward, backward, optimizer
+    /// step); returns the loss, still on the device.
+    @discardableResult
+    func step(on batch: Batch) throws -> Tensor {
+        optimizer.learningRate = schedule.rate(at: optimizer.stepCount)
+        model.zeroGrad()
+        let (loss, _) = try profiled("forward", category: "train") { try self.loss(on: batch) }
+        try profiled("backward", category: "train") { try loss.backward(gradient: try gradientSeed(like: loss)) }
+        try profiled("optimizer", category: "train") { _ = try applyStep() }
+        return loss
     }
 
     /// Steps taken so far, fp16 steps skipped for an overflow included.
@@ -217,17 +225,19 @@ public final class Trainer {
         guard dataset.count > 0 else { return totals }
         let loader = try BatchLoader(dataset: dataset, batchSize: batchSize, shuffle: false, seed: 0)
         try withNoGrad {
-            for batch in loader.batches(epoch: 0) {
+            for (index, batch) in loader.batches(epoch: 0).enumerated() {
                 if shouldStop() { break }
-                let (loss, output) = try loss(on: batch)
-                totals.lossSum += Double(try loss.item()) * Double(batch.count)
-                totals.count += Double(batch.count)
-                guard task != .regression, let labels = batch.labels else { continue }
-                for (predicted, label) in zip(try predictedClasses(output), labels) {
-                    if predicted == label { totals.correct += 1 }
-                    if predicted == 1 && label == 1 { totals.truePositives += 1 }
-                    if predicted == 1 && label != 1 { totals.falsePositives += 1 }
-                    if predicted != 1 && label == 1 { totals.falseNegatives += 1 }
+                try profiled("batch", category: "evaluate", arguments: ["batch": "\(index + 1)"]) {
+                    let (loss, output) = try loss(on: batch)
+                    totals.lossSum += Double(try loss.item()) * Double(batch.count)
+                    totals.count += Double(batch.count)
+                    guard task != .regression, let labels = batch.labels else { return }
+                    for (predicted, label) in zip(try predictedClasses(output), labels) {
+                        if predicted == label { totals.correct += 1 }
+                        if predicted == 1 && label == 1 { totals.truePositives += 1 }
+                        if predicted == 1 && label != 1 { totals.falsePositives += 1 }
+                        if predicted != 1 && label == 1 { totals.falseNegatives += 1 }
+                    }
                 }
             }
         }

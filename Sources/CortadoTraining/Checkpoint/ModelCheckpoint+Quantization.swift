@@ -12,7 +12,8 @@ public struct QuantizationRecord: Codable, Sendable, Equatable {
     /// Other weights stored as int8 and computed in float32 once loaded (embedding tables,
     /// recurrent weights): the file is smaller, the arithmetic unchanged.
     public var int8StoredWeights: [String]
-    /// Linear and convolution layers kept in float (asked for, or too small to gain).
+    /// Linear and convolution layers kept in float (asked for, or too small to gain:
+    /// ``QuantizableLayer/gainsFromInt8``).
     public var floatLayers: [String]
     /// With static activation scales (`<layer>.weight.input_scales`): the calibration batches they
     /// came from; `nil`: activations are quantised dynamically.
@@ -111,13 +112,14 @@ extension ModelCheckpoint {
     ) throws -> ([PendingSafeTensor], QuantizationRecord) {
         let layers = model.quantizableLayers()
         let layerWeights = Dictionary(uniqueKeysWithValues: layers.map { ($0.name.isEmpty ? "weight" : "\($0.name).weight", $0.name) })
+        let gains = Dictionary(uniqueKeysWithValues: layers.map { ($0.name, $0.layer.gainsFromInt8) })
         var record = QuantizationRecord(scheme: scheme, int8Layers: [], int8StoredWeights: [], floatLayers: [])
         var tensors: [PendingSafeTensor] = []
         for (name, parameter) in model.namedParameters() {
             let value = parameter.value
             let quantize: Bool
             if let layer = layerWeights[name] {
-                quantize = !keepingFloat(layer)
+                quantize = !keepingFloat(layer) && gains[layer] == true
                 if quantize { record.int8Layers.append(layer) } else { record.floatLayers.append(layer) }
             } else {
                 quantize = value.dtype.isFloatingPoint && value.rank >= 2 && value.count >= smallestQuantizedWeight

@@ -10,10 +10,10 @@ struct QuantizedLayerTests {
     func model(device: Device) throws {
         let generator = RandomGenerator(seed: 7)
         let model = Sequential(
-            try Conv2D(2, 4, kernelSize: 3, padding: 1, device: device, generator: generator), ReLU(), Flatten(),
+            try Conv2D(4, 4, kernelSize: 3, padding: 1, device: device, generator: generator), ReLU(), Flatten(),
             try Linear(4 * 5 * 5, 16, device: device, generator: generator), ReLU(),
             try Linear(16, 3, device: device, generator: generator))
-        let x = try Tensor(Fixtures.values(2 * 2 * 5 * 5, seed: 61), shape: [2, 2, 5, 5], device: device)
+        let x = try Tensor(Fixtures.values(2 * 4 * 5 * 5, seed: 61), shape: [2, 4, 5, 5], device: device)
         let float = try model(x).toArray()
         let names = try model.quantizeLinearLayers(.perChannel, keepingFloat: { $0 == "5" })
         #expect(names == ["0", "3"])
@@ -31,6 +31,16 @@ struct QuantizedLayerTests {
         // Back to float.
         for (_, layer) in layers { try layer.useQuantizedWeight(nil) }
         assertClose(try model(x).toArray(), float, rtol: 0, atol: 0, "float again on \(device)")
+    }
+
+    @Test("a convolution with fewer than 32 inputs per output stays float; a Linear of any width goes int8")
+    func smallConvolutionStaysFloat() throws {
+        let model = Sequential(try Conv2D(1, 4, kernelSize: 3), Flatten(), try Linear(4 * 2 * 2, 3), try Linear(3, 2))
+        #expect(model.quantizableLayers().map(\.layer.gainsFromInt8) == [false, true, true])
+        #expect(try model.quantizeLinearLayers(.perChannel) == ["2", "3"])
+        #expect(model.quantizableLayers()[0].layer.quantizedWeight == nil)
+        let wide = try Conv2D(4, 2, kernelSize: 3)  // 36 inputs per output
+        #expect(wide.gainsFromInt8)
     }
 
     @Test("an int8 weight of the wrong shape is an error")

@@ -462,14 +462,19 @@ void cortado_qgemm_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *s
 }
 
 // --- activation quantisation -------------------------------------------------------------------------
+//
+// Each block's scale is its largest |x| / 127 (dynamic) or the given static one; a block holding a
+// NaN gets a NaN scale either way. A scale that is not positive and finite gives zeros.
 
-static void quantize_block_plain(const float *x, size_t count, int8_t *q, float *scale) {
+static void quantize_block_plain(const float *x, size_t count, const float *fixed, int8_t *q, float *scale) {
     float largest = 0;
+    int nan_seen = 0;
     for (size_t p = 0; p < count; ++p) {
         float v = fabsf(x[p]);
-        largest = v > largest || v != v ? v : largest;
+        nan_seen |= v != v;
+        largest = v > largest ? v : largest;
     }
-    float s = largest / 127.0f;
+    float s = nan_seen ? NAN : fixed ? *fixed : largest / 127.0f;
     *scale = s;
     if (!(s > 0) || !isfinite(s)) {
         memset(q, 0, count);
@@ -484,118 +489,37 @@ static void quantize_block_plain(const float *x, size_t count, int8_t *q, float 
 }
 
 #if defined(__x86_64__)
-BW_TARGET static void quantize_block_avx512(const float *x, size_t count, int8_t *q, float *scale) {
+BW_TARGET static void quantize_block_avx512(const float *x, size_t count, const float *fixed, int8_t *q, float *scale) {
     __m512 largest = _mm512_setzero_ps();
     __mmask16 nan_seen = 0;
     size_t p = 0;
-    for (; p + 16 <= count; p += 16) {
-        __m512 v = _mm512_loadu_ps(x + p);
+    for (; p < count; p += 16) {
+        __mmask16 lanes = count - p >= 16 ? 0xFFFF : (__mmask16)((1u << (count - p)) - 1u);
+        __m512 v = _mm512_maskz_loadu_ps(lanes, x + p);
         largest = _mm512_max_ps(largest, _mm512_abs_ps(v));
-        nan_seen |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        nan_seen |= _mm512_mask_cmp_ps_mask(lanes, v, v, _CMP_UNORD_Q);
     }
-    float top = _mm512_reduce_max_ps(largest);
-    if (nan_seen) top = NAN;
-    for (; p < count; ++p) {
-        float v = fabsf(x[p]);
-        top = v > top || v != v ? v : top;
-    }
-    float s = top / 127.0f;
+    float s = nan_seen ? NAN : fixed ? *fixed : _mm512_reduce_max_ps(largest) / 127.0f;
     *scale = s;
     if (!(s > 0) || !isfinite(s)) {
         memset(q, 0, count);
-        return;
-    }
-    float inverse_scalar = 1.0f / s;
-    __m512 inverse = _mm512_set1_ps(inverse_scalar);
-    __m512 low = _mm512_set1_ps(-127), high = _mm512_set1_ps(127);
-    for (p = 0; p + 16 <= count; p += 16) {
-        __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + p), inverse);
-        v = _mm512_min_ps(_mm512_max_ps(v, low), high);
-        __m512i n = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        _mm_storeu_si128((__m128i *)(q + p), _mm512_cvtepi32_epi8(n));
-    }
-    for (; p < count; ++p) {
-        float v = nearbyintf(x[p] * inverse_scalar);
-        v = v > 127 ? 127 : (v < -127 ? -127 : v);
-        q[p] = (int8_t)v;
-    }
-}
-#endif
-
-void cortado_quantize_rows(const float *x, ptrdiff_t x_row, size_t r0, size_t r1, size_t k, size_t block,
-                           int8_t *q, float *scales) {
-    size_t width = block >= k || block == 0 ? k : block;
-    size_t blocks = k == 0 ? 1 : (k + width - 1) / width;
-#if defined(__x86_64__)
-    int wide = cpu_has(0);
-#endif
-    for (size_t r = r0; r < r1; ++r) {
-        for (size_t b = 0; b < blocks; ++b) {
-            size_t p0 = b * width, count = p0 + width < k ? width : k - p0;
-            const float *xs = x + (ptrdiff_t)r * x_row + p0;
-            int8_t *qs = q + r * k + p0;
-            float *s = scales + r * blocks + b;
-#if defined(__x86_64__)
-            if (wide) { quantize_block_avx512(xs, count, qs, s); continue; }
-#endif
-            quantize_block_plain(xs, count, qs, s);
-        }
-    }
-}
-
-// --- activation quantisation with static scales ------------------------------------------------------
-
-static void quantize_fixed_plain(const float *x, size_t count, float s, int8_t *q, float *scale) {
-    int nan_seen = 0;
-    for (size_t p = 0; p < count; ++p) nan_seen |= x[p] != x[p];
-    *scale = nan_seen ? NAN : s;
-    if (nan_seen || !(s > 0) || !isfinite(s)) {
-        memset(q, 0, count);
-        return;
-    }
-    float inverse = 1.0f / s;
-    for (size_t p = 0; p < count; ++p) {
-        float v = nearbyintf(x[p] * inverse);
-        v = v > 127 ? 127 : (v < -127 ? -127 : v);
-        q[p] = (int8_t)v;
-    }
-}
-
-#if defined(__x86_64__)
-BW_TARGET static void quantize_fixed_avx512(const float *x, size_t count, float s, int8_t *q, float *scale) {
-    if (!(s > 0) || !isfinite(s)) {
-        quantize_fixed_plain(x, count, s, q, scale);
         return;
     }
     __m512 inverse = _mm512_set1_ps(1.0f / s);
     __m512 low = _mm512_set1_ps(-127), high = _mm512_set1_ps(127);
-    __mmask16 nan_seen = 0;
-    size_t p = 0;
-    for (; p + 16 <= count; p += 16) {
-        __m512 v = _mm512_loadu_ps(x + p);
-        nan_seen |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-        v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(v, inverse), low), high);
+    for (p = 0; p < count; p += 16) {
+        __mmask16 lanes = count - p >= 16 ? 0xFFFF : (__mmask16)((1u << (count - p)) - 1u);
+        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, x + p), inverse);
+        v = _mm512_min_ps(_mm512_max_ps(v, low), high);
         __m512i n = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        _mm_storeu_si128((__m128i *)(q + p), _mm512_cvtepi32_epi8(n));
-    }
-    if (p < count) {
-        __mmask16 tail = (__mmask16)((1u << (count - p)) - 1u);
-        __m512 v = _mm512_maskz_loadu_ps(tail, x + p);
-        nan_seen |= _mm512_mask_cmp_ps_mask(tail, v, v, _CMP_UNORD_Q);
-        v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(v, inverse), low), high);
-        __m512i n = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        _mm512_mask_cvtepi32_storeu_epi8(q + p, tail, n);
-    }
-    *scale = s;
-    if (nan_seen) {
-        *scale = NAN;
-        memset(q, 0, count);
+        _mm512_mask_cvtepi32_storeu_epi8(q + p, lanes, n);
     }
 }
 #endif
 
-void cortado_quantize_rows_fixed(const float *x, ptrdiff_t x_row, size_t r0, size_t r1, size_t k, size_t block,
-                                 const float *fixed, int8_t *q, float *scales) {
+// Rows [r0, r1) block by block; `fixed` ([blocks] static scales) or NULL for dynamic ones.
+static void quantize_rows(const float *x, ptrdiff_t x_row, size_t r0, size_t r1, size_t k, size_t block,
+                          const float *fixed, int8_t *q, float *scales) {
     size_t width = block >= k || block == 0 ? k : block;
     size_t blocks = k == 0 ? 1 : (k + width - 1) / width;
 #if defined(__x86_64__)
@@ -604,13 +528,23 @@ void cortado_quantize_rows_fixed(const float *x, ptrdiff_t x_row, size_t r0, siz
     for (size_t r = r0; r < r1; ++r) {
         for (size_t b = 0; b < blocks; ++b) {
             size_t p0 = b * width, count = p0 + width < k ? width : k - p0;
-            const float *xs = x + (ptrdiff_t)r * x_row + p0;
+            const float *xs = x + (ptrdiff_t)r * x_row + p0, *fs = fixed ? fixed + b : NULL;
             int8_t *qs = q + r * k + p0;
             float *s = scales + r * blocks + b;
 #if defined(__x86_64__)
-            if (wide) { quantize_fixed_avx512(xs, count, fixed[b], qs, s); continue; }
+            if (wide) { quantize_block_avx512(xs, count, fs, qs, s); continue; }
 #endif
-            quantize_fixed_plain(xs, count, fixed[b], qs, s);
+            quantize_block_plain(xs, count, fs, qs, s);
         }
     }
+}
+
+void cortado_quantize_rows(const float *x, ptrdiff_t x_row, size_t r0, size_t r1, size_t k, size_t block,
+                           int8_t *q, float *scales) {
+    quantize_rows(x, x_row, r0, r1, k, block, NULL, q, scales);
+}
+
+void cortado_quantize_rows_fixed(const float *x, ptrdiff_t x_row, size_t r0, size_t r1, size_t k, size_t block,
+                                 const float *fixed, int8_t *q, float *scales) {
+    quantize_rows(x, x_row, r0, r1, k, block, fixed, q, scales);
 }

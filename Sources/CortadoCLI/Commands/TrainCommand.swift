@@ -64,10 +64,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Learning rate (default: 0.001 for adam, adamw, rmsprop; 0.01 for sgd, adagrad; 5e-5 for bert-classifier).")
     var lr: Float?
 
-    @Option(help: "Momentum (sgd, rmsprop).")
-    var momentum: Float = 0
+    @Option(help: "Momentum (sgd, rmsprop; default 0, or the resumed checkpoint's).")
+    var momentum: Float?
 
-    @Flag(help: "Nesterov momentum (sgd).")
+    @Flag(help: "Nesterov momentum (sgd; a resumed checkpoint keeps its own).")
     var nesterov = false
 
     @Option(help: "Weight decay (L2; decoupled for adamw; default 0, 0.01 for bert-classifier).")
@@ -113,7 +113,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Type of the weights --save writes: float32 (resumable), or bfloat16 or float16 for a half-size file for inference (eval, predict), without optimizer state.")
     var saveDtype: DType = .float32
 
-    @Option(help: "Continue training from this checkpoint, with its optimizer state.")
+    @Option(help: "Continue training from this checkpoint, with its optimizer state, batch size, learning rate, weight decay, momentum and schedule (flags given explicitly win; a linear or cosine decay then spans the new --epochs).")
     var resume: String?
 
     @Option(help: "Train on the first N training samples only.")
@@ -139,7 +139,7 @@ struct TrainCommand: ParsableCommand {
         options.optimizer = optimizer
         options.learningRate = lr
         options.momentum = momentum
-        options.nesterov = nesterov
+        options.nesterov = nesterov ? true : nil
         options.weightDecay = weightDecay
         options.schedule = schedule
         options.stepEpochs = stepEpochs

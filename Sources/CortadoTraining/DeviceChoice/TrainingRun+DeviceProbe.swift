@@ -6,15 +6,13 @@ extension TrainingRun {
     /// first batch of the training data in file order. The run's own model, generator and loader
     /// are untouched.
     static func probeDevices(
-        _ probe: DeviceProbe, options: TrainingOptions, model kind: BuiltinModel, data: TrainingData, train: Dataset,
-        outputs: Int, batchSize: Int, epochs: Int
+        _ probe: DeviceProbe, options: TrainingOptions, settings: RunHyperparameters, model kind: BuiltinModel,
+        data: TrainingData, train: Dataset, outputs: Int, epochs: Int
     ) throws -> DeviceDecision {
-        let defaults = TrainingDefaults(kind)
-        let optimizerChoice = options.optimizer ?? defaults.optimizer
-        let learningRate = options.learningRate ?? defaults.learningRate ?? optimizerChoice.defaultLearningRate
+        let batchSize = settings.batchSize
         let vocabulary = data.tokenizer?.vocabularySize
         let signature = "\(kind.rawValue) \(train.sampleShape) → \(outputs), vocabulary \(vocabulary.map(String.init) ?? "-"), "
-            + "\(data.task.rawValue), \(optimizerChoice.rawValue)"
+            + "\(data.task.rawValue), \(settings.optimizer.rawValue)"
         let workload = DeviceWorkload(
             signature: signature, batch: batchSize, precision: options.precision.rawValue,
             runSamples: max(epochs, 1) * train.count)
@@ -27,11 +25,9 @@ extension TrainingRun {
             let model = try kind.make(
                 sampleShape: train.sampleShape, outputs: outputs, vocabulary: vocabulary, device: device,
                 generator: RandomGenerator(seed: options.seed))
-            let optimizer = try optimizerChoice.make(
-                model.trainableParameters(), learningRate: learningRate, momentum: options.momentum, nesterov: options.nesterov,
-                weightDecay: options.weightDecay ?? defaults.weightDecay)
+            let optimizer = try settings.makeOptimizer(for: model)
             let trainer = Trainer(
-                model: model, optimizer: optimizer, schedule: LearningRateSchedule(base: learningRate, shape: .constant),
+                model: model, optimizer: optimizer, schedule: LearningRateSchedule(base: settings.learningRate, shape: .constant),
                 task: data.task, device: device, readsTokens: kind.readsTokens, precision: options.precision)
             model.train()
             return {

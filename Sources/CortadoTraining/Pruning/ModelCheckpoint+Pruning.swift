@@ -101,12 +101,12 @@ extension ModelCheckpoint {
         training.save = url.path
         training.epochs = options.fineTuneEpochs
         training.limit = options.fineTuneLimit
-        training.optimizer = OptimizerChoice(rawValue: recorded.optimizer)
-        training.learningRate = recorded.schedule.base
-        training.batchSize = recorded.batchSize
         training.seed = recorded.seed
-        training.momentum = recorded.optimizerHyperparameters["momentum"] ?? 0
-        training.weightDecay = recorded.optimizerHyperparameters["weight_decay"]
+        // The optimizer, rate, decay and batch come from the checkpoint (as for any --resume); the
+        // schedule starts afresh over the fine-tuning epochs, with the model's default shape.
+        let defaults = TrainingDefaults(recorded.model)
+        training.schedule = defaults.schedule
+        training.warmup = defaults.warmup
         let run = try TrainingRun(options: training, device: device)
         run.checkpointMetadata = metadata
         if let masks {

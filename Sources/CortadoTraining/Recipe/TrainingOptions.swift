@@ -42,10 +42,10 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
     public var optimizer: OptimizerChoice?
     /// The learning rate.
     public var learningRate: Float?
-    /// Momentum (sgd, rmsprop).
-    public var momentum: Float = 0
-    /// Nesterov momentum (sgd).
-    public var nesterov = false
+    /// Momentum (sgd, rmsprop; default 0).
+    public var momentum: Float?
+    /// Nesterov momentum (sgd; default off).
+    public var nesterov: Bool?
     /// Weight decay.
     public var weightDecay: Float?
     /// The learning-rate schedule.
@@ -105,8 +105,10 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
         try requireSize(epochs, "--epochs", maximum: Limits.epochs)
         if let batchSize { try requireSize(batchSize, "--batch-size", maximum: Limits.batchSize) }
         if let learningRate { try require(learningRate > 0 && learningRate.isFinite, "--lr must be a positive finite number, not \(learningRate)") }
-        try requireFinite(momentum, "--momentum")
-        try require(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), not \(momentum)")
+        if let momentum {
+            try requireFinite(momentum, "--momentum")
+            try require(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), not \(momentum)")
+        }
         if let weightDecay {
             try requireFinite(weightDecay, "--weight-decay")
             try require(weightDecay >= 0, "--weight-decay must not be negative, not \(weightDecay)")

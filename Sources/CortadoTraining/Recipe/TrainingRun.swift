@@ -110,8 +110,8 @@ public final class TrainingRun {
                 throw TrainingError.invalidOption("--resume \(resume) continues from the checkpoint's own weights; leave out --init")
             }
         }
-        let defaults = TrainingDefaults(modelKind)
-        batchSize = options.batchSize ?? defaults.batchSize
+        let settings = RunHyperparameters(options: options, model: modelKind, recorded: recorded)
+        batchSize = settings.batchSize
         // Resuming on other data (fine-tuning) is allowed when the data fits the model.
         dataSpec = options.data ?? recorded?.data ?? "fashion-mnist"
         let generator = RandomGenerator(seed: options.seed)
@@ -131,7 +131,7 @@ public final class TrainingRun {
         let device: Device
         if case let .fastest(probe, _) = choice, data.pretrained == nil {
             let decision = try Self.probeDevices(
-                probe, options: options, model: modelKind, data: data, train: train, outputs: outputs, batchSize: batchSize,
+                probe, options: options, settings: settings, model: modelKind, data: data, train: train, outputs: outputs,
                 epochs: options.epochs - (recorded?.epochsCompleted ?? 0))
             deviceDecision = decision
             device = decision.device
@@ -168,24 +168,9 @@ public final class TrainingRun {
             startEpoch = 1
             startStep = 0
         }
-        let optimizerChoice = options.optimizer ?? defaults.optimizer
-        let learningRate = options.learningRate ?? defaults.learningRate ?? optimizerChoice.defaultLearningRate
-        optimizer = try optimizerChoice.make(
-            model.trainableParameters(), learningRate: learningRate, momentum: options.momentum, nesterov: options.nesterov,
-            weightDecay: options.weightDecay ?? defaults.weightDecay)
+        optimizer = try settings.makeOptimizer(for: model)
         if let checkpoint { try checkpoint.restore(optimizer, device: device) }
-
-        let totalSteps = loader.batchesPerEpoch * options.epochs
-        let warmup = options.warmup ?? defaults.warmup
-        let warmupSteps = warmup < 1 ? Int(warmup * Double(totalSteps)) : Int(warmup)
-        let shape: LearningRateSchedule.Shape
-        switch options.schedule ?? defaults.schedule {
-        case .constant: shape = .constant
-        case .step: shape = .step(every: options.stepEpochs * loader.batchesPerEpoch, factor: 0.1)
-        case .cosine: shape = .cosine(minimumFactor: 0)
-        case .linear: shape = .linear
-        }
-        schedule = LearningRateSchedule(base: learningRate, shape: shape, warmupSteps: warmupSteps, totalSteps: totalSteps)
+        schedule = settings.schedule(batchesPerEpoch: loader.batchesPerEpoch)
         trainer = Trainer(model: model, optimizer: optimizer, schedule: schedule, task: data.task, device: device,
                           readsTokens: modelKind.readsTokens, paddingId: data.wordPieces?.paddingId, precision: options.precision)
         if let recorded, recorded.seed == options.seed {

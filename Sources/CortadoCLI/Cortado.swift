@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cortado
+import Foundation
 
 /// The `cortado` command: lists devices and benchmarks them.
 @main
@@ -19,6 +20,7 @@ struct CortadoCommand: ParsableCommand {
     /// becomes `--epochs=-3`) so that it reaches the option's check instead of reading as a flag.
     static func main() {
         main(NegativeNumbers.joined(Array(CommandLine.arguments.dropFirst())))
+        if LateFailure.happened { Foundation.exit(1) }
     }
 }
 

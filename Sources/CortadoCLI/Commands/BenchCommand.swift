@@ -79,7 +79,7 @@ struct GemmBench: ParsableCommand {
 
     func run() throws {
         try cpu.apply()
-        let profiler = profiling.start()
+        let profiler = try profiling.start()
         let targets = try DeviceSelection.resolve(devices, fallback: ["cpu"] + Device.all.filter { $0.kind == .opencl }.map(\.id))
         defer { profiling.finish(profiler, devices: targets, process: "cortado bench gemm") }
         var rows: [[String]] = []

@@ -124,7 +124,7 @@ struct EmbedCommand: ParsableCommand {
     func run() throws {
         weights.apply()
         try cpu.apply()
-        let profiler = profiling.start(install: false)
+        let profiler = try profiling.start(install: false)
         var profiledDevices: [Device] = []
         defer { profiling.finish(profiler, devices: profiledDevices, process: "cortado embed") }
         var inputs = texts

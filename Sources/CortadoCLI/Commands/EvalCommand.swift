@@ -54,7 +54,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         weights.apply()
         try cpu.apply()
-        let profiler = profiling.start(install: false)
+        let profiler = try profiling.start(install: false)
         var profiledDevices: [Device] = []
         defer { profiling.finish(profiler, devices: profiledDevices, process: "cortado eval") }
         let saved = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint))

@@ -104,7 +104,7 @@ struct SuiteBench: ParsableCommand {
         try cpu.apply()
         // Device times come from OpenCL events: the queues are made with profiling for the bench.
         OperationProfiling.enableEventProfiling()
-        let profiler = profiling.start()
+        let profiler = try profiling.start()
         let models = self.models.isEmpty ? [.builtin(.cnn)] : self.models
         let targets = try DeviceSelection.resolve(devices, fallback: ["cpu"] + Device.all.filter { $0.kind == .opencl }.map(\.id))
         defer { profiling.finish(profiler, devices: targets, process: "cortado bench suite") }

@@ -209,7 +209,7 @@ struct TrainCommand: ParsableCommand {
         defer { interrupt.stop() }
         // Recording is switched on before any device is used; the profiler records once the run
         // is prepared (not auto's probing steps).
-        let profiler = profiling.start(quiet: quiet, install: false)
+        let profiler = try profiling.start(quiet: quiet, install: false)
         var profiledDevices: [Device] = []
         defer { profiling.finish(profiler, devices: profiledDevices, process: "cortado train") }
         let run: TrainingRun

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Cortado
 import CortadoFormats
+import CortadoTraining
 import Foundation
+import Synchronization
 
 /// `--profile FILE` and `--verbose`: a Chrome trace of the command's spans and of every operation
 /// (device, kernels, host and OpenCL device time, step and layer), and a per-operation table.
@@ -15,16 +17,24 @@ struct ProfileOption: ParsableArguments {
     /// Turns operation recording on before any device is used and makes a profiler, installed
     /// unless `install` is false (the caller installs it when the work to trace begins); `nil`
     /// without `--profile` (or for a quiet rank), when nothing is recorded.
-    func start(quiet: Bool = false, install: Bool = true) -> Profiler? {
-        guard profile != nil, !quiet else { return nil }
+    /// - Throws: when the trace file could not be written (checked before any work, as `--save`).
+    func start(quiet: Bool = false, install: Bool = true) throws -> Profiler? {
+        guard let profile, !quiet else { return nil }
+        do {
+            try SafeTensors.checkWritable(URL(fileURLWithPath: profile))
+        } catch {
+            throw TrainingError.invalidOption("--profile: \(error)")
+        }
         OperationProfiling.enableOperationRecording()
         let profiler = Profiler()
         if install { Profiler.current = profiler }
         return profiler
     }
 
-    /// Waits for `devices`, uninstalls the profiler and writes the trace (an error is reported, not
-    /// thrown: the command's own result stands), then with `--verbose` prints the table on stderr.
+    /// Waits for `devices`, uninstalls the profiler and writes the trace, then with `--verbose`
+    /// prints the table on stderr. A write that fails all the same (a full disk) is reported and
+    /// makes the process exit with status 1 after the command (``LateFailure``), without hiding
+    /// the command's own result or error.
     func finish(_ profiler: Profiler?, devices: [Device], process: String) {
         guard let profiler, let profile else { return }
         for device in devices { try? device.synchronize() }  // the last kernels' device times
@@ -34,6 +44,7 @@ struct ProfileOption: ParsableArguments {
             try ChromeTrace.write(spans, to: URL(fileURLWithPath: profile), process: process, lanes: profiler.laneNames)
         } catch {
             Terminal.note("Error: \(error)")
+            LateFailure.record()
         }
         if verbose { Terminal.note(Self.table(OperationSummary.summarize(spans))) }
     }
@@ -48,4 +59,16 @@ struct ProfileOption: ParsableArguments {
                  row.deviceMilliseconds.map(ms) ?? "-", row.deviceMilliseconds.map { ms($0 / Double(max(row.count, 1))) } ?? "-"]
             })
     }
+}
+
+/// A failure found after a command had done its work (writing its `--profile` trace), which must
+/// still end the process with a non-zero status.
+enum LateFailure {
+    private static let failed = Atomic(false)
+
+    /// Marks the run as failed.
+    static func record() { failed.store(true, ordering: .relaxed) }
+
+    /// Whether ``record()`` was called.
+    static var happened: Bool { failed.load(ordering: .relaxed) }
 }

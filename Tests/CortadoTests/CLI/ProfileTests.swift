@@ -46,13 +46,16 @@ struct ProfileTests {
         #expect(events.filter { $0["ph"] as? String == "M" }.count == 3)
     }
 
-    @Test("a profile that cannot be written is reported, not a crash")
-    func unwritable() throws {
+    @Test("a profile that cannot be written is refused before the work, with status 1", arguments: ["train", "eval"])
+    func unwritable(command: String) throws {
         let directory = try TemporaryDirectory()
-        let result = try Cortado.run(["train", "--model", "linear", "--limit", "64", "--epochs", "1", "--device", "cpu",
-                                      "--profile", directory.file("missing-folder/trace.json")])
-        #expect(!result.crashed)
-        #expect(result.stderr.contains("missing-folder/trace.json"), "\(result.stderr)")
+        let arguments = command == "train"
+            ? ["train", "--model", "linear", "--limit", "64", "--epochs", "1", "--device", "cpu", "--json"]
+            : ["eval", "--checkpoint", directory.file("never-read.safetensors"), "--device", "cpu"]
+        let result = try Cortado.run(arguments + ["--profile", directory.file("missing-folder/trace.json")])
+        #expect(!result.crashed && result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("--profile: ") && result.stderr.contains("missing-folder/trace.json"), "\(result.stderr)")
+        #expect(result.stdout.isEmpty, "no epoch ran: \(result.stdout)")
     }
 
     /// Reads a trace with Python's `json`, checks it is Trace Event JSON (complete events with

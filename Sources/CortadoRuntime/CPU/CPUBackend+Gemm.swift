@@ -40,7 +40,8 @@ extension CPUBackend {
                 product(batch, beta: batch == range.lowerBound ? (piece == 0 ? d.beta : 0) : 1, into: target, ldc: rowStride)
             }
         }
-        guard partials != nil else { return }
+        guard let partials else { return }
+        defer { withExtendedLifetime(partials) {} }  // `sums` points into it
         for piece in 1..<pieces {
             let partial = sums + (piece - 1) * d.m * d.n
             for i in 0..<d.m {

@@ -151,8 +151,13 @@ extension CPUBackend {
         // Per block: the partial Σ dy·x̂ then Σ dy, [blocks, 2, width].
         let partial = wantsParameters ? try allocator.allocate(count: max(blocks * 2 * width, 1), dtype: .float32) : nil
         let partials = partial?.floats
+        defer { withExtendedLifetime((partial, weights)) {} }  // `partials` and `w` point into them
         Parallel.forEach(count: blocks, grain: max(1, Self.elementwiseGrain / max(blockRows * width, 1))) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: wide ? 3 * width : 0) { scratch in
+            // Heap scratch: `withUnsafeTemporaryAllocation` in this function was miscompiled by
+            // Swift 6.3.1 -O (it freed a pointer into a live object), see the check in .ci/run.
+            let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: wide ? 3 * width : 0)
+            defer { scratch.deallocate() }
+            do {
                 for block in range {
                     let sums = partials.map { $0 + block * 2 * width }
                     sums?.initialize(repeating: 0, count: 2 * width)
@@ -177,15 +182,14 @@ extension CPUBackend {
         }
         for (which, target) in [dWeight, dBias].enumerated() {
             guard let target, let partials else { continue }
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { buffer in
-                guard let sum = buffer.baseAddress else { return }
-                sum.initialize(repeating: 0, count: width)
-                for block in 0..<blocks {
-                    let source = partials + (block * 2 + which) * width
-                    for column in 0..<width { sum[column] += source[column] }
-                }
-                ElementAccess.storeFloats(sum, count: width, as: target.dtype, target.handle.hostPointer, at: 0, step: 1)
+            let sum = UnsafeMutablePointer<Float>.allocate(capacity: width)
+            defer { sum.deallocate() }
+            sum.initialize(repeating: 0, count: width)
+            for block in 0..<blocks {
+                let source = partials + (block * 2 + which) * width
+                for column in 0..<width { sum[column] += source[column] }
             }
+            ElementAccess.storeFloats(sum, count: width, as: target.dtype, target.handle.hostPointer, at: 0, step: 1)
         }
     }
 
@@ -196,6 +200,7 @@ extension CPUBackend {
         into y: DeviceBuffer, mean: DeviceBuffer, rstd: DeviceBuffer
     ) throws {
         let (weights, biases) = (try weight.map { try floatCopy(of: $0) }, try bias.map { try floatCopy(of: $0) })
+        defer { withExtendedLifetime((weights, biases)) {} }  // `w` and `b` point into them
         let (w, b) = (weights.map { UnsafePointer($0.floats) }, biases.map { UnsafePointer($0.floats) })
         let (means, rstds) = (mean.floats, rstd.floats)
         Parallel.forEach(count: rows, grain: max(1, Self.elementwiseGrain / max(width, 1))) { range in

@@ -30,6 +30,7 @@ extension CPUBackend {
         let scratchBytes = (cortado_qgemm_scratch_bytes(&whole) + 63) / 64 * 64
         let scratch = try allocator.allocate(count: max(pieces, 1) * scratchBytes, dtype: .uint8)
         let scratchBase = scratch.handle.hostPointer
+        defer { withExtendedLifetime(scratch) {} }  // `scratchBase` points into it
         Parallel.forEachPiece(count: max(pieces, 1), grain: 1) { piece, _ in
             if byColumns {
                 var g = whole

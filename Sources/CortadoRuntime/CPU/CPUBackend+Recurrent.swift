@@ -19,6 +19,7 @@ extension CPUBackend {
         // W_hhᵀ [hidden, width] as the right operand: element (k, n) is W_hh[n, k].
         let packed = try packedPanels(q.recurrentWeight, rowStride: 1, columnStride: q.hidden, k: q.hidden, n: width)
         let hw = try allocator.allocate(count: q.batch * width, dtype: .float32)
+        defer { withExtendedLifetime(hw) {} }  // `product` points into it
         let (states, cells, saved) = (q.states.floats, q.cells?.floats, q.saved.floats)
         let (projected, product, out, mask) = (q.projected.floats, hw.floats, outputs.floats, q.mask.map { UnsafePointer($0.floats) })
         let (stateSize, hidden) = (q.stateSize, q.hidden)
@@ -62,6 +63,7 @@ extension CPUBackend {
         // step are zero.
         let scratch = try allocator.allocate(count: 4 * stateSize, dtype: .float32)
         try fill(scratch, offset: 0, count: 4 * stateSize, value: 0)
+        defer { withExtendedLifetime(scratch) {} }  // `dh` and `dc` point into it
         let dh = [scratch.floats, scratch.floats + stateSize], dc = [scratch.floats + 2 * stateSize, scratch.floats + 3 * stateSize]
         let (saved, states, cells) = (q.saved.floats, q.states.floats, q.cells?.floats)
         let (dOut, byStep, byBatch) = (dOutputs.floats, dGatesByStep.floats, dProjected.floats)

@@ -146,6 +146,7 @@ struct EmbedCommand: ParsableCommand {
         if let profiler { Profiler.current = profiler }
         let embedStart = DispatchTime.now()
         let encodings = try encoder.encode(inputs)
+        try encoder.requireMemory(embedding: encodings, batchSize: batchSize)
         var vectors = try profiled("embed", category: "embed") { try encoder.embed(encodings: encodings, batchSize: batchSize) }
         let loading = seconds(from: loadStart, to: embedStart)
         var embedding = seconds(from: embedStart, to: .now())

@@ -63,6 +63,9 @@ struct EvalCommand: ParsableCommand {
         let test = saved.configuration.readsText
             ? try TextData.forEvaluation(spec, checkpoint: saved.configuration)
             : try DataLoading.forEvaluation(spec, checkpoint: saved.configuration)
+        try MemoryBudget.requireEvaluation(
+            configuration: saved.configuration, batchSize: batchSize, samples: test.count,
+            residentBytes: 4 * Double(test.features.count), device: device)
         let model = try saved.makeTrainedModel(device: device)
         let optimizer = try SGD(model.trainableParameters(), learningRate: 1)  // unused: evaluation only
         let trainer = Trainer(model: model, optimizer: optimizer, schedule: LearningRateSchedule(base: 1),

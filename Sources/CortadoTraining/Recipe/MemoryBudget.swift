@@ -16,10 +16,9 @@ public enum MemoryBudget {
     /// Throws ``TrainingError/invalidOption(_:)`` when `bytes` (computed in floating point, so it
     /// cannot overflow) exceed the budget; `what` says what needs them, e.g. `--batch-size 1000000`.
     public static func require(_ bytes: Double, for what: String) throws {
-        let budget = Self.bytes
+        let (budget, bound) = limit(on: nil)
         guard bytes.isFinite, bytes <= budget else {
-            throw TrainingError.invalidOption(
-                "\(what) needs about \(describe(bytes)), more than the \(describe(budget)) of memory this machine has")
+            throw TrainingError.invalidOption("\(what) needs about \(describe(bytes)), more than \(bound)")
         }
     }
 

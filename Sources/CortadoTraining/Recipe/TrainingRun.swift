@@ -128,6 +128,12 @@ public final class TrainingRun {
         self.train = train
         outputs = data.task.outputs(classes: data.classCount)
         loader = try BatchLoader(dataset: train, batchSize: batchSize, shuffle: true, seed: options.seed)
+        // Before any step (the device probe's included) allocates: refuse a batch that cannot fit.
+        var fixedDevice: Device?
+        if case let .fixed(device) = choice { fixedDevice = device }
+        try Self.requireStepMemory(
+            model: modelKind, data: data, train: train, outputs: outputs, widths: recorded?.widths, batchSize: batchSize,
+            device: fixedDevice)
         let device: Device
         if case let .fastest(probe, _) = choice, data.pretrained == nil {
             let decision = try Self.probeDevices(

@@ -117,6 +117,9 @@ struct SegmentedTensorTests {
             let results = [
                 try a + b, try a * 2.5, try a.relu(), try a + Tensor(bias, device: device),
                 try a.transposed().contiguous(), try a.sliced(axis: 0, 60..<140) - b.sliced(axis: 0, 0..<80),
+                // Segments of 1024 elements read as rows of 5 (row 204 ends on a boundary) into an
+                // output split every 204 rows: the pieces follow both.
+                try Tensor(Array(Self.table[0..<2000]), device: device).reshaped([400, 5]) + Tensor(Array(bias[0..<5]), device: device),
             ]
             return try results.map { try $0.toArray() }
         }
@@ -131,6 +134,7 @@ struct SegmentedTensorTests {
         assertClose(split[3], t.indices.map { t[$0] + bias[$0 % w] }, rtol: 0, atol: 0, "add broadcast")
         assertClose(split[4], (0..<(w * n)).map { t[($0 % n) * w + $0 / n] }, rtol: 0, atol: 0, "transpose")
         assertClose(split[5], (0..<(80 * w)).map { t[60 * w + $0] - other[$0] }, rtol: 0, atol: 0, "sub of slices")
+        assertClose(split[6], (0..<2000).map { t[$0] + bias[$0 % 5] }, rtol: 0, atol: 0, "rows across segments")
     }
 
     @Test("sums over a segmented table, whole and along each axis", arguments: TestDevices.all)

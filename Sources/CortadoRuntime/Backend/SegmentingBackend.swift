@@ -143,24 +143,59 @@ final class SegmentingBackend: Backend, @unchecked Sendable {
         return segments.length / width
     }
 
+    /// The blocks of a `[count, width]` operand (its segments, or itself), each with the ids of
+    /// its rows copied into a buffer of their own (from `indices`, segmented or not).
+    private func idBlocks(
+        _ op: String, _ operand: DeviceBuffer, indices: DeviceBuffer, count: Int, width: Int
+    ) throws -> [(block: DeviceBuffer, ids: DeviceBuffer, count: Int)] {
+        if operand.isSegmented { _ = try rowsPerSegment(op, operand, width: width) }
+        var first = 0
+        var blocks: [(block: DeviceBuffer, ids: DeviceBuffer, count: Int)] = []
+        for block in operand.segments?.buffers ?? [operand] {
+            let rows = Swift.min(block.count / width, count - first)
+            guard rows > 0 else { break }
+            let ids = try allocator.allocate(count: rows, dtype: .int32)
+            try copy(StridedView(contiguous: indices, offset: first, shape: [rows]), to: StridedView(contiguous: ids, shape: [rows]))
+            blocks.append((block, ids, rows))
+            first += rows
+        }
+        return blocks
+    }
+
+    /// The parts of a table written by a row op: its segments (or itself), each with its first row
+    /// in the whole and its row count.
+    private func rowTargets(_ op: String, _ table: DeviceBuffer, tableRows: Int, width: Int) throws -> [(buffer: DeviceBuffer, first: Int, rows: Int)] {
+        guard let segments = table.segments else { return [(table, 0, tableRows)] }
+        let rows = try rowsPerSegment(op, table, width: width)
+        return segments.buffers.enumerated().compactMap { index, segment in
+            let first = index * rows
+            return first < tableRows ? (segment, first, Swift.min(segment.count / width, tableRows - first)) : nil
+        }
+    }
+
     func gatherRows(
         _ table: DeviceBuffer, firstRow: Int, tableRows: Int, indices: DeviceBuffer, count: Int, width: Int,
         into out: DeviceBuffer, keepingOthers: Bool
     ) throws {
-        try refuseSegmented("gatherRows", [indices, out])
-        guard let segments = table.segments else {
+        guard table.isSegmented || indices.isSegmented || out.isSegmented else {
             return try base.gatherRows(
                 table, firstRow: firstRow, tableRows: tableRows, indices: indices, count: count, width: width, into: out,
                 keepingOthers: keepingOthers)
         }
-        let rows = try rowsPerSegment("gatherRows", table, width: width)
+        if out.isSegmented || indices.isSegmented {
+            // Each block of output rows gathers with its own ids.
+            for (block, ids, rows) in try idBlocks("gatherRows", out, indices: indices, count: count, width: width) {
+                try gatherRows(
+                    table, firstRow: firstRow, tableRows: tableRows, indices: ids, count: rows, width: width, into: block,
+                    keepingOthers: keepingOthers)
+            }
+            return
+        }
         // The first segment writes every output row (its own, or zeros); the others only theirs.
-        for (index, segment) in segments.buffers.enumerated() {
-            let first = index * rows
-            guard first < tableRows else { break }
+        for (index, target) in try rowTargets("gatherRows", table, tableRows: tableRows, width: width).enumerated() {
             try base.gatherRows(
-                segment, firstRow: firstRow + first, tableRows: Swift.min(segment.count / width, tableRows - first),
-                indices: indices, count: count, width: width, into: out, keepingOthers: keepingOthers || index > 0)
+                target.buffer, firstRow: firstRow + target.first, tableRows: target.rows, indices: indices, count: count,
+                width: width, into: out, keepingOthers: keepingOthers || index > 0)
         }
     }
 
@@ -168,18 +203,28 @@ final class SegmentingBackend: Backend, @unchecked Sendable {
         _ values: DeviceBuffer, indices: DeviceBuffer, count: Int, width: Int, firstRow: Int, tableRows: Int,
         into out: DeviceBuffer
     ) throws {
-        try refuseSegmented("scatterAddRows", [values, indices])
-        guard let segments = out.segments else {
+        guard values.isSegmented || indices.isSegmented || out.isSegmented else {
             return try base.scatterAddRows(
                 values, indices: indices, count: count, width: width, firstRow: firstRow, tableRows: tableRows, into: out)
         }
-        let rows = try rowsPerSegment("scatterAddRows", out, width: width)
-        for (index, segment) in segments.buffers.enumerated() {
-            let first = index * rows
-            guard first < tableRows else { break }
-            try base.scatterAddRows(
-                values, indices: indices, count: count, width: width, firstRow: firstRow + first,
-                tableRows: Swift.min(segment.count / width, tableRows - first), into: segment)
+        let blocks = values.isSegmented || indices.isSegmented
+            ? try idBlocks("scatterAddRows", values, indices: indices, count: count, width: width)
+            : [(values, indices, count)]
+        // Each segment of the table takes the ids in its range; the sums of later blocks of values
+        // go through a scratch segment and are added.
+        for target in try rowTargets("scatterAddRows", out, tableRows: tableRows, width: width) {
+            let whole = StridedView(contiguous: target.buffer, shape: [target.rows * width])
+            var scratch: DeviceBuffer?
+            for (index, (block, ids, rows)) in blocks.enumerated() {
+                let into = index == 0 ? target.buffer : try scratch ?? allocator.allocate(count: target.rows * width, dtype: out.dtype)
+                try base.scatterAddRows(
+                    block, indices: ids, count: rows, width: width, firstRow: firstRow + target.first, tableRows: target.rows,
+                    into: into)
+                if index > 0 {
+                    scratch = into
+                    try base.binary(.add, whole, StridedView(contiguous: into, shape: [target.rows * width]), into: whole)
+                }
+            }
         }
     }
 

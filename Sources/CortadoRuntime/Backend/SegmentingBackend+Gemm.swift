@@ -84,8 +84,10 @@ extension SegmentingBackend {
         var index = 0
         while index < extent {
             let first = o.offset + index * stride
-            guard first + low >= 0 else { throw refusal("gemm", o.buffer, "an operand reaches outside its buffer") }
-            let limit = segments.range(segments.index(of: first + low)).upperBound
+            guard let segment = segments.index(of: first + low) else {
+                throw refusal("gemm", o.buffer, "an operand reaches outside its buffer")
+            }
+            let limit = segments.range(segment).upperBound
             guard first + high < limit else {
                 throw refusal("gemm", o.buffer, "a row of the product straddles two of its segments")
             }
@@ -105,11 +107,10 @@ extension SegmentingBackend {
         let (low, high) = Self.span(
             rows: extents[p.dimensions.rows], rowStride: o.rowStride, columns: extents[p.dimensions.columns],
             columnStride: o.columnStride, batch: p.batch, batchStride: o.batchStride)
-        let index = segments.index(of: Swift.max(offset + low, 0))
-        let range = segments.range(index)
-        guard offset + low >= range.lowerBound, range.contains(offset + high) else {
+        guard let index = segments.index(of: offset + low), segments.range(index).contains(offset + high) else {
             throw refusal("gemm", o.buffer, "a block of the product straddles two of its segments")
         }
+        let range = segments.range(index)
         return MatrixOperand(
             buffer: segments.buffers[index], offset: offset - range.lowerBound, rowStride: o.rowStride,
             columnStride: o.columnStride, batchStride: o.batchStride)

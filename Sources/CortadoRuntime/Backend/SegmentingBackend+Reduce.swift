@@ -57,8 +57,7 @@ extension SegmentingBackend {
         var block = 0
         while block < count {
             let first = offset + block * length
-            let index = segments.index(of: first)
-            guard index < segments.buffers.count else { return nil }
+            guard let index = segments.index(of: first) else { return nil }
             let range = segments.range(index)
             let fitting = Swift.min((range.upperBound - first) / length, count - block)
             guard fitting > 0 else { return nil }

@@ -51,9 +51,8 @@ extension SegmentingBackend {
             return StridedView(buffer: view.buffer, offset: offset, shape: Array(shape), strides: Array(strides))
         }
         let (low, high) = span(shape, strides)
-        let index = segments.index(of: offset + low)
+        guard let index = segments.index(of: offset + low), segments.range(index).contains(offset + high) else { return nil }
         let range = segments.range(index)
-        guard offset + low >= 0, range.contains(offset + high) else { return nil }
         return StridedView(
             buffer: segments.buffers[index], offset: offset - range.lowerBound, shape: Array(shape), strides: Array(strides))
     }
@@ -79,9 +78,11 @@ extension SegmentingBackend {
                 let stride = strides[index].first!
                 let (low, high) = Self.span(rest, strides[index].dropFirst())
                 let first = offsets[index] + start * stride
-                let segment = segments.index(of: Swift.max(first + low, 0))
+                guard let segment = segments.index(of: first + low) else {
+                    throw refusal(op, view.buffer, "a view reaches outside its buffer")
+                }
                 let limit = segments.range(segment).upperBound
-                if first + high >= limit || first + low < 0 {
+                if first + high >= limit {
                     end = start  // this index straddles a boundary
                 } else if stride > 0 {
                     end = Swift.min(end, start + (limit - 1 - high - first) / stride + 1)

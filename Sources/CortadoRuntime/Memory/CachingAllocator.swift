@@ -41,6 +41,7 @@ package final class CachingAllocator: Sendable {
     private let rawAllocate: @Sendable (Int) throws -> BufferHandle
     private let rawFree: @Sendable (BufferHandle) -> Void
     private let maxAllocation: Int
+    private let totalMemory: Int
 
     private struct State: ~Copyable {
         var free: [Int: [BufferHandle]] = [:]
@@ -50,15 +51,17 @@ package final class CachingAllocator: Sendable {
 
     /// - Parameters:
     ///   - maxAllocation: the largest single allocation the device accepts, in bytes.
+    ///   - totalMemory: the device's memory in bytes: no tensor stored in segments may be larger.
     ///   - allocate: makes device memory of the given byte count; throws on failure.
     ///   - free: releases memory made by `allocate`.
     package init(
-        device: Device, maxAllocation: Int,
+        device: Device, maxAllocation: Int, totalMemory: Int = .max,
         allocate: @escaping @Sendable (Int) throws -> BufferHandle,
         free: @escaping @Sendable (BufferHandle) -> Void
     ) {
         self.device = device
         self.maxAllocation = maxAllocation
+        self.totalMemory = totalMemory
         self.rawAllocate = allocate
         self.rawFree = free
     }
@@ -154,6 +157,12 @@ package final class CachingAllocator: Sendable {
         guard count >= 0, !overflow, Self.sizeClass(bytes) > cap,
               let length = AllocationCap.segmentLength(cap: cap, dtype: dtype, rowLength: rowLength)
         else { return try allocate(count: count, dtype: dtype) }
+        // Refused before any segment is made: drivers that overcommit (PoCL) would hand out far
+        // more than they hold.
+        guard bytes <= totalMemory else {
+            throw CortadoError.outOfDeviceMemory(
+                device: device.id, bytes: bytes, detail: "the device has \(formatBytes(totalMemory)) of memory")
+        }
         var buffers: [DeviceBuffer] = []
         buffers.reserveCapacity((count + length - 1) / length)
         for start in stride(from: 0, to: count, by: length) {

@@ -107,8 +107,12 @@ package struct BufferSegments: @unchecked Sendable {
     /// Elements per segment (a multiple of the tensor's row length when a row fits).
     package let length: Int
 
-    /// The segment holding element `element`.
-    package func index(of element: Int) -> Int { element / length }
+    /// The segment holding element `element`, or `nil` outside the buffer.
+    package func index(of element: Int) -> Int? {
+        guard element >= 0 else { return nil }
+        let index = element / length
+        return index < buffers.count ? index : nil
+    }
 
     /// The elements of the whole that segment `index` holds.
     package func range(_ index: Int) -> Range<Int> {

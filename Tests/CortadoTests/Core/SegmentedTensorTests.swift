@@ -32,7 +32,8 @@ struct SegmentedTensorTests {
                 #expect(segmentCount(table) == 3)
                 #expect(table.buffer.segments?.buffers.map(\.count) == [1020, 1020, 360])
                 #expect(tracker.liveBuffers == 3)
-                #expect(tracker.liveBytes <= 3 * Self.cap)
+                // Each segment's size class fits the cap (a reused cached buffer may be larger).
+                #expect(table.buffer.segments?.buffers.allSatisfy { CachingAllocator.sizeClass($0.byteCount) <= Self.cap } == true)
                 #expect(segmentCount(try Tensor.zeros([10, Self.width], device: device)) == 1)
                 // Rows of 8000 bytes cannot stay whole: runs of 1024 elements.
                 let wide = try Tensor.zeros([2, 2000], device: device)

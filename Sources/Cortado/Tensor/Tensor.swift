@@ -77,7 +77,10 @@ public final class Tensor {
             }
             count = product
         }
-        let buffer = try backend.allocator.allocate(count: count, dtype: dtype)
+        // Past the device's allocation cap the buffer is stored in segments of whole rows (along
+        // the first axis), which the backend's segmenting layer takes apart op by op.
+        let rowLength = shape.count > 1 ? count / Swift.max(shape[0], 1) : 1
+        let buffer = try backend.allocator.allocateTensor(count: count, dtype: dtype, rowLength: rowLength)
         return Tensor(
             buffer: buffer, backend: backend, shape: shape, strides: Layout.rowMajorStrides(shape), offset: 0,
             dtype: dtype)

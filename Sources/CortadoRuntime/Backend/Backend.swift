@@ -121,15 +121,21 @@ package protocol Backend: AnyObject, Sendable {
         offset: Int, count: Int
     ) throws
 
-    /// `out[i, :] = table[indices[i], :]` for a contiguous `table[tableRows, width]` and `count`
-    /// `int32` indices (an index outside the table gives a row of zeros).
+    /// `out[i, :] = table[indices[i] − firstRow, :]` for a contiguous `table[tableRows, width]`
+    /// holding rows `firstRow ..< firstRow + tableRows` of an embedding table (all of it when
+    /// `firstRow` is 0, one segment of it otherwise) and `count` `int32` indices; the rows of
+    /// `out` whose index lies outside that range become zeros, or keep their values when
+    /// `keepingOthers` (so each segment of a table fills its own rows).
     func gatherRows(
-        _ table: DeviceBuffer, tableRows: Int, indices: DeviceBuffer, count: Int, width: Int, into out: DeviceBuffer
+        _ table: DeviceBuffer, firstRow: Int, tableRows: Int, indices: DeviceBuffer, count: Int, width: Int,
+        into out: DeviceBuffer, keepingOthers: Bool
     ) throws
-    /// `out[r, :] = Σ_{i : indices[i] = r} values[i, :]` for `out[tableRows, width]`, summed in index
-    /// order so the result is deterministic (the adjoint of ``gatherRows``).
+    /// `out[r, :] = Σ_{i : indices[i] = firstRow + r} values[i, :]` for `out[tableRows, width]`
+    /// (rows `firstRow ..< firstRow + tableRows` of the whole table's gradient), summed in index
+    /// order so the result is deterministic (the adjoint of ``gatherRows(_:firstRow:tableRows:indices:count:width:into:keepingOthers:)``).
     func scatterAddRows(
-        _ values: DeviceBuffer, indices: DeviceBuffer, count: Int, width: Int, tableRows: Int, into out: DeviceBuffer
+        _ values: DeviceBuffer, indices: DeviceBuffer, count: Int, width: Int, firstRow: Int, tableRows: Int,
+        into out: DeviceBuffer
     ) throws
 
     /// Per-row cross-entropy of `logits[rows, classes]` against `int32` labels, with the softmax
@@ -192,6 +198,26 @@ package enum BackendOperation: String, Sendable, CaseIterable {
     case quantizedGemm
     /// ``Backend/quantizeRows(_:rows:width:block:fixed:into:scales:)``, asked for its float input.
     case quantizeRows
+}
+
+extension Backend {
+    /// `out[i, :] = table[indices[i], :]` for a contiguous `table[tableRows, width]` and `count`
+    /// `int32` indices (an index outside the table gives a row of zeros).
+    package func gatherRows(
+        _ table: DeviceBuffer, tableRows: Int, indices: DeviceBuffer, count: Int, width: Int, into out: DeviceBuffer
+    ) throws {
+        try gatherRows(
+            table, firstRow: 0, tableRows: tableRows, indices: indices, count: count, width: width, into: out,
+            keepingOthers: false)
+    }
+
+    /// `out[r, :] = Σ_{i : indices[i] = r} values[i, :]` for `out[tableRows, width]`, summed in index
+    /// order (the adjoint of ``gatherRows(_:tableRows:indices:count:width:into:)``).
+    package func scatterAddRows(
+        _ values: DeviceBuffer, indices: DeviceBuffer, count: Int, width: Int, tableRows: Int, into out: DeviceBuffer
+    ) throws {
+        try scatterAddRows(values, indices: indices, count: count, width: width, firstRow: 0, tableRows: tableRows, into: out)
+    }
 }
 
 extension Backend {

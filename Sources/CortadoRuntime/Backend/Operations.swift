@@ -96,6 +96,14 @@ package enum Distribution: Hashable, Sendable {
     /// uniform number it would get from ``uniform(low:high:)`` on [0, 1) is below `probability`.
     case bernoulli(probability: Float, value: Float)
 
+    /// Elements drawn from one Philox block: 4 (one per word) for uniform and Bernoulli draws, 1 for normal ones.
+    package var valuesPerBlock: Int {
+        switch self {
+        case .uniform, .bernoulli: 4
+        case .normal: 1
+        }
+    }
+
     /// How many Philox blocks (stream positions) `count` elements consume.
     package func blocks(for count: Int) -> Int {
         switch self {

@@ -23,7 +23,7 @@ final class ProfilingBackend: Backend, @unchecked Sendable {
     /// Runs `body` (one operation named `name`) and records it, with the kernels it launched.
     private func record(_ name: String, _ body: () throws -> Void) throws {
         guard let profiler = Profiler.current else { return try body() }
-        let openCL = base as? OpenCLBackend
+        let openCL = base.unwrapped as? OpenCLBackend
         openCL?.beginOperation(name)
         let start = profiler.now()
         defer {
@@ -51,7 +51,7 @@ final class ProfilingBackend: Backend, @unchecked Sendable {
 
     /// After the host waited for the device: the finished kernels' device times into the profile.
     private func flushKernels() {
-        guard let profiler = Profiler.current, let openCL = base as? OpenCLBackend else { return }
+        guard let profiler = Profiler.current, let openCL = base.unwrapped as? OpenCLBackend else { return }
         openCL.flushKernelTrace(into: profiler)
     }
 
@@ -139,12 +139,12 @@ final class ProfilingBackend: Backend, @unchecked Sendable {
         try record("random " + Self.label(distribution)) { try base.random(distribution, seed: seed, counter: counter, into: buffer, offset: offset, count: count) }
     }
 
-    func gatherRows(_ table: DeviceBuffer, tableRows: Int, indices: DeviceBuffer, count: Int, width: Int, into out: DeviceBuffer) throws {
-        try record("gatherRows") { try base.gatherRows(table, tableRows: tableRows, indices: indices, count: count, width: width, into: out) }
+    func gatherRows(_ table: DeviceBuffer, firstRow: Int, tableRows: Int, indices: DeviceBuffer, count: Int, width: Int, into out: DeviceBuffer, keepingOthers: Bool) throws {
+        try record("gatherRows") { try base.gatherRows(table, firstRow: firstRow, tableRows: tableRows, indices: indices, count: count, width: width, into: out, keepingOthers: keepingOthers) }
     }
 
-    func scatterAddRows(_ values: DeviceBuffer, indices: DeviceBuffer, count: Int, width: Int, tableRows: Int, into out: DeviceBuffer) throws {
-        try record("scatterAddRows") { try base.scatterAddRows(values, indices: indices, count: count, width: width, tableRows: tableRows, into: out) }
+    func scatterAddRows(_ values: DeviceBuffer, indices: DeviceBuffer, count: Int, width: Int, firstRow: Int, tableRows: Int, into out: DeviceBuffer) throws {
+        try record("scatterAddRows") { try base.scatterAddRows(values, indices: indices, count: count, width: width, firstRow: firstRow, tableRows: tableRows, into: out) }
     }
 
     func crossEntropy(_ logits: DeviceBuffer, labels: DeviceBuffer, rows: Int, classes: Int, losses: DeviceBuffer, probabilities: DeviceBuffer) throws {

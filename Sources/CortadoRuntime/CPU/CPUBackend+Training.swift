@@ -3,27 +3,29 @@ import Foundation
 
 extension CPUBackend {
     package func gatherRows(
-        _ table: DeviceBuffer, tableRows: Int, indices: DeviceBuffer, count: Int, width: Int, into out: DeviceBuffer
+        _ table: DeviceBuffer, firstRow: Int, tableRows: Int, indices: DeviceBuffer, count: Int, width: Int,
+        into out: DeviceBuffer, keepingOthers: Bool
     ) throws {
         // Rows are copied as bits of the element's width, whatever the type (zero is all zero bits).
+        let rows = firstRow..<(firstRow + tableRows)
         if table.dtype.isHalf {
-            gatherRows(table.halves, tableRows: tableRows, indices: indices.ints, count: count, width: width, into: out.halves)
+            gatherRows(table.halves, rows: rows, indices: indices.ints, count: count, width: width, into: out.halves, keepingOthers: keepingOthers)
         } else {
-            gatherRows(table.floats, tableRows: tableRows, indices: indices.ints, count: count, width: width, into: out.floats)
+            gatherRows(table.floats, rows: rows, indices: indices.ints, count: count, width: width, into: out.floats, keepingOthers: keepingOthers)
         }
     }
 
     private func gatherRows<Element: Numeric>(
-        _ ts: UnsafeMutablePointer<Element>, tableRows: Int, indices idx: UnsafeMutablePointer<Int32>, count: Int, width: Int,
-        into os: UnsafeMutablePointer<Element>
+        _ ts: UnsafeMutablePointer<Element>, rows: Range<Int>, indices idx: UnsafeMutablePointer<Int32>, count: Int,
+        width: Int, into os: UnsafeMutablePointer<Element>, keepingOthers: Bool
     ) {
         Parallel.forEach(count: count, grain: max(1, Self.elementwiseGrain / max(width, 1))) { range in
             for i in range {
                 let row = Int(idx[i])
                 let target = os + i * width
-                if row >= 0 && row < tableRows {
-                    target.update(from: ts + row * width, count: width)
-                } else {
+                if rows.contains(row) {
+                    target.update(from: ts + (row - rows.lowerBound) * width, count: width)
+                } else if !keepingOthers {
                     target.initialize(repeating: 0, count: width)
                 }
             }
@@ -31,17 +33,18 @@ extension CPUBackend {
     }
 
     package func scatterAddRows(
-        _ values: DeviceBuffer, indices: DeviceBuffer, count: Int, width: Int, tableRows: Int, into out: DeviceBuffer
+        _ values: DeviceBuffer, indices: DeviceBuffer, count: Int, width: Int, firstRow: Int, tableRows: Int,
+        into out: DeviceBuffer
     ) throws {
         if values.dtype.isHalf {
             return try widening([values, indices], into: [out]) { b in
-                try scatterAddRows(b[0]!, indices: b[1]!, count: count, width: width, tableRows: tableRows, into: b[2]!)
+                try scatterAddRows(b[0]!, indices: b[1]!, count: count, width: width, firstRow: firstRow, tableRows: tableRows, into: b[2]!)
             }
         }
         let vs = values.floats, idx = indices.ints, os = out.floats
         memset(os, 0, tableRows * width * 4)
         for i in 0..<count {
-            let row = Int(idx[i])
+            let row = Int(idx[i]) - firstRow
             guard row >= 0 && row < tableRows else { continue }
             let target = os + row * width, source = vs + i * width
             for d in 0..<width { target[d] += source[d] }

@@ -19,6 +19,7 @@ package final class CPUBackend: Backend {
         let physicalMemory = Int(clamping: ProcessInfo.processInfo.physicalMemory)
         allocator = CachingAllocator(
             device: device, maxAllocation: physicalMemory > 0 ? physicalMemory : Int.max,
+            totalMemory: physicalMemory > 0 ? physicalMemory : Int.max,
             allocate: { bytes in
                 var pointer: UnsafeMutableRawPointer?
                 guard posix_memalign(&pointer, 64, bytes) == 0, let pointer else {

@@ -16,6 +16,9 @@ public enum CortadoError: Error, CustomStringConvertible, LocalizedError, Equata
     case dtypeMismatch(op: String, dtypes: [DType])
     /// The device ran out of memory while allocating `bytes`.
     case outOfDeviceMemory(device: String, bytes: Int, detail: String)
+    /// An operation met a tensor of `bytes` stored in several buffers (it exceeds the device's
+    /// largest single allocation, `cap`) and cannot take it apart; `detail` says why.
+    case segmentedOperand(op: String, bytes: Int, device: String, cap: Int, detail: String)
     /// An OpenCL call failed: the call, kernel, launch size, device limits and advice.
     case openCL(OpenCLFailure)
     /// An OpenCL program failed to compile on `device` (its name and driver); `log` is the
@@ -51,6 +54,13 @@ public enum CortadoError: Error, CustomStringConvertible, LocalizedError, Equata
             return "out of device memory on \(device) while allocating \(formatBytes(bytes))"
                 + (detail.isEmpty ? "" : " (\(detail))")
                 + "; try a smaller batch size, or 16-bit storage (--precision bf16) to halve the activations' memory"
+        case let .segmentedOperand(op, bytes, device, cap, detail):
+            return "\(op) cannot take a tensor of \(formatBytes(bytes)) on \(device): it exceeds the device's largest "
+                + "single allocation (\(formatBytes(cap))) and is stored in several buffers"
+                + (detail.isEmpty ? "" : " (\(detail))")
+                + "; such tensors support reads and writes, fill, copy, random draws, elementwise ops, the optimizer "
+                + "updates, embedding gathers and scatter-adds, and matrix products split along rows; "
+                + "use a smaller tensor for \(op), or a device with a larger cap (`cortado devices` shows it)"
         case let .openCL(failure):
             return failure.description
         case let .kernelBuild(program, device, log):

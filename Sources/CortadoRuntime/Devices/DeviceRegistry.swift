@@ -90,6 +90,8 @@ package final class DeviceRegistry: Sendable {
         case .opencl:
             backend = try OpenCLBackend(record: record(for: device), device: device)
         }
+        // Tensors over the device's allocation cap are stored in segments, taken apart in front of it.
+        backend = SegmentingBackend(backend)
         if OperationProfiling.recordsOperations { backend = ProfilingBackend(backend) }
         return backends.withLock { backends in
             if let existing = backends[device] { return existing }
@@ -121,6 +123,10 @@ extension Device {
 }
 
 extension Backend {
-    /// The backend doing the work: itself, or the one a ``ProfilingBackend`` forwards to.
-    package var unwrapped: any Backend { (self as? ProfilingBackend)?.base ?? self }
+    /// The backend doing the work: itself, or the one a ``ProfilingBackend`` and a
+    /// ``SegmentingBackend`` forward to.
+    package var unwrapped: any Backend {
+        let inner = (self as? ProfilingBackend)?.base ?? self
+        return (inner as? SegmentingBackend)?.base ?? inner
+    }
 }

@@ -41,6 +41,7 @@ package final class CachingAllocator: Sendable {
     private let rawAllocate: @Sendable (Int) throws -> BufferHandle
     private let rawFree: @Sendable (BufferHandle) -> Void
     private let maxAllocation: Int
+    private let totalMemory: Int
 
     private struct State: ~Copyable {
         var free: [Int: [BufferHandle]] = [:]
@@ -50,15 +51,17 @@ package final class CachingAllocator: Sendable {
 
     /// - Parameters:
     ///   - maxAllocation: the largest single allocation the device accepts, in bytes.
+    ///   - totalMemory: the device's memory in bytes: no tensor stored in segments may be larger.
     ///   - allocate: makes device memory of the given byte count; throws on failure.
     ///   - free: releases memory made by `allocate`.
     package init(
-        device: Device, maxAllocation: Int,
+        device: Device, maxAllocation: Int, totalMemory: Int = .max,
         allocate: @escaping @Sendable (Int) throws -> BufferHandle,
         free: @escaping @Sendable (BufferHandle) -> Void
     ) {
         self.device = device
         self.maxAllocation = maxAllocation
+        self.totalMemory = totalMemory
         self.rawAllocate = allocate
         self.rawFree = free
     }
@@ -136,6 +139,37 @@ package final class CachingAllocator: Sendable {
             state.statistics.peakLiveBytes = max(state.statistics.peakLiveBytes, state.statistics.liveBytes)
         }
         return DeviceBuffer(handle: handle, count: count, dtype: dtype, capacity: capacity, allocator: self)
+    }
+
+    /// The size above which a tensor's buffer is stored in segments: the device's largest single
+    /// allocation, or lower (see ``AllocationCap``). A lowered cap changes only that: the backends'
+    /// own scratch buffers stay limited by the device's real cap.
+    package var cap: Int { AllocationCap.effective(deviceCap: maxAllocation) }
+
+    /// A buffer for a tensor of `count` elements of `dtype` in rows of `rowLength` elements: an
+    /// ordinary buffer when it fits under ``cap``, else one stored in segments of whole rows (of
+    /// elements when a row alone is over the cap), which only ``SegmentingBackend`` takes apart.
+    /// Equal counts, types and row lengths give equal segments, so an elementwise op over a table
+    /// and its gradient pairs segment with segment.
+    package func allocateTensor(count: Int, dtype: DType, rowLength: Int) throws -> DeviceBuffer {
+        let (bytes, overflow) = Swift.max(count, 1).multipliedReportingOverflow(by: dtype.byteSize)
+        let cap = self.cap
+        guard count >= 0, !overflow, Self.sizeClass(bytes) > cap,
+              let length = AllocationCap.segmentLength(cap: cap, dtype: dtype, rowLength: rowLength)
+        else { return try allocate(count: count, dtype: dtype) }
+        // Refused before any segment is made: drivers that overcommit (PoCL) would hand out far
+        // more than they hold.
+        guard bytes <= totalMemory else {
+            throw CortadoError.outOfDeviceMemory(
+                device: device.id, bytes: bytes, detail: "the device has \(formatBytes(totalMemory)) of memory")
+        }
+        var buffers: [DeviceBuffer] = []
+        buffers.reserveCapacity((count + length - 1) / length)
+        for start in stride(from: 0, to: count, by: length) {
+            buffers.append(try allocate(count: Swift.min(length, count - start), dtype: dtype))
+        }
+        return DeviceBuffer(
+            segments: BufferSegments(buffers: buffers, length: length), count: count, dtype: dtype, allocator: self)
     }
 
     /// Takes back the memory of a released buffer.

@@ -1,24 +1,27 @@
 extension OpenCLBackend {
     package func gatherRows(
-        _ table: DeviceBuffer, tableRows: Int, indices: DeviceBuffer, count: Int, width: Int, into out: DeviceBuffer
+        _ table: DeviceBuffer, firstRow: Int, tableRows: Int, indices: DeviceBuffer, count: Int, width: Int,
+        into out: DeviceBuffer, keepingOthers: Bool
     ) throws {
         try checkIndexable(count * width)
         try launch(.indexing(table.dtype), "gather_rows", global: [count * width], local: [parameters.elementwiseWorkGroup], [
-            .buffer(table), .buffer(indices), .buffer(out), .int(count), .int(width), .int(tableRows),
+            .buffer(table), .buffer(indices), .buffer(out), .int(count), .int(width), .int(firstRow), .int(tableRows),
+            .int(keepingOthers ? 1 : 0),
         ])
     }
 
     package func scatterAddRows(
-        _ values: DeviceBuffer, indices: DeviceBuffer, count: Int, width: Int, tableRows: Int, into out: DeviceBuffer
+        _ values: DeviceBuffer, indices: DeviceBuffer, count: Int, width: Int, firstRow: Int, tableRows: Int,
+        into out: DeviceBuffer
     ) throws {
         if values.dtype.isHalf {
             return try widening([values, indices], into: [out]) { b in
-                try scatterAddRows(b[0]!, indices: b[1]!, count: count, width: width, tableRows: tableRows, into: b[2]!)
+                try scatterAddRows(b[0]!, indices: b[1]!, count: count, width: width, firstRow: firstRow, tableRows: tableRows, into: b[2]!)
             }
         }
         try fill(out, offset: 0, count: tableRows * width, value: 0)
         try launch(.indexing(.float32), "scatter_add_rows", global: [width], local: [1], [
-            .buffer(values), .buffer(indices), .buffer(out), .int(count), .int(width), .int(tableRows),
+            .buffer(values), .buffer(indices), .buffer(out), .int(count), .int(width), .int(firstRow), .int(tableRows),
         ])
     }
 

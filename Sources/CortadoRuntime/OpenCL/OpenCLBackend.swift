@@ -109,6 +109,7 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         let sharedContext = UncheckedSendable(context)  // OpenCL contexts are thread-safe
         self.allocator = CachingAllocator(
             device: device, maxAllocation: record.info.maxAllocationBytes ?? Int.max,
+            totalMemory: record.info.globalMemoryBytes > 0 ? record.info.globalMemoryBytes : Int.max,
             allocate: { bytes in
                 var status: cl_int = 0
                 var memory: cl_mem?

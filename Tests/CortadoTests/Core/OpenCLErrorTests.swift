@@ -81,7 +81,7 @@ struct OpenCLErrorTests {
         let expected = try x.softmax(axis: 1).toArray()
         let fallbackDevice = freshOpenCL(173)
         let y = try x.to(fallbackDevice)
-        let backend = try #require(try DeviceRegistry.shared.backend(for: fallbackDevice) as? OpenCLBackend)
+        let backend = try #require(try DeviceRegistry.shared.backend(for: fallbackDevice).unwrapped as? OpenCLBackend)
         // A device that never runs the kernel's work-group size, over two launches.
         let injected = try CLFaultInjection.withFaults("clEnqueueNDRangeKernel@softmax_forward:CL_INVALID_WORK_GROUP_SIZE") {
             let first = try y.softmax(axis: 1).toArray()

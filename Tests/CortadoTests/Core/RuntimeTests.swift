@@ -114,7 +114,7 @@ struct RuntimeTests {
 struct KernelBuildFailureTests {
     @Test("a kernel that fails to compile is an error carrying the compiler's build log")
     func buildLog() throws {
-        let backend = try #require(try DeviceRegistry.shared.backend(for: TestDevices.openCL) as? OpenCLBackend)
+        let backend = try #require(try DeviceRegistry.shared.backend(for: TestDevices.openCL).unwrapped as? OpenCLBackend)
         do {
             try backend.buildProgram(named: "broken", source: "__kernel void broken(__global float* x) { x[0] = undeclared; }")
             Issue.record("a broken kernel built")

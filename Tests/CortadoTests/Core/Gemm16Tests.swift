@@ -26,7 +26,6 @@ struct Gemm16Tests {
                 // B row-major, transposed (columns contiguous), or every other column of a wider
                 // matrix (neither contiguous); A row-major or transposed.
                 for (bLayout, transposedA) in [(0, false), (1, false), (2, false), (0, true), (1, true)] {
-                    let transposedB = bLayout == 1
                     let (aBits, a) = Self.rounded(Fixtures.values(m * k, seed: 11), operands)  // a[i][p] at i*k+p, or p*m+i transposed
                     let (bBits, b) = Self.rounded(Fixtures.values(k * n * 2, seed: 12), operands)  // b[p][j] at p*n+j, j*k+p transposed, or p*2n+2j
                     let oldC = Fixtures.values(m * n, seed: 13)

@@ -79,6 +79,33 @@ struct BenchReportTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: readme)) == first)
     }
 
+    @Test("--merge adds a row measured in another run, labelled with that run's command, to the JSON and the tables")
+    func mergesRows() throws {
+        let directory = try TemporaryDirectory()
+        let readme = directory.file("README.md"), merged = directory.file("merged.json")
+        try "<!-- bench-report:begin -->\n<!-- bench-report:end -->\n".write(toFile: readme, atomically: true, encoding: .utf8)
+        let rounds = (1...3).map { #"{"round": \#($0), "value": \#(Double(100 + $0) + 0.5), "load_average": [1.0, 1.0, 1.0]}"# }.joined(separator: ", ")
+        let gemm = """
+            {"schema": "cortado-bench-report/1", "started": "2026-12-04T09:00:00+00:00", "finished": "2026-12-04T09:01:00+00:00",
+             "invocation": "tools/bench-report --only gemm --device cpu", "quick": false, "rounds": 3, "devices": ["cpu"],
+             "machine": {"cpu": "Fixture CPU", "cores": 2}, "versions": {},
+             "rows": [{"id": "gemm", "title": "sgemm 2048 × 2048", "unit": "GFLOPS", "command": "cortado bench gemm --size 2048 --device D",
+                       "cases": [{"id": "cpu", "label": "`cpu`", "kind": "cortado", "command": "cortado bench gemm --size 2048 --device cpu --json",
+                                  "rounds": [\(rounds)]}]}]}
+            """
+        try gemm.write(toFile: directory.file("gemm.json"), atomically: true, encoding: .utf8)
+        let run = try Self.benchReport(["--from", Self.fixture, "--merge", directory.file("gemm.json"), "--json-out", merged,
+                                        "--readme", readme, "--markdown-out", directory.file("a.md"), "--svg-out", directory.file("a.svg")])
+        #expect(run.status == 0, "\(run.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: merged))) as? [String: Any])["rows"] as? [[String: Any]]
+        #expect(rows?.compactMap { $0["id"] as? String } == ["cnn", "embed", "gemm"])
+        let text = try String(contentsOfFile: readme, encoding: .utf8)
+        #expect(text.contains("| `cortado bench gemm --size 2048 --device D` | 102 GFLOPS |"), "\(text)")
+        #expect(text.contains("The gemm row was measured apart by `tools/bench-report --only gemm --device cpu`, 2026-12-04T09:00:00+00:00"), "\(text)")
+        #expect(text.contains("Measured 2026-12-03 to 2026-12-04"), "\(text)")
+        #expect(text.contains("[merged.json](merged.json)"), "\(text)")
+    }
+
     @Test("a README without the markers is refused and left as it was")
     func refusesUnmarkedReadme() throws {
         let directory = try TemporaryDirectory()

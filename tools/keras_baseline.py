@@ -242,10 +242,13 @@ def main():
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1, as cortado train)")
     parser.add_argument("--batch-size", type=int, default=32,
                         help="samples per step (default 32, the seed documents'; cortado train defaults to 64)")
+    parser.add_argument("--limit", type=int,
+                        help="train on the first N training samples only (as cortado train --limit; the test set stays whole)")
     parser.add_argument("--json", action="store_true", help="print one JSON line on stdout (progress goes to stderr)")
     args = parser.parse_args()
-    if args.epochs < 1 or args.batch_size < 1 or (args.threads is not None and args.threads < 1):
-        parser.error("--epochs, --batch-size and --threads must be at least 1")
+    if args.epochs < 1 or args.batch_size < 1 or (args.threads is not None and args.threads < 1) or \
+            (args.limit is not None and args.limit < 1):
+        parser.error("--epochs, --batch-size, --threads and --limit must be at least 1")
     log = sys.stderr if args.json else sys.stdout
 
     def say(message):
@@ -284,6 +287,8 @@ def main():
         x_test = encode([t for t, _ in test], ids)
         y_train = numpy.array([l for _, l in train], dtype="int32")
         y_test = numpy.array([l for _, l in test], dtype="int32")
+    if args.limit:
+        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
 
     binary = len(classes) == 2
     model = seed_cnn(keras) if images else keras.Sequential([

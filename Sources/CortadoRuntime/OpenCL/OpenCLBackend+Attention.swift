@@ -101,16 +101,18 @@ extension OpenCLBackend {
         _ q: DeviceBuffer, _ k: DeviceBuffer, _ v: DeviceBuffer, keyMask: DeviceBuffer?, _ g: AttentionGeometry,
         into out: DeviceBuffer, logsumexp: DeviceBuffer
     ) throws {
-        if q.dtype.isHalf {
-            return try widening([q, k, v, keyMask], into: [out, logsumexp]) { b in
-                try attention(b[0]!, b[1]!, b[2]!, keyMask: b[3], g, into: b[4]!, logsumexp: b[5]!)
+        try refitting {
+            if q.dtype.isHalf {
+                return try widening([q, k, v, keyMask], into: [out, logsumexp]) { b in
+                    try attention(b[0]!, b[1]!, b[2]!, keyMask: b[3], g, into: b[4]!, logsumexp: b[5]!)
+                }
             }
+            let tiles = try attentionTiles(g)
+            try launch(.attention(tiles), "attention_forward", global: grid(g.queries, tile: tiles.forwardQueries, g),
+                       local: [tiles.forwardQueries],
+                       [.buffer(q), .buffer(k), .buffer(v)] + maskArguments(keyMask, fallback: q)
+                       + [.buffer(out), .buffer(logsumexp)] + shapeArguments(g))
         }
-        let tiles = try attentionTiles(g)
-        try launch(.attention(tiles), "attention_forward", global: grid(g.queries, tile: tiles.forwardQueries, g),
-                   local: [tiles.forwardQueries],
-                   [.buffer(q), .buffer(k), .buffer(v)] + maskArguments(keyMask, fallback: q)
-                   + [.buffer(out), .buffer(logsumexp)] + shapeArguments(g))
     }
 
     /// `attention_backward_delta`, then `attention_backward_dq` per query tile and
@@ -119,25 +121,27 @@ extension OpenCLBackend {
         _ q: DeviceBuffer, _ k: DeviceBuffer, _ v: DeviceBuffer, keyMask: DeviceBuffer?, _ g: AttentionGeometry,
         out: DeviceBuffer, dOut: DeviceBuffer, logsumexp: DeviceBuffer, dq: DeviceBuffer, dk: DeviceBuffer, dv: DeviceBuffer
     ) throws {
-        if q.dtype.isHalf {
-            return try widening([q, k, v, keyMask, out, dOut, logsumexp], into: [dq, dk, dv]) { b in
-                try attentionBackward(b[0]!, b[1]!, b[2]!, keyMask: b[3], g, out: b[4]!, dOut: b[5]!, logsumexp: b[6]!,
-                                      dq: b[7]!, dk: b[8]!, dv: b[9]!)
+        try refitting {
+            if q.dtype.isHalf {
+                return try widening([q, k, v, keyMask, out, dOut, logsumexp], into: [dq, dk, dv]) { b in
+                    try attentionBackward(b[0]!, b[1]!, b[2]!, keyMask: b[3], g, out: b[4]!, dOut: b[5]!, logsumexp: b[6]!,
+                                          dq: b[7]!, dk: b[8]!, dv: b[9]!)
+                }
             }
+            let tiles = try attentionTiles(g)
+            let rows = g.pairs * g.queries
+            let delta = try allocator.allocate(count: max(rows, 1), dtype: .float32)
+            try launch(.attention(tiles), "attention_backward_delta", global: [rows], local: [parameters.elementwiseWorkGroup],
+                       [.buffer(out), .buffer(dOut), .buffer(delta), .int(rows), .int(g.heads), .int(g.queries),
+                        .int(g.sequenceMajor ? 1 : 0)])
+            let common: [KernelArgument] = [.buffer(q), .buffer(k), .buffer(v)] + maskArguments(keyMask, fallback: q)
+                + [.buffer(dOut), .buffer(logsumexp), .buffer(delta)]
+            try launch(.attention(tiles), "attention_backward_dq", global: grid(g.queries, tile: tiles.backwardOwn, g),
+                       local: [tiles.backwardOwn],
+                       common + [.buffer(dq)] + shapeArguments(g))
+            try launch(.attention(tiles), "attention_backward_dkdv", global: grid(g.keys, tile: tiles.backwardOwn, g),
+                       local: [tiles.backwardOwn],
+                       common + [.buffer(dk), .buffer(dv)] + shapeArguments(g))
         }
-        let tiles = try attentionTiles(g)
-        let rows = g.pairs * g.queries
-        let delta = try allocator.allocate(count: max(rows, 1), dtype: .float32)
-        try launch(.attention(tiles), "attention_backward_delta", global: [rows], local: [parameters.elementwiseWorkGroup],
-                   [.buffer(out), .buffer(dOut), .buffer(delta), .int(rows), .int(g.heads), .int(g.queries),
-                    .int(g.sequenceMajor ? 1 : 0)])
-        let common: [KernelArgument] = [.buffer(q), .buffer(k), .buffer(v)] + maskArguments(keyMask, fallback: q)
-            + [.buffer(dOut), .buffer(logsumexp), .buffer(delta)]
-        try launch(.attention(tiles), "attention_backward_dq", global: grid(g.queries, tile: tiles.backwardOwn, g),
-                   local: [tiles.backwardOwn],
-                   common + [.buffer(dq)] + shapeArguments(g))
-        try launch(.attention(tiles), "attention_backward_dkdv", global: grid(g.keys, tile: tiles.backwardOwn, g),
-                   local: [tiles.backwardOwn],
-                   common + [.buffer(dk), .buffer(dv)] + shapeArguments(g))
     }
 }

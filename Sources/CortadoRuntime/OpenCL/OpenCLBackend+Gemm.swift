@@ -2,48 +2,50 @@ extension OpenCLBackend {
     package func gemm(
         _ d: GemmDescriptor, _ a: MatrixOperand, _ b: MatrixOperand, _ c: MatrixOperand
     ) throws {
-        guard d.batch > 0, d.m > 0, d.n > 0 else { return }
-        if d.reduceBatch && d.batch > 1 { return try gemmSummedOverBatch(d, a, b, c) }
-        let g = parameters.gemm
-        if d.k == 0 {
-            // C = beta · C: scale in place (or clear) without touching A and B.
-            let view = StridedView(
-                buffer: c.buffer, offset: c.offset, shape: [d.batch, d.m, d.n],
-                strides: [c.batchStride, c.rowStride, 1])
-            if d.beta != 0 { return try unary(.mulScalar(d.beta), view, into: view) }
-            // beta = 0 must not read C, which may hold NaN.
-            for batch in 0..<d.batch {
-                for row in 0..<d.m {
-                    try fill(c.buffer, offset: c.offset + batch * c.batchStride + row * c.rowStride, count: d.n, value: 0)
+        try refitting {
+            guard d.batch > 0, d.m > 0, d.n > 0 else { return }
+            if d.reduceBatch && d.batch > 1 { return try gemmSummedOverBatch(d, a, b, c) }
+            let g = parameters.gemm
+            if d.k == 0 {
+                // C = beta · C: scale in place (or clear) without touching A and B.
+                let view = StridedView(
+                    buffer: c.buffer, offset: c.offset, shape: [d.batch, d.m, d.n],
+                    strides: [c.batchStride, c.rowStride, 1])
+                if d.beta != 0 { return try unary(.mulScalar(d.beta), view, into: view) }
+                // beta = 0 must not read C, which may hold NaN.
+                for batch in 0..<d.batch {
+                    for row in 0..<d.m {
+                        try fill(c.buffer, offset: c.offset + batch * c.batchStride + row * c.rowStride, count: d.n, value: 0)
+                    }
                 }
+                return
             }
-            return
-        }
-        let kp = g.algorithm == .localTiled ? (d.k + g.tileK - 1) / g.tileK * g.tileK : d.k
-        // Pack B as Bᵀ (n × k) so both operands become [kp][panel] panels.
-        let transposedB = MatrixOperand(
-            buffer: b.buffer, offset: b.offset, rowStride: b.columnStride, columnStride: b.rowStride,
-            batchStride: b.batchStride)
-        let family = KernelFamily.gemm(a.dtype, c.dtype)
-        let packedA = try pack(a, rows: d.m, cols: d.k, kp: kp, panel: g.tileM, batch: d.batch, family)
-        let packedB = try pack(transposedB, rows: d.n, cols: d.k, kp: kp, panel: g.tileN, batch: d.batch, family)
-        let rowTiles = (d.m + g.tileM - 1) / g.tileM
-        let columnTiles = (d.n + g.tileN - 1) / g.tileN
-        let arguments: [KernelArgument] = [
-            .buffer(packedA.buffer), .long(packedA.batchStride), .buffer(packedB.buffer), .long(packedB.batchStride),
-            .buffer(c.buffer), .int(c.offset), .int(c.rowStride), .long(c.batchStride),
-            .int(d.m), .int(d.n), .int(kp), .float(d.alpha), .float(d.beta),
-        ]
-        switch g.algorithm {
-        case .registerBlocked:
-            // The kernel derives its tile from the linear id (grouped walk), so only the product of
-            // the first two extents matters.
-            try launch(family, "gemm_register_blocked", global: [rowTiles, columnTiles, d.batch], local: [1, 1, 1],
-                       arguments)
-        case .localTiled:
-            try launch(family, "gemm_local_tiled",
-                       global: [columnTiles * g.threadsN, rowTiles * g.threadsM, d.batch],
-                       local: [g.threadsN, g.threadsM, 1], arguments)
+            let kp = g.algorithm == .localTiled ? (d.k + g.tileK - 1) / g.tileK * g.tileK : d.k
+            // Pack B as Bᵀ (n × k) so both operands become [kp][panel] panels.
+            let transposedB = MatrixOperand(
+                buffer: b.buffer, offset: b.offset, rowStride: b.columnStride, columnStride: b.rowStride,
+                batchStride: b.batchStride)
+            let family = KernelFamily.gemm(a.dtype, c.dtype)
+            let packedA = try pack(a, rows: d.m, cols: d.k, kp: kp, panel: g.tileM, batch: d.batch, family)
+            let packedB = try pack(transposedB, rows: d.n, cols: d.k, kp: kp, panel: g.tileN, batch: d.batch, family)
+            let rowTiles = (d.m + g.tileM - 1) / g.tileM
+            let columnTiles = (d.n + g.tileN - 1) / g.tileN
+            let arguments: [KernelArgument] = [
+                .buffer(packedA.buffer), .long(packedA.batchStride), .buffer(packedB.buffer), .long(packedB.batchStride),
+                .buffer(c.buffer), .int(c.offset), .int(c.rowStride), .long(c.batchStride),
+                .int(d.m), .int(d.n), .int(kp), .float(d.alpha), .float(d.beta),
+            ]
+            switch g.algorithm {
+            case .registerBlocked:
+                // The kernel derives its tile from the linear id (grouped walk), so only the product of
+                // the first two extents matters.
+                try launch(family, "gemm_register_blocked", global: [rowTiles, columnTiles, d.batch], local: [1, 1, 1],
+                           arguments)
+            case .localTiled:
+                try launch(family, "gemm_local_tiled",
+                           global: [columnTiles * g.threadsN, rowTiles * g.threadsM, d.batch],
+                           local: [g.threadsN, g.threadsM, 1], arguments)
+            }
         }
     }
 

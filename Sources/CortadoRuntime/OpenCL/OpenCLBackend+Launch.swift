@@ -13,10 +13,13 @@ extension OpenCLBackend {
     /// size (`CL_INVALID_WORK_GROUP_SIZE` or `CL_INVALID_WORK_ITEM_SIZE`) of a kernel that does not
     /// fix one at compile time (no `reqd_work_group_size`: such kernels index by global id only and
     /// ignore the excess items), the launch is retried with the size left to the driver, and that
-    /// kernel is launched so from then on, with a one-time note. Any other failure throws
-    /// ``CortadoError/openCL(_:)`` with the launch size and the device's limits.
+    /// kernel is launched so from then on, with a one-time note. A kernel built for a fixed size
+    /// (reductions, LayerNorm, attention, the local-tiled GEMM), refused inside ``refitting(_:)``,
+    /// gets a smaller one: ``refitWorkGroup(_:_:_:refused:)`` shrinks the table and the operation
+    /// runs again. Any other failure throws ``CortadoError/openCL(_:)`` with the launch size and the
+    /// device's limits.
     func enqueue(
-        _ handle: cl_kernel, _ name: String, key: String, global: inout [Int], local: inout [Int],
+        _ handle: cl_kernel, _ name: String, _ family: KernelFamily, key: String, global: inout [Int], local: inout [Int],
         event: UnsafeMutablePointer<cl_event?>?
     ) throws {
         let dimensions = cl_uint(global.count)
@@ -44,6 +47,11 @@ extension OpenCLBackend {
             }
         }
         guard status != CL_SUCCESS else { return }
+        if !driverChooses, status == CL_INVALID_WORK_GROUP_SIZE || status == CL_INVALID_WORK_ITEM_SIZE,
+           try refitWorkGroup(handle, name, family, refused: status)
+        {
+            throw WorkGroupRefit()
+        }
         var refusal = failure(
             "clEnqueueNDRangeKernel", kernel: name, global: global, local: driverChooses ? nil : local, code: status)
         if status == CL_INVALID_WORK_GROUP_SIZE || status == CL_INVALID_WORK_ITEM_SIZE {

@@ -3,48 +3,50 @@ extension OpenCLBackend {
         _ op: ReduceOp, _ x: DeviceBuffer, offset: Int, outer: Int, n: Int, inner: Int,
         scale: Float, into out: DeviceBuffer
     ) throws {
-        try checkIndexable(outer * n * inner)
-        let group = parameters.reductionWorkGroup
-        let elementwise = parameters.elementwiseWorkGroup
-        if op == .argmax {
-            if inner == 1 {
-                try launch(.reduce(x.dtype, x.dtype), "reduce_argmax_rows", global: [outer * group], local: [group], [
-                    .buffer(x), .int(offset), .buffer(out), .int(n),
-                ])
-            } else {
-                try launch(.reduce(x.dtype, x.dtype), "reduce_argmax_columns", global: [outer * inner], local: [elementwise], [
-                    .buffer(x), .int(offset), .buffer(out), .int(outer), .int(n), .int(inner),
-                ])
+        try refitting {
+            try checkIndexable(outer * n * inner)
+            let group = parameters.reductionWorkGroup
+            let elementwise = parameters.elementwiseWorkGroup
+            if op == .argmax {
+                if inner == 1 {
+                    try launch(.reduce(x.dtype, x.dtype), "reduce_argmax_rows", global: [outer * group], local: [group], [
+                        .buffer(x), .int(offset), .buffer(out), .int(n),
+                    ])
+                } else {
+                    try launch(.reduce(x.dtype, x.dtype), "reduce_argmax_columns", global: [outer * inner], local: [elementwise], [
+                        .buffer(x), .int(offset), .buffer(out), .int(outer), .int(n), .int(inner),
+                    ])
+                }
+                return
             }
-            return
-        }
-        let name = op.rawValue
-        if inner > 1 {
-            let blocks = (inner + parameters.columnBlock - 1) / parameters.columnBlock
-            let local = parameters.columnBlock > 1 ? 1 : elementwise
-            try launch(.reduce(x.dtype, out.dtype), "reduce_\(name)_columns", global: [outer * blocks], local: [local], [
-                .buffer(x), .int(offset), .buffer(out), .int(outer), .int(n), .int(inner), .float(scale),
+            let name = op.rawValue
+            if inner > 1 {
+                let blocks = (inner + parameters.columnBlock - 1) / parameters.columnBlock
+                let local = parameters.columnBlock > 1 ? 1 : elementwise
+                try launch(.reduce(x.dtype, out.dtype), "reduce_\(name)_columns", global: [outer * blocks], local: [local], [
+                    .buffer(x), .int(offset), .buffer(out), .int(outer), .int(n), .int(inner), .float(scale),
+                ])
+                return
+            }
+            // Rows. Few long rows leave most of the device idle: split each row into chunks, reduce
+            // the chunks, then reduce the partial results.
+            let chunkLength = max(group * 64, 4096)
+            let chunks = outer < 64 && n > 2 * chunkLength ? min((n + chunkLength - 1) / chunkLength, 256) : 1
+            if chunks == 1 {
+                try launch(.reduce(x.dtype, out.dtype), "reduce_\(name)_rows", global: [outer * group], local: [group], [
+                    .buffer(x), .int(offset), .buffer(out), .int(n), .int(n), .int(1), .float(scale),
+                ])
+                return
+            }
+            let chunk = (n + chunks - 1) / chunks
+            let partial = try allocator.allocate(count: outer * chunks, dtype: .float32)
+            try launch(.reduce(x.dtype, .float32), "reduce_\(name)_rows", global: [outer * chunks * group], local: [group], [
+                .buffer(x), .int(offset), .buffer(partial), .int(n), .int(chunk), .int(chunks), .float(1),
             ])
-            return
-        }
-        // Rows. Few long rows leave most of the device idle: split each row into chunks, reduce
-        // the chunks, then reduce the partial results.
-        let chunkLength = max(group * 64, 4096)
-        let chunks = outer < 64 && n > 2 * chunkLength ? min((n + chunkLength - 1) / chunkLength, 256) : 1
-        if chunks == 1 {
-            try launch(.reduce(x.dtype, out.dtype), "reduce_\(name)_rows", global: [outer * group], local: [group], [
-                .buffer(x), .int(offset), .buffer(out), .int(n), .int(n), .int(1), .float(scale),
+            try launch(.reduce(.float32, out.dtype), "reduce_\(name)_rows", global: [outer * group], local: [group], [
+                .buffer(partial), .int(0), .buffer(out), .int(chunks), .int(chunks), .int(1), .float(scale),
             ])
-            return
         }
-        let chunk = (n + chunks - 1) / chunks
-        let partial = try allocator.allocate(count: outer * chunks, dtype: .float32)
-        try launch(.reduce(x.dtype, .float32), "reduce_\(name)_rows", global: [outer * chunks * group], local: [group], [
-            .buffer(x), .int(offset), .buffer(partial), .int(n), .int(chunk), .int(chunks), .float(1),
-        ])
-        try launch(.reduce(.float32, out.dtype), "reduce_\(name)_rows", global: [outer * group], local: [group], [
-            .buffer(partial), .int(0), .buffer(out), .int(chunks), .int(chunks), .int(1), .float(scale),
-        ])
     }
 
     package func gather(

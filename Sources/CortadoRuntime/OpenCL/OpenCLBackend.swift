@@ -12,8 +12,16 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
     package let allocator: CachingAllocator
     /// What the device is.
     let info: DeviceInfo
-    /// The launch-parameter table in use.
-    package let parameters: KernelParameters
+    /// The launch-parameter table in use: the one chosen at start, until the device refuses the
+    /// work-group size of a kernel built for a fixed one (see ``refitting(_:)``).
+    package var parameters: KernelParameters { table.withLock { $0 } }
+    /// The table behind ``parameters``.
+    let table: Locked<KernelParameters>
+    /// The tuned table loaded from the store, if the backend started with it.
+    let tunedTable: KernelParameters?
+    /// The built-in table of the device's type, fitted to its work-group limit: what a refused
+    /// tuned table gives way to.
+    let builtInTable: KernelParameters
     let context: cl_context
     let queue: cl_command_queue
     let deviceID: cl_device_id
@@ -68,7 +76,8 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
                     + "\(table.largestWorkGroup) but the device runs at most \(limit); using the built-in defaults instead")
             tuned = nil
         }
-        var table = parameters ?? tuned ?? KernelParameters.defaults(for: device.profile ?? KernelProfile(for: record.info.type))
+        let builtIn = KernelParameters.defaults(for: device.profile ?? KernelProfile(for: record.info.type))
+        var table = parameters ?? tuned ?? builtIn
         if parameters == nil, tuned == nil, limit > 0, table.largestWorkGroup > limit {
             RuntimeNotes.emit(
                 "\(device.id) (\(record.info.name)) runs work-groups of at most \(limit); the built-in kernel table "
@@ -76,7 +85,9 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
             table = table.fitted(toWorkGroup: limit)
         }
         try table.validate()
-        self.parameters = table
+        self.table = Locked(table)
+        self.tunedTable = parameters == nil ? tuned : nil
+        self.builtInTable = builtIn.fitted(toWorkGroup: limit)
 
         var status: cl_int = 0
         var properties: [cl_context_properties] = [
@@ -258,15 +269,15 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
             }
             if let profiler = state.profiler {
                 var event: cl_event?
-                try enqueue(handle, kernel, key: key, global: &globalSize, local: &localSize, event: &event)
+                try enqueue(handle, kernel, family, key: key, global: &globalSize, local: &localSize, event: &event)
                 if let event { profiler.record(kernel, event) }
             } else if let trace = state.trace, let recorder = Profiler.current {
                 var event: cl_event?
                 let enqueued = recorder.now()
-                try enqueue(handle, kernel, key: key, global: &globalSize, local: &localSize, event: &event)
+                try enqueue(handle, kernel, family, key: key, global: &globalSize, local: &localSize, event: &event)
                 if let event { trace.record(kernel, event, enqueued: enqueued) }
             } else {
-                try enqueue(handle, kernel, key: key, global: &globalSize, local: &localSize, event: nil)
+                try enqueue(handle, kernel, family, key: key, global: &globalSize, local: &localSize, event: nil)
             }
         }
     }

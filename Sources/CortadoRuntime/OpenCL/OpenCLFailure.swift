@@ -77,9 +77,10 @@ public struct OpenCLFailure: Sendable, Equatable, CustomStringConvertible {
                 + "`cortado check --device <device>`."
         case CL_INVALID_WORK_GROUP_SIZE, CL_INVALID_WORK_ITEM_SIZE, CL_INVALID_GLOBAL_WORK_SIZE:
             return "the device refused the kernel's work-group size (its limits are above). Cortado ignores a tuned "
-                + "table that exceeds the device's limits and uses the built-in defaults, and lets the driver choose "
-                + "the size of kernels that allow it; this kernel needs a fixed size. Remove the tuned table "
-                + "(~/.config/cortado/tuned) or run `cortado tune` again, and report the kernel and limits if it persists."
+                + "table that exceeds the device's limits and uses the built-in defaults, lets the driver choose "
+                + "the size of kernels that allow it, and rebuilds kernels built for a fixed size with smaller ones; "
+                + "this one could not shrink further. Remove the tuned table (~/.config/cortado/tuned) or run "
+                + "`cortado tune` again, and report the kernel and limits if it persists."
         case CL_BUILD_PROGRAM_FAILURE, CL_COMPILER_NOT_AVAILABLE, CL_INVALID_BUILD_OPTIONS:
             return "the driver could not compile Cortado's kernels: update the OpenCL driver, or report the build log "
                 + "with the device and driver above; use --device cpu meanwhile."

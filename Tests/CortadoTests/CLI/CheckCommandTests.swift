@@ -42,6 +42,19 @@ struct CheckCommandTests {
         #expect(notes.count == 1 && notes[0].contains("softmax_forward") && notes[0].contains("driver chooses"), "\(result.stderr)")
     }
 
+    @Test("kernels built for a fixed work-group size, refused once, are rebuilt smaller with a note, and the check passes")
+    func fixedWorkGroupFallback() throws {
+        let result = try Cortado.run(
+            ["check", "--op", "layerNorm", "--op", "sum"],
+            environment: ["CORTADO_CL_INJECT":
+                "clEnqueueNDRangeKernel@layer_norm_forward:-54*1,clEnqueueNDRangeKernel@reduce_sum_rows:-55*1"])
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let notes = result.stderr.split(separator: "\n").filter { $0.contains("rebuilt for work-groups") }
+        #expect(notes.contains { $0.contains("layer_norm_forward") } && notes.contains { $0.contains("reduce_sum_rows") },
+                "\(result.stderr)")
+        #expect(!result.stdout.contains("FAIL"), "\(result.stdout)")
+    }
+
     @Test("an injected allocation failure fails its rows with the out-of-memory advice")
     func allocationAdvice() throws {
         let result = try Cortado.run(["check", "--op", "gatheredRows"], environment: ["CORTADO_CL_INJECT": "clCreateBuffer:-4"])

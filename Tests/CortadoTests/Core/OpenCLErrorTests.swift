@@ -92,20 +92,22 @@ struct OpenCLErrorTests {
         #expect(backend.kernelsWithDriverChosenWorkGroups.count == 1)
     }
 
-    @Test("a refused work-group size of a kernel built for a fixed one is an error with the device's limits and advice")
+    @Test("a refused work-group size that cannot shrink (the one-item register-blocked GEMM) is an error with the device's limits and advice")
     func fixedWorkGroupRefused() throws {
         let device = freshOpenCL(174)
-        let x = try Tensor((0..<210).map { Float($0) }, shape: [6, 7, 5], device: device)
+        let a = try Tensor((0..<35).map { Float($0) }, shape: [5, 7], device: device)
         let error = thrownError {
             // -55 (CL_INVALID_WORK_ITEM_SIZE): a launch with the size left to the driver, which this
             // kernel must not get, would end with another status or none.
-            try CLFaultInjection.withFaults("clEnqueueNDRangeKernel@reduce_sum_rows:-55") { _ = try x.sum(axes: [2]).toArray() }
+            try CLFaultInjection.withFaults("clEnqueueNDRangeKernel@gemm_register_blocked:-55") {
+                _ = try a.matmul(a.transposed()).toArray()
+            }
         }
         guard case let .openCL(failure)? = error else {
             Issue.record("expected an OpenCL failure, got \(String(describing: error))")
             return
         }
-        #expect(failure.kernel == "reduce_sum_rows" && failure.code == -55 && failure.localSize != nil, "\(failure)")
+        #expect(failure.kernel == "gemm_register_blocked" && failure.code == -55 && failure.localSize != nil, "\(failure)")
         let maxWorkGroup = try #require(try device.info.maxWorkGroupSize)
         #expect(failure.limits.contains("max work-group \(maxWorkGroup)"), "\(failure.limits)")
         #expect(failure.limits.contains("this kernel: at most") && failure.limits.contains("built for work-groups of"),

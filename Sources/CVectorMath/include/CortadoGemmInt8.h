@@ -9,8 +9,9 @@
 // (block = k: one per row, the per-output-channel scheme; block = 32: ggml's Q8_0). C is float32.
 //
 // Three paths, chosen by CPUID on first use (or by `cortado_qgemm_set_path`):
-// - AVX-512 VNNI: `vpdpbusd` (u8 × s8 → s32) on 12 × 32 tiles of C in 24 zmm accumulators. A is
-//   made unsigned by adding 128 while it is packed, and 128 · Σ W[j][p] is subtracted per block.
+// - AVX-512 VNNI: `vpdpbusd` (u8 × s8 → s32). W is made unsigned by adding 128 while it is packed,
+//   and 128 · Σ A[i][p] is subtracted per row and block. One scale per row (per output channel):
+//   12 × 32 tiles of C in 24 int32 accumulators; Q8_0 blocks: 6 × 32 tiles, their float32 sums beside.
 // - AVX-512 BW without VNNI: both operands widened to int16 and multiplied by `vpmaddwd` (s16 × s16
 //   pairs → s32), which cannot saturate, unlike `vpmaddubsw` (u8 × s8 pairs summed into s16).
 // - plain C, for any other processor.

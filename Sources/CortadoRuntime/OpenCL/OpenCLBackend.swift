@@ -424,7 +424,10 @@ enum KernelFamily {
         case let .conv(input, output):
             return "-DROWS_PER_ITEM=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0) "
                 + "-DSTORAGE=\(input.kernelCode) -DOUT_STORAGE=\(output.kernelCode)"
-        case let .pool(storage), let .indexing(storage):
+        case let .pool(storage):
+            // The row-per-work-item kernels move whole 16-bit vectors (see storage.cl).
+            return "-DUNALIGNED_VECTORS=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0) -DSTORAGE=\(storage.kernelCode)"
+        case let .indexing(storage):
             return "-DSTORAGE=\(storage.kernelCode)"
         case let .reduce(input, output):
             return "-DREDUCE_WG=\(parameters.reductionWorkGroup) -DCOLUMN_BLOCK=\(parameters.columnBlock) "

@@ -77,24 +77,25 @@ BF16_FROM_FLOATN(4)
 BF16_FROM_FLOATN(8)
 BF16_FROM_FLOATN(16)
 
-// With UNALIGNED_VECTORS (CPU-type devices, where a work-item's rows are vectorised), bfloat16 rows
-// are read and written through vector types of 2-byte alignment, which compile to whole vector
-// moves: PoCL turns vstoreN of a ushort vector into N scalar stores, which made the 16-bit max pool
-// and GEMM results slower than the float32 ones. The OpenCL C spec lets a typedef lower a type's alignment (as GCC
-// does); other builds keep vloadN/vstoreN.
+// With UNALIGNED_VECTORS (set on CPU-type devices, where a work-item's rows are vectorised),
+// bfloat16 rows are read and written through vector types of 2-byte alignment, which compile to
+// whole vector moves: PoCL turns vstoreN of a ushort vector into N scalar stores, which made the
+// 16-bit max pool and GEMM results slower than the float32 ones. The OpenCL C spec lets a typedef
+// lower a type's alignment (as GCC does); other builds keep vloadN/vstoreN and never see the
+// typedefs.
 #ifndef UNALIGNED_VECTORS
 #define UNALIGNED_VECTORS 0
 #endif
-typedef ushort2 __attribute__((aligned(2))) ushort2_unaligned;
-typedef ushort4 __attribute__((aligned(2))) ushort4_unaligned;
-typedef ushort8 __attribute__((aligned(2))) ushort8_unaligned;
-typedef ushort16 __attribute__((aligned(2))) ushort16_unaligned;
 
 #define LOADV_0(N, p) vload##N(0, p)
 #define STOREV_0(N, v, p) vstore##N(v, 0, p)
 #define LOADV_1(N, p) vload_half##N(0, p)
 #define STOREV_1(N, v, p) vstore_half##N##_rte(v, 0, p)
 #if UNALIGNED_VECTORS
+typedef ushort2 __attribute__((aligned(2))) ushort2_unaligned;
+typedef ushort4 __attribute__((aligned(2))) ushort4_unaligned;
+typedef ushort8 __attribute__((aligned(2))) ushort8_unaligned;
+typedef ushort16 __attribute__((aligned(2))) ushort16_unaligned;
 #define LOADV_2(N, p) as_float##N(convert_uint##N(*(__global const ushort##N##_unaligned*)(p)) << 16)
 #define STOREV_2(N, v, p) (*(__global ushort##N##_unaligned*)(p) = bf16_from_float##N(v))
 #else

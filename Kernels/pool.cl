@@ -87,14 +87,15 @@ __kernel void max_pool_2x2_forward(__global const storage_t* x, __global storage
 inline int8 pool_better8(float8 v, float8 best) { return (v > best) | (isnan(v) & ~isnan(best)); }
 inline int4 pool_better4(float4 v, float4 best) { return (v > best) | (isnan(v) & ~isnan(best)); }
 
-// Outputs ox ..< ox + N of a row from float(2N) loads of its two input rows (N = 8 or 4): their
+// Outputs x0 ..< x0 + N of a row from float(2N) loads of its two input rows (N = 8 or 4): their
 // even lanes are the windows' left column, the odd lanes the right one. LEFTS: the lanes' offsets.
-#define MAX_POOL_2X2_LANES(N, TWO_N, LEFTS)                                              \
+#define MAX_POOL_2X2_LANES(N, TWO_N, LEFTS, x0)                                          \
     {                                                                                    \
-        float##TWO_N upper = LOADV(TWO_N, plane + top + 2 * ox);                         \
-        float##TWO_N lower = LOADV(TWO_N, plane + top + g.width + 2 * ox);               \
+        int ox_ = (x0);                                                                  \
+        float##TWO_N upper = LOADV(TWO_N, plane + top + 2 * ox_);                        \
+        float##TWO_N lower = LOADV(TWO_N, plane + top + g.width + 2 * ox_);              \
         float##N m = upper.even;                                                         \
-        int##N left = (int##N)LEFTS + (top + 2 * ox), at = left;                         \
+        int##N left = (int##N)LEFTS + (top + 2 * ox_), at = left;                        \
         int##N take = pool_better##N(upper.odd, m);                                      \
         m = select(m, upper.odd, take);                                                  \
         at = select(at, left + 1, take);                                                 \
@@ -104,12 +105,16 @@ inline int4 pool_better4(float4 v, float4 best) { return (v > best) | (isnan(v) 
         take = pool_better##N(lower.odd, m);                                             \
         m = select(m, lower.odd, take);                                                  \
         at = select(at, left + g.width + 1, take);                                       \
-        STOREV(N, m, out + ox);                                                          \
-        vstore##N(at, 0, out_at + ox);                                                   \
+        STOREV(N, m, out + ox_);                                                         \
+        vstore##N(at, 0, out_at + ox_);                                                  \
     }
 
-// The same window on CPU-type devices: one output row per work-item, eight outputs at a time, then
-// four, then one (the 2-D kernel's stride-2 reads across work-items become gathers there).
+// The same window on CPU-type devices: one output row per work-item, eight outputs at a time. A
+// row whose length is not a multiple of eight ends with the eight outputs that end it, which
+// recomputes a few of the previous block's outputs (the same values) rather than falling back to
+// scalar loads and stores: in 16-bit storage those cost twice the float32 time on PoCL. Rows
+// shorter than eight take two overlapping blocks of four, and rows shorter than four one at a time.
+// (The 2-D kernel's stride-2 reads across work-items become gathers there.)
 __kernel void max_pool_2x2_forward_rows(__global const storage_t* x, __global storage_t* y, __global int* indices,
                                         int16 geometry) {
     pool_geometry g = unpack_pool(geometry);
@@ -120,18 +125,21 @@ __kernel void max_pool_2x2_forward_rows(__global const storage_t* x, __global st
     int top = 2 * oy * g.width;
     __global storage_t* out = y + (long)row * g.out_w;
     __global int* out_at = indices + (long)row * g.out_w;
-    int ox = 0;
-    for (; ox + 8 <= g.out_w; ox += 8) MAX_POOL_2X2_LANES(8, 16, (0, 2, 4, 6, 8, 10, 12, 14))
-    if (ox + 4 <= g.out_w) {
-        MAX_POOL_2X2_LANES(4, 8, (0, 2, 4, 6))
-        ox += 4;
-    }
-    for (; ox < g.out_w; ++ox) {
-        float best;
-        int at;
-        max_of_2x2(plane, top + 2 * ox, g.width, &best, &at);
-        STORE(out, ox, best);
-        out_at[ox] = at;
+    if (g.out_w >= 8) {
+        int ox = 0;
+        for (; ox + 8 <= g.out_w; ox += 8) MAX_POOL_2X2_LANES(8, 16, (0, 2, 4, 6, 8, 10, 12, 14), ox)
+        if (ox < g.out_w) MAX_POOL_2X2_LANES(8, 16, (0, 2, 4, 6, 8, 10, 12, 14), g.out_w - 8)
+    } else if (g.out_w >= 4) {
+        MAX_POOL_2X2_LANES(4, 8, (0, 2, 4, 6), 0)
+        if (g.out_w > 4) MAX_POOL_2X2_LANES(4, 8, (0, 2, 4, 6), g.out_w - 4)
+    } else {
+        for (int ox = 0; ox < g.out_w; ++ox) {
+            float best;
+            int at;
+            max_of_2x2(plane, top + 2 * ox, g.width, &best, &at);
+            STORE(out, ox, best);
+            out_at[ox] = at;
+        }
     }
 }
 
@@ -147,10 +155,26 @@ __kernel void max_pool_backward_scatter(__global const storage_t* dy, __global c
     if (at >= 0) STORE(dx, (long)p * g.height * g.width + at, LOAD(dy, o));
 }
 
+// Both input rows of the windows x0 ..< x0 + N (N = 8 or 4) from their gradients and argmaxes: the
+// gradient at each window's maximum, zeros elsewhere, as float(2N) rows. ZIP interleaves the left
+// and right columns.
+#define MAX_POOL_2X2_BACKWARD_LANES(N, TWO_N, LEFTS, ZIP, x0)                                       \
+    {                                                                                               \
+        int ox_ = (x0);                                                                             \
+        float##N d = LOADV(N, grad + ox_);                                                          \
+        int##N offset = vload##N(0, at + ox_) - ((int##N)LEFTS + (top + 2 * ox_));                  \
+        float##N zero = (float##N)(0.0f);                                                           \
+        float##N upper_left = select(zero, d, offset == 0), upper_right = select(zero, d, offset == 1); \
+        float##N lower_left = select(zero, d, offset == g.width);                                   \
+        float##N lower_right = select(zero, d, offset == g.width + 1);                              \
+        STOREV(TWO_N, shuffle2(upper_left, upper_right, ZIP), plane + top + 2 * ox_);               \
+        STOREV(TWO_N, shuffle2(lower_left, lower_right, ZIP), plane + top + g.width + 2 * ox_);     \
+    }
+
 // Backward of the 2×2 window on CPU-type devices, a row of outputs per work-item like the forward:
-// it writes both input rows of its windows whole (the gradient at each window's maximum, zeros
-// elsewhere), eight windows at a time as float16 rows, so dx needs no clearing pass; the work-item
-// of a plane's last output row also clears the row that an odd height leaves uncovered.
+// it writes both input rows of its windows whole, eight windows at a time (a row's last, partial
+// block overlapping the previous one, as in the forward), so dx needs no clearing pass; the
+// work-item of a plane's last output row also clears the row that an odd height leaves uncovered.
 __kernel void max_pool_2x2_backward_rows(__global const storage_t* dy, __global const int* indices,
                                          __global storage_t* dx, int16 geometry) {
     pool_geometry g = unpack_pool(geometry);
@@ -161,24 +185,25 @@ __kernel void max_pool_2x2_backward_rows(__global const storage_t* dy, __global 
     int top = 2 * oy * g.width;
     __global const storage_t* grad = dy + (long)row * g.out_w;
     __global const int* at = indices + (long)row * g.out_w;
-    const uint16 zip = (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
-    int ox = 0;
-    for (; ox + 8 <= g.out_w; ox += 8) {
-        float8 d = LOADV(8, grad + ox);
-        int8 offset = vload8(0, at + ox) - ((int8)(0, 2, 4, 6, 8, 10, 12, 14) + (top + 2 * ox));
-        float8 zero = (float8)(0.0f);
-        float8 upper_left = select(zero, d, offset == 0), upper_right = select(zero, d, offset == 1);
-        float8 lower_left = select(zero, d, offset == g.width), lower_right = select(zero, d, offset == g.width + 1);
-        STOREV(16, shuffle2(upper_left, upper_right, zip), plane + top + 2 * ox);
-        STOREV(16, shuffle2(lower_left, lower_right, zip), plane + top + g.width + 2 * ox);
-    }
-    for (; ox < g.out_w; ++ox) {
-        float d = LOAD(grad, ox);
-        int window = top + 2 * ox, a = at[ox];
-        STORE(plane, window, a == window ? d : 0.0f);
-        STORE(plane, window + 1, a == window + 1 ? d : 0.0f);
-        STORE(plane, window + g.width, a == window + g.width ? d : 0.0f);
-        STORE(plane, window + g.width + 1, a == window + g.width + 1 ? d : 0.0f);
+    const uint16 zip8 = (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+    const uint8 zip4 = (uint8)(0, 4, 1, 5, 2, 6, 3, 7);
+    if (g.out_w >= 8) {
+        int ox = 0;
+        for (; ox + 8 <= g.out_w; ox += 8)
+            MAX_POOL_2X2_BACKWARD_LANES(8, 16, (0, 2, 4, 6, 8, 10, 12, 14), zip8, ox)
+        if (ox < g.out_w) MAX_POOL_2X2_BACKWARD_LANES(8, 16, (0, 2, 4, 6, 8, 10, 12, 14), zip8, g.out_w - 8)
+    } else if (g.out_w >= 4) {
+        MAX_POOL_2X2_BACKWARD_LANES(4, 8, (0, 2, 4, 6), zip4, 0)
+        if (g.out_w > 4) MAX_POOL_2X2_BACKWARD_LANES(4, 8, (0, 2, 4, 6), zip4, g.out_w - 4)
+    } else {
+        for (int ox = 0; ox < g.out_w; ++ox) {
+            float d = LOAD(grad, ox);
+            int window = top + 2 * ox, a = at[ox];
+            STORE(plane, window, a == window ? d : 0.0f);
+            STORE(plane, window + 1, a == window + 1 ? d : 0.0f);
+            STORE(plane, window + g.width, a == window + g.width ? d : 0.0f);
+            STORE(plane, window + g.width + 1, a == window + g.width + 1 ? d : 0.0f);
+        }
     }
     for (int x = 2 * g.out_w; x < g.width; ++x) {
         STORE(plane, top + x, 0.0f);

@@ -61,7 +61,8 @@ inline ushort float_to_bf16(float f) {
 #define LOAD_OUT CORTADO_XCAT(LOAD_, OUT_STORAGE)
 #define STORE_OUT CORTADO_XCAT(STORE_, OUT_STORAGE)
 
-// N consecutive elements of the storage type as a float vector, and back (N = 4, 8 or 16).
+// N consecutive elements of a floating-point type as a float vector, and back (N = 2, 4, 8 or 16):
+// LOADV(N, p) and STOREV(N, v, p) for the storage type, LOADV_OUT and STOREV_OUT for the result type.
 #define BF16_FROM_FLOATN(N)                                                                      \
     inline ushort##N bf16_from_float##N(float##N f) {                                          \
         uint##N x = as_uint##N(f);                                                             \
@@ -71,17 +72,39 @@ inline ushort float_to_bf16(float f) {
         r = select(r, (x >> 16) & 0x8000u, magnitude < 0x00800000u);                           \
         return convert_ushort##N(r);                                                           \
     }
+BF16_FROM_FLOATN(2)
 BF16_FROM_FLOATN(4)
 BF16_FROM_FLOATN(8)
 BF16_FROM_FLOATN(16)
 
-#if STORAGE == 0
-#define LOADV(N, p) vload##N(0, p)
-#define STOREV(N, v, p) vstore##N(v, 0, p)
-#elif STORAGE == 1
-#define LOADV(N, p) vload_half##N(0, p)
-#define STOREV(N, v, p) vstore_half##N##_rte(v, 0, p)
-#elif STORAGE == 2
-#define LOADV(N, p) as_float##N(convert_uint##N(vload##N(0, p)) << 16)
-#define STOREV(N, v, p) vstore##N(bf16_from_float##N(v), 0, p)
+// With UNALIGNED_VECTORS (set on CPU-type devices, where a work-item's rows are vectorised),
+// bfloat16 rows are read and written through vector types of 2-byte alignment, which compile to
+// whole vector moves: PoCL turns vstoreN of a ushort vector into N scalar stores, which made the
+// 16-bit max pool and GEMM results slower than the float32 ones. The OpenCL C spec lets a typedef
+// lower a type's alignment (as GCC does); other builds keep vloadN/vstoreN and never see the
+// typedefs.
+#ifndef UNALIGNED_VECTORS
+#define UNALIGNED_VECTORS 0
 #endif
+
+#define LOADV_0(N, p) vload##N(0, p)
+#define STOREV_0(N, v, p) vstore##N(v, 0, p)
+#define LOADV_1(N, p) vload_half##N(0, p)
+#define STOREV_1(N, v, p) vstore_half##N##_rte(v, 0, p)
+#if UNALIGNED_VECTORS
+typedef ushort2 __attribute__((aligned(2))) ushort2_unaligned;
+typedef ushort4 __attribute__((aligned(2))) ushort4_unaligned;
+typedef ushort8 __attribute__((aligned(2))) ushort8_unaligned;
+typedef ushort16 __attribute__((aligned(2))) ushort16_unaligned;
+#define LOADV_2(N, p) as_float##N(convert_uint##N(*(__global const ushort##N##_unaligned*)(p)) << 16)
+#define STOREV_2(N, v, p) (*(__global ushort##N##_unaligned*)(p) = bf16_from_float##N(v))
+#else
+#define LOADV_2(N, p) as_float##N(convert_uint##N(vload##N(0, p)) << 16)
+#define STOREV_2(N, v, p) vstore##N(bf16_from_float##N(v), 0, p)
+#endif
+
+// The storage type's and the result type's vector accessors.
+#define LOADV CORTADO_XCAT(LOADV_, STORAGE)
+#define STOREV CORTADO_XCAT(STOREV_, STORAGE)
+#define LOADV_OUT CORTADO_XCAT(LOADV_, OUT_STORAGE)
+#define STOREV_OUT CORTADO_XCAT(STOREV_, OUT_STORAGE)

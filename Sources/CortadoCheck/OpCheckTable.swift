@@ -29,8 +29,9 @@ public enum OpCheckTable {
         // The cnn's first layer at batch 16: the CPU spreads its per-sample GEMMs over the cores and
         // sums the weight gradient's per-core partial products.
         OpCheckCase("conv2d cnn shape, batch 16", [[16, 1, 28, 28], [32, 1, 3, 3], [32]], halves: true) { try $0[0].conv2d(weight: $0[1], bias: $0[2]) },
-        // The 2×2 window: rows of 13 and of 19 outputs (8-, 4- and 1-wide steps on CPU-type devices),
-        // an odd row and column that no window covers.
+        // The 2×2 window: rows of 13 and of 19 outputs (on CPU-type devices blocks of eight, the last
+        // overlapping the one before; MaxPoolRowsTests covers every row length), an odd row and
+        // column that no window covers.
         OpCheckCase("maxPool2d 2×2", [[2, 3, 26, 26]], halves: true, quick: true) { try $0[0].maxPool2d(kernelSize: 2) },
         OpCheckCase("maxPool2d 2×2, odd sizes", [[2, 3, 27, 39]], halves: true) { try $0[0].maxPool2d(kernelSize: 2) },
         OpCheckCase("maxPool2d", [[2, 3, 9, 9]], halves: true) { try $0[0].maxPool2d(kernelSize: 3, stride: 2, padding: 1) },

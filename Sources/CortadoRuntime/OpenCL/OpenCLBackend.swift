@@ -425,6 +425,8 @@ enum KernelFamily {
 
     func options(_ parameters: KernelParameters) -> String {
         let rows = "-DSTRIDED_ROWS=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0)"
+        // CPU-type devices move 16-bit rows as whole unaligned vectors (see storage.cl).
+        let unaligned = "-DUNALIGNED_VECTORS=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0)"
         switch self {
         case let .elementwise(storage):
             return "\(rows) -DSTORAGE=\(storage.kernelCode)"
@@ -435,7 +437,9 @@ enum KernelFamily {
         case let .conv(input, output):
             return "-DROWS_PER_ITEM=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0) "
                 + "-DSTORAGE=\(input.kernelCode) -DOUT_STORAGE=\(output.kernelCode)"
-        case let .pool(storage), let .indexing(storage):
+        case let .pool(storage):
+            return "\(unaligned) -DSTORAGE=\(storage.kernelCode)"
+        case let .indexing(storage):
             return "-DSTORAGE=\(storage.kernelCode)"
         case let .reduce(input, output):
             return "-DREDUCE_WG=\(parameters.reductionWorkGroup) -DCOLUMN_BLOCK=\(parameters.columnBlock) "
@@ -452,7 +456,7 @@ enum KernelFamily {
             let g = parameters.gemm
             return "-DTILE_M=\(g.tileM) -DTILE_N=\(g.tileN) -DTILE_K=\(g.tileK) -DTHREADS_M=\(g.threadsM) "
                 + "-DTHREADS_N=\(g.threadsN) -DVECTOR_WIDTH=\(g.vectorWidth) -DGROUP_M=\(g.groupM) "
-                + "-DLOCAL_TILED=\(g.algorithm == .localTiled ? 1 : 0) "
+                + "-DLOCAL_TILED=\(g.algorithm == .localTiled ? 1 : 0) \(unaligned) "
                 + "-DSTORAGE=\(operands.kernelCode) -DOUT_STORAGE=\(result.kernelCode)"
         default:
             return ""

@@ -5,12 +5,6 @@ import Testing
 /// converted and stored a float16 vector at a time, edge tiles an element at a time.
 @Suite("GEMM with a 16-bit C")
 struct HalfGemmResultTests {
-    struct DTypeOnDevice: CustomTestStringConvertible, Sendable {
-        let dtype: DType
-        let device: Device
-        var testDescription: String { "\(dtype) on \(device)" }
-    }
-
     static let cases: [DTypeOnDevice] = [DType.float16, .bfloat16].flatMap { dtype in
         TestDevices.all.map { DTypeOnDevice(dtype: dtype, device: $0) }
     }

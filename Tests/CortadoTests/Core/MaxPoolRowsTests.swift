@@ -7,12 +7,6 @@ import Testing
 /// leave a column and a row that the backward pass must clear.
 @Suite("2×2 max pooling at every row length")
 struct MaxPoolRowsTests {
-    struct DTypeOnDevice: CustomTestStringConvertible, Sendable {
-        let dtype: DType
-        let device: Device
-        var testDescription: String { "\(dtype) on \(device)" }
-    }
-
     static let cases: [DTypeOnDevice] = [DType.float32, .float16, .bfloat16].flatMap { dtype in
         TestDevices.all.map { DTypeOnDevice(dtype: dtype, device: $0) }
     }

@@ -5,16 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-static double seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int ascending(const void* a, const void* b) {
-    double x = *(const double*)a, y = *(const double*)b;
-    return (x > y) - (x < y);
-}
+#include "baseline_timing.h"
 
 int main(int argc, char** argv) {
     int repeats = 10, warmup = 2;
@@ -29,8 +20,7 @@ int main(int argc, char** argv) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
             if (r >= warmup) times[r - warmup] = seconds() - start;
         }
-        qsort(times, repeats, sizeof(double), ascending);
-        double median = (times[repeats / 2 - 1] + times[repeats / 2]) / 2;
+        double median = median_of(times, repeats);
         printf("{\"op\":\"gemm\",\"device\":\"cblas_sgemm (C)\",\"size\":%d,\"median_ms\":%.3f,\"gflops\":%.1f}\n",
                n, median * 1e3, 2.0 * n * n * n / median * 1e-9);
         free(a); free(b); free(c);

@@ -20,18 +20,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "baseline_timing.h"
+
 #include "CortadoGemmInt8.h"
-
-static double seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int ascending(const void* x, const void* y) {
-    double a = *(const double*)x, b = *(const double*)y;
-    return (a > b) - (a < b);
-}
 
 enum { ONEDNN, ONEDNN_NO_OFFSET, CORTADO, CASES };
 static const char* names[CASES] = {"oneDNN u8s8s32", "oneDNN u8s8s32, no A offset", "Cortado qgemm"};
@@ -97,8 +88,7 @@ int main(int argc, char** argv) {
             }
         }
         for (int which = 0; which < CASES; ++which) {
-            qsort(times[which], repeats, sizeof(double), ascending);
-            double median = (times[which][repeats / 2 - 1] + times[which][repeats / 2]) / 2;
+            double median = median_of(times[which], repeats);
             printf("{\"op\":\"int8 gemm\",\"kernel\":\"%s\",\"device\":\"%s (C, %d threads)\",\"size\":%ld,"
                    "\"median_ms\":%.3f,\"gops\":%.1f}\n",
                    names[which], which == CORTADO ? "Cortado CVectorMath" : "oneDNN", threads, n, median * 1e3,

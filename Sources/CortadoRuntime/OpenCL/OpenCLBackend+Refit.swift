@@ -42,8 +42,6 @@ extension OpenCLBackend {
         let size = compiled.reduce(1, *)
         let kernelLimit = kernelWorkGroupLimit(handle)
         let limit = kernelLimit > 0 && kernelLimit < size ? kernelLimit : size / 2
-        let tunedTable = tunedTable
-        let builtInTable = builtInTable
         return table.withLock { current in
             let tunedAside = current == tunedTable
             let base = tunedAside ? builtInTable : current
@@ -97,7 +95,6 @@ extension KernelParameters {
                     return nil
                 }
             }
-            guard (try? table.gemm.validate()) != nil else { return nil }
         default:
             return nil
         }

@@ -60,11 +60,13 @@ __kernel void quantized_gemm(__global const char* a, __global const float* a_sca
     }
 }
 
-// One work-item per (row, block) of x[rows][width]: scale = max |x| / 127, or with has_fixed the
-// static scale fixed[block] (NaN either way if the block holds one), q = round(x / scale) to nearest
-// even in [-127, 127]; a zero or non-finite scale gives zeros.
+// One work-item per (row, block) of x[rows][width] (with has_mul, of x · mul column by column:
+// SmoothQuant's smoothing): scale = max |x| / 127, or with has_fixed the static scale fixed[block]
+// (NaN either way if the block holds one), q = round(x / scale) to nearest even in [-127, 127]; a
+// zero or non-finite scale gives zeros.
 __kernel void quantize_rows(__global const float* x, __global char* q, __global float* scales,
-                            __global const float* fixed, int has_fixed, int rows, int width, int block, int blocks) {
+                            __global const float* fixed, int has_fixed, __global const float* mul, int has_mul,
+                            int rows, int width, int block, int blocks) {
     int gid = get_global_id(0);
     if (gid >= rows * blocks) return;
     int r = gid / blocks, b = gid % blocks;
@@ -73,7 +75,7 @@ __kernel void quantize_rows(__global const float* x, __global char* q, __global 
     float top = 0.0f;
     int nan_seen = 0;
     for (int p = p0; p < p1; ++p) {
-        float v = fabs(x[base + p]);
+        float v = fabs(has_mul ? x[base + p] * mul[p] : x[base + p]);
         nan_seen |= isnan(v);
         top = fmax(top, v);
     }
@@ -85,6 +87,7 @@ __kernel void quantize_rows(__global const float* x, __global char* q, __global 
     }
     float inverse = 1.0f / s;
     for (int p = p0; p < p1; ++p) {
-        q[base + p] = convert_char_sat(rint(clamp(x[base + p] * inverse, -127.0f, 127.0f)));
+        float v = has_mul ? x[base + p] * mul[p] : x[base + p];
+        q[base + p] = convert_char_sat(rint(clamp(v * inverse, -127.0f, 127.0f)));
     }
 }

@@ -27,13 +27,14 @@ static size_t block_width(const cortado_qgemm *g) { return g->block >= g->k ? g-
 
 static int cpu_has(int feature) {
 #if defined(__x86_64__)
-    static int known = -1;  // bit 0: avx512bw, bit 1: avx512_vnni
+    static int known = -1;  // bit 0: avx512bw, bit 1: avx512_vnni, bit 2: avx2 and fma
     int value = __atomic_load_n(&known, __ATOMIC_ACQUIRE);
     if (value < 0) {
         __builtin_cpu_init();
         int bw = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
         int vnni = bw && __builtin_cpu_supports("avx512vnni");
-        value = bw | vnni << 1;
+        int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        value = bw | vnni << 1 | avx2 << 2;
         __atomic_store_n(&known, value, __ATOMIC_RELEASE);
     }
     return (value >> feature) & 1;
@@ -47,6 +48,7 @@ int cortado_qgemm_path_available(cortado_qgemm_path path) {
     switch (path) {
     case CORTADO_QGEMM_VNNI: return cpu_has(1);
     case CORTADO_QGEMM_MADDWD: return cpu_has(0);
+    case CORTADO_QGEMM_AVX2: return cpu_has(2);
     case CORTADO_QGEMM_AUTO:
     case CORTADO_QGEMM_PLAIN: return 1;
     }
@@ -60,6 +62,7 @@ cortado_qgemm_path cortado_qgemm_current_path(void) {
     if (path != CORTADO_QGEMM_AUTO && cortado_qgemm_path_available(path)) return path;
     if (cpu_has(1)) return CORTADO_QGEMM_VNNI;
     if (cpu_has(0)) return CORTADO_QGEMM_MADDWD;
+    if (cpu_has(2)) return CORTADO_QGEMM_AVX2;
     return CORTADO_QGEMM_PLAIN;
 }
 
@@ -70,12 +73,12 @@ void cortado_qgemm_set_path(cortado_qgemm_path path) {
 // --- packing ----------------------------------------------------------------------------------------
 
 // Scratch layout of the tiled paths, for a column block of `bn` and a row block of `bm`:
-//   W panels     [bn / 32][k4 / 4][32][4] uint8 W + 128 (VNNI) or [bn / 32][k4 / 2][32][2] int16 (MADDWD)
+//   W panels     [bn / 32][k4 / 4][32][4] uint8 W + 128 (VNNI) or [bn / 32][k4 / 2][32][2] int16 (MADDWD, AVX2)
 //   W scales     [bn / 32][blocks][32] float
 //   row offsets  [m][blocks] int32 (VNNI: −128 · Σ A over the block)
 //   A panels     VNNI: the rows [bm][k4] padded with zeros, when k is not a multiple of 4 (else A is
-//                read in place); MADDWD: [bm / 12][k4 / 2][12] uint32, 2 int16 of a row per word
-//   int tile     [12][32] int32, float tile [12][32] float (MADDWD)
+//                read in place); MADDWD, AVX2: [bm / 12][k4 / 2][12] uint32, 2 int16 of a row per word
+//   int tile     [12][32] int32, float tile [12][32] float (MADDWD, AVX2)
 typedef struct {
     size_t m, k4, bn, bm, blocks;
     size_t panel_bytes;  // one W panel
@@ -459,6 +462,100 @@ static void maddwd_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *s
         }
     }
 }
+
+// AVX2 (processors without AVX-512): MADDWD's int16 pairs and panels with 256-bit registers. Sixteen
+// ymm registers hold a 6 × 16 int32 tile (12 accumulators), two W vectors and a broadcast, so the
+// 12 × 32 tile of the panels is computed in up to four passes over k (rows past `rows` skipped).
+#define AVX2_TARGET __attribute__((target("avx2,fma")))
+#define AVX2_ROW(r) __m256i c##r##0 = _mm256_setzero_si256(), c##r##1 = _mm256_setzero_si256();
+#define AVX2_DOT(r)                                                                               \
+    {                                                                                             \
+        __m256i x = _mm256_set1_epi32((int)ap[r]);                                                \
+        c##r##0 = _mm256_add_epi32(c##r##0, _mm256_madd_epi16(x, w0));                            \
+        c##r##1 = _mm256_add_epi32(c##r##1, _mm256_madd_epi16(x, w1));                            \
+    }
+#define AVX2_STORE(r)                                                                             \
+    _mm256_storeu_si256((__m256i *)(o + (r) * TILE_N), c##r##0);                                  \
+    _mm256_storeu_si256((__m256i *)(o + (r) * TILE_N + 8), c##r##1);
+
+AVX2_TARGET static void maddwd_tile_avx2(const uint32_t *a, const int16_t *w, size_t pairs, size_t rows, int32_t *out) {
+    for (size_t half = 0; half < (rows > 6 ? 2 : 1); ++half) {
+        for (size_t ch = 0; ch < TILE_N; ch += 16) {
+            AVX2_ROW(0) AVX2_ROW(1) AVX2_ROW(2) AVX2_ROW(3) AVX2_ROW(4) AVX2_ROW(5)
+            for (size_t p = 0; p < pairs; ++p) {
+                const int16_t *wp = w + (p * TILE_N + ch) * 2;
+                __m256i w0 = _mm256_loadu_si256((const __m256i *)wp), w1 = _mm256_loadu_si256((const __m256i *)(wp + 16));
+                const uint32_t *ap = a + p * TILE_M + half * 6;
+                AVX2_DOT(0) AVX2_DOT(1) AVX2_DOT(2) AVX2_DOT(3) AVX2_DOT(4) AVX2_DOT(5)
+            }
+            int32_t *o = out + half * 6 * TILE_N + ch;
+            AVX2_STORE(0) AVX2_STORE(1) AVX2_STORE(2) AVX2_STORE(3) AVX2_STORE(4) AVX2_STORE(5)
+        }
+    }
+}
+
+#undef AVX2_ROW
+#undef AVX2_DOT
+#undef AVX2_STORE
+
+// The AVX2 output stage, as MADDWD's: tile += sums · (a_scale[row] · w_scale) (the first block sets
+// it); the last block adds the bias and stores the first `columns` columns of C.
+AVX2_TARGET static void output_stage_avx2(const cortado_qgemm *g, const int32_t *sums, const float *w_scales,
+                                          size_t block, int first, int last, size_t i0, size_t j0, size_t rows,
+                                          size_t columns, float *tile) {
+    size_t blocks = blocks_of(g);
+    for (size_t r = 0; r < rows; ++r) {
+        __m256 a_scale = _mm256_set1_ps(g->a_scales[(i0 + r) * blocks + block]);
+        const int32_t *s = sums + r * TILE_N;
+        float *t = tile + r * TILE_N;
+        for (size_t c = 0; c < TILE_N; c += 8) {
+            __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(s + c))),
+                                     _mm256_mul_ps(a_scale, _mm256_loadu_ps(w_scales + c)));
+            if (!first) v = _mm256_add_ps(_mm256_loadu_ps(t + c), v);
+            _mm256_storeu_ps(t + c, v);
+        }
+        if (!last) continue;
+        float *out = g->c + (ptrdiff_t)(i0 + r) * g->c_row + j0;
+        for (size_t c = 0; c < columns; ++c) out[c] = g->bias ? t[c] + g->bias[j0 + c] : t[c];
+    }
+}
+
+static void avx2_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *scratch) {
+    layout l = layout_of(g, 0);
+    size_t panels = l.bn / TILE_N, width = block_width(g);
+    char *base = (char *)align64(scratch);
+    char *packed_w = base;
+    float *w_scales = (float *)align64(packed_w + panels * l.panel_bytes);
+    uint32_t *a_panels = (uint32_t *)align64(w_scales + panels * l.blocks * TILE_N);
+    int32_t *sums = (int32_t *)align64(a_panels + l.bm * l.words);
+    float *tile = (float *)(sums + TILE_M * TILE_N);
+    for (size_t jc = n0; jc < n1; jc += l.bn) {
+        size_t nc = n1 - jc < l.bn ? n1 - jc : l.bn;
+        for (size_t jp = 0; jp < nc; jp += TILE_N) {
+            size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N, panel = jp / TILE_N;
+            pack_w_panel(g, &l, 0, jc + jp, columns, packed_w + panel * l.panel_bytes, w_scales + panel * l.blocks * TILE_N);
+        }
+        for (size_t ic = 0; ic < g->m; ic += l.bm) {
+            size_t mc = g->m - ic < l.bm ? g->m - ic : l.bm;
+            for (size_t ip = 0; ip < mc; ip += TILE_M) {
+                pack_a_pairs(g, &l, ic + ip, mc - ip < TILE_M ? mc - ip : TILE_M, a_panels + ip * l.words);
+            }
+            for (size_t jp = 0; jp < nc; jp += TILE_N) {
+                size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N, panel = jp / TILE_N;
+                const int16_t *w = (const int16_t *)(packed_w + panel * l.panel_bytes);
+                for (size_t ip = 0; ip < mc; ip += TILE_M) {
+                    size_t rows = mc - ip < TILE_M ? mc - ip : TILE_M;
+                    for (size_t b = 0; b < l.blocks; ++b) {
+                        size_t p0 = b * width, end = b + 1 == l.blocks ? l.k4 : p0 + width;
+                        maddwd_tile_avx2(a_panels + ip * l.words + p0 / 2 * TILE_M, w + p0 * TILE_N, (end - p0) / 2, rows, sums);
+                        output_stage_avx2(g, sums, w_scales + (panel * l.blocks + b) * TILE_N, b, b == 0,
+                                          b + 1 == l.blocks, ic + ip, jc + jp, rows, columns, tile);
+                    }
+                }
+            }
+        }
+    }
+}
 #endif
 
 // --- the plain path ---------------------------------------------------------------------------------
@@ -488,7 +585,8 @@ static void plain_columns(const cortado_qgemm *g, size_t n0, size_t n1) {
 size_t cortado_qgemm_scratch_bytes(const cortado_qgemm *g) {
     switch (cortado_qgemm_current_path()) {
     case CORTADO_QGEMM_VNNI: { layout l = layout_of(g, 1); return layout_bytes(&l); }
-    case CORTADO_QGEMM_MADDWD: { layout l = layout_of(g, 0); return layout_bytes(&l); }
+    case CORTADO_QGEMM_MADDWD:
+    case CORTADO_QGEMM_AVX2: { layout l = layout_of(g, 0); return layout_bytes(&l); }
     default: return 64;
     }
 }
@@ -506,6 +604,7 @@ void cortado_qgemm_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *s
 #if defined(__x86_64__)
     case CORTADO_QGEMM_VNNI: vnni_columns(g, n0, n1, scratch); return;
     case CORTADO_QGEMM_MADDWD: maddwd_columns(g, n0, n1, scratch); return;
+    case CORTADO_QGEMM_AVX2: avx2_columns(g, n0, n1, scratch); return;
 #endif
     default: plain_columns(g, n0, n1); return;
     }
@@ -516,11 +615,12 @@ void cortado_qgemm_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *s
 // Each block's scale is its largest |x| / 127 (dynamic) or the given static one; a block holding a
 // NaN gets a NaN scale either way. A scale that is not positive and finite gives zeros.
 
-static void quantize_block_plain(const float *x, size_t count, const float *fixed, int8_t *q, float *scale) {
+static void quantize_block_plain(const float *x, size_t count, const float *fixed, const float *mul, int8_t *q,
+                                 float *scale) {
     float largest = 0;
     int nan_seen = 0;
     for (size_t p = 0; p < count; ++p) {
-        float v = fabsf(x[p]);
+        float v = fabsf(mul ? x[p] * mul[p] : x[p]);
         nan_seen |= v != v;
         largest = v > largest ? v : largest;
     }
@@ -532,20 +632,22 @@ static void quantize_block_plain(const float *x, size_t count, const float *fixe
     }
     float inverse = 1.0f / s;
     for (size_t p = 0; p < count; ++p) {
-        float v = nearbyintf(x[p] * inverse);
+        float v = nearbyintf((mul ? x[p] * mul[p] : x[p]) * inverse);
         v = v > 127 ? 127 : (v < -127 ? -127 : v);
         q[p] = (int8_t)v;
     }
 }
 
 #if defined(__x86_64__)
-BW_TARGET static void quantize_block_avx512(const float *x, size_t count, const float *fixed, int8_t *q, float *scale) {
+BW_TARGET static void quantize_block_avx512(const float *x, size_t count, const float *fixed, const float *mul,
+                                            int8_t *q, float *scale) {
     __m512 largest = _mm512_setzero_ps();
     __mmask16 nan_seen = 0;
     size_t p = 0;
     for (; p < count; p += 16) {
         __mmask16 lanes = count - p >= 16 ? 0xFFFF : (__mmask16)((1u << (count - p)) - 1u);
         __m512 v = _mm512_maskz_loadu_ps(lanes, x + p);
+        if (mul) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(lanes, mul + p));
         largest = _mm512_max_ps(largest, _mm512_abs_ps(v));
         nan_seen |= _mm512_mask_cmp_ps_mask(lanes, v, v, _CMP_UNORD_Q);
     }
@@ -559,42 +661,93 @@ BW_TARGET static void quantize_block_avx512(const float *x, size_t count, const 
     __m512 low = _mm512_set1_ps(-127), high = _mm512_set1_ps(127);
     for (p = 0; p < count; p += 16) {
         __mmask16 lanes = count - p >= 16 ? 0xFFFF : (__mmask16)((1u << (count - p)) - 1u);
-        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, x + p), inverse);
+        __m512 v = _mm512_maskz_loadu_ps(lanes, x + p);
+        if (mul) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(lanes, mul + p));
+        v = _mm512_mul_ps(v, inverse);
         v = _mm512_min_ps(_mm512_max_ps(v, low), high);
         __m512i n = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         _mm512_mask_cvtepi32_storeu_epi8(q + p, lanes, n);
     }
 }
+
+// AVX2: 8 values at a time, the tail as quantize_block_plain does it (same results).
+AVX2_TARGET static void quantize_block_avx2(const float *x, size_t count, const float *fixed, const float *mul,
+                                          int8_t *q, float *scale) {
+    __m256 largest = _mm256_setzero_ps(), sign = _mm256_set1_ps(-0.0f);
+    __m256 nan_seen = _mm256_setzero_ps();
+    size_t p = 0, whole = count / 8 * 8;
+    for (; p < whole; p += 8) {
+        __m256 v = _mm256_loadu_ps(x + p);
+        if (mul) v = _mm256_mul_ps(v, _mm256_loadu_ps(mul + p));
+        largest = _mm256_max_ps(largest, _mm256_andnot_ps(sign, v));
+        nan_seen = _mm256_or_ps(nan_seen, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, largest);
+    float top = 0;
+    for (int i = 0; i < 8; ++i) top = lanes[i] > top ? lanes[i] : top;
+    int nan_found = _mm256_movemask_ps(nan_seen) != 0;
+    for (; p < count; ++p) {
+        float v = fabsf(mul ? x[p] * mul[p] : x[p]);
+        nan_found |= v != v;
+        top = v > top ? v : top;
+    }
+    float s = nan_found ? NAN : fixed ? *fixed : top / 127.0f;
+    *scale = s;
+    if (!(s > 0) || !isfinite(s)) {
+        memset(q, 0, count);
+        return;
+    }
+    float inverse_value = 1.0f / s;
+    __m256 inverse = _mm256_set1_ps(inverse_value);
+    __m256 low = _mm256_set1_ps(-127), high = _mm256_set1_ps(127);
+    for (p = 0; p < whole; p += 8) {
+        __m256 v = _mm256_loadu_ps(x + p);
+        if (mul) v = _mm256_mul_ps(v, _mm256_loadu_ps(mul + p));
+        v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(v, inverse), low), high);
+        __m256i n = _mm256_cvtps_epi32(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        __m128i n16 = _mm_packs_epi32(_mm256_castsi256_si128(n), _mm256_extracti128_si256(n, 1));
+        _mm_storel_epi64((__m128i *)(q + p), _mm_packs_epi16(n16, n16));
+    }
+    for (; p < count; ++p) {
+        float v = nearbyintf((mul ? x[p] * mul[p] : x[p]) * inverse_value);
+        v = v > 127 ? 127 : (v < -127 ? -127 : v);
+        q[p] = (int8_t)v;
+    }
+}
 #endif
 
-// Rows [r0, r1) block by block; `fixed` ([blocks] static scales) or NULL for dynamic ones.
+// Rows [r0, r1) block by block; `fixed` ([blocks] static scales) or NULL for dynamic ones; `mul`
+// ([k] column multipliers) or NULL for none.
 static void quantize_rows(const float *x, ptrdiff_t x_row, size_t r0, size_t r1, size_t k, size_t block,
-                          const float *fixed, int8_t *q, float *scales) {
+                          const float *fixed, const float *mul, int8_t *q, float *scales) {
     size_t width = block >= k || block == 0 ? k : block;
     size_t blocks = k == 0 ? 1 : (k + width - 1) / width;
 #if defined(__x86_64__)
-    int wide = cpu_has(0);
+    cortado_qgemm_path path = cortado_qgemm_current_path();
+    int wide = path == CORTADO_QGEMM_VNNI || path == CORTADO_QGEMM_MADDWD, avx2 = path == CORTADO_QGEMM_AVX2;
 #endif
     for (size_t r = r0; r < r1; ++r) {
         for (size_t b = 0; b < blocks; ++b) {
             size_t p0 = b * width, count = p0 + width < k ? width : k - p0;
-            const float *xs = x + (ptrdiff_t)r * x_row + p0, *fs = fixed ? fixed + b : NULL;
+            const float *xs = x + (ptrdiff_t)r * x_row + p0, *fs = fixed ? fixed + b : NULL, *ms = mul ? mul + p0 : NULL;
             int8_t *qs = q + r * k + p0;
             float *s = scales + r * blocks + b;
 #if defined(__x86_64__)
-            if (wide) { quantize_block_avx512(xs, count, fs, qs, s); continue; }
+            if (wide) { quantize_block_avx512(xs, count, fs, ms, qs, s); continue; }
+            if (avx2) { quantize_block_avx2(xs, count, fs, ms, qs, s); continue; }
 #endif
-            quantize_block_plain(xs, count, fs, qs, s);
+            quantize_block_plain(xs, count, fs, ms, qs, s);
         }
     }
 }
 
 void cortado_quantize_rows(const float *x, ptrdiff_t x_row, size_t r0, size_t r1, size_t k, size_t block,
                            int8_t *q, float *scales) {
-    quantize_rows(x, x_row, r0, r1, k, block, NULL, q, scales);
+    quantize_rows(x, x_row, r0, r1, k, block, NULL, NULL, q, scales);
 }
 
-void cortado_quantize_rows_fixed(const float *x, ptrdiff_t x_row, size_t r0, size_t r1, size_t k, size_t block,
-                                 const float *fixed, int8_t *q, float *scales) {
-    quantize_rows(x, x_row, r0, r1, k, block, fixed, q, scales);
+void cortado_quantize_rows_scaled(const float *x, ptrdiff_t x_row, size_t r0, size_t r1, size_t k, size_t block,
+                                  const float *fixed, const float *mul, int8_t *q, float *scales) {
+    quantize_rows(x, x_row, r0, r1, k, block, fixed, mul, q, scales);
 }

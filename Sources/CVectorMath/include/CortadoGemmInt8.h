@@ -8,12 +8,13 @@
 // weight) are symmetric int8; the scales are float32, one per row and block of `block` values of k
 // (block = k: one per row, the per-output-channel scheme; block = 32: ggml's Q8_0). C is float32.
 //
-// Three paths, chosen by CPUID on first use (or by `cortado_qgemm_set_path`):
+// Four paths, chosen by CPUID on first use (or by `cortado_qgemm_set_path`):
 // - AVX-512 VNNI: `vpdpbusd` (u8 × s8 → s32). W is made unsigned by adding 128 while it is packed,
 //   and 128 · Σ A[i][p] is subtracted per row and block. One scale per row (per output channel):
 //   12 × 32 tiles of C in 24 int32 accumulators; Q8_0 blocks: 6 × 32 tiles, their float32 sums beside.
 // - AVX-512 BW without VNNI: both operands widened to int16 and multiplied by `vpmaddwd` (s16 × s16
 //   pairs → s32), which cannot saturate, unlike `vpmaddubsw` (u8 × s8 pairs summed into s16).
+// - AVX2 without AVX-512: the same `vpmaddwd` products in 256-bit registers.
 // - plain C, for any other processor.
 // Every path computes the same integers exactly (|A|, |W| ≤ 127 and k < 2^17 keep the sums inside
 // int32), so the paths differ only in the order of float32 operations of the output stage.
@@ -54,6 +55,8 @@ typedef enum {
     CORTADO_QGEMM_MADDWD = 2,
     /// Portable C.
     CORTADO_QGEMM_PLAIN = 3,
+    /// AVX2 `vpmaddwd` on operands widened to int16 (processors without AVX-512).
+    CORTADO_QGEMM_AVX2 = 4,
 } cortado_qgemm_path;
 
 /// Whether this processor runs `path` (AUTO and PLAIN always).
@@ -62,7 +65,8 @@ int cortado_qgemm_path_available(cortado_qgemm_path path);
 /// The path products run on now (never AUTO).
 cortado_qgemm_path cortado_qgemm_current_path(void);
 
-/// Chooses the path (tests and benchmarks compare them); an unavailable one falls back to AUTO.
+/// Chooses the path (tests and benchmarks compare them); an unavailable one falls back to AUTO. The
+/// row quantisers follow it too (AVX-512 for VNNI and MADDWD, AVX2, or plain C).
 void cortado_qgemm_set_path(cortado_qgemm_path path);
 
 /// Bytes of scratch memory `cortado_qgemm_columns` needs (64-byte aligned by the caller).
@@ -78,12 +82,15 @@ void cortado_qgemm_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *s
 void cortado_quantize_rows(const float *x, ptrdiff_t x_row, size_t r0, size_t r1, size_t k, size_t block,
                            int8_t *q, float *scales);
 
-/// The same with static scales (from calibration): block b of every row uses fixed[b], values past
-/// ±127 · fixed[b] saturate, and scales[row][b] = fixed[b], or NaN when the block holds a NaN (so
-/// the product is NaN there, as with dynamic scales). A fixed scale that is not positive and finite
-/// gives zeros.
-void cortado_quantize_rows_fixed(const float *x, ptrdiff_t x_row, size_t r0, size_t r1, size_t k, size_t block,
-                                 const float *fixed, int8_t *q, float *scales);
+/// The same, with two options (each NULL for none):
+/// - `fixed` ([blocks] static scales, from calibration): block b of every row uses fixed[b], values
+///   past ±127 · fixed[b] saturate, and scales[row][b] = fixed[b], or NaN when the block holds a NaN
+///   (so the product is NaN there, as with dynamic scales). A fixed scale that is not positive and
+///   finite gives zeros.
+/// - `mul` ([k] column multipliers, SmoothQuant's smoothing): x[row][p] · mul[p] is quantised in place
+///   of x[row][p].
+void cortado_quantize_rows_scaled(const float *x, ptrdiff_t x_row, size_t r0, size_t r1, size_t k, size_t block,
+                                  const float *fixed, const float *mul, int8_t *q, float *scales);
 
 #ifdef __cplusplus
 }

@@ -36,6 +36,11 @@ public struct QuantizedMatrix: @unchecked Sendable {
     /// of the input's columns, shared by every row), from calibration; `nil`: dynamic (each row's
     /// blocks scaled by their own largest value at run time).
     public private(set) var inputScales: Tensor?
+    /// SmoothQuant's smoothing, float32 `[columns]`: the activations' columns are multiplied by these
+    /// before they are quantised, and the weight's columns were divided by them before it was (so the
+    /// product is unchanged while a few large input channels stop setting every row's scale); `nil`:
+    /// none. See ``init(quantizing:scheme:smoothing:strength:)``.
+    public private(set) var inputMultipliers: Tensor?
 
     /// Output channels.
     public var rows: Int { values.shape[0] }
@@ -52,6 +57,46 @@ public struct QuantizedMatrix: @unchecked Sendable {
         self.values = values
         self.scales = scales
         self.scheme = scheme
+    }
+
+    /// Quantises a float matrix `[rows, columns]` after SmoothQuant's smoothing (Xiao et al., 2023):
+    /// with `a[p]` the largest |x| calibration saw in input column `p` and `w[p]` the weight's
+    /// largest |w| in that column, column `p` of the weight is multiplied by
+    /// `s[p] = a[p]^strength / w[p]^(1 − strength)` (clamped to [1e-5, 1e5]; 1 for a column that is
+    /// zero in either) and ``inputMultipliers`` become `1 / s`, which the row quantiser applies to
+    /// the activations. `strength` 1 moves all of the activations' range into the weight, 0 all of
+    /// the weight's range into the activations; SmoothQuant uses 0.5 for most models. Static
+    /// ``inputScales`` would be calibrated on the smoothed activations: give one or the other.
+    /// - Parameters:
+    ///   - smoothing: float32 `[columns]`, the calibration's largest |x| per input column.
+    /// - Throws: ``CortadoError`` when the shapes or types do not fit, `strength` is outside [0, 1],
+    ///   or `smoothing` holds a negative or non-finite value.
+    public init(quantizing weight: Tensor, scheme: QuantizationScheme, smoothing activationMaxima: Tensor, strength: Float) throws {
+        guard weight.rank == 2 else {
+            throw CortadoError.shapeMismatch("QuantizedMatrix: a weight matrix is [rows, columns], not \(weight.shape)")
+        }
+        guard activationMaxima.dtype == .float32, activationMaxima.shape == [weight.shape[1]] else {
+            throw CortadoError.shapeMismatch(
+                "QuantizedMatrix: smoothing maxima \(activationMaxima.dtype) \(activationMaxima.shape) for a weight \(weight.shape) (expected float32 [\(weight.shape[1])])")
+        }
+        guard strength >= 0, strength <= 1 else {
+            throw CortadoError.invalidArgument("QuantizedMatrix: smoothing strength \(strength) is outside [0, 1]")
+        }
+        let maxima = try activationMaxima.toArray()
+        guard maxima.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw CortadoError.invalidArgument("QuantizedMatrix: smoothing maxima must be finite and not negative")
+        }
+        let wide = try weight.to(dtype: .float32)
+        let weightMaxima = try wide.abs().max(axes: [0]).toArray()
+        // A column that is zero in either gets 1 (log 1 = 0 on both sides).
+        let usable = zip(maxima, weightMaxima).map { a, w in a > 0 && w > 0 && w.isFinite }
+        let columns = weight.shape[1]
+        let logA = try Tensor(zip(maxima, usable).map { $1 ? $0 : 1 }, shape: [columns], device: .cpu).log()
+        let logW = try Tensor(zip(weightMaxima, usable).map { $1 ? $0 : 1 }, shape: [columns], device: .cpu).log()
+        let factors = try (logA * strength - logW * (1 - strength)).exp().toArray().map { Swift.min(Swift.max($0, 1e-5), 1e5) }
+        let s = try Tensor(factors, shape: [1, columns], device: weight.device)
+        try self.init(quantizing: wide * s.expanded(to: wide.shape), scheme: scheme)
+        inputMultipliers = try Tensor(factors.map { 1 / $0 }, shape: [columns], device: weight.device)
     }
 
     /// Wraps stored int8 `values` `[rows, columns]` and float32 `scales` `[rows, blocks]` (as read
@@ -89,7 +134,29 @@ public struct QuantizedMatrix: @unchecked Sendable {
     /// This matrix on `device`.
     public func to(_ device: Device) throws -> QuantizedMatrix {
         try QuantizedMatrix(values: values.to(device), scales: scales.to(device), scheme: scheme)
-            .withInputScales(inputScales?.to(device))
+            .withInputScales(inputScales?.to(device)).withInputMultipliers(inputMultipliers?.to(device))
+    }
+
+    /// This matrix with SmoothQuant's column multipliers for its activations (float32 `[columns]`,
+    /// positive and finite, on the matrix's device; as stored with a weight that was smoothed), or
+    /// none for `nil`.
+    /// - Throws: ``CortadoError`` when the shape, type or a value does not fit.
+    public func withInputMultipliers(_ multipliers: Tensor?) throws -> QuantizedMatrix {
+        var copy = self
+        guard let multipliers else {
+            copy.inputMultipliers = nil
+            return copy
+        }
+        guard multipliers.dtype == .float32, multipliers.shape == [columns] else {
+            throw CortadoError.shapeMismatch(
+                "QuantizedMatrix: input multipliers \(multipliers.dtype) \(multipliers.shape) for \(columns) columns (expected float32 [\(columns)])")
+        }
+        try values.checkSameDevice("QuantizedMatrix", multipliers)
+        guard try multipliers.toArray().allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw CortadoError.invalidArgument("QuantizedMatrix: input multipliers must be positive and finite")
+        }
+        copy.inputMultipliers = try multipliers.dense()
+        return copy
     }
 
     /// This matrix with static activation scales `scales` (float32 `[blocks]`, all positive and
@@ -113,8 +180,11 @@ public struct QuantizedMatrix: @unchecked Sendable {
         return copy
     }
 
-    /// Bytes of storage: the int8 values and the float32 scales (weight and static input scales).
-    public var byteCount: Int { values.count + 4 * scales.count + 4 * (inputScales?.count ?? 0) }
+    /// Bytes of storage: the int8 values and the float32 scales (weight and static input scales) and
+    /// input multipliers.
+    public var byteCount: Int {
+        values.count + 4 * (scales.count + (inputScales?.count ?? 0) + (inputMultipliers?.count ?? 0))
+    }
 }
 
 extension Tensor {
@@ -122,9 +192,11 @@ extension Tensor {
     /// values (`block ≥ columns`: one scale per row): `scale = max |x| / 127`, `values = round(x /
     /// scale)` to nearest even in [−127, 127]; an all-zero block has scale 0. With `fixed` (float32
     /// `[⌈columns / block⌉]`, static scales from calibration) every row's block `b` uses `fixed[b]`
-    /// instead and larger values saturate. A block holding a NaN gets a NaN scale. Not differentiable.
+    /// instead and larger values saturate. With `multipliers` (float32 `[columns]`, SmoothQuant's
+    /// smoothing) each row is multiplied by them column by column first. A block holding a NaN gets a
+    /// NaN scale. Not differentiable.
     /// - Returns: int8 `values` `[rows, columns]` and float32 `scales` `[rows, ⌈columns / block⌉]`.
-    public func quantizedRows(block: Int, fixed: Tensor? = nil) throws -> (values: Tensor, scales: Tensor) {
+    public func quantizedRows(block: Int, fixed: Tensor? = nil, multipliers: Tensor? = nil) throws -> (values: Tensor, scales: Tensor) {
         guard rank == 2, block > 0, block >= shape[1] || block % 4 == 0 else {
             throw CortadoError.invalidArgument("quantizedRows: a matrix and a block of k or a multiple of 4, not \(shape) and \(block)")
         }
@@ -137,6 +209,12 @@ extension Tensor {
             }
             try checkSameDevice("quantizedRows", fixed)
         }
+        if let multipliers {
+            guard multipliers.dtype == .float32, multipliers.shape == [columns] else {
+                throw CortadoError.shapeMismatch("quantizedRows: multipliers \(multipliers.dtype) \(multipliers.shape) for \(columns) columns (expected float32 [\(columns)])")
+            }
+            try checkSameDevice("quantizedRows", multipliers)
+        }
         try backend.require(.quantizeRows, .float32, "quantizedRows")
         let x = dtype == .float32 ? try dense() : try to(dtype: .float32)
         let values = try Tensor.empty([rows, columns], dtype: .int8, on: backend)
@@ -145,8 +223,8 @@ extension Tensor {
             try backend.fill(scales.buffer, offset: 0, count: scales.count, value: 0)
         } else {
             try backend.quantizeRows(
-                x.buffer, rows: rows, width: columns, block: width, fixed: try fixed?.dense().buffer, into: values.buffer,
-                scales: scales.buffer)
+                x.buffer, rows: rows, width: columns, block: width, fixed: try fixed?.dense().buffer,
+                multipliers: try multipliers?.dense().buffer, into: values.buffer, scales: scales.buffer)
         }
         return (values, scales)
     }
@@ -154,6 +232,7 @@ extension Tensor {
     /// `self · weightᵀ + bias` with an int8 weight, PyTorch's dynamic quantised `linear`: the rows of
     /// `self` `[…, inputs]` are quantised to int8 at run time (per row, or per block of 32 for a
     /// Q8_0 weight; with the weight's static ``QuantizedMatrix/inputScales`` instead when it has
+    /// them; after multiplying them by the weight's ``QuantizedMatrix/inputMultipliers`` when it has
     /// them), multiplied with int32 sums and scaled back to float32. Not differentiable.
     /// - Parameters:
     ///   - weight: `[outputs, inputs]`, int8 with scales.
@@ -172,7 +251,7 @@ extension Tensor {
         try backend.require(.quantizedGemm, .int8, "quantizedLinear")
         let rows = shape.dropLast().reduce(1, *)
         let (q, scales) = try reshaped([rows, weight.columns]).quantizedRows(
-            block: weight.scheme.block(columns: weight.columns), fixed: weight.inputScales)
+            block: weight.scheme.block(columns: weight.columns), fixed: weight.inputScales, multipliers: weight.inputMultipliers)
         let out = try Tensor.empty([rows, weight.rows], dtype: .float32, on: backend)
         let b = try bias?.dense()
         try backend.quantizedGemm(

@@ -27,10 +27,15 @@ struct EmbedCommand: ParsableCommand {
               cortado embed --input texts.txt --device opencl --json
               cortado embed --input texts.txt --dtype bf16
               cortado embed --input texts.txt --quantize int8 --compare
+              cortado embed --input texts.txt --quantize int8 --scheme per-channel --smooth 0.5 --calibration-input train.txt
 
             With --quantize int8 the Linear layers compute in int8 (by default q8_0: weights and \
             activations with one scale per 32 values, the activations quantised at run time), except \
-            those --keep-float names; the summary says which stayed float. --compare also embeds the texts in float32 in the same run (rounds interleaved) \
+            those --keep-float names; the summary says which stayed float. --smooth A applies SmoothQuant \
+            (migration strength A, 0.5 typical): the float encoder first embeds --calibrate N texts (of \
+            --calibration-input, else of the input) and each layer's input columns that reach large values \
+            hand part of their range to the weight, so that one int8 scale per row (per-channel) keeps its \
+            accuracy. --compare also embeds the texts in float32 in the same run (rounds interleaved) \
             and reports the cosine of each int8 embedding to its float32 one (minimum and mean) and both \
             rates.
             """)
@@ -71,6 +76,15 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "With --quantize: layers kept float: none, ffn-output (each layer's second feed-forward Linear), or comma-separated dotted names.")
     var keepFloat = "none"
 
+    @Option(help: "With --quantize: SmoothQuant's smoothing with this migration strength in [0, 1] (0.5 is typical), calibrated on --calibration-input.")
+    var smooth: Float?
+
+    @Option(help: "With --smooth: a file of calibration texts, one per line (default: the texts being embedded).")
+    var calibrationInput: String?
+
+    @Option(help: "With --smooth: how many calibration texts to run (the first N).")
+    var calibrate = 512
+
     @Flag(help: "With --quantize: also embed in float32 in the same run and report cosine and speed against it.")
     var compare = false
 
@@ -85,10 +99,17 @@ struct EmbedCommand: ParsableCommand {
         if quantize != nil && dtype != .fp32 { throw ValidationError("--quantize int8 computes activations in float32; drop --dtype \(dtype)") }
         if compare && quantize == nil { throw ValidationError("--compare compares an int8 encoder with float32: add --quantize int8") }
         if rounds < 1 { throw ValidationError("--rounds must be at least 1, not \(rounds)") }
+        if let smooth {
+            if quantize == nil { throw ValidationError("--smooth smooths an int8 encoder: add --quantize int8") }
+            if !(smooth >= 0 && smooth <= 1) { throw ValidationError("--smooth must be between 0 and 1, not \(smooth)") }
+        } else if calibrationInput != nil {
+            throw ValidationError("--calibration-input calibrates --smooth: add --smooth 0.5")
+        }
+        if calibrate < 1 { throw ValidationError("--calibrate must be a positive number of texts, not \(calibrate)") }
     }
 
     /// Quantises `encoder` as the flags say; returns the summary line.
-    private func quantized(_ encoder: SentenceEncoder) throws -> String {
+    private func quantized(_ encoder: SentenceEncoder, texts: [String]) throws -> String {
         let names = Set(encoder.model.quantizableLayers().map(\.name))
         let kept: (String) -> Bool
         switch keepFloat {
@@ -101,11 +122,17 @@ struct EmbedCommand: ParsableCommand {
             }
             kept = { list.contains($0) }
         }
+        var smoothing: [String: Tensor] = [:], smoothed = ""
+        if let smooth {
+            let calibration = Array((try calibrationInput.map(Self.readTexts) ?? texts).prefix(calibrate))
+            smoothing = try encoder.calibrateSmoothing(calibration, batchSize: batchSize)
+            smoothed = String(format: ", smoothed with strength %g on %d calibration texts", smooth, calibration.count)
+        }
         let (int8, float) = try encoder.quantize(scheme, keepingFloat: kept, override: { name in
             SentenceEncoder.isFeedForwardOutput(name) ? ffnScheme : nil
-        })
+        }, smoothing: smoothing, strength: smooth ?? 0.5)
         let schemes = Dictionary(grouping: int8, by: \.scheme).map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")
-        return "int8: \(int8.count) Linear layers (\(schemes)); float: "
+        return "int8: \(int8.count) Linear layers (\(schemes)\(smoothed)); float: "
             + (float.isEmpty ? "none" : float.joined(separator: ", "))
     }
 
@@ -128,20 +155,12 @@ struct EmbedCommand: ParsableCommand {
         var profiledDevices: [Device] = []
         defer { profiling.finish(profiler, devices: profiledDevices, process: "cortado embed") }
         var inputs = texts
-        if let input {
-            // Blank and whitespace-only lines are skipped, as the help says.
-            let reader = try TextLineReader(path: input)
-            inputs = []
-            while let line = try reader.next() {
-                if !line.allSatisfy(\.isWhitespace) { inputs.append(line) }
-            }
-            guard !inputs.isEmpty else { throw ValidationError("\(input): no texts to embed (one text per line)") }
-        }
+        if let input { inputs = try Self.readTexts(input) }
         let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
         let directory = try PretrainedModelDirectory(path: model ?? PretrainedModelDirectory.defaultPath)
         let loadStart = DispatchTime.now()
         let encoder = try SentenceEncoder(directory: directory, device: device, maxLength: maxLength, precision: dtype)
-        let layers = quantize == nil ? nil : try quantized(encoder)
+        let layers = quantize == nil ? nil : try quantized(encoder, texts: inputs)
         profiledDevices = [device]
         if let profiler { Profiler.current = profiler }
         let embedStart = DispatchTime.now()
@@ -194,6 +213,17 @@ struct EmbedCommand: ParsableCommand {
         if let layers { summary += layers + "\n" }
         if let comparison { summary += comparison }
         FileHandle.standardError.write(Data(summary.utf8))
+    }
+
+    /// The non-blank lines of `path` (blank and whitespace-only lines are skipped, as the help says).
+    private static func readTexts(_ path: String) throws -> [String] {
+        let reader = try TextLineReader(path: path)
+        var texts: [String] = []
+        while let line = try reader.next() {
+            if !line.allSatisfy(\.isWhitespace) { texts.append(line) }
+        }
+        guard !texts.isEmpty else { throw ValidationError("\(path): no texts (one text per line)") }
+        return texts
     }
 
     private func seconds(from start: DispatchTime, to end: DispatchTime) -> Double {

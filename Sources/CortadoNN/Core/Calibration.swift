@@ -46,3 +46,32 @@ extension Module {
         return scales
     }
 }
+
+extension Module {
+    /// The largest absolute input of every ``Linear`` per input column while `body` runs (the float
+    /// model's forward passes over calibration data): what SmoothQuant's smoothing
+    /// (``QuantizedMatrix/init(quantizing:scheme:smoothing:strength:)``) takes.
+    /// - Returns: float32 `[inputs]` by dotted layer name, for the Linear layers that saw an input.
+    /// - Throws: ``CortadoError/invalidArgument(_:)`` when an input holds NaN or infinity, or no
+    ///   layer saw an input.
+    public func calibrateInputColumnMaxima(running body: () throws -> Void) throws -> [String: Tensor] {
+        let layers = quantizableLayers().filter { $0.layer.quantizesInputRows }
+        var maxima: [String: Tensor] = [:]
+        for (name, layer) in layers {
+            let columns = layer.weightMatrixShape[1]
+            layer.observeInputs { x in
+                let largest = try withNoGrad {
+                    try x.to(dtype: .float32).abs().reshaped([x.count / columns, columns]).max(axes: [0])
+                }
+                maxima[name] = try maxima[name].map { try $0.maximum(largest) } ?? largest
+            }
+        }
+        defer { for (_, layer) in layers { layer.observeInputs(nil) } }
+        try body()
+        guard !maxima.isEmpty else { throw CortadoError.invalidArgument("calibration: no Linear layer saw an input") }
+        for (name, largest) in maxima where try !largest.toArray().allSatisfy(\.isFinite) {
+            throw CortadoError.invalidArgument("calibration: the inputs of layer '\(name)' hold NaN or infinity")
+        }
+        return maxima
+    }
+}

@@ -180,9 +180,12 @@ package protocol Backend: AnyObject, Sendable {
     /// `q = round(x / scale)` to nearest even, in [−127, 127]; an all-zero block has scale 0.
     /// Writes int8 `q[rows, width]` and float32 `scales[rows, blocks]`. With `fixed` (float32
     /// `[blocks]`, static scales from calibration) block `b` of every row uses `fixed[b]` instead,
-    /// values past ±127 · scale saturate, and a block holding a NaN gets a NaN scale.
+    /// values past ±127 · scale saturate, and a block holding a NaN gets a NaN scale. With
+    /// `multipliers` (float32 `[width]`, SmoothQuant's smoothing) `x[r, p] · multipliers[p]` is
+    /// quantised in place of `x[r, p]`.
     func quantizeRows(
-        _ x: DeviceBuffer, rows: Int, width: Int, block: Int, fixed: DeviceBuffer?, into q: DeviceBuffer, scales: DeviceBuffer
+        _ x: DeviceBuffer, rows: Int, width: Int, block: Int, fixed: DeviceBuffer?, multipliers: DeviceBuffer?,
+        into q: DeviceBuffer, scales: DeviceBuffer
     ) throws
 
     /// Waits until all queued work has finished.
@@ -196,7 +199,7 @@ package enum BackendOperation: String, Sendable, CaseIterable {
     case im2col, pooling, random, gatherRows, scatterAddRows, crossEntropy, recurrent, update
     /// ``Backend/quantizedGemm(_:_:aScales:_:wScales:bias:into:)``, asked for its int8 operands.
     case quantizedGemm
-    /// ``Backend/quantizeRows(_:rows:width:block:fixed:into:scales:)``, asked for its float input.
+    /// ``Backend/quantizeRows(_:rows:width:block:fixed:multipliers:into:scales:)``, asked for its float input.
     case quantizeRows
 }
 

@@ -172,10 +172,12 @@ final class ProfilingBackend: Backend, @unchecked Sendable {
     }
 
     func quantizeRows(
-        _ x: DeviceBuffer, rows: Int, width: Int, block: Int, fixed: DeviceBuffer?, into q: DeviceBuffer, scales: DeviceBuffer
+        _ x: DeviceBuffer, rows: Int, width: Int, block: Int, fixed: DeviceBuffer?, multipliers: DeviceBuffer?,
+        into q: DeviceBuffer, scales: DeviceBuffer
     ) throws {
         try record("quantizeRows") {
-            try base.quantizeRows(x, rows: rows, width: width, block: block, fixed: fixed, into: q, scales: scales)
+            try base.quantizeRows(
+                x, rows: rows, width: width, block: block, fixed: fixed, multipliers: multipliers, into: q, scales: scales)
         }
     }
 }

@@ -326,8 +326,11 @@ final class SegmentingBackend: Backend, @unchecked Sendable {
         try base.quantizedGemm(descriptor, a, aScales: aScales, w, wScales: wScales, bias: bias, into: out)
     }
 
-    func quantizeRows(_ x: DeviceBuffer, rows: Int, width: Int, block: Int, fixed: DeviceBuffer?, into q: DeviceBuffer, scales: DeviceBuffer) throws {
-        try refuseSegmented("quantizeRows", [x, fixed, q, scales])
-        try base.quantizeRows(x, rows: rows, width: width, block: block, fixed: fixed, into: q, scales: scales)
+    func quantizeRows(
+        _ x: DeviceBuffer, rows: Int, width: Int, block: Int, fixed: DeviceBuffer?, multipliers: DeviceBuffer?,
+        into q: DeviceBuffer, scales: DeviceBuffer
+    ) throws {
+        try refuseSegmented("quantizeRows", [x, fixed, multipliers, q, scales])
+        try base.quantizeRows(x, rows: rows, width: width, block: block, fixed: fixed, multipliers: multipliers, into: q, scales: scales)
     }
 }

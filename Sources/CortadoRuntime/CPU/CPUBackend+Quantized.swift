@@ -50,19 +50,16 @@ extension CPUBackend {
     private static let quantizedSplitThreshold = 1 << 18
 
     package func quantizeRows(
-        _ x: DeviceBuffer, rows: Int, width: Int, block: Int, fixed: DeviceBuffer?, into q: DeviceBuffer, scales: DeviceBuffer
+        _ x: DeviceBuffer, rows: Int, width: Int, block: Int, fixed: DeviceBuffer?, multipliers: DeviceBuffer?,
+        into q: DeviceBuffer, scales: DeviceBuffer
     ) throws {
         guard rows > 0, width > 0 else { return }
         let xBase = x.floats, qBase = q.handle.hostPointer.assumingMemoryBound(to: Int8.self), sBase = scales.floats
-        let fixedBase = fixed?.floats
+        let fixedBase = fixed?.floats, multiplierBase = multipliers?.floats
         let grain = max(1, 16_384 / width)
         Parallel.forEach(count: rows, grain: grain) { range in
-            if let fixedBase {
-                cortado_quantize_rows_fixed(
-                    xBase, width, range.lowerBound, range.upperBound, width, min(block, width), fixedBase, qBase, sBase)
-            } else {
-                cortado_quantize_rows(xBase, width, range.lowerBound, range.upperBound, width, min(block, width), qBase, sBase)
-            }
+            cortado_quantize_rows_scaled(
+                xBase, width, range.lowerBound, range.upperBound, width, min(block, width), fixedBase, multiplierBase, qBase, sBase)
         }
     }
 }

@@ -16,14 +16,16 @@ extension OpenCLBackend {
     }
 
     package func quantizeRows(
-        _ x: DeviceBuffer, rows: Int, width: Int, block: Int, fixed: DeviceBuffer?, into q: DeviceBuffer, scales: DeviceBuffer
+        _ x: DeviceBuffer, rows: Int, width: Int, block: Int, fixed: DeviceBuffer?, multipliers: DeviceBuffer?,
+        into q: DeviceBuffer, scales: DeviceBuffer
     ) throws {
         guard rows > 0, width > 0 else { return }
         try checkIndexable(rows * width)
         let blockWidth = min(block, width)
         let blocks = (width + blockWidth - 1) / blockWidth
         try launch(.quantized(integerDot: integerDotProduct), "quantize_rows", global: [rows * blocks], local: [64], [
-            .buffer(x), .buffer(q), .buffer(scales), .buffer(fixed ?? scales), .int(fixed == nil ? 0 : 1), .int(rows),
+            .buffer(x), .buffer(q), .buffer(scales), .buffer(fixed ?? scales), .int(fixed == nil ? 0 : 1),
+            .buffer(multipliers ?? scales), .int(multipliers == nil ? 0 : 1), .int(rows),
             .int(width), .int(blockWidth), .int(blocks),
         ])
     }

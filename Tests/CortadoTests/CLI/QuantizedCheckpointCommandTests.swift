@@ -164,6 +164,39 @@ struct QuantizedCheckpointCommandTests {
                       mentioning: ["'pooler'"])
     }
 
+    @Test("embed --smooth calibrates SmoothQuant's smoothing and keeps per-channel int8 close to float32 on cpu and opencl")
+    func embedSmoothed() throws {
+        let fixture = try MiniLMFixture.load()
+        let model = try RealModel.directory().url.path
+        let references = fixture.texts.filter { $0.maxLength >= 128 }.prefix(4)
+        let scratch = try TemporaryDirectory()
+        let calibration = try scratch.write("calibration.txt", text: fixture.texts.map(\.text).joined(separator: "\n") + "\n")
+        for device in ["cpu", "opencl"] {
+            let result = try Cortado.run(["embed", "--model", model, "--device", device, "--quantize", "int8", "--scheme", "per-channel",
+                                          "--smooth", "0.5", "--calibration-input", calibration, "--calibrate", "6"] + references.map(\.text))
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("int8: 36 Linear layers (36 per-channel, smoothed with strength 0.5 on 6 calibration texts); float: none"),
+                    "\(result.stderr)")
+            let vectors = result.stdout.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Double])?.map { Float($0) }
+            }
+            #expect(vectors.count == references.count)
+            for (vector, reference) in zip(vectors, references) {
+                let cosine = zip(vector, reference.embedding).reduce(0) { $0 + $1.0 * $1.1 }
+                #expect(cosine > 0.99 && cosine < 0.999999, "\(device): \(reference.text) cosine \(cosine)")
+            }
+        }
+        expectFailure(try Cortado.run(["embed", "--model", model, "--smooth", "0.5", "a"]), mentioning: ["--quantize"])
+        expectFailure(try Cortado.run(["embed", "--model", model, "--quantize", "int8", "--smooth", "1.5", "a"]), mentioning: ["--smooth", "1.5"])
+        expectFailure(try Cortado.run(["embed", "--model", model, "--quantize", "int8", "--calibration-input", calibration, "a"]),
+                      mentioning: ["--smooth"])
+        expectFailure(try Cortado.run(["embed", "--model", model, "--quantize", "int8", "--smooth", "0.5", "--calibrate", "0", "a"]),
+                      mentioning: ["--calibrate"])
+        let missing = scratch.file("missing.txt")
+        expectFailure(try Cortado.run(["embed", "--model", model, "--quantize", "int8", "--smooth", "0.5", "--calibration-input", missing, "a"]),
+                      mentioning: [missing])
+    }
+
     @Test("bench gemm --int8 times SGEMM and the int8 product side by side on each device")
     func benchInt8() throws {
         let result = try Cortado.run(["bench", "gemm", "--size", "64", "--int8", "--device", "cpu", "--device", "opencl",

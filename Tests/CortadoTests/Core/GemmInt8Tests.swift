@@ -1,14 +1,15 @@
 import CVectorMath
 import Testing
 
-/// CVectorMath's int8 GEMM on each of its paths (VNNI `vpdpbusd`, `vpmaddwd` on int16, plain C),
+/// CVectorMath's int8 GEMM on each of its paths (VNNI `vpdpbusd`, `vpmaddwd` on int16 in 512-bit and
+/// in 256-bit registers, plain C),
 /// against integer sums and double-precision scaling, over odd shapes (tails of tiles, of blocks and
 /// of groups of 4), both scale layouts (one per row, blocks of 32), extreme values (all ±127 and
 /// −128 in the weights, which saturate `vpmaddubsw` but not these paths), and a split of the columns
 /// between two calls; and the row quantiser against its definition.
 @Suite("CVectorMath int8 GEMM", .serialized)
 struct GemmInt8Tests {
-    static let paths: [cortado_qgemm_path] = [CORTADO_QGEMM_VNNI, CORTADO_QGEMM_MADDWD, CORTADO_QGEMM_PLAIN]
+    static let paths: [cortado_qgemm_path] = [CORTADO_QGEMM_VNNI, CORTADO_QGEMM_MADDWD, CORTADO_QGEMM_AVX2, CORTADO_QGEMM_PLAIN]
         .filter { cortado_qgemm_path_available($0) != 0 }
 
     /// int8 values from `seed`, or all of them at the extremes.
@@ -91,46 +92,62 @@ struct GemmInt8Tests {
         }
     }
 
-    @Test("the row quantiser rounds x / (max |x| / 127) to nearest, per block")
-    func quantizeRows() {
+    @Test("the row quantiser rounds x · m / (max |x · m| / 127) to nearest, per block, on every path", arguments: paths)
+    func quantizeRows(path: cortado_qgemm_path) {
+        cortado_qgemm_set_path(path)
+        defer { cortado_qgemm_set_path(CORTADO_QGEMM_AUTO) }
         let (rows, k) = (5, 70)
         var x = Fixtures.values(rows * k, seed: 41, low: -3, high: 3)
         for p in 0..<k { x[2 * k + p] = 0 }  // an all-zero row
         x[3 * k + 5] = 1000  // an outlier
-        for block in [k, 32] {
-            let blocks = (k + block - 1) / block
-            var q = [Int8](repeating: 99, count: rows * k)
-            var scales = [Float](repeating: .nan, count: rows * blocks)
-            q.withUnsafeMutableBufferPointer { qp in
-                scales.withUnsafeMutableBufferPointer { sp in
-                    // Two calls, as two threads would make them.
-                    cortado_quantize_rows(x, k, 0, 2, k, block, qp.baseAddress, sp.baseAddress)
-                    cortado_quantize_rows(x, k, 2, rows, k, block, qp.baseAddress, sp.baseAddress)
+        // SmoothQuant's column multipliers; `nil`: none.
+        let multipliers: [[Float]?] = [nil, Fixtures.values(k, seed: 42, low: 0.05, high: 4)]
+        for mul in multipliers {
+            for block in [k, 32] {
+                let blocks = (k + block - 1) / block
+                var q = [Int8](repeating: 99, count: rows * k)
+                var scales = [Float](repeating: .nan, count: rows * blocks)
+                q.withUnsafeMutableBufferPointer { qp in
+                    scales.withUnsafeMutableBufferPointer { sp in
+                        // Two calls, as two threads would make them.
+                        if let mul {
+                            cortado_quantize_rows_scaled(x, k, 0, 2, k, block, nil, mul, qp.baseAddress, sp.baseAddress)
+                            cortado_quantize_rows_scaled(x, k, 2, rows, k, block, nil, mul, qp.baseAddress, sp.baseAddress)
+                        } else {
+                            cortado_quantize_rows(x, k, 0, 2, k, block, qp.baseAddress, sp.baseAddress)
+                            cortado_quantize_rows(x, k, 2, rows, k, block, qp.baseAddress, sp.baseAddress)
+                        }
+                    }
                 }
-            }
-            for r in 0..<rows {
-                for b in 0..<blocks {
-                    let range = (b * block)..<min(k, (b + 1) * block)
-                    let largest = range.map { abs(x[r * k + $0]) }.max() ?? 0
-                    let scale = largest / 127
-                    #expect(scales[r * blocks + b] == scale, "row \(r) block \(b)")
-                    for p in range {
-                        let want = scale == 0 ? 0 : Int8(max(-127, min(127, (x[r * k + p] * (1 / scale)).rounded(.toNearestOrEven))))
-                        #expect(q[r * k + p] == want, "row \(r) column \(p) block \(block)")
+                let value = { (r: Int, p: Int) -> Float in x[r * k + p] * (mul?[p] ?? 1) }
+                for r in 0..<rows {
+                    for b in 0..<blocks {
+                        let range = (b * block)..<min(k, (b + 1) * block)
+                        let largest = range.map { abs(value(r, $0)) }.max() ?? 0
+                        let scale = largest / 127
+                        #expect(scales[r * blocks + b] == scale, "row \(r) block \(b) path \(path.rawValue)")
+                        for p in range {
+                            let want = scale == 0 ? 0 : Int8(max(-127, min(127, (value(r, p) * (1 / scale)).rounded(.toNearestOrEven))))
+                            #expect(q[r * k + p] == want, "row \(r) column \(p) block \(block) multipliers \(mul != nil) path \(path.rawValue)")
+                        }
                     }
                 }
             }
         }
     }
 
-    @Test("a row holding NaN gets a NaN scale, never a trap")
-    func nonFinite() {
-        var x = [Float](repeating: 1, count: 40)
-        x[17] = .nan
-        var q = [Int8](repeating: 0, count: 40)
-        var scale: [Float] = [0]
-        cortado_quantize_rows(x, 40, 0, 1, 40, 40, &q, &scale)
-        #expect(scale[0].isNaN)
-        #expect(q.allSatisfy { $0 == 0 })
+    @Test("a row holding NaN gets a NaN scale, never a trap", arguments: paths)
+    func nonFinite(path: cortado_qgemm_path) {
+        cortado_qgemm_set_path(path)
+        defer { cortado_qgemm_set_path(CORTADO_QGEMM_AUTO) }
+        for position in [17, 41] {  // in a whole vector, in the tail
+            var x = [Float](repeating: 1, count: 43)
+            x[position] = .nan
+            var q = [Int8](repeating: 0, count: 43)
+            var scale: [Float] = [0]
+            cortado_quantize_rows(x, 43, 0, 1, 43, 43, &q, &scale)
+            #expect(scale[0].isNaN, "NaN at \(position), path \(path.rawValue)")
+            #expect(q.allSatisfy { $0 == 0 })
+        }
     }
 }

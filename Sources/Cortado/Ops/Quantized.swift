@@ -116,8 +116,16 @@ public struct QuantizedMatrix: @unchecked Sendable {
         self.scheme = scheme
     }
 
-    /// The float32 matrix these values and scales stand for.
+    /// The float32 matrix these values and scales stand for (with ``inputMultipliers``, the weight
+    /// before smoothing: each column multiplied by its multiplier again).
     public func dequantized() throws -> Tensor {
+        let scaled = try scaledValues()
+        guard let inputMultipliers else { return scaled }
+        return try scaled * inputMultipliers.reshaped([1, columns]).expanded(to: [rows, columns])
+    }
+
+    /// The values times their scales.
+    private func scaledValues() throws -> Tensor {
         let block = scheme.block(columns: columns), blocks = scheme.blocks(columns: columns)
         let wide = try values.to(dtype: .float32)
         if blocks == 1 { return try wide * scales.expanded(to: [rows, columns]) }

@@ -124,7 +124,7 @@ struct EmbedCommand: ParsableCommand {
         }
         var smoothing: [String: Tensor] = [:], smoothed = ""
         if let smooth {
-            let calibration = Array((try calibrationInput.map(Self.readTexts) ?? texts).prefix(calibrate))
+            let calibration = Array((try calibrationInput.map(TextLineReader.nonBlankLines) ?? texts).prefix(calibrate))
             smoothing = try encoder.calibrateSmoothing(calibration, batchSize: batchSize)
             smoothed = String(format: ", smoothed with strength %g on %d calibration texts", smooth, calibration.count)
         }
@@ -155,7 +155,7 @@ struct EmbedCommand: ParsableCommand {
         var profiledDevices: [Device] = []
         defer { profiling.finish(profiler, devices: profiledDevices, process: "cortado embed") }
         var inputs = texts
-        if let input { inputs = try Self.readTexts(input) }
+        if let input { inputs = try TextLineReader.nonBlankLines(path: input) }
         let device = try DeviceSelection.resolve(device.map { [$0] } ?? [])[0]
         let directory = try PretrainedModelDirectory(path: model ?? PretrainedModelDirectory.defaultPath)
         let loadStart = DispatchTime.now()
@@ -213,17 +213,6 @@ struct EmbedCommand: ParsableCommand {
         if let layers { summary += layers + "\n" }
         if let comparison { summary += comparison }
         FileHandle.standardError.write(Data(summary.utf8))
-    }
-
-    /// The non-blank lines of `path` (blank and whitespace-only lines are skipped, as the help says).
-    private static func readTexts(_ path: String) throws -> [String] {
-        let reader = try TextLineReader(path: path)
-        var texts: [String] = []
-        while let line = try reader.next() {
-            if !line.allSatisfy(\.isWhitespace) { texts.append(line) }
-        }
-        guard !texts.isEmpty else { throw ValidationError("\(path): no texts (one text per line)") }
-        return texts
     }
 
     private func seconds(from start: DispatchTime, to end: DispatchTime) -> Double {

@@ -18,22 +18,29 @@ public struct QuantizationRecord: Codable, Sendable, Equatable {
     /// With static activation scales (`<layer>.weight.input_scales`): the calibration batches they
     /// came from; `nil`: activations are quantised dynamically.
     public var calibrationBatches: Int?
+    /// With SmoothQuant's smoothing (`<layer>.weight.input_multipliers`): its migration strength;
+    /// `nil`: none.
+    public var smoothingStrength: Float?
+    /// With smoothing: the calibration texts its activation maxima came from.
+    public var smoothingTexts: Int?
 
     /// A record of each list.
     public init(
         scheme: QuantizationScheme, int8Layers: [String], int8StoredWeights: [String], floatLayers: [String],
-        calibrationBatches: Int? = nil
+        calibrationBatches: Int? = nil, smoothingStrength: Float? = nil, smoothingTexts: Int? = nil
     ) {
         self.scheme = scheme
         self.int8Layers = int8Layers
         self.int8StoredWeights = int8StoredWeights
         self.floatLayers = floatLayers
         self.calibrationBatches = calibrationBatches
+        self.smoothingStrength = smoothingStrength
+        self.smoothingTexts = smoothingTexts
     }
 
     private enum CodingKeys: String, CodingKey {
         case scheme, int8Layers = "int8_layers", int8StoredWeights = "int8_stored_weights", floatLayers = "float_layers"
-        case calibrationBatches = "calibration_batches"
+        case calibrationBatches = "calibration_batches", smoothingStrength = "smoothing_strength", smoothingTexts = "smoothing_texts"
     }
 }
 
@@ -46,6 +53,9 @@ extension ModelCheckpoint {
     public static let scalesSuffix = ".scales"
     /// The suffix of the name of an int8 layer's static activation scales (`model.0.weight.input_scales`).
     public static let inputScalesSuffix = ".input_scales"
+    /// The suffix of the name of an int8 layer's SmoothQuant column multipliers
+    /// (`encoder.layer.0.intermediate.dense.weight.input_multipliers`, ``QuantizedMatrix/inputMultipliers``).
+    public static let inputMultipliersSuffix = ".input_multipliers"
     /// Float weights smaller than this many values stay float32 in an int8 checkpoint (biases,
     /// normalisation weights and small matrices gain nothing).
     public static let smallestQuantizedWeight = 256
@@ -105,10 +115,11 @@ extension ModelCheckpoint {
     /// The tensors of an int8 file for `model`'s parameters (named `prefix` + dotted name): the
     /// weights of its Linear and Conv2D layers (except those `keepingFloat` names) and its other
     /// weight matrices of at least ``smallestQuantizedWeight`` values as int8 with scales, the rest
-    /// float32; and the record of which is which.
+    /// float32; and the record of which is which. Layers that `smoothing` names (their calibration
+    /// maxima per input column) are smoothed with `strength` first and keep their multipliers.
     static func quantizedTensors(
         of model: any Module, prefix: String, scheme: QuantizationScheme, keepingFloat: (String) -> Bool,
-        inputScales: [String: Tensor]? = nil
+        inputScales: [String: Tensor]? = nil, smoothing: [String: Tensor] = [:], strength: Float = 0.5
     ) throws -> ([PendingSafeTensor], QuantizationRecord) {
         let layers = model.quantizableLayers()
         let layerWeights = Dictionary(uniqueKeysWithValues: layers.map { ($0.name.isEmpty ? "weight" : "\($0.name).weight", $0.name) })
@@ -131,9 +142,15 @@ extension ModelCheckpoint {
                 continue
             }
             let rows = value.shape[0]
-            let matrix = try QuantizedMatrix(quantizing: value.reshaped([rows, value.count / max(rows, 1)]), scheme: scheme)
+            let flat = try value.reshaped([rows, value.count / max(rows, 1)])
+            let maxima = layerWeights[name].flatMap { smoothing[$0] }
+            let matrix = try maxima.map { try QuantizedMatrix(quantizing: flat, scheme: scheme, smoothing: $0, strength: strength) }
+                ?? QuantizedMatrix(quantizing: flat, scheme: scheme)
             tensors.append(PendingSafeTensor(name: prefix + name, tensor: try matrix.values.reshaped(value.shape)))
             tensors.append(PendingSafeTensor(name: prefix + name + scalesSuffix, tensor: matrix.scales))
+            if let multipliers = matrix.inputMultipliers {
+                tensors.append(PendingSafeTensor(name: prefix + name + inputMultipliersSuffix, tensor: multipliers))
+            }
             if let layer = layerWeights[name], let scales = inputScales?[layer] {
                 tensors.append(PendingSafeTensor(name: prefix + name + inputScalesSuffix, tensor: scales))
             }
@@ -177,11 +194,23 @@ extension ModelCheckpoint {
                     return try file.tensor(stored + inputScalesSuffix, shape: [record.scheme.blocks(columns: columns)],
                                            dtype: .float32, device: device)
                 }
+                let multipliers = try file.info(stored + inputMultipliersSuffix).map { _ in
+                    try file.checkFinite(file.requireInfo(stored + inputMultipliersSuffix))
+                    return try file.tensor(stored + inputMultipliersSuffix, shape: [columns], dtype: .float32, device: device)
+                }
+                let layerMatrix: QuantizedMatrix
                 do {
-                    assignments.append((layer, try matrix.withInputScales(inputScales)))
+                    layerMatrix = try matrix.withInputScales(inputScales)
                 } catch {
                     throw CheckpointError(file.url, "tensor '\(stored + inputScalesSuffix)': \(error)")
                 }
+                do {
+                    assignments.append((layer, try layerMatrix.withInputMultipliers(multipliers)))
+                } catch {
+                    throw CheckpointError(file.url, "tensor '\(stored + inputMultipliersSuffix)': \(error)")
+                }
+                // The float weight the layer keeps is the one before smoothing.
+                if multipliers != nil { tensors[name] = try assignments[assignments.count - 1].1.dequantized().reshaped(shape) }
             }
         }
         try model.loadState(tensors)

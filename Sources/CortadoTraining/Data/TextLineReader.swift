@@ -89,3 +89,17 @@ public final class TextLineReader {
         return line
     }
 }
+
+extension TextLineReader {
+    /// Every line of `path` that is not blank or whitespace only (texts to embed or calibrate on).
+    /// - Throws: ``DataError`` naming the file when it cannot be read or holds no such line.
+    public static func nonBlankLines(path: String) throws -> [String] {
+        let reader = try TextLineReader(path: path)
+        var lines: [String] = []
+        while let line = try reader.next() {
+            if !line.allSatisfy(\.isWhitespace) { lines.append(line) }
+        }
+        guard !lines.isEmpty else { throw DataError.malformed(file: path, problem: "no texts (one text per line)") }
+        return lines
+    }
+}

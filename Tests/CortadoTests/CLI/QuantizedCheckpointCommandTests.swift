@@ -237,4 +237,76 @@ struct QuantizedCheckpointCommandTests {
         expectFailure(try Cortado.run(["quantize", "--model", model, "--out", model]), mentioning: ["--out"])
         expectFailure(try Cortado.run(["quantize", "--model", model, "--checkpoint", "x", "--out", out]), mentioning: ["one of them"])
     }
+
+    @Test("quantize --model --smooth stores SmoothQuant's multipliers; embed runs the directory as it runs --smooth in memory")
+    func smoothedModelDirectory() throws {
+        let fixture = try MiniLMFixture.load()
+        let model = try RealModel.directory().url.path
+        let scratch = try TemporaryDirectory()
+        let out = scratch.file("minilm-smooth")
+        let texts = fixture.texts.map(\.text)
+        let calibration = try scratch.write("calibration.txt", text: "\n" + texts.joined(separator: "\n\n") + "\n")
+        let quantize = try Cortado.run(["quantize", "--model", model, "--out", out, "--scheme", "per-channel", "--smooth", "0.6",
+                                        "--calibration-input", calibration, "--json"])
+        #expect(quantize.status == 0, "\(quantize.stderr)")
+        let report = try #require(jsonLines(quantize.stdout).first)
+        #expect(report["smoothing_strength"] as? Double == 0.6 && report["smoothing_texts"] as? Int == texts.count, "\(report)")
+        let directory = try PretrainedModelDirectory(path: out)
+        let record = try #require(try directory.quantization())
+        #expect(record.smoothingStrength == 0.6 && record.int8Layers.count == 36)
+        let weights = try directory.loadWeights().file
+        for layer in record.int8Layers {
+            let multipliers = try weights.tensor(layer + ".weight.input_multipliers", dtype: .float32).toArray()
+            #expect(multipliers.allSatisfy { $0.isFinite && $0 > 0 } && Set(multipliers).count > 1, "layer \(layer)")
+        }
+        // The loaded encoder computes with the stored multipliers and keeps the float weight before smoothing.
+        let encoder = try directory.loadEncoder(device: .cpu)
+        let float = try PretrainedModelDirectory(path: model).loadEncoder(device: .cpu)
+        let floatWeights = Dictionary(uniqueKeysWithValues: float.quantizableLayers().map { ($0.name, $0.layer.weight.value) })
+        for (name, layer) in encoder.quantizableLayers() {
+            let matrix = try #require(layer.quantizedWeight)
+            let multipliers = try #require(matrix.inputMultipliers).toArray(), scales = try matrix.scales.toArray()
+            // Within half an int8 step of the smoothed row, taken back through the column's multiplier.
+            let (kept, original) = (try layer.weight.value.toArray(), try #require(floatWeights[name]).toArray())
+            let far = kept.indices.filter { index in
+                let (row, column) = (index / matrix.columns, index % matrix.columns)
+                return abs(kept[index] - original[index]) > 0.501 * scales[row] * multipliers[column] + 1e-6 * abs(original[index])
+            }
+            #expect(far.isEmpty, "layer \(name): \(far.count) values of the float weight are not the weight before smoothing")
+        }
+        // The stored layers are those that smoothing in memory computes (embed --smooth's path).
+        let inMemory = try SentenceEncoder(directory: PretrainedModelDirectory(path: model), device: .cpu)
+        try inMemory.quantize(.perChannel, smoothing: try inMemory.calibrateSmoothing(texts), strength: 0.6)
+        let storedLayers = Dictionary(uniqueKeysWithValues: encoder.quantizableLayers().map { ($0.name, $0.layer) })
+        for (name, layer) in inMemory.model.quantizableLayers() {
+            let (want, got) = (try #require(layer.quantizedWeight), try #require(storedLayers[name]?.quantizedWeight))
+            #expect(try got.values.elements(as: Int8.self) == want.values.elements(as: Int8.self), "layer \(name)")
+            #expect(try got.scales.toArray() == want.scales.toArray() && got.inputMultipliers?.toArray() == want.inputMultipliers?.toArray(),
+                    "layer \(name)")
+        }
+        let references = fixture.texts.filter { $0.maxLength >= 128 }.prefix(4)
+        for device in ["cpu", "opencl"] {
+            let embed = try Cortado.run(["embed", "--model", out, "--device", device] + references.map(\.text))
+            #expect(embed.status == 0, "\(embed.stderr)")
+            let vectors = embed.stdout.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Double])?.map { Float($0) }
+            }
+            #expect(vectors.count == references.count)
+            for (vector, reference) in zip(vectors, references) {
+                let cosine = zip(vector, reference.embedding).reduce(0) { $0 + $1.0 * $1.1 }
+                #expect(cosine > 0.99 && cosine < 0.999999, "\(device): \(reference.text) cosine \(cosine)")
+            }
+        }
+        expectFailure(try Cortado.run(["quantize", "--model", model, "--out", scratch.file("a"), "--smooth", "0.6"]), mentioning: ["--calibration-input"])
+        expectFailure(try Cortado.run(["quantize", "--model", model, "--out", scratch.file("b"), "--calibration-input", calibration]),
+                      mentioning: ["--smooth"])
+        expectFailure(try Cortado.run(["quantize", "--model", model, "--out", scratch.file("c"), "--smooth", "2", "--calibration-input", calibration]),
+                      mentioning: ["--smooth", "2"])
+        expectFailure(try Cortado.run(["quantize", "--checkpoint", scratch.file("x.safetensors"), "--out", scratch.file("d"), "--smooth", "0.5",
+                                       "--calibration-input", calibration]), mentioning: ["--model"])
+        let empty = try scratch.write("empty.txt", text: "\n \n")
+        expectFailure(try Cortado.run(["quantize", "--model", model, "--out", scratch.file("e"), "--smooth", "0.5", "--calibration-input", empty]),
+                      mentioning: [empty, "no texts"])
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("e")))
+    }
 }

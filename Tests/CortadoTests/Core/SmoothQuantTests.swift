@@ -75,12 +75,13 @@ struct SmoothQuantTests {
                 Float(pow(Double(maxima[p]), Double(strength)) / pow(Double(columnMaxima[p]), Double(1 - strength)))
             }
             assertClose(multipliers, s.map { 1 / $0 }, rtol: 1e-4, atol: 0, "multipliers, strength \(strength) on \(device)")
+            // The int8 values quantise the smoothed weight w · s; dequantised, they stand for w again.
             let dequantized = try smoothed.dequantized().toArray()
             let scaled = (0..<(outputs * columns)).map { w[$0] * s[$0 % columns] }
             let step = (0..<outputs).map { j in (0..<columns).map { abs(scaled[j * columns + $0]) }.max()! / 127 }
             for j in 0..<outputs {
                 for p in 0..<columns {
-                    #expect(abs(dequantized[j * columns + p] - scaled[j * columns + p]) <= step[j] * 0.5001,
+                    #expect(abs(dequantized[j * columns + p] * s[p] - scaled[j * columns + p]) <= step[j] * 0.5001,
                             "weight [\(j), \(p)], strength \(strength) on \(device)")
                 }
             }

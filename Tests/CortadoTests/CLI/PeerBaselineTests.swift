@@ -35,6 +35,12 @@ struct PeerBaselineTests {
         for row in timed {
             #expect(((row["gops"] as? Double) ?? 0) > 0 && ((row["median_ms"] as? Double) ?? 0) > 0, "\(row)")
         }
+        // Cortado's sums are exact on every processor; oneDNN's only with VNNI (without it,
+        // `vpmaddubsw` saturates on full-range operands), and the tool says which.
+        #expect(timed.filter { $0["kernel"] as? String == "Cortado qgemm" }.allSatisfy { $0["exact"] as? Bool == true })
+        for row in timed where row["kernel"] as? String == "oneDNN u8s8s32" && row["exact"] as? Bool == false {
+            #expect(run.stderr.contains("note: not exact: oneDNN u8s8s32"), "\(run.stderr)")
+        }
         #expect(try Self.tool("onednn-baseline", ["0"]).status == 2)
     }
 }

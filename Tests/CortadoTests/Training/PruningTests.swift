@@ -89,7 +89,8 @@ struct PruningTests {
 
         let (pruned, prunedConfiguration, record) = try Pruning.structured(model, configuration: configuration, sparsity: 0.5)
         pruned.eval()
-        try assertClose(pruned(x), before, rtol: 1e-5, atol: 1e-5, "\(kind)")
+        // Other shapes, other summation orders (OpenBLAS blocks them differently): rounding only.
+        try assertClose(pruned(x), before, rtol: 1e-4, atol: 1e-4, "\(kind)")
         #expect(record.groups.map(\.after) == layout.groups.map { ($0.count + 1) / 2 })
         #expect(record.parametersAfter == pruned.parameterCount && record.parametersAfter < record.parametersBefore)
         #expect(prunedConfiguration.steps == 0 && prunedConfiguration.epochsCompleted == 0)

@@ -17,7 +17,7 @@ public final class Tensor {
     /// Element type.
     public let dtype: DType
     /// The memory holding the elements (possibly shared with other views).
-    package let buffer: DeviceBuffer
+    package private(set) var buffer: DeviceBuffer
     /// Element step along each dimension.
     package let strides: [Int]
     /// Element offset of the first element in `buffer`.
@@ -47,6 +47,10 @@ public final class Tensor {
         self.dtype = dtype
         self.requiresGrad = requiresGrad
     }
+
+    /// Whether no other tensor, view or caller holds this tensor's memory (so it may be changed in
+    /// place without anyone else seeing it).
+    package func holdsBufferAlone() -> Bool { isKnownUniquelyReferenced(&buffer) }
 
     /// The device holding the tensor.
     public var device: Device { backend.device }

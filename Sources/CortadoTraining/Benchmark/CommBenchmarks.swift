@@ -71,7 +71,6 @@ public enum CommBenchmarks {
             var plain = [Float](repeating: 1, count: counts.reduce(0, +))
 
             func gradientStep() throws {
-                for (parameter, gradient) in zip(parameters, gradients) { parameter.value.grad = gradient }
                 try reducer.beginStep(localCount: 1, globalCount: communicator.size, loss: nil, stop: false)
                 for parameter in parameters.reversed() { try reducer.gradientReady(parameter.value) }
                 _ = try reducer.finishStep(stepStart: DispatchTime.now().uptimeNanoseconds)
@@ -79,6 +78,11 @@ public enum CommBenchmarks {
             }
             func plainStep() throws {
                 try plain.withUnsafeMutableBufferPointer { try communicator.allReduceSum($0) }
+            }
+            /// Fresh gradients, each held by its parameter alone, as a backward pass leaves them.
+            func freshGradients() throws {
+                for (parameter, gradient) in zip(parameters, gradients) { parameter.value.grad = try gradient.copied() }
+                try device.synchronize()
             }
             func timed(_ body: () throws -> Void) throws -> Double {
                 _ = try communicator.allReduceSum([0])  // start together
@@ -88,11 +92,13 @@ public enum CommBenchmarks {
                 return try communicator.allReduceMax([milliseconds])[0]
             }
             for _ in 0..<warmup {
+                try freshGradients()
                 _ = try timed(gradientStep)
                 _ = try timed(plainStep)
             }
             var gradientTimes: [Double] = [], plainTimes: [Double] = []
             for _ in 0..<repeats {
+                try freshGradients()
                 gradientTimes.append(try timed(gradientStep))
                 plainTimes.append(try timed(plainStep))
             }

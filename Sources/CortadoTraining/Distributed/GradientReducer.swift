@@ -13,6 +13,13 @@ import Synchronization
 /// gradient of a bucket sits at its start and is handed to the optimizer in place; the others are
 /// copied out.
 ///
+/// A bucket whose largest gradient holds at least ``separateLargest`` values all-reduces it in a
+/// call of its own, then the rest if any (on every rank, whatever its device, so the ranks' calls
+/// match). On a host-memory
+/// device, when that gradient is float32, dense and held by nothing else (as a finished backward pass
+/// leaves it), it is not copied into the bucket but reduced in its own memory: the copy cost 40 % of
+/// the all-reduce for the cnn's 1.39 MB (DDP's `gradient_as_bucket_view` avoids it the same way).
+///
 /// The communication thread overlaps the all-reduces with the backward pass only when it has a
 /// core to itself (``overlaps``): while it waits for a slower rank, MPI polls, and on a core that
 /// the backward pass also needs that polling slows the pass down more than the overlap gains (cnn
@@ -68,6 +75,14 @@ final class GradientReducer: @unchecked Sendable {
     /// The control block: loss, samples, stop, then one presence flag per parameter.
     private var controlCount: Int { 3 + parameters.count }
 
+    /// The fewest values for which a bucket's largest gradient is all-reduced in a call of its own
+    /// (64 kB: below it the extra call's latency costs more than the copy it saves).
+    static let separateLargest = 16_384
+    /// For each bucket, its largest entry when it is reduced separately.
+    private let separated: [GradientBuckets.Entry?]
+    /// For each bucket, whether this step reduces its largest gradient in the gradient's own memory.
+    private var inPlace: [Bool]
+
     /// Prepares buckets for `parameters` (all on `device`).
     init(
         parameters: [Parameter], device: Device, communicator: any Communicator, plan: GradientBuckets, timeout: Double,
@@ -94,6 +109,11 @@ final class GradientReducer: @unchecked Sendable {
             }
         }
         averaged = try parameters.map { try Tensor.zeros($0.value.shape, device: device) }
+        separated = plan.buckets.map { bucket in
+            guard let largest = bucket.entries.first(where: { $0.offset == 0 }), largest.count >= Self.separateLargest else { return nil }
+            return largest
+        }
+        inPlace = Array(repeating: false, count: plan.buckets.count)
         ready = Array(repeating: 0, count: plan.buckets.count)
         present = Array(repeating: false, count: parameters.count)
     }
@@ -113,6 +133,7 @@ final class GradientReducer: @unchecked Sendable {
             leafIndex = Dictionary(uniqueKeysWithValues: identities.enumerated().map { ($1, $0) })
         }
         for index in ready.indices { ready[index] = 0 }
+        for index in inPlace.indices { inPlace[index] = false }
         for index in present.indices { present[index] = false }
         nextBucket = 0
         self.localCount = localCount
@@ -180,6 +201,7 @@ final class GradientReducer: @unchecked Sendable {
                     continue
                 }
                 let flat = flats[bucket], shape = parameter.value.shape
+                if entry.offset == 0 && inPlace[bucket] { continue }  // reduced in its own memory
                 if entry.offset == 0 {
                     parameter.value.grad = flat.makeView(shape: shape, strides: Layout.rowMajorStrides(shape), offset: 0)
                     continue
@@ -199,12 +221,14 @@ final class GradientReducer: @unchecked Sendable {
     private func launch(_ index: Int) throws -> (prepare: () throws -> Void, reduce: () throws -> Void) {
         let bucket = plan.buckets[index]
         let flat = flats[index]
+        let own = separated[index].flatMap { present[$0.parameter] ? ownMemory(of: parameters[$0.parameter].value) : nil }
+        inPlace[index] = own != nil
         var presence: [Bool] = []
         presence.reserveCapacity(bucket.entries.count)
         for entry in bucket.entries {
             let has = present[entry.parameter]
             presence.append(has)
-            guard has, let gradient = parameters[entry.parameter].value.grad else { continue }
+            guard has, !(entry.offset == 0 && own != nil), let gradient = parameters[entry.parameter].value.grad else { continue }
             try flat.backend.copy(
                 gradient.view, to: StridedView(contiguous: flat.buffer, offset: entry.offset, shape: gradient.shape))
         }
@@ -229,12 +253,30 @@ final class GradientReducer: @unchecked Sendable {
                 if overlapping { computeDone.nanoseconds.store(DispatchTime.now().uptimeNanoseconds, ordering: .releasing) }
             }
         }
+        let split = separated[index]?.count
         let reduce = {
-            try communicator.allReduceSum(memory)
+            if let split {
+                // The largest gradient alone (in its own memory, or at the bucket's start), then the rest.
+                try communicator.allReduceSum(own ?? UnsafeMutableBufferPointer(rebasing: memory[..<split]))
+                if memory.count > split { try communicator.allReduceSum(UnsafeMutableBufferPointer(rebasing: memory[split...])) }
+            } else {
+                try communicator.allReduceSum(memory)
+            }
             if !deviceBacked {
                 try flat.backend.write(UnsafeRawBufferPointer(memory), to: flat.buffer, atByte: 0)
             }
         }
         return (prepare, reduce)
+    }
+
+    /// The host memory of `leaf`'s gradient when it may be all-reduced where it is: float32, dense,
+    /// on a host-memory device, and held by nothing but `leaf` (no other tensor or view shares its
+    /// memory); else `nil`.
+    private func ownMemory(of leaf: Tensor) -> UnsafeMutableBufferPointer<Float>? {
+        guard stagingIsDevice, isKnownUniquelyReferenced(&leaf.grad), let gradient = leaf.grad,
+              gradient.dtype == .float32, gradient.isContiguous, gradient.holdsBufferAlone(),
+              case .host = gradient.buffer.handle
+        else { return nil }
+        return UnsafeMutableBufferPointer(start: gradient.buffer.floats + gradient.offset, count: gradient.count)
     }
 }

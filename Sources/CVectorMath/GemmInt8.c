@@ -426,42 +426,6 @@ BW_TARGET static void output_stage_avx512(const cortado_qgemm *g, const int32_t 
     }
 }
 
-static void maddwd_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *scratch) {
-    layout l = layout_of(g, 0);
-    size_t panels = l.bn / TILE_N, width = block_width(g);
-    char *base = (char *)align64(scratch);
-    char *packed_w = base;
-    float *w_scales = (float *)align64(packed_w + panels * l.panel_bytes);
-    uint32_t *a_panels = (uint32_t *)align64(w_scales + panels * l.blocks * TILE_N);
-    int32_t *sums = (int32_t *)align64(a_panels + l.bm * l.words);
-    float *tile = (float *)(sums + TILE_M * TILE_N);
-    for (size_t jc = n0; jc < n1; jc += l.bn) {
-        size_t nc = n1 - jc < l.bn ? n1 - jc : l.bn;
-        for (size_t jp = 0; jp < nc; jp += TILE_N) {
-            size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N, panel = jp / TILE_N;
-            pack_w_panel(g, &l, 0, jc + jp, columns, packed_w + panel * l.panel_bytes, w_scales + panel * l.blocks * TILE_N);
-        }
-        for (size_t ic = 0; ic < g->m; ic += l.bm) {
-            size_t mc = g->m - ic < l.bm ? g->m - ic : l.bm;
-            for (size_t ip = 0; ip < mc; ip += TILE_M) {
-                pack_a_pairs(g, &l, ic + ip, mc - ip < TILE_M ? mc - ip : TILE_M, a_panels + ip * l.words);
-            }
-            for (size_t jp = 0; jp < nc; jp += TILE_N) {
-                size_t columns = nc - jp < TILE_N ? nc - jp : TILE_N, panel = jp / TILE_N;
-                const int16_t *w = (const int16_t *)(packed_w + panel * l.panel_bytes);
-                for (size_t ip = 0; ip < mc; ip += TILE_M) {
-                    size_t rows = mc - ip < TILE_M ? mc - ip : TILE_M;
-                    for (size_t b = 0; b < l.blocks; ++b) {
-                        size_t p0 = b * width, end = b + 1 == l.blocks ? l.k4 : p0 + width;
-                        maddwd_tile(a_panels + ip * l.words + p0 / 2 * TILE_M, w + p0 * TILE_N, (end - p0) / 2, sums);
-                        output_stage_avx512(g, sums, w_scales + (panel * l.blocks + b) * TILE_N, b, b == 0,
-                                            b + 1 == l.blocks, ic + ip, jc + jp, rows, columns, tile);
-                    }
-                }
-            }
-        }
-    }
-}
 
 // AVX2 (processors without AVX-512): MADDWD's int16 pairs and panels with 256-bit registers. Sixteen
 // ymm registers hold a 6 × 16 int32 tile (12 accumulators), two W vectors and a broadcast, so the
@@ -520,7 +484,9 @@ AVX2_TARGET static void output_stage_avx2(const cortado_qgemm *g, const int32_t 
     }
 }
 
-static void avx2_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *scratch) {
+// The int16-pair paths (MADDWD with `wide`, else AVX2): both pack W and A alike and differ only in
+// their tile and output stage.
+static void pairs_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *scratch, int wide) {
     layout l = layout_of(g, 0);
     size_t panels = l.bn / TILE_N, width = block_width(g);
     char *base = (char *)align64(scratch);
@@ -547,9 +513,17 @@ static void avx2_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *scr
                     size_t rows = mc - ip < TILE_M ? mc - ip : TILE_M;
                     for (size_t b = 0; b < l.blocks; ++b) {
                         size_t p0 = b * width, end = b + 1 == l.blocks ? l.k4 : p0 + width;
-                        maddwd_tile_avx2(a_panels + ip * l.words + p0 / 2 * TILE_M, w + p0 * TILE_N, (end - p0) / 2, rows, sums);
-                        output_stage_avx2(g, sums, w_scales + (panel * l.blocks + b) * TILE_N, b, b == 0,
-                                          b + 1 == l.blocks, ic + ip, jc + jp, rows, columns, tile);
+                        const uint32_t *a = a_panels + ip * l.words + p0 / 2 * TILE_M;
+                        const float *scales = w_scales + (panel * l.blocks + b) * TILE_N;
+                        if (wide) {
+                            maddwd_tile(a, w + p0 * TILE_N, (end - p0) / 2, sums);
+                            output_stage_avx512(g, sums, scales, b, b == 0, b + 1 == l.blocks, ic + ip, jc + jp, rows,
+                                                columns, tile);
+                        } else {
+                            maddwd_tile_avx2(a, w + p0 * TILE_N, (end - p0) / 2, rows, sums);
+                            output_stage_avx2(g, sums, scales, b, b == 0, b + 1 == l.blocks, ic + ip, jc + jp, rows,
+                                              columns, tile);
+                        }
                     }
                 }
             }
@@ -603,8 +577,8 @@ void cortado_qgemm_columns(const cortado_qgemm *g, size_t n0, size_t n1, void *s
     switch (cortado_qgemm_current_path()) {
 #if defined(__x86_64__)
     case CORTADO_QGEMM_VNNI: vnni_columns(g, n0, n1, scratch); return;
-    case CORTADO_QGEMM_MADDWD: maddwd_columns(g, n0, n1, scratch); return;
-    case CORTADO_QGEMM_AVX2: avx2_columns(g, n0, n1, scratch); return;
+    case CORTADO_QGEMM_MADDWD: pairs_columns(g, n0, n1, scratch, 1); return;
+    case CORTADO_QGEMM_AVX2: pairs_columns(g, n0, n1, scratch, 0); return;
 #endif
     default: plain_columns(g, n0, n1); return;
     }

@@ -185,8 +185,7 @@ extension ModelCheckpoint {
             let values = try file.tensor(stored, shape: shape, dtype: .int8, device: device)
             let scales = try file.tensor(stored + scalesSuffix, shape: [rows, record.scheme.blocks(columns: columns)],
                                          dtype: .float32, device: device)
-            let matrix = try QuantizedMatrix(values: values.reshaped([rows, columns]), scales: scales, scheme: record.scheme)
-            tensors[name] = try matrix.dequantized().reshaped(shape)
+            var matrix = try QuantizedMatrix(values: values.reshaped([rows, columns]), scales: scales, scheme: record.scheme)
             let layerName = name == "weight" ? "" : String(name.dropLast(".weight".count))
             if name.hasSuffix("weight"), int8Layers.contains(layerName), let layer = layers[layerName] {
                 let inputScales = try file.info(stored + inputScalesSuffix).map { _ in
@@ -198,20 +197,20 @@ extension ModelCheckpoint {
                     try file.checkFinite(file.requireInfo(stored + inputMultipliersSuffix))
                     return try file.tensor(stored + inputMultipliersSuffix, shape: [columns], dtype: .float32, device: device)
                 }
-                let layerMatrix: QuantizedMatrix
                 do {
-                    layerMatrix = try matrix.withInputScales(inputScales)
+                    matrix = try matrix.withInputScales(inputScales)
                 } catch {
                     throw CheckpointError(file.url, "tensor '\(stored + inputScalesSuffix)': \(error)")
                 }
                 do {
-                    assignments.append((layer, try layerMatrix.withInputMultipliers(multipliers)))
+                    matrix = try matrix.withInputMultipliers(multipliers)
                 } catch {
                     throw CheckpointError(file.url, "tensor '\(stored + inputMultipliersSuffix)': \(error)")
                 }
-                // The float weight the layer keeps is the one before smoothing.
-                if multipliers != nil { tensors[name] = try assignments[assignments.count - 1].1.dequantized().reshaped(shape) }
+                assignments.append((layer, matrix))
             }
+            // With multipliers, the float weight before smoothing.
+            tensors[name] = try matrix.dequantized().reshaped(shape)
         }
         try model.loadState(tensors)
         for (layer, matrix) in assignments { try layer.useQuantizedWeight(matrix) }

@@ -8,6 +8,18 @@ import Testing
 /// that Python's safetensors reads, and clear errors that leave files alone.
 @Suite("Quantized checkpoints on the command line", .serialized)
 struct QuantizedCheckpointCommandTests {
+    /// The cosine of each embedding `embed` printed (one JSON array per line) to its reference's;
+    /// expects one embedding per reference.
+    static func cosines(of stdout: String, to references: some Collection<MiniLMFixture.Text>) -> [(MiniLMFixture.Text, Float)] {
+        let vectors = stdout.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Double])?.map { Float($0) }
+        }
+        #expect(vectors.count == references.count)
+        return zip(vectors, references).map { vector, reference in
+            (reference, zip(vector, reference.embedding).reduce(0) { $0 + $1.0 * $1.1 })
+        }
+    }
+
     /// A tiny MNIST-format directory and a float checkpoint of an MLP trained on it.
     static func trainedMLP() throws -> (directory: TemporaryDirectory, checkpoint: String) {
         let directory = try TemporaryDirectory()
@@ -149,12 +161,7 @@ struct QuantizedCheckpointCommandTests {
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stderr.contains("int8: 36 Linear layers (36 q8_0); float: none"), "\(result.stderr)")
             #expect(result.stderr.contains("cosine to float32: min 0.9"), "\(result.stderr)")
-            let vectors = result.stdout.split(separator: "\n").compactMap {
-                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Double])?.map { Float($0) }
-            }
-            #expect(vectors.count == references.count)
-            for (vector, reference) in zip(vectors, references) {
-                let cosine = zip(vector, reference.embedding).reduce(0) { $0 + $1.0 * $1.1 }
+            for (reference, cosine) in Self.cosines(of: result.stdout, to: references) {
                 #expect(cosine > 0.99, "\(device): \(reference.text)")
             }
         }
@@ -177,12 +184,7 @@ struct QuantizedCheckpointCommandTests {
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stderr.contains("int8: 36 Linear layers (36 per-channel, smoothed with strength 0.5 on 6 calibration texts); float: none"),
                     "\(result.stderr)")
-            let vectors = result.stdout.split(separator: "\n").compactMap {
-                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Double])?.map { Float($0) }
-            }
-            #expect(vectors.count == references.count)
-            for (vector, reference) in zip(vectors, references) {
-                let cosine = zip(vector, reference.embedding).reduce(0) { $0 + $1.0 * $1.1 }
+            for (reference, cosine) in Self.cosines(of: result.stdout, to: references) {
                 #expect(cosine > 0.99 && cosine < 0.999999, "\(device): \(reference.text) cosine \(cosine)")
             }
         }
@@ -224,12 +226,7 @@ struct QuantizedCheckpointCommandTests {
         for device in ["cpu", "opencl"] {
             let embed = try Cortado.run(["embed", "--model", out, "--device", device] + references.map(\.text))
             #expect(embed.status == 0, "\(embed.stderr)")
-            let vectors = embed.stdout.split(separator: "\n").compactMap {
-                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Double])?.map { Float($0) }
-            }
-            #expect(vectors.count == references.count)
-            for (vector, reference) in zip(vectors, references) {
-                let cosine = zip(vector, reference.embedding).reduce(0) { $0 + $1.0 * $1.1 }
+            for (reference, cosine) in Self.cosines(of: embed.stdout, to: references) {
                 #expect(cosine > 0.99 && cosine < 0.999999, "\(device): \(reference.text) cosine \(cosine)")
             }
         }
@@ -288,12 +285,7 @@ struct QuantizedCheckpointCommandTests {
         for device in ["cpu", "opencl"] {
             let embed = try Cortado.run(["embed", "--model", out, "--device", device] + references.map(\.text))
             #expect(embed.status == 0, "\(embed.stderr)")
-            let vectors = embed.stdout.split(separator: "\n").compactMap {
-                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Double])?.map { Float($0) }
-            }
-            #expect(vectors.count == references.count)
-            for (vector, reference) in zip(vectors, references) {
-                let cosine = zip(vector, reference.embedding).reduce(0) { $0 + $1.0 * $1.1 }
+            for (reference, cosine) in Self.cosines(of: embed.stdout, to: references) {
                 #expect(cosine > 0.99 && cosine < 0.999999, "\(device): \(reference.text) cosine \(cosine)")
             }
         }

@@ -15,7 +15,9 @@ import Synchronization
 ///
 /// A bucket whose largest gradient holds at least ``separateLargest`` values all-reduces it in a
 /// call of its own, then the rest if any (on every rank, whatever its device, so the ranks' calls
-/// match). On a host-memory
+/// match). When that gradient is a table of many rows, only the rows some rank touched are summed
+/// (``RowSparseReduction``): an embedding's gradient, 47 MB in all-MiniLM-L6-v2, shrinks to the
+/// rows of the batch's tokens. On a host-memory
 /// device, when that gradient is float32, dense and held by nothing else (as a finished backward pass
 /// leaves it), it is not copied into the bucket but reduced in its own memory: the copy cost 40 % of
 /// the all-reduce for the cnn's 1.39 MB (DDP's `gradient_as_bucket_view` avoids it the same way).
@@ -82,6 +84,9 @@ final class GradientReducer: @unchecked Sendable {
     private let separated: [GradientBuckets.Entry?]
     /// For each bucket, whether this step reduces its largest gradient in the gradient's own memory.
     private var inPlace: [Bool]
+    /// For each bucket, the row-sparse reduction of its separately reduced largest gradient when that
+    /// is a table of at least ``RowSparseReduction/minimumRows`` rows.
+    let rowSparse: [RowSparseReduction?]
 
     /// Prepares buckets for `parameters` (all on `device`).
     init(
@@ -112,6 +117,10 @@ final class GradientReducer: @unchecked Sendable {
         separated = plan.buckets.map { bucket in
             guard let largest = bucket.entries.first(where: { $0.offset == 0 }), largest.count >= Self.separateLargest else { return nil }
             return largest
+        }
+        rowSparse = separated.map { largest in
+            guard let largest, case let shape = parameters[largest.parameter].value.shape, shape.count == 2 else { return nil }
+            return RowSparseReduction(rows: shape[0], width: shape[1])
         }
         inPlace = Array(repeating: false, count: plan.buckets.count)
         ready = Array(repeating: 0, count: plan.buckets.count)
@@ -253,11 +262,16 @@ final class GradientReducer: @unchecked Sendable {
                 if overlapping { computeDone.nanoseconds.store(DispatchTime.now().uptimeNanoseconds, ordering: .releasing) }
             }
         }
-        let split = separated[index]?.count
+        let split = separated[index]?.count, sparse = rowSparse[index]
         let reduce = {
             if let split {
                 // The largest gradient alone (in its own memory, or at the bucket's start), then the rest.
-                try communicator.allReduceSum(own ?? UnsafeMutableBufferPointer(rebasing: memory[..<split]))
+                let largest = own ?? UnsafeMutableBufferPointer(rebasing: memory[..<split])
+                if let sparse {
+                    try sparse.allReduceSum(largest, communicator: communicator)
+                } else {
+                    try communicator.allReduceSum(largest)
+                }
                 if memory.count > split { try communicator.allReduceSum(UnsafeMutableBufferPointer(rebasing: memory[split...])) }
             } else {
                 try communicator.allReduceSum(memory)

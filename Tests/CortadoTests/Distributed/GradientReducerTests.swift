@@ -55,4 +55,27 @@ struct GradientReducerTests {
             if let alias { assertClose(try alias.toArray(), values[1], rtol: 0, atol: 0, "the other holder keeps its values") }
         }
     }
+
+    @Test("a table's rows that no rank touched stay out of the all-reduce, on every device", arguments: [Device.cpu, TestDevices.openCL])
+    func rowSparseTable(device: Device) throws {
+        let rows = 2048, width = 8, touched = [1, 64, 2000]
+        let table = try Parameter(Tensor.zeros([rows, width], device: device))
+        let bias = try Parameter(Tensor.zeros([100], device: device))
+        let parameters = [table, bias]
+        let plan = GradientBuckets(counts: parameters.map(\.value.count))
+        let twin = Twin()
+        let reducer = try GradientReducer(
+            parameters: parameters, device: device, communicator: twin, plan: plan, timeout: 60, overlaps: false)
+        let values = RowSparseReductionTests.table(rows: rows, width: width, touched: touched, seed: 90)
+        let biasValues = Fixtures.values(100, seed: 91)
+        table.value.grad = try Tensor(values, shape: [rows, width], device: device)
+        bias.value.grad = try Tensor(biasValues, shape: [100], device: device)
+        try reducer.beginStep(localCount: 1, globalCount: 2, loss: nil, stop: false)
+        for parameter in parameters.reversed() { try reducer.gradientReady(parameter.value) }
+        _ = try reducer.finishStep(stepStart: DispatchTime.now().uptimeNanoseconds)
+        #expect(!twin.calls.contains(rows * width), "the whole table was all-reduced on \(device): \(twin.calls)")
+        #expect(twin.calls.starts(with: [rows, touched.count * width]), "the marks, then the touched rows, on \(device): \(twin.calls)")
+        assertClose(try #require(table.value.grad).toArray(), values.map { 2 * $0 }, rtol: 0, atol: 0, "table on \(device)")
+        assertClose(try #require(bias.value.grad).toArray(), biasValues.map { 2 * $0 }, rtol: 0, atol: 0, "bias on \(device)")
+    }
 }

@@ -91,3 +91,14 @@ __kernel void quantize_rows(__global const float* x, __global char* q, __global 
         q[base + p] = convert_char_sat(rint(clamp(v * inverse, -127.0f, 127.0f)));
     }
 }
+
+// out[r][p] = q[r][p] · scales[r][p / block] as float: the operands of the float product that
+// devices without integer dot products run instead of quantized_gemm (see
+// OpenCLBackend.quantizedGemm). One work-item per value.
+__kernel void dequantize_rows(__global const char* q, __global const float* scales, __global float* out,
+                              int rows, int width, int block, int blocks) {
+    long gid = get_global_id(0);
+    if (gid >= (long)rows * width) return;
+    int r = (int)(gid / width), p = (int)(gid % width);
+    out[gid] = (float)q[gid] * scales[r * blocks + p / block];
+}

@@ -30,6 +30,9 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
     let eventProfiling: Bool
     /// Whether the device has `cl_khr_integer_dot_product` (int8 products use its `dot` on `char4`).
     let integerDotProduct: Bool
+    /// Whether int8 products run on integers (`quantized_gemm`), else on the operands dequantised
+    /// to float (the float product): by default, when the device has ``integerDotProduct``.
+    let integerProducts: Bool
 
     /// Kernel objects and the staged uploads; kernel arguments are set and enqueued under this lock
     /// because a `cl_kernel` holds its arguments.
@@ -48,9 +51,10 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
     /// - Parameters:
     ///   - parameters: the launch parameters; by default the tuned ones stored for this device (see
     ///     ``TunedParameterStore``), else the built-in table of its type (or of a forced profile).
+    ///   - integerProducts: ``integerProducts``; `nil` for the device's default.
     package init(
         record: OpenCLDeviceRecord, device: Device, parameters: KernelParameters? = nil,
-        store: TunedParameterStore = TunedParameterStore()
+        store: TunedParameterStore = TunedParameterStore(), integerProducts: Bool? = nil
     ) throws {
         self.device = device
         self.info = record.info
@@ -58,6 +62,7 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         let recordID = record.deviceID
         self.integerDotProduct = clInfoString { clGetDeviceInfo(recordID, cl_device_info(CL_DEVICE_EXTENSIONS), $0, $1, $2) }
             .split(separator: " ").contains("cl_khr_integer_dot_product")
+        self.integerProducts = integerProducts ?? integerDotProduct
         var tuned: KernelParameters?
         if device.profile == nil, parameters == nil {
             switch store.load(for: record.info) {

@@ -2,7 +2,7 @@
 /// `cl_khr_integer_dot_product`, `char4` dot products and int32 sums per block (``integerProducts``);
 /// without it, the
 /// operands times their scales in float and the float32 product (`gemm`), as ggml's GPU back ends
-/// dequantise for large batches: on PoCL here `char4` products widened to int ran at 0.08× the
+/// dequantise for large batches: on PoCL `char4` products widened to int ran at 0.08–0.19× the
 /// float product's rate, and a GPU's float rate is at least its int32 rate.
 extension OpenCLBackend {
     package func quantizedGemm(

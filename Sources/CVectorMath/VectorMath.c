@@ -15,7 +15,8 @@ typedef int vi __attribute__((ext_vector_type(CV_LANES)));
 typedef unsigned long long vu64 __attribute__((ext_vector_type(CV_LANES)));
 
 // Rows of a GEMM tile: 2 × CV_GEMM_ROWS accumulators must fit the registers (32 zmm with
-// AVX-512, 16 ymm with AVX2 holding 8 vectors of 16 floats).
+// AVX-512). A kernel file that defines CV_GEMM_PACKED uses that function instead (AVX2, whose 16
+// ymm registers hold only 8 vectors of 16 floats).
 #define CV_TARGET
 #define CV_NAME(f) baseline_##f
 #define CV_GEMM_ROWS 4
@@ -24,8 +25,10 @@ typedef unsigned long long vu64 __attribute__((ext_vector_type(CV_LANES)));
 #undef CV_NAME
 
 #if defined(__x86_64__)
+#include "GemmPackedAVX2.h"
 #define CV_TARGET __attribute__((target("avx2,fma")))
 #define CV_NAME(f) avx2_##f
+#define CV_GEMM_PACKED cortado_vm_avx2_gemm_packed  // GemmPackedAVX2.c: a tile that fits 16 ymm registers
 #include "VectorMathKernels.h"
 #undef CV_TARGET
 #undef CV_NAME

@@ -445,6 +445,7 @@ static CV_TARGET void CV_NAME(adam)(float *parameter, const float *gradient, flo
     }
 }
 
+#ifndef CV_GEMM_PACKED
 // Small GEMMs against a matrix packed once (cortado_vm_pack_panels): the recurrent product of every
 // step of a sequence reuses the same packed W_hh. A tile is CV_GEMM_ROWS rows × one 32-column
 // panel, its accumulators named so that they stay in registers (an indexed array of them is
@@ -498,12 +499,16 @@ static CV_TARGET void CV_NAME(gemm_packed)(const float *a, size_t lda, size_t ro
         }
     }
 }
+#define CV_GEMM_PACKED CV_NAME(gemm_packed)
+#endif
 
 /// This version's loops, for the dispatch table.
 static const cortado_vm_kernels CV_NAME(kernels) = {
     CV_NAME(map_exp), CV_NAME(map_sigmoid), CV_NAME(map_tanh), CV_NAME(map_gelu), CV_NAME(map_gelu_backward),
     CV_NAME(lstm_forward), CV_NAME(lstm_backward), CV_NAME(gru_forward), CV_NAME(max_pool_2x2), CV_NAME(philox), CV_NAME(adam),
-    CV_NAME(gemm_packed), CV_NAME(max_pool_2x2_backward),
+    CV_GEMM_PACKED, CV_NAME(max_pool_2x2_backward),
 };
+
+#undef CV_GEMM_PACKED
 
 #undef CV_INLINE

@@ -146,7 +146,6 @@ static void store_tile(const cortado_gemm16 *g, const float *tile, size_t tile_s
     }
 #endif
     float row[BLOCK_N];
-    uint16_t bits[BLOCK_N];
     for (size_t r = 0; r < rows; ++r) {
         const float *t = tile + r * tile_stride;
         char *c_row = (char *)g->c + (ptrdiff_t)(i0 + r) * g->c_row * (g->c_type == CORTADO_GEMM16_F32 ? 4 : 2);
@@ -160,14 +159,16 @@ static void store_tile(const cortado_gemm16 *g, const float *tile, size_t tile_s
             continue;
         }
         uint16_t *c = (uint16_t *)c_row + j0;
-        if (g->beta == 0) {
-            for (size_t j = 0; j < columns; ++j) row[j] = g->alpha * t[j];
-        } else {
+        const float *result = t;  // alpha = 1, beta = 0 (a plain product): the tile's row as it is
+        if (g->beta != 0) {
             if (g->c_type == CORTADO_GEMM16_BF16) cortado_bf16_to_f32(c, row, columns); else cortado_f16_to_f32(c, row, columns);
             for (size_t j = 0; j < columns; ++j) row[j] = g->alpha * t[j] + g->beta * row[j];
+            result = row;
+        } else if (g->alpha != 1) {
+            for (size_t j = 0; j < columns; ++j) row[j] = g->alpha * t[j];
+            result = row;
         }
-        if (g->c_type == CORTADO_GEMM16_BF16) cortado_f32_to_bf16(row, bits, columns); else cortado_f32_to_f16(row, bits, columns);
-        memcpy(c, bits, columns * 2);
+        if (g->c_type == CORTADO_GEMM16_BF16) cortado_f32_to_bf16(result, c, columns); else cortado_f32_to_f16(result, c, columns);
     }
 }
 

@@ -97,16 +97,19 @@ struct Gemm16Tests {
         #expect(halves == single.map { BFloat16($0).bitPattern })
         halves.withUnsafeMutableBytes { run(CORTADO_GEMM16_F16, $0.baseAddress!) }
         #expect(halves == single.map { Float16($0).bitPattern })
-        // With beta: C's old 16-bit value widened, alpha · product + beta · old in float32, rounded once.
+        // With alpha alone, and with beta: C's old 16-bit value widened, alpha · product + beta · old
+        // in float32, rounded once.
         for (type, round, widen) in [
             (CORTADO_GEMM16_BF16, { (x: Float) in BFloat16(x).bitPattern }, { (b: UInt16) in BFloat16(bitPattern: b).float }),
             (CORTADO_GEMM16_F16, { (x: Float) in Float16(x).bitPattern }, { (b: UInt16) in Float(Float16(bitPattern: b)) }),
         ] {
-            let old = Fixtures.values(m * n, seed: 23).map(round)
-            halves = old
-            halves.withUnsafeMutableBytes { run(type, $0.baseAddress!, alpha: 0.5, beta: -1.5) }
-            let expected = (0..<(m * n)).map { round(0.5 * single[$0] + -1.5 * widen(old[$0])) }
-            #expect(halves == expected)
+            for beta: Float in [0, -1.5] {
+                let old = Fixtures.values(m * n, seed: 23).map(round)
+                halves = old
+                halves.withUnsafeMutableBytes { run(type, $0.baseAddress!, alpha: 0.5, beta: beta) }
+                let expected = (0..<(m * n)).map { round(0.5 * single[$0] + (beta == 0 ? 0 : beta * widen(old[$0]))) }
+                #expect(halves == expected, "beta \(beta)")
+            }
         }
     }
 }

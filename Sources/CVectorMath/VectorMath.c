@@ -13,6 +13,7 @@ typedef float vf __attribute__((ext_vector_type(CV_LANES)));
 typedef unsigned vu __attribute__((ext_vector_type(CV_LANES)));
 typedef int vi __attribute__((ext_vector_type(CV_LANES)));
 typedef unsigned long long vu64 __attribute__((ext_vector_type(CV_LANES)));
+typedef unsigned short vh __attribute__((ext_vector_type(CV_LANES)));  // 16-bit float patterns
 
 // Rows of a GEMM tile: 2 × CV_GEMM_ROWS accumulators must fit the registers (32 zmm with
 // AVX-512). A kernel file that defines CV_GEMM_PACKED uses that function instead (AVX2, whose 16
@@ -112,6 +113,17 @@ void cortado_vm_philox(float *out, size_t count, uint64_t seed, uint64_t counter
 void cortado_vm_max_pool_2x2_backward(const float *dy, const int32_t *indices, float *dx, size_t planes, size_t height,
                                       size_t width, size_t out_height, size_t out_width) {
     active()->max_pool_2x2_backward(dy, indices, dx, planes, height, width, out_height, out_width);
+}
+
+void cortado_vm_max_pool_2x2_16(const uint16_t *x, uint16_t *y, int32_t *indices, int bfloat16, size_t planes,
+                                size_t height, size_t width, size_t out_height, size_t out_width) {
+    active()->max_pool_2x2_16(x, y, indices, bfloat16, planes, height, width, out_height, out_width);
+}
+
+void cortado_vm_max_pool_2x2_backward_16(const uint16_t *dy, const int32_t *indices, uint16_t *dx, int bfloat16,
+                                         size_t planes, size_t height, size_t width, size_t out_height,
+                                         size_t out_width) {
+    active()->max_pool_2x2_backward_16(dy, indices, dx, bfloat16, planes, height, width, out_height, out_width);
 }
 
 size_t cortado_vm_packed_count(size_t k, size_t n) { return (n + 31) / 32 * 32 * k; }

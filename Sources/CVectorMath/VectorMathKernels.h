@@ -306,6 +306,28 @@ static CV_TARGET void CV_NAME(gru_forward)(const cortado_vm_gru_forward_step *s,
 #define CV_EVEN(lo, hi) __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
 #define CV_ODD(lo, hi) __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
 
+/// The largest of each lane's 2×2 window (a, b, c, d in row-major order), with its position 0…3 in
+/// `position`: a later candidate wins only when strictly larger, and a NaN wins, the first one (its
+/// lanes set in `nan` and the result a quiet NaN).
+CV_INLINE vf CV_NAME(window_max)(vf a, vf b, vf c, vf d, vi *position, vi *nan) {
+    vf best = a;
+    vi at = (vi)0;
+    vi m = b > best;
+    best = CV_NAME(select)(m, b, best), at = (at & ~m) | (m & 1);
+    m = c > best;
+    best = CV_NAME(select)(m, c, best), at = (at & ~m) | (m & 2);
+    m = d > best;
+    best = CV_NAME(select)(m, d, best), at = (at & ~m) | (m & 3);
+    vi na = a != a, nb = b != b, nc = c != c, nd = d != d;
+    vi nan_at = (nc & 2) | (~nc & 3);
+    nan_at = (nb & 1) | (~nb & nan_at);
+    nan_at = ~na & nan_at;
+    vi any = na | nb | nc | nd;
+    *position = (any & nan_at) | (~any & at);
+    *nan = any;
+    return CV_NAME(select)(any, (vf)__builtin_nanf(""), best);
+}
+
 static CV_TARGET void CV_NAME(max_pool_2x2)(const float *x, float *y, int32_t *indices, size_t planes, size_t height,
                                             size_t width, size_t out_height, size_t out_width) {
     const vi lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
@@ -321,24 +343,8 @@ static CV_TARGET void CV_NAME(max_pool_2x2)(const float *x, float *y, int32_t *i
                 size_t low = 2 * n < CV_LANES ? 2 * n : CV_LANES, high = 2 * n - low;
                 vf t0 = CV_NAME(load_n)(top + 2 * ox, low), t1 = CV_NAME(load_n)(top + 2 * ox + CV_LANES, high);
                 vf b0 = CV_NAME(load_n)(bottom + 2 * ox, low), b1 = CV_NAME(load_n)(bottom + 2 * ox + CV_LANES, high);
-                vf a = CV_EVEN(t0, t1), b = CV_ODD(t0, t1), c = CV_EVEN(b0, b1), d = CV_ODD(b0, b1);
-                // Window position 0..3 (a, b, c, d); a later candidate wins only when strictly larger.
-                vf best = a;
-                vi at = (vi)0;
-                vi m = b > best;
-                best = CV_NAME(select)(m, b, best), at = (at & ~m) | (m & 1);
-                m = c > best;
-                best = CV_NAME(select)(m, c, best), at = (at & ~m) | (m & 2);
-                m = d > best;
-                best = CV_NAME(select)(m, d, best), at = (at & ~m) | (m & 3);
-                // A NaN wins: the first one in the window.
-                vi na = a != a, nb = b != b, nc = c != c, nd = d != d;
-                vi nan_at = (nc & 2) | (~nc & 3);
-                nan_at = (nb & 1) | (~nb & nan_at);
-                nan_at = ~na & nan_at;
-                vi any = na | nb | nc | nd;
-                at = (any & nan_at) | (~any & at);
-                best = CV_NAME(select)(any, (vf)__builtin_nanf(""), best);
+                vi at, nan;
+                vf best = CV_NAME(window_max)(CV_EVEN(t0, t1), CV_ODD(t0, t1), CV_EVEN(b0, b1), CV_ODD(b0, b1), &at, &nan);
                 vi index = (vi)(int)(2 * oy * width + 2 * ox) + 2 * lane + (at & 1) + (at >> 1) * (int)width;
                 CV_NAME(store_n)(out + ox, best, n);
                 CV_NAME(store_n_i)(out_at + ox, index, n);
@@ -384,6 +390,8 @@ static CV_TARGET void CV_NAME(max_pool_2x2_backward)(const float *dy, const int3
         for (size_t i = 2 * out_height * width; i < height * width; ++i) plane[i] = 0;
     }
 }
+
+#include "MaxPool16Kernels.h"
 
 #undef CV_ZIP_LOW
 #undef CV_ZIP_HIGH
@@ -506,7 +514,7 @@ static CV_TARGET void CV_NAME(gemm_packed)(const float *a, size_t lda, size_t ro
 static const cortado_vm_kernels CV_NAME(kernels) = {
     CV_NAME(map_exp), CV_NAME(map_sigmoid), CV_NAME(map_tanh), CV_NAME(map_gelu), CV_NAME(map_gelu_backward),
     CV_NAME(lstm_forward), CV_NAME(lstm_backward), CV_NAME(gru_forward), CV_NAME(max_pool_2x2), CV_NAME(philox), CV_NAME(adam),
-    CV_GEMM_PACKED, CV_NAME(max_pool_2x2_backward),
+    CV_GEMM_PACKED, CV_NAME(max_pool_2x2_backward), CV_NAME(max_pool_2x2_16), CV_NAME(max_pool_2x2_backward_16),
 };
 
 #undef CV_GEMM_PACKED

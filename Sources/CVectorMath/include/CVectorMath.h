@@ -104,6 +104,10 @@ typedef struct {
                         size_t ldc, int accumulate);
     void (*max_pool_2x2_backward)(const float *dy, const int32_t *indices, float *dx, size_t planes, size_t height,
                                   size_t width, size_t out_height, size_t out_width);
+    void (*max_pool_2x2_16)(const uint16_t *x, uint16_t *y, int32_t *indices, int bfloat16, size_t planes,
+                            size_t height, size_t width, size_t out_height, size_t out_width);
+    void (*max_pool_2x2_backward_16)(const uint16_t *dy, const int32_t *indices, uint16_t *dx, int bfloat16,
+                                     size_t planes, size_t height, size_t width, size_t out_height, size_t out_width);
 } cortado_vm_kernels;
 
 /// The version compiled for `level`, or NULL when this processor cannot run it. The functions
@@ -148,6 +152,20 @@ void cortado_vm_max_pool_2x2(const float *x, float *y, int32_t *indices, size_t 
 /// element of dx once, without clearing it first.
 void cortado_vm_max_pool_2x2_backward(const float *dy, const int32_t *indices, float *dx, size_t planes, size_t height,
                                       size_t width, size_t out_height, size_t out_width);
+
+/// `cortado_vm_max_pool_2x2` over 16-bit planes (bfloat16 when `bfloat16` is non-zero, else
+/// float16), compared as floats without a float32 copy: the same maxima, indices and NaN rule, and
+/// the same bits as widening the planes, pooling them and rounding the result back (a NaN becomes
+/// the type's quiet NaN, a bfloat16 subnormal a signed zero, as the conversions do).
+void cortado_vm_max_pool_2x2_16(const uint16_t *x, uint16_t *y, int32_t *indices, int bfloat16, size_t planes,
+                                size_t height, size_t width, size_t out_height, size_t out_width);
+
+/// `cortado_vm_max_pool_2x2_backward` over 16-bit gradients: each routed value has the bits that
+/// widening it and rounding it back gives (NaNs quieted, bfloat16 subnormals flushed), every other
+/// element +0.
+void cortado_vm_max_pool_2x2_backward_16(const uint16_t *dy, const int32_t *indices, uint16_t *dx, int bfloat16,
+                                         size_t planes, size_t height, size_t width, size_t out_height,
+                                         size_t out_width);
 
 /// Philox-4x32-10 floats, the stream of Kernels/random.cl: out[4·i + j] comes from word j of the
 /// block for counter + i under key `seed`, u = (word >> 8) · 2⁻²⁴. With `bernoulli` 0 each float

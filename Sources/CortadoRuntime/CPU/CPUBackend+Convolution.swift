@@ -76,18 +76,18 @@ extension CPUBackend {
     }
 
     package func maxPool(_ x: DeviceBuffer, _ g: PoolGeometry, into y: DeviceBuffer, indices: DeviceBuffer) throws {
-        if x.dtype.isHalf && g.isTwoByTwo {
-            // A few planes at a time through float32 scratch: no float32 copy of the activation.
-            let planeIn = g.height * g.width, planeOut = g.outHeight * g.outWidth
-            return try planeChunks(g.planes, floatsPerPlane: planeIn + planeOut) { planes, scratch in
-                let (wide, pooled) = (scratch, scratch + planes.count * planeIn)
-                ElementAccess.loadFloats(x.dtype, x.handle.hostPointer, at: planes.lowerBound * planeIn, step: 1,
-                                         count: planes.count * planeIn, into: wide)
-                cortado_vm_max_pool_2x2(wide, pooled, indices.ints + planes.lowerBound * planeOut, planes.count,
-                                        g.height, g.width, g.outHeight, g.outWidth)
-                ElementAccess.storeFloats(pooled, count: planes.count * planeOut, as: y.dtype, y.handle.hostPointer,
-                                          at: planes.lowerBound * planeOut, step: 1)
+        if x.dtype.isHalf && y.dtype == x.dtype && g.isTwoByTwo {
+            // Compared as floats in registers, stored as 16 bits: no float32 copy of the activation.
+            let (xs, ys) = (x.handle.hostPointer.assumingMemoryBound(to: UInt16.self), y.handle.hostPointer.assumingMemoryBound(to: UInt16.self))
+            let (planeIn, planeOut) = (g.height * g.width, g.outHeight * g.outWidth)
+            let bfloat16: Int32 = x.dtype == .bfloat16 ? 1 : 0
+            Parallel.forEach(count: g.planes, grain: max(1, Self.elementwiseGrain / max(planeIn, 1))) { planes in
+                let first = planes.lowerBound
+                cortado_vm_max_pool_2x2_16(
+                    xs + first * planeIn, ys + first * planeOut, indices.ints + first * planeOut, bfloat16, planes.count,
+                    g.height, g.width, g.outHeight, g.outWidth)
             }
+            return
         }
         if x.dtype.isHalf {
             return try widening([x], into: [y, indices]) { b in try maxPool(b[0]!, g, into: b[1]!, indices: b[2]!) }
@@ -143,17 +143,17 @@ extension CPUBackend {
     package func maxPoolBackward(
         _ dy: DeviceBuffer, indices: DeviceBuffer, _ g: PoolGeometry, into dx: DeviceBuffer
     ) throws {
-        if dy.dtype.isHalf && g.isTwoByTwo {
-            let planeIn = g.height * g.width, planeOut = g.outHeight * g.outWidth
-            return try planeChunks(g.planes, floatsPerPlane: planeIn + planeOut) { planes, scratch in
-                let (gradient, routed) = (scratch, scratch + planes.count * planeOut)
-                ElementAccess.loadFloats(dy.dtype, dy.handle.hostPointer, at: planes.lowerBound * planeOut, step: 1,
-                                         count: planes.count * planeOut, into: gradient)
-                cortado_vm_max_pool_2x2_backward(gradient, indices.ints + planes.lowerBound * planeOut, routed, planes.count,
-                                                 g.height, g.width, g.outHeight, g.outWidth)
-                ElementAccess.storeFloats(routed, count: planes.count * planeIn, as: dx.dtype, dx.handle.hostPointer,
-                                          at: planes.lowerBound * planeIn, step: 1)
+        if dy.dtype.isHalf && dx.dtype == dy.dtype && g.isTwoByTwo {
+            let (gs, ds) = (dy.handle.hostPointer.assumingMemoryBound(to: UInt16.self), dx.handle.hostPointer.assumingMemoryBound(to: UInt16.self))
+            let (planeIn, planeOut) = (g.height * g.width, g.outHeight * g.outWidth)
+            let bfloat16: Int32 = dy.dtype == .bfloat16 ? 1 : 0
+            Parallel.forEach(count: g.planes, grain: max(1, Self.elementwiseGrain / max(planeIn, 1))) { planes in
+                let first = planes.lowerBound
+                cortado_vm_max_pool_2x2_backward_16(
+                    gs + first * planeOut, indices.ints + first * planeOut, ds + first * planeIn, bfloat16, planes.count,
+                    g.height, g.width, g.outHeight, g.outWidth)
             }
+            return
         }
         if dy.dtype.isHalf {
             return try widening([dy, indices], into: [dx]) { b in try maxPoolBackward(b[0]!, indices: b[1]!, g, into: b[2]!) }

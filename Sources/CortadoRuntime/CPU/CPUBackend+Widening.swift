@@ -44,26 +44,3 @@ extension CPUBackend {
         StridedRows.forEach(shape: shape, strides: strides, base: base, grain: grain, body)
     }
 }
-
-extension CPUBackend {
-    /// Planes per chunk of ``planeChunks(_:floatsPerPlane:_:)``: about 256 KiB of float32 scratch.
-    private static func planesPerChunk(floatsPerPlane: Int) -> Int { max(1, (1 << 16) / max(floatsPerPlane, 1)) }
-
-    /// Runs `body` over consecutive chunks of `planes` planes, in parallel, each with float32
-    /// scratch of `floatsPerPlane` elements per plane of its chunk (from one allocation per call):
-    /// how 16-bit activations pass through a float32 loop without a float32 copy of the whole.
-    func planeChunks(
-        _ planes: Int, floatsPerPlane: Int, _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void
-    ) throws {
-        let chunk = Self.planesPerChunk(floatsPerPlane: floatsPerPlane)
-        let chunks = (planes + chunk - 1) / chunk
-        let pieces = Parallel.pieces(count: chunks, grain: 1)
-        let scratch = try allocator.allocate(count: pieces * chunk * floatsPerPlane, dtype: .float32)
-        Parallel.forEachPiece(count: chunks, grain: 1) { piece, range in
-            let own = scratch.floats + piece * chunk * floatsPerPlane
-            for index in range {
-                body((index * chunk)..<Swift.min((index + 1) * chunk, planes), own)
-            }
-        }
-    }
-}

@@ -48,7 +48,7 @@ extension OpenCLBackend {
         }
         guard status != CL_SUCCESS else { return }
         if !driverChooses, status == CL_INVALID_WORK_GROUP_SIZE || status == CL_INVALID_WORK_ITEM_SIZE,
-           try refitWorkGroup(handle, name, family, refused: status)
+           refitWorkGroup(handle, name, family, refused: status)
         {
             throw WorkGroupRefit()
         }

@@ -128,6 +128,12 @@ extension CPUBackend {
                         ElementAccess.loadIntegers(from, src, at: i, step: step[0], count: m, into: v)
                         ElementAccess.storeIntegers(v, count: m, as: to, dst, at: o, step: step[1])
                     }
+                } else if from == .float32 && step[0] == 1 {
+                    // float32 rows are read in place, and written in place below: no tile copy.
+                    let values = src.assumingMemoryBound(to: Float.self) + i
+                    ElementAccess.storeFloats(values, count: m, as: to, dst, at: o, step: step[1])
+                } else if to == .float32 && step[1] == 1 {
+                    ElementAccess.loadFloats(from, src, at: i, step: step[0], count: m, into: dst.assumingMemoryBound(to: Float.self) + o)
                 } else {
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: m) { values in
                         let v = values.baseAddress!

@@ -28,8 +28,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     /// Whether an MPI launcher started this process.
     public static var isLaunchedByMPI: Bool {
-        let environment = ProcessInfo.processInfo.environment
-        return launcherVariables.contains { environment[$0] != nil }
+        return launcherVariables.contains { ProcessEnvironment.value($0) != nil }
     }
 
     /// The process group this process belongs to: MPI's when an MPI launcher started it, else

@@ -50,7 +50,7 @@ struct StartupBench: ParsableCommand {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
             process.arguments = ["bench", "startup", "--child", "--device", target.id, "--model", model.rawValue]
-            var environment = ProcessInfo.processInfo.environment
+            var environment = ProcessEnvironment.all()
             environment["CORTADO_CACHE_DIR"] = cache.appendingPathComponent("cortado").path
             environment["POCL_CACHE_DIR"] = cache.appendingPathComponent("pocl").path
             process.environment = environment

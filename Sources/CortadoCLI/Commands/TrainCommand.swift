@@ -219,7 +219,7 @@ struct TrainCommand: ParsableCommand {
             DeviceSelection.report(run.deviceDecision, device: run.device)
         } else {
             run = try TrainingRun.prepare(options: options, communicator: communicator) {
-                let environment = ProcessInfo.processInfo.environment["CORTADO_DEVICE"]
+                let environment = ProcessEnvironment.value("CORTADO_DEVICE")
                 let gpus = communicator.size > 1 ? Device.all.filter { $0.type == .gpu }.count : 0
                 let spec = try RankDevice.spec(
                     device ?? environment ?? "auto", rank: rank, size: communicator.size, localRank: communicator.localRank, gpus: gpus)

@@ -9,7 +9,7 @@ enum DeviceSelection {
     /// The devices named by `specs`; when empty, `CORTADO_DEVICE` or `fallback`. `quiet` keeps the
     /// notices to another process (an MPI rank other than 0).
     static func resolve(_ specs: [String], fallback: [String] = ["auto"], quiet: Bool = false) throws -> [Device] {
-        let environment = ProcessInfo.processInfo.environment["CORTADO_DEVICE"].map { [$0] }
+        let environment = ProcessEnvironment.value("CORTADO_DEVICE").map { [$0] }
         var devices: [Device] = []
         for spec in specs.isEmpty ? (environment ?? fallback) : specs {
             let resolution = try Device.resolve(spec)
@@ -23,7 +23,7 @@ enum DeviceSelection {
     /// For `auto` and `auto:fresh` (as given, or from `CORTADO_DEVICE`), the probe that measures
     /// every device on the workload; `nil` for a named device.
     static func probe(_ spec: String?) -> DeviceProbe? {
-        let value = (spec ?? ProcessInfo.processInfo.environment["CORTADO_DEVICE"] ?? "auto").trimmingCharacters(in: .whitespaces).lowercased()
+        let value = (spec ?? ProcessEnvironment.value("CORTADO_DEVICE") ?? "auto").trimmingCharacters(in: .whitespaces).lowercased()
         guard value == "auto" || value == "auto:fresh" else { return nil }
         return DeviceProbe(fresh: value == "auto:fresh")
     }

@@ -53,7 +53,7 @@ extension Device {
     public static var cpuPerformanceAdvice: String? {
         blasAdvice(
             core: openblas_get_corename().map { String(cString: $0) } ?? "",
-            level: cortado_vm_supported_level(), coreTypeSet: getenv("OPENBLAS_CORETYPE") != nil)
+            level: cortado_vm_supported_level(), coreTypeSet: ProcessEnvironment.value("OPENBLAS_CORETYPE") != nil)
     }
 
     /// The advice for OpenBLAS kernels `core` on a processor whose widest vector level is `level`.

@@ -20,7 +20,7 @@ enum OpenBLASThreads {
 
     /// Applies the shorter spin, once per process.
     static let configure: Void = {
-        guard getenv("OPENBLAS_THREAD_TIMEOUT") == nil else { return }
+        guard ProcessEnvironment.value("OPENBLAS_THREAD_TIMEOUT") == nil else { return }
         typealias Function = @convention(c) () -> Int32
         let handle = dlopen(nil, RTLD_NOW)
         defer { if let handle { dlclose(handle) } }
@@ -31,8 +31,10 @@ enum OpenBLASThreads {
               let shutDown = lookup("blas_thread_shutdown_"),
               let start = lookup("blas_thread_init")
         else { return }
-        setenv("OPENBLAS_THREAD_TIMEOUT", String(spinCyclesLog2), 0)
-        _ = readEnvironment()
+        ProcessEnvironment.whileLocked {
+            _ = setenv("OPENBLAS_THREAD_TIMEOUT", String(spinCyclesLog2), 0)
+            _ = readEnvironment()
+        }
         _ = shutDown()
         _ = start()
     }()

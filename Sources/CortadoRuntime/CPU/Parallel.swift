@@ -6,7 +6,7 @@ package enum Parallel {
     /// Threads for CPU loops: `CORTADO_NUM_THREADS` when set to a positive number (read once,
     /// before the first loop; `cortado --threads` sets it), else the cores available to the process.
     package static let workers: Int = {
-        if let text = ProcessInfo.processInfo.environment["CORTADO_NUM_THREADS"], let count = Int(text), count > 0 { return count }
+        if let text = ProcessEnvironment.value("CORTADO_NUM_THREADS"), let count = Int(text), count > 0 { return count }
         return max(ProcessInfo.processInfo.activeProcessorCount, 1)
     }()
 

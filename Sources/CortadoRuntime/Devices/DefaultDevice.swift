@@ -18,7 +18,7 @@ public enum DefaultDevice {
     }
 
     private static let processDefault: Result<Device, CortadoError> = {
-        let spec = ProcessInfo.processInfo.environment["CORTADO_DEVICE"] ?? "auto"
+        let spec = ProcessEnvironment.value("CORTADO_DEVICE") ?? "auto"
         do {
             return .success(try Device.resolve(spec).device)
         } catch let error as CortadoError {

@@ -10,7 +10,7 @@ import Foundation
 package enum AllocationCap {
     /// `CORTADO_MAX_ALLOCATION`, read once per process (`nil` when unset or not a positive integer).
     package static let environment: Int? = {
-        guard let text = ProcessInfo.processInfo.environment["CORTADO_MAX_ALLOCATION"],
+        guard let text = ProcessEnvironment.value("CORTADO_MAX_ALLOCATION"),
               let bytes = Int(text.trimmingCharacters(in: .whitespaces)), bytes > 0
         else { return nil }
         return bytes

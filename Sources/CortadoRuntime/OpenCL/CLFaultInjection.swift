@@ -76,7 +76,7 @@ package enum CLFaultInjection {
     /// The faults of `CORTADO_CL_INJECT`, in debug builds.
     static let environmentFaults: FaultSet? = {
         #if DEBUG
-        guard let spec = ProcessInfo.processInfo.environment["CORTADO_CL_INJECT"], !spec.isEmpty else { return nil }
+        guard let spec = ProcessEnvironment.value("CORTADO_CL_INJECT"), !spec.isEmpty else { return nil }
         do {
             let faults = try FaultSet(spec)
             RuntimeNotes.emit("CORTADO_CL_INJECT is set: OpenCL faults are injected (\(spec))")

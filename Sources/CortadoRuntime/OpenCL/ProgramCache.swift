@@ -7,7 +7,7 @@ import Synchronization
 package enum CacheDirectory {
     /// The cache root.
     package static var url: URL {
-        let environment = ProcessInfo.processInfo.environment
+        let environment = ProcessEnvironment.all()
         if let explicit = environment["CORTADO_CACHE_DIR"], !explicit.isEmpty {
             return URL(fileURLWithPath: explicit)
         }

@@ -12,7 +12,7 @@ public struct TunedParameterStore: Sendable {
             self.directory = directory
             return
         }
-        let environment = ProcessInfo.processInfo.environment
+        let environment = ProcessEnvironment.all()
         if let explicit = environment["CORTADO_CONFIG_DIR"], !explicit.isEmpty {
             self.directory = URL(fileURLWithPath: explicit).appendingPathComponent("tuned")
         } else if let xdg = environment["XDG_CONFIG_HOME"], !xdg.isEmpty {

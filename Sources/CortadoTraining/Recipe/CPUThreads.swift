@@ -15,7 +15,7 @@ public enum CPUThreads {
     /// The count `CORTADO_NUM_THREADS` asks for, if it holds a positive number.
     /// - Throws: ``TrainingError/invalidOption(_:)`` naming the variable when it holds anything else.
     public static func requested() throws -> Int? {
-        guard let text = ProcessInfo.processInfo.environment[environmentVariable], !text.isEmpty else { return nil }
+        guard let text = ProcessEnvironment.value(environmentVariable), !text.isEmpty else { return nil }
         guard let count = Int(text), count > 0, count <= maximumCount else {
             throw TrainingError.invalidOption("\(environmentVariable)=\(text) must be a number of threads from 1 to \(maximumCount)")
         }
@@ -52,9 +52,9 @@ public enum CPUThreads {
         guard count > 0, count <= maximumCount else {
             throw TrainingError.invalidOption("--threads must be between 1 and \(maximumCount), not \(count)")
         }
-        setenv(environmentVariable, String(count), 1)
-        setenv("OPENBLAS_NUM_THREADS", String(count), 1)
-        setenv("POCL_MAX_PTHREAD_COUNT", String(count), 0)
+        ProcessEnvironment.set(environmentVariable, String(count))
+        ProcessEnvironment.set("OPENBLAS_NUM_THREADS", String(count))
+        ProcessEnvironment.set("POCL_MAX_PTHREAD_COUNT", String(count), overwrite: false)
         typealias SetThreads = @convention(c) (Int32) -> Void
         let handle = dlopen(nil, RTLD_NOW)
         defer { if let handle { dlclose(handle) } }

@@ -5,7 +5,7 @@ extension MemoryBudget {
     /// reports it, its global memory when that is smaller; with the words that name the bound.
     public static func limit(on device: Device?, budget: Double? = nil) -> (bytes: Double, description: String) {
         let budget = budget ?? bytes
-        let fromEnvironment = ProcessInfo.processInfo.environment["CORTADO_MEMORY_LIMIT"].flatMap(Double.init).map { $0 > 0 } ?? false
+        let fromEnvironment = ProcessEnvironment.value("CORTADO_MEMORY_LIMIT").flatMap(Double.init).map { $0 > 0 } ?? false
         var limit = (budget, fromEnvironment ? "the memory budget of \(describe(budget)) (CORTADO_MEMORY_LIMIT)"
                                              : "the \(describe(budget)) of memory this machine has")
         if let device, device.kind == .opencl, let info = try? device.info, info.globalMemoryBytes > 0,

@@ -7,7 +7,7 @@ public enum MemoryBudget {
     /// The budget: this machine's physical memory (`CORTADO_MEMORY_LIMIT` bytes instead, when set
     /// to a positive number).
     public static var bytes: Double {
-        if let text = ProcessInfo.processInfo.environment["CORTADO_MEMORY_LIMIT"], let limit = Double(text), limit > 0 {
+        if let text = ProcessEnvironment.value("CORTADO_MEMORY_LIMIT"), let limit = Double(text), limit > 0 {
             return limit
         }
         return Double(ProcessInfo.processInfo.physicalMemory)

@@ -6,7 +6,7 @@ public enum CortadoData {
     /// The data directory for this process: `CORTADO_DATA_DIR` when set, else `$XDG_DATA_HOME/cortado`,
     /// else `~/.local/share/cortado`.
     public static var directory: String {
-        directory(environment: ProcessInfo.processInfo.environment)
+        directory(environment: ProcessEnvironment.all())
     }
 
     /// The data directory that `environment` picks. Empty variables count as unset, and a relative

@@ -32,7 +32,7 @@ public struct PretrainedModelDirectory: Sendable {
     /// Where `tools/setup` puts all-MiniLM-L6-v2 for this process: `<data dir>/models/all-MiniLM-L6-v2`,
     /// the data directory being ``CortadoData/directory``.
     public static var defaultPath: String {
-        defaultPath(environment: ProcessInfo.processInfo.environment)
+        defaultPath(environment: ProcessEnvironment.all())
     }
 
     /// ``defaultPath`` for the data directory that `environment` picks.

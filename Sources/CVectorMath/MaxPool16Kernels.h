@@ -1,9 +1,9 @@
 // The 2×2 max pool over 16-bit planes (bfloat16 or float16), included by VectorMathKernels.h once
 // per instruction set after the float32 pool, whose window rule (window_max) and lane shuffles
 // (CV_EVEN, CV_ODD, CV_ZIP_LOW, CV_ZIP_HIGH) it shares. The values are widened in registers to be
-// compared; what is stored is the winner's own 16 bits (the float32 path rounded the widened
-// winner back, which gives the same bits but for the cases canonical16 reproduces), so the
-// activation never passes through float32 scratch.
+// compared, and the winner's own 16 bits are stored, passed through canonical16: so the result is
+// what widening the planes, pooling them in float32 and rounding back gives, without float32
+// scratch.
 
 /// `n` (≤ CV_LANES) 16-bit patterns, zeros after them.
 CV_INLINE vh CV_NAME(load_n16)(const uint16_t *p, size_t n) {

@@ -78,7 +78,7 @@ extension CPUBackend {
     package func maxPool(_ x: DeviceBuffer, _ g: PoolGeometry, into y: DeviceBuffer, indices: DeviceBuffer) throws {
         if x.dtype.isHalf && y.dtype == x.dtype && g.isTwoByTwo {
             // Compared as floats in registers, stored as 16 bits: no float32 copy of the activation.
-            let (xs, ys) = (x.handle.hostPointer.assumingMemoryBound(to: UInt16.self), y.handle.hostPointer.assumingMemoryBound(to: UInt16.self))
+            let (xs, ys) = (x.halves, y.halves)
             let (planeIn, planeOut) = (g.height * g.width, g.outHeight * g.outWidth)
             let bfloat16: Int32 = x.dtype == .bfloat16 ? 1 : 0
             Parallel.forEach(count: g.planes, grain: max(1, Self.elementwiseGrain / max(planeIn, 1))) { planes in
@@ -144,7 +144,7 @@ extension CPUBackend {
         _ dy: DeviceBuffer, indices: DeviceBuffer, _ g: PoolGeometry, into dx: DeviceBuffer
     ) throws {
         if dy.dtype.isHalf && dx.dtype == dy.dtype && g.isTwoByTwo {
-            let (gs, ds) = (dy.handle.hostPointer.assumingMemoryBound(to: UInt16.self), dx.handle.hostPointer.assumingMemoryBound(to: UInt16.self))
+            let (gs, ds) = (dy.halves, dx.halves)
             let (planeIn, planeOut) = (g.height * g.width, g.outHeight * g.outWidth)
             let bfloat16: Int32 = dy.dtype == .bfloat16 ? 1 : 0
             Parallel.forEach(count: g.planes, grain: max(1, Self.elementwiseGrain / max(planeIn, 1))) { planes in

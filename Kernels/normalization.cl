@@ -14,28 +14,47 @@
 // block; a second kernel sums the blocks per column. Both orders are fixed: no atomics, the same
 // result on every run.
 //
-// Row passes read NORM_VW floats at a time (vloadn: any alignment), the last width mod NORM_VW
-// elements one at a time.
+// Row passes read NORM_VW elements at a time (vloadn: any alignment), the last width mod NORM_VW
+// elements one at a time. x, weight, bias, y and their gradients are in the storage type (-DSTORAGE,
+// storage.cl); the row statistics mean and rstd and the block partials are float, and so is all
+// arithmetic.
 //
-// Built with -DNORM_WG=<power of two> -DNORM_VW=<1, 2, 4, 8 or 16>.
+// Built with -DSTORAGE=<type> -DNORM_WG=<power of two> -DNORM_VW=<1, 2, 4, 8 or 16>.
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #if NORM_VW == 1
 typedef float floatv;
-#define VLOAD(i, p) ((p)[i])
-#define VSTORE(v, i, p) ((p)[i] = (v))
+#define FLOAD(i, p) ((p)[i])
+#define FSTORE(v, i, p) ((p)[i] = (v))
 inline float vsum(float v) { return v; }
 #else
 typedef CAT(float, NORM_VW) floatv;
-#define VLOAD(i, p) CAT(vload, NORM_VW)((i), (p))
-#define VSTORE(v, i, p) CAT(vstore, NORM_VW)((v), (i), (p))
+#define FLOAD(i, p) CAT(vload, NORM_VW)((i), (p))
+#define FSTORE(v, i, p) CAT(vstore, NORM_VW)((v), (i), (p))
 inline float vsum(floatv v) {
     float parts[NORM_VW];
-    VSTORE(v, 0, parts);
+    FSTORE(v, 0, parts);
     float s = 0.0f;
     for (int i = 0; i < NORM_VW; ++i) s += parts[i];
     return s;
+}
+#endif
+
+// Vector i (NORM_VW elements) of a storage-type array, widened to float, and its narrowing store.
+#if STORAGE == 0
+#define VLOAD(i, p) FLOAD(i, p)
+#define VSTORE(v, i, p) FSTORE(v, i, p)
+#else
+inline floatv VLOAD(int i, __global const storage_t* p) {
+    float parts[NORM_VW];
+    for (int k = 0; k < NORM_VW; ++k) parts[k] = LOAD(p, (long)i * NORM_VW + k);
+    return FLOAD(0, parts);
+}
+inline void VSTORE(floatv v, int i, __global storage_t* p) {
+    float parts[NORM_VW];
+    FSTORE(v, 0, parts);
+    for (int k = 0; k < NORM_VW; ++k) STORE(p, (long)i * NORM_VW + k, parts[k]);
 }
 #endif
 
@@ -54,8 +73,8 @@ inline float segment_sum(__local float* scratch, int lid, int lanes, float value
 }
 
 __kernel __attribute__((reqd_work_group_size(NORM_WG, 1, 1)))
-void layer_norm_forward(__global const float* x, __global const float* weight, int has_weight,
-                        __global const float* bias, int has_bias, __global float* y,
+void layer_norm_forward(__global const storage_t* x, __global const storage_t* weight, int has_weight,
+                        __global const storage_t* bias, int has_bias, __global storage_t* y,
                         __global float* mean, __global float* rstd, int rows, int width, int lanes,
                         float epsilon) {
     __local float scratch[NORM_WG];
@@ -63,13 +82,13 @@ void layer_norm_forward(__global const float* x, __global const float* weight, i
     int lane = lid & (lanes - 1);
     int row = get_group_id(0) * (NORM_WG / lanes) + lid / lanes;
     bool active = row < rows;
-    __global const float* xs = x + (long)(active ? row : 0) * width;
+    __global const storage_t* xs = x + (long)(active ? row : 0) * width;
     int vectors = width / NORM_VW, tail = vectors * NORM_VW;
     floatv acc = 0.0f;
     float s = 0.0f;
     if (active) {
         for (int i = lane; i < vectors; i += lanes) acc += VLOAD(i, xs);
-        for (int j = tail + lane; j < width; j += lanes) s += xs[j];
+        for (int j = tail + lane; j < width; j += lanes) s += LOAD(xs, j);
     }
     float mu1 = segment_sum(scratch, lid, lanes, s + vsum(acc)) / width;
     floatv accd = 0.0f, accq = 0.0f;
@@ -81,7 +100,7 @@ void layer_norm_forward(__global const float* x, __global const float* weight, i
             accq += d * d;
         }
         for (int j = tail + lane; j < width; j += lanes) {
-            float d = xs[j] - mu1;
+            float d = LOAD(xs, j) - mu1;
             sd += d;
             q += d * d;
         }
@@ -95,7 +114,7 @@ void layer_norm_forward(__global const float* x, __global const float* weight, i
         mean[row] = mu;
         rstd[row] = r;
     }
-    __global float* ys = y + (long)row * width;
+    __global storage_t* ys = y + (long)row * width;
     for (int i = lane; i < vectors; i += lanes) {
         floatv v = (VLOAD(i, xs) - mu) * r;
         if (has_weight) v *= VLOAD(i, weight);
@@ -103,18 +122,18 @@ void layer_norm_forward(__global const float* x, __global const float* weight, i
         VSTORE(v, i, ys);
     }
     for (int j = tail + lane; j < width; j += lanes) {
-        float v = (xs[j] - mu) * r;
-        if (has_weight) v *= weight[j];
-        if (has_bias) v += bias[j];
-        ys[j] = v;
+        float v = (LOAD(xs, j) - mu) * r;
+        if (has_weight) v *= LOAD(weight, j);
+        if (has_bias) v += LOAD(bias, j);
+        STORE(ys, j, v);
     }
 }
 
 // dx = rstd · (g − mean(g) − x̂ · mean(g·x̂)) with g = dy · weight and x̂ = (x − mean) · rstd.
 __kernel __attribute__((reqd_work_group_size(NORM_WG, 1, 1)))
-void layer_norm_backward_input(__global const float* x, __global const float* weight, int has_weight,
+void layer_norm_backward_input(__global const storage_t* x, __global const storage_t* weight, int has_weight,
                                __global const float* mean, __global const float* rstd,
-                               __global const float* dy, __global float* dx, int rows, int width,
+                               __global const storage_t* dy, __global storage_t* dx, int rows, int width,
                                int lanes) {
     __local float scratch[NORM_WG];
     int lid = get_local_id(0);
@@ -122,8 +141,8 @@ void layer_norm_backward_input(__global const float* x, __global const float* we
     int row = get_group_id(0) * (NORM_WG / lanes) + lid / lanes;
     bool active = row < rows;
     long base = (long)(active ? row : 0) * width;
-    __global const float* xs = x + base;
-    __global const float* gs = dy + base;
+    __global const storage_t* xs = x + base;
+    __global const storage_t* gs = dy + base;
     int vectors = width / NORM_VW, tail = vectors * NORM_VW;
     float mu = active ? mean[row] : 0.0f;
     float r = active ? rstd[row] : 0.0f;
@@ -136,31 +155,31 @@ void layer_norm_backward_input(__global const float* x, __global const float* we
             acc_gx += g * (VLOAD(i, xs) - mu) * r;
         }
         for (int j = tail + lane; j < width; j += lanes) {
-            float g = has_weight ? gs[j] * weight[j] : gs[j];
+            float g = has_weight ? LOAD(gs, j) * LOAD(weight, j) : LOAD(gs, j);
             sum_g += g;
-            sum_gx += g * (xs[j] - mu) * r;
+            sum_gx += g * (LOAD(xs, j) - mu) * r;
         }
     }
     float mean_g = segment_sum(scratch, lid, lanes, sum_g + vsum(acc_g)) / width;
     float mean_gx = segment_sum(scratch, lid, lanes, sum_gx + vsum(acc_gx)) / width;
     if (!active) return;
-    __global float* ds = dx + base;
+    __global storage_t* ds = dx + base;
     for (int i = lane; i < vectors; i += lanes) {
         floatv g = has_weight ? VLOAD(i, gs) * VLOAD(i, weight) : VLOAD(i, gs);
         floatv xhat = (VLOAD(i, xs) - mu) * r;
         VSTORE(r * (g - mean_g - xhat * mean_gx), i, ds);
     }
     for (int j = tail + lane; j < width; j += lanes) {
-        float g = has_weight ? gs[j] * weight[j] : gs[j];
-        float xhat = (xs[j] - mu) * r;
-        ds[j] = r * (g - mean_g - xhat * mean_gx);
+        float g = has_weight ? LOAD(gs, j) * LOAD(weight, j) : LOAD(gs, j);
+        float xhat = (LOAD(xs, j) - mu) * r;
+        STORE(ds, j, r * (g - mean_g - xhat * mean_gx));
     }
 }
 
 // partial[0, block, col] = Σ dy·x̂ and partial[1, block, col] = Σ dy over the block's rows; one
 // work-item per (block, NORM_VW neighbouring columns), neighbouring items on neighbouring columns.
-__kernel void layer_norm_backward_partials(__global const float* x, __global const float* mean,
-                                           __global const float* rstd, __global const float* dy,
+__kernel void layer_norm_backward_partials(__global const storage_t* x, __global const float* mean,
+                                           __global const float* rstd, __global const storage_t* dy,
                                            __global float* partial, int rows, int width,
                                            int rows_per_block, int blocks) {
     int groups = (width + NORM_VW - 1) / NORM_VW;
@@ -178,16 +197,16 @@ __kernel void layer_norm_backward_partials(__global const float* x, __global con
             sw += g * (VLOAD(0, x + at) - mean[row]) * rstd[row];
             sb += g;
         }
-        VSTORE(sw, 0, dw + col);
-        VSTORE(sb, 0, db + col);
+        FSTORE(sw, 0, dw + col);
+        FSTORE(sb, 0, db + col);
         return;
     }
     for (int c = col; c < width; ++c) {
         float sw = 0.0f, sb = 0.0f;
         for (int row = block * rows_per_block; row < end; ++row) {
             long at = (long)row * width + c;
-            sw += dy[at] * (x[at] - mean[row]) * rstd[row];
-            sb += dy[at];
+            sw += LOAD(dy, at) * (LOAD(x, at) - mean[row]) * rstd[row];
+            sb += LOAD(dy, at);
         }
         dw[c] = sw;
         db[c] = sb;
@@ -195,13 +214,13 @@ __kernel void layer_norm_backward_partials(__global const float* x, __global con
 }
 
 // dweight[col] = Σ_block partial[0, block, col], dbias[col] = Σ_block partial[1, block, col].
-__kernel void layer_norm_backward_sum(__global const float* partial, __global float* dweight, int has_dweight,
-                                      __global float* dbias, int has_dbias, int width, int blocks) {
+__kernel void layer_norm_backward_sum(__global const float* partial, __global storage_t* dweight, int has_dweight,
+                                      __global storage_t* dbias, int has_dbias, int width, int blocks) {
     int gid = get_global_id(0);
     if (gid >= 2 * width) return;
     int which = gid / width, col = gid % width;
     if (which == 0 ? !has_dweight : !has_dbias) return;
     float s = 0.0f;
     for (int block = 0; block < blocks; ++block) s += partial[((long)which * blocks + block) * width + col];
-    if (which == 0) dweight[col] = s; else dbias[col] = s;
+    if (which == 0) STORE(dweight, col, s); else STORE(dbias, col, s);
 }

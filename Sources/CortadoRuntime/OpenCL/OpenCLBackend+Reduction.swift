@@ -76,27 +76,40 @@ extension OpenCLBackend {
         ])
     }
 
+    /// Softmax or log-softmax along `n` of `x[outer, n, inner]`, in `x`'s storage type: rows
+    /// (`inner == 1`) by `softmax_rows_forward`, several work-items to a row on GPUs; other layouts
+    /// one work-item per `(outer, inner)`.
     package func softmax(
         _ x: DeviceBuffer, outer: Int, n: Int, inner: Int, log: Bool, into out: DeviceBuffer
     ) throws {
-        if x.dtype.isHalf {
-            return try widening([x], into: [out]) { b in try softmax(b[0]!, outer: outer, n: n, inner: inner, log: log, into: b[1]!) }
-        }
         try checkIndexable(outer * n * inner)
-        try launch(.softmax, "softmax_forward", global: [outer * inner], local: [parameters.elementwiseWorkGroup], [
+        if inner == 1 {
+            return try refitting {
+                let grid = rowGrid(rows: outer, width: n, vectorWidth: 1)
+                try launch(.softmax(x.dtype), "softmax_rows_forward", global: grid.global, local: grid.local, [
+                    .buffer(x), .buffer(out), .int(outer), .int(n), .int(grid.lanes), .int(log ? 1 : 0),
+                ])
+            }
+        }
+        try launch(.softmax(x.dtype), "softmax_forward", global: [outer * inner], local: [parameters.elementwiseWorkGroup], [
             .buffer(x), .buffer(out), .int(outer), .int(n), .int(inner), .int(log ? 1 : 0),
         ])
     }
 
+    /// The gradient of ``softmax(_:outer:n:inner:log:into:)`` from its output `y`, laid out alike.
     package func softmaxBackward(
         _ y: DeviceBuffer, _ dy: DeviceBuffer, outer: Int, n: Int, inner: Int, log: Bool, into dx: DeviceBuffer
     ) throws {
-        if y.dtype.isHalf {
-            return try widening([y, dy], into: [dx]) { b in
-                try softmaxBackward(b[0]!, b[1]!, outer: outer, n: n, inner: inner, log: log, into: b[2]!)
+        try checkIndexable(outer * n * inner)
+        if inner == 1 {
+            return try refitting {
+                let grid = rowGrid(rows: outer, width: n, vectorWidth: 1)
+                try launch(.softmax(y.dtype), "softmax_rows_backward", global: grid.global, local: grid.local, [
+                    .buffer(y), .buffer(dy), .buffer(dx), .int(outer), .int(n), .int(grid.lanes), .int(log ? 1 : 0),
+                ])
             }
         }
-        try launch(.softmax, "softmax_backward", global: [outer * inner], local: [parameters.elementwiseWorkGroup], [
+        try launch(.softmax(y.dtype), "softmax_backward", global: [outer * inner], local: [parameters.elementwiseWorkGroup], [
             .buffer(y), .buffer(dy), .buffer(dx), .int(outer), .int(n), .int(inner), .int(log ? 1 : 0),
         ])
     }

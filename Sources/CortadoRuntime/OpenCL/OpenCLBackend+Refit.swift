@@ -73,7 +73,7 @@ extension KernelParameters {
         case .reduce:
             guard let size = fitted(reductionWorkGroup) else { return nil }
             table.reductionWorkGroup = size
-        case .normalization:
+        case .normalization, .softmax:
             guard let size = fitted(normalization.workGroup) else { return nil }
             table.normalization.workGroup = size
             table.normalization.itemsPerRow = min(normalization.itemsPerRow, size)

@@ -388,7 +388,11 @@ enum KernelArgument {
 /// The OpenCL programs, one per `Kernels/<name>.cl` file, and the `-D` options each is built with.
 /// Every file is built after the element-type prelude `Kernels/storage.cl`.
 enum KernelFamily {
-    case softmax, random, loss, optimizers, recurrent, normalization
+    case random, loss, optimizers, recurrent
+    /// LayerNorm, built for one storage type.
+    case normalization(DType)
+    /// Softmax and log-softmax, built for one storage type.
+    case softmax(DType)
     /// Int8 products and row quantisation; built with `cl_khr_integer_dot_product`'s `dot` or without.
     case quantized(integerDot: Bool)
     /// Gathers and scatters; `gather_rows` is built per storage type.
@@ -446,11 +450,14 @@ enum KernelFamily {
             return "\(unaligned) -DSTORAGE=\(storage.kernelCode)"
         case let .indexing(storage):
             return "-DSTORAGE=\(storage.kernelCode)"
+        case let .softmax(storage):
+            return "-DSTORAGE=\(storage.kernelCode) -DROW_WG=\(parameters.normalization.workGroup)"
         case let .reduce(input, output):
             return "-DREDUCE_WG=\(parameters.reductionWorkGroup) -DCOLUMN_BLOCK=\(parameters.columnBlock) "
                 + "-DSTORAGE=\(input.kernelCode) -DOUT_STORAGE=\(output.kernelCode)"
-        case .normalization:
-            return "-DNORM_WG=\(parameters.normalization.workGroup) -DNORM_VW=\(parameters.normalization.vectorWidth)"
+        case let .normalization(storage):
+            return "-DSTORAGE=\(storage.kernelCode) -DNORM_WG=\(parameters.normalization.workGroup) "
+                + "-DNORM_VW=\(parameters.normalization.vectorWidth)"
         case let .attention(tiles):
             return tiles.options
         case let .quantized(integerDot):

@@ -78,15 +78,16 @@ struct OpenCLErrorTests {
     func workGroupFallback() throws {
         let device = freshOpenCL(172)
         let x = try Tensor((0..<297).map { Float($0 % 17) * 0.3 - 2 }, shape: [9, 33], device: device)
-        let expected = try x.softmax(axis: 1).toArray()
+        let expected = try x.softmax(axis: 0).toArray()
         let fallbackDevice = freshOpenCL(173)
         let y = try x.to(fallbackDevice)
         let backend = try #require(try DeviceRegistry.shared.backend(for: fallbackDevice).unwrapped as? OpenCLBackend)
-        // A device that never runs the kernel's work-group size, over two launches.
+        // Along axis 0 (a strided layout: softmax_forward, whose work-group size the driver may
+        // choose), on a device that never runs the kernel's work-group size, over two launches.
         let injected = try CLFaultInjection.withFaults("clEnqueueNDRangeKernel@softmax_forward:CL_INVALID_WORK_GROUP_SIZE") {
-            let first = try y.softmax(axis: 1).toArray()
+            let first = try y.softmax(axis: 0).toArray()
             #expect(backend.kernelsWithDriverChosenWorkGroups.contains { $0.hasSuffix(".softmax_forward") })
-            return [first, try y.softmax(axis: 1).toArray()]
+            return [first, try y.softmax(axis: 0).toArray()]
         }
         #expect(injected == [expected, expected])
         #expect(backend.kernelsWithDriverChosenWorkGroups.count == 1)

@@ -35,7 +35,9 @@ extension OpenCLBackend {
         let group = parameters.elementwiseWorkGroup
         if x.isContiguous && out.isContiguous {
             try checkIndexable(n)
-            try launch(.elementwise(out.dtype), "unary_\(name)_contiguous", global: [n], local: [group], [
+            let perItem = parameters.contiguousElementsPerItem(out.dtype)
+            let items = (n + perItem - 1) / perItem
+            try launch(.elementwise(out.dtype), "unary_\(name)_contiguous", global: [items], local: [group], [
                 .buffer(x.buffer), .int(x.offset), .buffer(out.buffer), .int(out.offset), .int(n), .float(scalar),
             ])
             return
@@ -55,7 +57,9 @@ extension OpenCLBackend {
         let sameLayout = { (v: StridedView) in v.shape == out.shape && v.isContiguous }
         if sameLayout(a) && sameLayout(b) && out.isContiguous {
             try checkIndexable(n)
-            try launch(.elementwise(out.dtype), "binary_\(name)_contiguous", global: [n], local: [group], [
+            let perItem = parameters.contiguousElementsPerItem(out.dtype)
+            let items = (n + perItem - 1) / perItem
+            try launch(.elementwise(out.dtype), "binary_\(name)_contiguous", global: [items], local: [group], [
                 .buffer(a.buffer), .int(a.offset), .buffer(b.buffer), .int(b.offset),
                 .buffer(out.buffer), .int(out.offset), .int(n),
             ])

@@ -438,7 +438,7 @@ enum KernelFamily {
         let unaligned = "-DUNALIGNED_VECTORS=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0)"
         switch self {
         case let .elementwise(storage):
-            return "\(rows) -DSTORAGE=\(storage.kernelCode)"
+            return "\(rows) -DSTORAGE=\(storage.kernelCode) -DPER_ITEM=\(parameters.contiguousElementsPerItem(storage))"
         case let .copy(source, target):
             // Same-width copies share one raw build.
             let (s, t) = source == target ? (DType.bitsCode(source.byteSize), DType.bitsCode(source.byteSize)) : (source.kernelCode, target.kernelCode)

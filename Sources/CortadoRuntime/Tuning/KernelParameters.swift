@@ -232,3 +232,11 @@ public struct KernelParameters: Sendable, Codable, Equatable {
         }
     }
 }
+
+extension KernelParameters {
+    /// The elements each work-item of a contiguous elementwise kernel takes: 4 for 16-bit types on
+    /// GPUs (one 2-byte element per work-item leaves the memory system underused), else 1.
+    package func contiguousElementsPerItem(_ storage: DType) -> Int {
+        stridedMapping == .rowPerWorkItem || storage.byteSize != 2 ? 1 : 4
+    }
+}

@@ -42,7 +42,7 @@ struct SuiteBench: ParsableCommand {
     @Option(help: "ops, model, all (ops and model), comm (under mpirun), or compression (with --checkpoint).")
     var suite: Suite = .all
 
-    @Option(name: .customLong("model"), help: "Model(s) for the model and comm suites (repeatable): \(BenchmarkModel.names.joined(separator: ", ")) (default: cnn; for comm every built-in model but bert-classifier, and minilm).")
+    @Option(name: .customLong("model"), help: "Model(s) for the model and comm suites (repeatable): \(BenchmarkModel.names.joined(separator: ", ")) (default: cnn; for comm all of them; minilm stands for bert-classifier).")
     var models: [BenchmarkModel] = []
 
     @Option(help: "Batch size of the model suite.")

@@ -6,6 +6,9 @@ public struct BenchmarkCase: Sendable {
         case flops(Double)
         /// Bytes moved (reported as GB/s).
         case bytes(Double)
+        /// Elements read and written, each the size of the compute type's element (reported as GB/s):
+        /// a case that keeps its tensors in the compute type moves half the bytes in bf16 and fp16.
+        case elements(Double)
         /// Training samples processed (reported as samples/s).
         case samples(Int)
         /// Nothing to report beyond the time.

@@ -6,11 +6,12 @@ public enum BenchmarkModel: Sendable, Equatable {
     /// The all-MiniLM-L6-v2 architecture (random weights: timing does not need the real ones).
     case minilm
 
-    /// The model named `name` (`cnn`, `lstm`, …, `minilm`), or `nil`.
+    /// The model named `name` (`cnn`, `lstm`, …, `minilm`), or `nil`. `bert-classifier` is not one:
+    /// it needs its pretrained encoder; `minilm` times that encoder's architecture.
     public init?(name: String) {
         if name == "minilm" {
             self = .minilm
-        } else if let model = BuiltinModel(rawValue: name) {
+        } else if let model = BuiltinModel(rawValue: name), !model.readsWordPieces {
             self = .builtin(model)
         } else {
             return nil
@@ -26,7 +27,9 @@ public enum BenchmarkModel: Sendable, Equatable {
     }
 
     /// The names accepted by ``init(name:)``.
-    public static var names: [String] { BuiltinModel.allCases.map(\.rawValue) + ["minilm"] }
+    public static var names: [String] {
+        BuiltinModel.allCases.filter { !$0.readsWordPieces }.map(\.rawValue) + ["minilm"]
+    }
 
     /// The suite's cases for this model at `batchSize`.
     public func cases(batchSize: Int) throws -> [BenchmarkCase] {

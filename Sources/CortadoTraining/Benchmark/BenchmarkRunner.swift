@@ -80,6 +80,7 @@ public struct BenchmarkRunner {
             switch benchmark.work {
             case let .flops(flops): result.gflops = flops / seconds / 1e9
             case let .bytes(bytes): result.gbps = bytes / seconds / 1e9
+            case let .elements(count): result.gbps = count * Double(precision.computeType.byteSize) / seconds / 1e9
             case let .samples(samples): result.samplesPerSec = Double(samples) / seconds
             case .none: break
             }

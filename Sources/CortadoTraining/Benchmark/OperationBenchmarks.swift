@@ -1,6 +1,11 @@
 /// The operation suite of `cortado bench`: GEMM at square sizes and at the built-in models'
 /// shapes, convolutions at their shapes, LayerNorm and attention at MiniLM's shapes, memory-bound
 /// kernels, the fused Adam update, and copies between host and device.
+///
+/// Each case keeps its operands in the compute type of the scope it is prepared in (`cortado bench
+/// --precision`), as a layer of a mixed-precision pass sees them; the Adam update always works on
+/// float32 master weights (that is what mixed-precision training updates), and the copies move
+/// float32.
 public enum OperationBenchmarks {
     /// Every operation case.
     public static func all(gemmSizes: [Int] = [256, 512, 1024, 2048, 4096]) -> [BenchmarkCase] {
@@ -24,8 +29,8 @@ public enum OperationBenchmarks {
     private static func gemm(_ name: String, m: Int, k: Int, n: Int) -> BenchmarkCase {
         BenchmarkCase(name, group: "sgemm", work: .flops(2 * Double(m) * Double(n) * Double(k))) { device in
             let generator = RandomGenerator(seed: 1)
-            let a = try Tensor.uniform([m, k], device: device, generator: generator)
-            let b = try Tensor.uniform([k, n], device: device, generator: generator)
+            let a = try Tensor.uniform([m, k], device: device, generator: generator).inComputeType()
+            let b = try Tensor.uniform([k, n], device: device, generator: generator).inComputeType()
             return { _ = try withNoGrad { try a.matmul(b) } }
         }
     }
@@ -40,9 +45,9 @@ public enum OperationBenchmarks {
         let flops = 2 * Double(outputs) * Double(weight[1] * weight[2] * weight[3])
         @Sendable func prepare(_ device: Device) throws -> (Tensor, Tensor, Tensor) {
             let generator = RandomGenerator(seed: 2)
-            return (try Tensor.uniform(input, device: device, generator: generator),
-                    try Tensor.normal(weight, std: 0.1, device: device, generator: generator),
-                    try Tensor.zeros([weight[0]], device: device))
+            return (try Tensor.uniform(input, device: device, generator: generator).inComputeType(),
+                    try Tensor.normal(weight, std: 0.1, device: device, generator: generator).inComputeType(),
+                    try Tensor.zeros([weight[0]], device: device).inComputeType())
         }
         return [
             BenchmarkCase("conv2d \(name) forward", group: "conv2d", work: .flops(flops)) { device in
@@ -52,7 +57,7 @@ public enum OperationBenchmarks {
             BenchmarkCase("conv2d \(name) backward", group: "conv2d", work: .flops(2 * flops)) { device in
                 let (x, w, b) = try prepare(device)
                 let y = try x.requiringGrad().conv2d(weight: w.requiringGrad(), bias: b.requiringGrad())
-                let dy = try Tensor.uniform(y.shape, device: device)
+                let dy = try Tensor.uniform(y.shape, device: device).inComputeType()
                 return {
                     for tensor in [x, w, b] { tensor.zeroGrad() }
                     try y.backward(gradient: dy, retainGraph: true)
@@ -67,12 +72,12 @@ public enum OperationBenchmarks {
     public static let transformer: [BenchmarkCase] = {
         let (batch, heads, tokens, headSize, hidden) = (32, 12, 64, 32, 384)
         let rows = batch * tokens
-        let layerNormBytes = Double(4 * rows * hidden)
+        let layerNormElements = Double(rows * hidden)
         @Sendable func layerNormInputs(_ device: Device) throws -> (Tensor, Tensor, Tensor) {
             let generator = RandomGenerator(seed: 4)
-            return (try Tensor.normal([rows, hidden], device: device, generator: generator),
-                    try Tensor.uniform([hidden], low: 0.5, high: 1.5, device: device, generator: generator),
-                    try Tensor.uniform([hidden], low: -0.1, high: 0.1, device: device, generator: generator))
+            return (try Tensor.normal([rows, hidden], device: device, generator: generator).inComputeType(),
+                    try Tensor.uniform([hidden], low: 0.5, high: 1.5, device: device, generator: generator).inComputeType(),
+                    try Tensor.uniform([hidden], low: -0.1, high: 0.1, device: device, generator: generator).inComputeType())
         }
         // Two matrix products of 2·tokens²·headSize flops per (batch, head); backward recomputes the
         // scores and runs four more.
@@ -82,20 +87,20 @@ public enum OperationBenchmarks {
             let shape = [batch, heads, tokens, headSize]
             let lengths = (0..<batch).map { 17 + ($0 * 47) % 48 }
             let mask = (0..<batch).flatMap { b in (0..<tokens).map { Float($0 < lengths[b] ? 1 : 0) } }
-            return (try Tensor.normal(shape, device: device, generator: generator),
-                    try Tensor.normal(shape, device: device, generator: generator),
-                    try Tensor.normal(shape, device: device, generator: generator),
+            return (try Tensor.normal(shape, device: device, generator: generator).inComputeType(),
+                    try Tensor.normal(shape, device: device, generator: generator).inComputeType(),
+                    try Tensor.normal(shape, device: device, generator: generator).inComputeType(),
                     try Tensor(mask, shape: [batch, tokens], device: device))
         }
         return [
-            BenchmarkCase("layernorm 2048x384 forward", group: "normalization", work: .bytes(2 * layerNormBytes)) { device in
+            BenchmarkCase("layernorm 2048x384 forward", group: "normalization", work: .elements(2 * layerNormElements)) { device in
                 let (x, w, b) = try layerNormInputs(device)
                 return { _ = try withNoGrad { try x.layerNorm(weight: w, bias: b, epsilon: 1e-12) } }
             },
-            BenchmarkCase("layernorm 2048x384 backward", group: "normalization", work: .bytes(3 * layerNormBytes)) { device in
+            BenchmarkCase("layernorm 2048x384 backward", group: "normalization", work: .elements(3 * layerNormElements)) { device in
                 let (x, w, b) = try layerNormInputs(device)
                 let y = try x.requiringGrad().layerNorm(weight: w.requiringGrad(), bias: b.requiringGrad(), epsilon: 1e-12)
-                let dy = try Tensor.uniform(y.shape, device: device)
+                let dy = try Tensor.uniform(y.shape, device: device).inComputeType()
                 return {
                     for tensor in [x, w, b] { tensor.zeroGrad() }
                     try y.backward(gradient: dy, retainGraph: true)
@@ -108,7 +113,7 @@ public enum OperationBenchmarks {
             BenchmarkCase("attention minilm 32x12x64x32 backward", group: "attention", work: .flops(2.5 * attentionFlops)) { device in
                 let (q, k, v, mask) = try attentionInputs(device)
                 let y = try q.requiringGrad().scaledDotProductAttention(key: k.requiringGrad(), value: v.requiringGrad(), keyMask: mask)
-                let dy = try Tensor.uniform(y.shape, device: device)
+                let dy = try Tensor.uniform(y.shape, device: device).inComputeType()
                 return {
                     for tensor in [q, k, v] { tensor.zeroGrad() }
                     try y.backward(gradient: dy, retainGraph: true)
@@ -125,22 +130,35 @@ public enum OperationBenchmarks {
             return (try Tensor.uniform([n], device: device, generator: generator),
                     try Tensor.uniform([n], device: device, generator: generator))
         }
+        @Sendable func computePair(_ device: Device) throws -> (Tensor, Tensor) {
+            let (a, b) = try pair(device)
+            return (try a.inComputeType(), try b.inComputeType())
+        }
+        let elements = Double(n)
         let bytes = Double(4 * n)
         return [
-            BenchmarkCase("add 16M", group: "elementwise", work: .bytes(3 * bytes)) { device in
-                let (a, b) = try pair(device)
+            BenchmarkCase("add 16M", group: "elementwise", work: .elements(3 * elements)) { device in
+                let (a, b) = try computePair(device)
                 return { _ = try withNoGrad { try a + b } }
             },
-            BenchmarkCase("mul 16M", group: "elementwise", work: .bytes(3 * bytes)) { device in
-                let (a, b) = try pair(device)
+            BenchmarkCase("mul 16M", group: "elementwise", work: .elements(3 * elements)) { device in
+                let (a, b) = try computePair(device)
                 return { _ = try withNoGrad { try a * b } }
             },
-            BenchmarkCase("sum 16M", group: "reduction", work: .bytes(bytes)) { device in
-                let (a, _) = try pair(device)
+            BenchmarkCase("sum 16M", group: "reduction", work: .elements(elements)) { device in
+                let (a, _) = try computePair(device)
                 return { _ = try withNoGrad { try a.sum() } }
             },
-            BenchmarkCase("softmax 4096x4096", group: "reduction", work: .bytes(2 * bytes)) { device in
-                let (a, _) = try pair(device)
+            // Rows of 512 over 16 Mi elements: the whole tensor, not launch latency, sets the time.
+            BenchmarkCase("layernorm 16M forward", group: "normalization", work: .elements(2 * elements)) { device in
+                let (a, _) = try computePair(device)
+                let rows = try a.reshaped([n / 512, 512])
+                let weight = try Tensor.ones([512], device: device).inComputeType()
+                let bias = try Tensor.zeros([512], device: device).inComputeType()
+                return { _ = try withNoGrad { try rows.layerNorm(weight: weight, bias: bias) } }
+            },
+            BenchmarkCase("softmax 4096x4096", group: "reduction", work: .elements(2 * elements)) { device in
+                let (a, _) = try computePair(device)
                 let rows = try a.reshaped([4096, 4096])
                 return { _ = try withNoGrad { try rows.softmax(axis: 1) } }
             },

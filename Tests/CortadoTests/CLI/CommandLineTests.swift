@@ -80,6 +80,24 @@ struct CommandLineTests {
         expectFailure(try Cortado.run(["bench", "--model", "gpt5"]), mentioning: ["gpt5", "minilm"])
     }
 
+    @Test("bench --suite ops --precision bf16 keeps the operands in bf16: half the bytes; bert-classifier points to minilm")
+    func benchOpsInComputeType() throws {
+        let result = try Cortado.run(["bench", "--suite", "ops", "--filter", "add 16M", "--device", "cpu", "--device", "opencl",
+                                      "--precision", "fp32", "--precision", "bf16", "--repeats", "1", "--warmup", "0", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let objects = result.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(objects.count == 4, "\(result.stdout)")
+        for object in objects {
+            // The sum's result: 16 Mi elements of the precision's size (the inputs were live before).
+            let expected = object["precision"] as? String == "bf16" ? 32 << 20 : 64 << 20
+            #expect(object["peak_bytes"] as? Int == expected, "\(object)")
+            #expect((object["gbps"] as? Double ?? 0) > 0, "\(object)")
+        }
+        expectFailure(try Cortado.run(["bench", "--model", "bert-classifier"]), mentioning: ["bert-classifier", "minilm"])
+    }
+
     @Test("train, eval on the other backend, and predict work together")
     func trainEvalPredict() throws {
         let data = try tinyImages()

@@ -77,13 +77,14 @@ extension OpenCLBackend {
     }
 
     /// Softmax or log-softmax along `n` of `x[outer, n, inner]`, in `x`'s storage type: rows
-    /// (`inner == 1`) by `softmax_rows_forward`, several work-items to a row on GPUs; other layouts
-    /// one work-item per `(outer, inner)`.
+    /// (`inner == 1`) that several work-items share (GPUs) by `softmax_rows_forward`; anything else
+    /// one work-item per `(outer, inner)`, which CPU devices vectorise across rows (the row kernel's
+    /// barriers took them 1.7x longer).
     package func softmax(
         _ x: DeviceBuffer, outer: Int, n: Int, inner: Int, log: Bool, into out: DeviceBuffer
     ) throws {
         try checkIndexable(outer * n * inner)
-        if inner == 1 {
+        if inner == 1, rowGrid(rows: outer, width: n, vectorWidth: 1).lanes > 1 {
             return try refitting {
                 let grid = rowGrid(rows: outer, width: n, vectorWidth: 1)
                 try launch(.softmax(x.dtype), "softmax_rows_forward", global: grid.global, local: grid.local, [
@@ -101,7 +102,7 @@ extension OpenCLBackend {
         _ y: DeviceBuffer, _ dy: DeviceBuffer, outer: Int, n: Int, inner: Int, log: Bool, into dx: DeviceBuffer
     ) throws {
         try checkIndexable(outer * n * inner)
-        if inner == 1 {
+        if inner == 1, rowGrid(rows: outer, width: n, vectorWidth: 1).lanes > 1 {
             return try refitting {
                 let grid = rowGrid(rows: outer, width: n, vectorWidth: 1)
                 try launch(.softmax(y.dtype), "softmax_rows_backward", global: grid.global, local: grid.local, [

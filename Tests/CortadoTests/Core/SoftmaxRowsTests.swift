@@ -60,4 +60,19 @@ struct SoftmaxRowsTests {
         let first = try x.softmax(axis: 1).toArray(), second = try x.softmax(axis: 1).toArray()
         #expect(first == second)
     }
+
+    @Test("a refused row work-group is refitted smaller and gives the same result")
+    func refitsRefusedWorkGroup() throws {
+        // A fresh device with GPU parameters, so its table can shrink without touching other tests'.
+        let device = Device(kind: .opencl, index: 0, profile: .gpu, instance: 611)
+        let x = try Tensor(Fixtures.values(6 * 700, seed: 612, low: -5, high: 5), shape: [6, 700], device: device)
+        let expected = try x.softmax(axis: 1).toArray()
+        let backend = try #require(try DeviceRegistry.shared.backend(for: device).unwrapped as? OpenCLBackend)
+        let before = backend.parameters.normalization.workGroup
+        let got = try CLFaultInjection.withFaults("clEnqueueNDRangeKernel@softmax_rows_forward:CL_INVALID_WORK_GROUP_SIZE*1") {
+            try x.softmax(axis: 1).toArray()
+        }
+        #expect(backend.parameters.normalization.workGroup < before)
+        assertClose(got, expected, rtol: 1e-6, atol: 1e-7, "refitted softmax rows")
+    }
 }

@@ -52,22 +52,15 @@ extension CPUBackend {
         _ op: ReduceOp, _ x: DeviceBuffer, offset: Int, outer: Int, n: Int, inner: Int,
         scale: Float, into out: DeviceBuffer
     ) throws {
-        if x.dtype != .float32 || (op != .argmax && out.dtype != .float32) {
-            // 16-bit floats: widen the block, reduce in float32, round each result once.
-            let count = outer * n * inner, results = outer * inner
-            var (wide, start) = (x, offset)
-            if x.dtype != .float32 {
-                (wide, start) = (try allocator.allocate(count: count, dtype: .float32), 0)
-                try copy(StridedView(contiguous: x, offset: offset, shape: [count]), to: StridedView(contiguous: wide, shape: [count]))
-            }
-            if op == .argmax || out.dtype == .float32 {
-                return try reduce(op, wide, offset: start, outer: outer, n: n, inner: inner, scale: scale, into: out)
-            }
+        if op != .argmax && out.dtype != .float32 {
+            // A 16-bit result: reduce into float32 scratch (one value per result), round each once.
+            let results = outer * inner
             let result = try allocator.allocate(count: results, dtype: .float32)
-            try reduce(op, wide, offset: start, outer: outer, n: n, inner: inner, scale: scale, into: result)
+            try reduce(op, x, offset: offset, outer: outer, n: n, inner: inner, scale: scale, into: result)
             try copy(StridedView(contiguous: result, shape: [results]), to: StridedView(contiguous: out, shape: [results]))
             return
         }
+        if x.dtype != .float32 { return reduceWidening(op, x, offset: offset, outer: outer, n: n, inner: inner, scale: scale, into: out) }
         let xs = UnsafePointer(x.floats + offset)
         if op == .argmax {
             let os = out.ints
@@ -127,6 +120,79 @@ extension CPUBackend {
                 case .argmax: break
                 }
                 if scale != 1 { for i in 0..<inner { target[i] *= scale } }
+            }
+        }
+    }
+
+    /// ``reduce(_:_:offset:outer:n:inner:scale:into:)`` of 16-bit floats into float32 (or argmax's
+    /// int32) results: each row (or block of columns) is widened a tile at a time into stack scratch
+    /// and reduced in float32, so no float32 copy of the input is ever made.
+    private func reduceWidening(
+        _ op: ReduceOp, _ x: DeviceBuffer, offset: Int, outer: Int, n: Int, inner: Int, scale: Float, into out: DeviceBuffer
+    ) {
+        let tile = ElementAccess.tile, base = x.handle.hostPointer, dtype = x.dtype
+        let floats = out.handle.hostPointer.assumingMemoryBound(to: Float.self)
+        let ints = out.handle.hostPointer.assumingMemoryBound(to: Int32.self)
+        let start: Float = op == .sum ? 0 : op == .min ? .infinity : -.infinity
+        if inner == 1 {
+            Parallel.forEach(count: outer, grain: max(1, Self.elementwiseGrain / max(n, 1))) { range in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: tile) { scratch in
+                    let row = scratch.baseAddress!
+                    for o in range {
+                        var total = start, bestIndex = n
+                        var done = 0
+                        while done < n {
+                            let m = Swift.min(tile, n - done)
+                            ElementAccess.loadFloats(dtype, base, at: offset + o * n + done, step: 1, count: m, into: row)
+                            switch op {
+                            case .sum: total += VectorMath.sum(row, m)
+                            case .max: total = Float.maximum(total, VectorMath.max(row, m))
+                            case .min: total = Float.minimum(total, VectorMath.min(row, m))
+                            case .argmax:
+                                for j in 0..<m where VectorMath.argmaxBetter(row[j], done + j, total, bestIndex) {
+                                    (total, bestIndex) = (row[j], done + j)
+                                }
+                            }
+                            done += m
+                        }
+                        if op == .argmax { ints[o] = Int32(bestIndex < n ? bestIndex : 0) } else { floats[o] = total * scale }
+                    }
+                }
+            }
+            return
+        }
+        // Columns: a block of up to `tile` columns at a time, its rows accumulated in order.
+        Parallel.forEach(count: outer, grain: max(1, Self.elementwiseGrain / max(n * inner, 1))) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * tile) { scratch in
+                let row = scratch.baseAddress!, best = row + tile
+                for o in range {
+                    var column = 0
+                    while column < inner {
+                        let m = Swift.min(tile, inner - column)
+                        let target = op == .argmax ? best : floats + o * inner + column
+                        target.initialize(repeating: start, count: m)
+                        let indices = ints + o * inner + column
+                        if op == .argmax { indices.initialize(repeating: Int32(n), count: m) }
+                        for j in 0..<n {
+                            ElementAccess.loadFloats(dtype, base, at: offset + (o * n + j) * inner + column, step: 1, count: m, into: row)
+                            switch op {
+                            case .sum: for i in 0..<m { target[i] += row[i] }
+                            case .max: for i in 0..<m { target[i] = Float.maximum(target[i], row[i]) }
+                            case .min: for i in 0..<m { target[i] = Float.minimum(target[i], row[i]) }
+                            case .argmax:
+                                for i in 0..<m where VectorMath.argmaxBetter(row[i], j, target[i], Int(indices[i])) {
+                                    (target[i], indices[i]) = (row[i], Int32(j))
+                                }
+                            }
+                        }
+                        if op == .argmax {
+                            for i in 0..<m where indices[i] == Int32(n) { indices[i] = 0 }
+                        } else if scale != 1 {
+                            for i in 0..<m { target[i] *= scale }
+                        }
+                        column += m
+                    }
+                }
             }
         }
     }

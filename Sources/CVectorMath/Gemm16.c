@@ -20,8 +20,9 @@
 
 
 // The block sizes of a product: no larger than it needs, so a skinny product's scratch stays small.
-static void block_sizes(const cortado_gemm16 *g, size_t *rows, size_t *columns) {
-    *columns = g->n < BLOCK_N ? (g->n + TILE_N - 1) / TILE_N * TILE_N : BLOCK_N;
+// `span` is the number of columns one call covers (a core's share of a split product).
+static void block_sizes(const cortado_gemm16 *g, size_t span, size_t *rows, size_t *columns) {
+    *columns = span < BLOCK_N ? (span + TILE_N - 1) / TILE_N * TILE_N : BLOCK_N;
     *rows = g->m < BLOCK_M ? (g->m + TILE_M - 1) / TILE_M * TILE_M : BLOCK_M;
 }
 
@@ -223,7 +224,7 @@ static int has_avx512f(void) {
 // The AVX-512 widening path: A widened into row-major blocks, B into [k][32] panels, 12 × 32 tiles.
 static void f32_packed_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void *scratch) {
     size_t k = g->k, block_m, block_n;
-    block_sizes(g, &block_m, &block_n);
+    block_sizes(g, n1 - n0, &block_m, &block_n);
     float *packed_b = (float *)scratch;               // [block_n / 32][k][32]
     float *a_rows = packed_b + block_n * k;           // [block_m][k]
     float *tile = a_rows + block_m * k;               // [12][32]
@@ -259,7 +260,7 @@ static void widening_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void
     }
 #endif
     size_t k = g->k, block_m, block_n;
-    block_sizes(g, &block_m, &block_n);
+    block_sizes(g, n1 - n0, &block_m, &block_n);
     float *packed = (float *)scratch;                    // [block_n / 32][k][32]
     float *a_rows = packed + block_n * k;                // [block_m][k]
     float *tile = a_rows + block_m * k;                  // [block_m][block_n]
@@ -411,12 +412,17 @@ static void pack_bf16_b_panel(const cortado_gemm16 *g, size_t j0, size_t columns
     }
 }
 
+// Whether the bf16 path reads A's rows in place: contiguous along k, and k even (whole pairs).
+static int a_in_place(const cortado_gemm16 *g) { return g->a_col == 1 && g->k % 2 == 0; }
+
 static void bf16_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void *scratch) {
     size_t k = g->k, pairs = (k + 1) / 2, block_m, block_n;
-    block_sizes(g, &block_m, &block_n);
+    block_sizes(g, n1 - n0, &block_m, &block_n);
     uint16_t *packed_b = (uint16_t *)scratch;                          // [block_n / 32][pairs][32][2]
+    // A's rows contiguous along an even k are read in place: no packing, no scratch for them.
+    int in_place = a_in_place(g);
     uint32_t *packed_a = (uint32_t *)(packed_b + block_n * 2 * pairs); // [block_m / 12][pairs][12]
-    float *tile = (float *)(packed_a + block_m * pairs);               // [12][32]
+    float *tile = (float *)(packed_a + (in_place ? 0 : block_m * pairs)); // [12][32]
     const void *a = g->a, *b = g->b;
     for (size_t jc = n0; jc < n1; jc += block_n) {
         size_t nc = n1 - jc < block_n ? n1 - jc : block_n;
@@ -439,8 +445,6 @@ static void bf16_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void *sc
                 memset(out + 2 * columns, 0, (TILE_N - columns) * 4);
             }
         }
-        // A's rows contiguous along an even k are read in place: no packing.
-        int in_place = g->a_col == 1 && k % 2 == 0;
         for (size_t ic = 0; ic < g->m; ic += block_m) {
             size_t mc = g->m - ic < block_m ? g->m - ic : block_m;
             if (in_place) {
@@ -563,13 +567,13 @@ static int uses_bf16_dot(const cortado_gemm16 *g) {
     return g->ab_type == CORTADO_GEMM16_BF16 && cortado_gemm16_uses_bf16_dot();
 }
 
-size_t cortado_gemm16_scratch_bytes(const cortado_gemm16 *g) {
-    // Blocks no larger than the product needs (a skinny product's scratch stays small).
+size_t cortado_gemm16_scratch_bytes(const cortado_gemm16 *g, size_t columns_per_call) {
+    // Blocks no larger than a call needs (a skinny product's scratch stays small).
     size_t k = g->k, rows, columns;
-    block_sizes(g, &rows, &columns);
+    block_sizes(g, columns_per_call < g->n ? columns_per_call : g->n, &rows, &columns);
     if (uses_bf16_dot(g)) {
         size_t pairs = (k + 1) / 2;
-        return columns * 2 * pairs * 2 + rows * pairs * 4 + TILE_M * TILE_N * 4 + 64;
+        return columns * 2 * pairs * 2 + (a_in_place(g) ? 0 : rows * pairs * 4) + TILE_M * TILE_N * 4 + 64;
     }
     return (columns * k + rows * k + rows * columns) * 4 + 64;
 }

@@ -38,8 +38,9 @@ typedef struct {
     float alpha, beta;
 } cortado_gemm16;
 
-/// Bytes of scratch memory `cortado_gemm16_columns` needs (64-byte aligned by the caller).
-size_t cortado_gemm16_scratch_bytes(const cortado_gemm16 *g);
+/// Bytes of scratch memory a `cortado_gemm16_columns` call over at most `columns_per_call` columns
+/// needs (64-byte aligned by the caller).
+size_t cortado_gemm16_scratch_bytes(const cortado_gemm16 *g, size_t columns_per_call);
 
 /// Computes columns [n0, n1) of C (callers split n between threads, each with its own scratch).
 void cortado_gemm16_columns(const cortado_gemm16 *g, size_t n0, size_t n1, void *scratch);

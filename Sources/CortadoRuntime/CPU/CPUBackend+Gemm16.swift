@@ -13,7 +13,7 @@ extension CPUBackend {
         // entries instead (each entry then runs on one core).
         let columnPieces = work >= Self.gemm16SplitThreshold ? min(Parallel.workers, max(1, d.n / 32)) : 1
         if d.reduceBatch && d.batch > 1 { return try gemm16SummedOverBatch(d, a, b, c, columnPieces: columnPieces) }
-        let scratchBytes = cortado_gemm16_scratch_bytes([descriptor(d, a, b, c, batch: 0)])
+        let scratchBytes = cortado_gemm16_scratch_bytes([descriptor(d, a, b, c, batch: 0)], (d.n + columnPieces - 1) / columnPieces)
         if columnPieces > 1 {
             let scratch = try allocator.allocate(count: columnPieces * scratchBytes, dtype: .uint8)
             for batch in 0..<products {
@@ -65,7 +65,8 @@ extension CPUBackend {
         let pieces = Parallel.pieces(count: d.batch, grain: grain)
         let partials = try allocator.allocate(count: pieces * count, dtype: .float32)
         let partial = MatrixOperand(buffer: partials, offset: 0, rowStride: columns, columnStride: 1, batchStride: count)
-        let scratchBytes = cortado_gemm16_scratch_bytes([descriptor(single, a, b, partial, batch: 0)])
+        let scratchBytes = cortado_gemm16_scratch_bytes(
+            [descriptor(single, a, b, partial, batch: 0)], (columns + columnPieces - 1) / columnPieces)
         let scratch = try allocator.allocate(count: max(pieces, columnPieces) * scratchBytes, dtype: .uint8)
         Parallel.forEachPiece(count: d.batch, grain: grain) { piece, range in
             for batch in range {

@@ -57,11 +57,17 @@ struct Gemm16Tests {
                                     b_row: [n, 1, 2 * n][bLayout], b_col: [1, k, 2][bLayout],
                                     c_type: CORTADO_GEMM16_F32, c: cp.baseAddress, c_row: n,
                                     m: m, n: n, k: k, alpha: alpha, beta: beta)
-                                let bytes = cortado_gemm16_scratch_bytes(&g)
-                                let scratch = UnsafeMutableRawPointer.allocate(byteCount: 2 * bytes, alignment: 64)
-                                defer { scratch.deallocate() }
-                                cortado_gemm16_columns(&g, 0, n / 2, scratch)
-                                cortado_gemm16_columns(&g, n / 2, n, scratch + bytes)
+                                // Each half in scratch sized for its columns, followed by a canary the
+                                // call must leave alone.
+                                let bytes = cortado_gemm16_scratch_bytes(&g, (n + 1) / 2), canary = 1 << 16
+                                for (n0, n1) in [(0, n / 2), (n / 2, n)] {
+                                    let scratch = UnsafeMutableRawPointer.allocate(byteCount: bytes + canary, alignment: 64)
+                                    defer { scratch.deallocate() }
+                                    (scratch + bytes).initializeMemory(as: UInt8.self, repeating: 0xA5, count: canary)
+                                    cortado_gemm16_columns(&g, n0, n1, scratch)
+                                    let tail = UnsafeBufferPointer(start: (scratch + bytes).assumingMemoryBound(to: UInt8.self), count: canary)
+                                    #expect(tail.allSatisfy { $0 == 0xA5 }, "scratch overrun, columns \(n0)..<\(n1) of \(m)×\(n)×\(k)")
+                                }
                             }
                         }
                     }
@@ -85,7 +91,7 @@ struct Gemm16Tests {
                     var g = cortado_gemm16(ab_type: CORTADO_GEMM16_BF16, a: ap.baseAddress, a_row: k, a_col: 1,
                                            b: bp.baseAddress, b_row: n, b_col: 1, c_type: type, c: out, c_row: n,
                                            m: m, n: n, k: k, alpha: alpha, beta: beta)
-                    let scratch = UnsafeMutableRawPointer.allocate(byteCount: cortado_gemm16_scratch_bytes(&g), alignment: 64)
+                    let scratch = UnsafeMutableRawPointer.allocate(byteCount: cortado_gemm16_scratch_bytes(&g, n), alignment: 64)
                     defer { scratch.deallocate() }
                     cortado_gemm16_columns(&g, 0, n, scratch)
                 }

@@ -26,16 +26,18 @@ extension OpenCLBackend {
         let driverChooses = driverChosenWorkGroups.withLock { $0.contains(key) }
         let sizeRefusals: Set<Int32> = [CL_INVALID_WORK_GROUP_SIZE, CL_INVALID_WORK_ITEM_SIZE]
         var status = CLFaultInjection.intercept("clEnqueueNDRangeKernel", name, ignoring: driverChooses ? sizeRefusals : []) {
-            driverChooses
-                ? clEnqueueNDRangeKernel(queue, handle, dimensions, nil, &global, nil, 0, nil, event)
-                : clEnqueueNDRangeKernel(queue, handle, dimensions, nil, &global, &local, 0, nil, event)
+            gated {
+                driverChooses
+                    ? clEnqueueNDRangeKernel(queue, handle, dimensions, nil, &global, nil, 0, nil, event)
+                    : clEnqueueNDRangeKernel(queue, handle, dimensions, nil, &global, &local, 0, nil, event)
+            }
         }
         if !driverChooses, status == CL_INVALID_WORK_GROUP_SIZE || status == CL_INVALID_WORK_ITEM_SIZE,
            compileWorkGroupSize(handle) == nil
         {
             let refused = status
             status = CLFaultInjection.intercept("clEnqueueNDRangeKernel", name, ignoring: sizeRefusals) {
-                clEnqueueNDRangeKernel(queue, handle, dimensions, nil, &global, nil, 0, nil, event)
+                gated { clEnqueueNDRangeKernel(queue, handle, dimensions, nil, &global, nil, 0, nil, event) }
             }
             if status == CL_SUCCESS {
                 driverChosenWorkGroups.withLock { _ = $0.insert(key) }
@@ -60,6 +62,11 @@ extension OpenCLBackend {
             refusal.limits += "; this kernel: at most \(kernelWorkGroupLimit(handle)) work-items\(built)"
         }
         try clCheck(status, refusal)
+    }
+
+    /// Runs `enqueue` (a kernel launch) through the ``ProgramExportGate`` on PoCL, directly elsewhere.
+    private func gated(_ enqueue: () -> cl_int) -> cl_int {
+        exportGate.map { $0.launching(enqueue) } ?? enqueue()
     }
 
     /// The kernels (`program options.kernel`) launched with the work-group size left to the driver.

@@ -26,6 +26,8 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
     let queue: cl_command_queue
     let deviceID: cl_device_id
     let programs: ProgramCache
+    /// The process's ``ProgramExportGate`` on PoCL, `nil` elsewhere.
+    let exportGate: ProgramExportGate?
     /// Whether the queue was made with `CL_QUEUE_PROFILING_ENABLE`.
     let eventProfiling: Bool
     /// Whether the device has `cl_khr_integer_dot_product` (int8 products use its `dot` on `char4`).
@@ -116,9 +118,11 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
         }
         self.queue = queue
         if OperationProfiling.recordsOperations { launchState.withLock { $0.trace = KernelTrace() } }
+        let gate = ProgramExportGate.isNeeded(onPlatform: record.info.platform) ? ProgramExportGate.shared : nil
+        self.exportGate = gate
         self.programs = ProgramCache(
             context: context, deviceID: record.deviceID, device: device, info: record.info,
-            storesBinaries: table.cacheProgramBinaries)
+            storesBinaries: table.cacheProgramBinaries, exportGate: gate)
 
         let device = device
         let info = record.info
@@ -141,6 +145,7 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
             free: { handle in
                 clReleaseMemObject(handle.memory)
             })
+        gate?.register(self, queue: queue)
     }
 
     deinit {
@@ -153,6 +158,7 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
             state.kernels.values.forEach { clReleaseKernel($0) }
         }
         allocator.emptyCache()
+        exportGate?.unregister(self)
         clReleaseCommandQueue(queue)
         clReleaseContext(context)
     }

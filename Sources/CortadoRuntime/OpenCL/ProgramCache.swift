@@ -39,12 +39,18 @@ final class ProgramCache: @unchecked Sendable {
     private let info: DeviceInfo
     private let directory: URL
     private let storesBinaries: Bool
+    /// What a binary export goes through (on PoCL; see ``ProgramExportGate``).
+    private let exportGate: ProgramExportGate?
     private let programs = Locked<[String: cl_program]>([:])
     private let stats = Mutex(CompileStatistics())
 
     private let device: Device
 
-    init(context: cl_context, deviceID: cl_device_id, device: Device, info: DeviceInfo, storesBinaries: Bool) {
+    init(
+        context: cl_context, deviceID: cl_device_id, device: Device, info: DeviceInfo, storesBinaries: Bool,
+        exportGate: ProgramExportGate? = nil
+    ) {
+        self.exportGate = exportGate
         self.device = device
         self.context = context
         self.deviceID = deviceID
@@ -158,10 +164,22 @@ final class ProgramCache: @unchecked Sendable {
     /// Writes the program's binary to `file` (temporary file, then rename), ignoring failures: the
     /// cache only saves time.
     private func storeBinary(of program: cl_program, at file: URL) {
+        guard let bytes = exportGate.map({ $0.exporting { Self.binary(of: program) } }) ?? Self.binary(of: program)
+        else { return }
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        ProgramBinaryFile.removeStaleTemporaries(in: directory)
+        // Unique per writer: two threads of one process may store the same program at once.
+        let temporary = file.appendingPathExtension("tmp-\(getpid())-\(UUID().uuidString)")
+        guard (try? ProgramBinaryFile.wrap(bytes).write(to: temporary)) != nil else { return }
+        if rename(temporary.path, file.path) != 0 { try? FileManager.default.removeItem(at: temporary) }
+    }
+
+    /// The program's binary for its one device, or `nil` when the driver gives none.
+    private static func binary(of program: cl_program) -> [UInt8]? {
         var size = 0
         guard clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil)
             == CL_SUCCESS, size > 0
-        else { return }
+        else { return nil }
         var bytes = [UInt8](repeating: 0, count: size)
         let status = bytes.withUnsafeMutableBufferPointer { buffer -> cl_int in
             var pointer: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
@@ -169,13 +187,7 @@ final class ProgramCache: @unchecked Sendable {
                 program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size,
                 &pointer, nil)
         }
-        guard status == CL_SUCCESS else { return }
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        ProgramBinaryFile.removeStaleTemporaries(in: directory)
-        // Unique per writer: two threads of one process may store the same program at once.
-        let temporary = file.appendingPathExtension("tmp-\(getpid())-\(UUID().uuidString)")
-        guard (try? ProgramBinaryFile.wrap(bytes).write(to: temporary)) != nil else { return }
-        if rename(temporary.path, file.path) != 0 { try? FileManager.default.removeItem(at: temporary) }
+        return status == CL_SUCCESS ? bytes : nil
     }
 }
 

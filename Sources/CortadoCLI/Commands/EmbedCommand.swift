@@ -27,17 +27,19 @@ struct EmbedCommand: ParsableCommand {
               cortado embed --input texts.txt --device opencl --json
               cortado embed --input texts.txt --dtype bf16
               cortado embed --input texts.txt --quantize int8 --compare
-              cortado embed --input texts.txt --quantize int8 --scheme per-channel --smooth 0.5 --calibration-input train.txt
+              cortado embed --input texts.txt --quantize int8 --calibration-input train.txt
+              cortado embed --input texts.txt --quantize int8 --scheme q8_0
 
-            With --quantize int8 the Linear layers compute in int8 (by default q8_0: weights and \
-            activations with one scale per 32 values, the activations quantised at run time), except \
-            those --keep-float names; the summary says which stayed float. --smooth A applies SmoothQuant \
-            (migration strength A, 0.5 typical): the float encoder first embeds --calibrate N texts (of \
-            --calibration-input, else of the input) and each layer's input columns that reach large values \
-            hand part of their range to the weight, so that one int8 scale per row (per-channel) keeps its \
-            accuracy. --compare also embeds the texts in float32 in the same run (rounds interleaved) \
-            and reports the cosine of each int8 embedding to its float32 one (minimum and mean) and both \
-            rates.
+            With --quantize int8 the Linear layers compute in int8 (activations quantised per row at run \
+            time), except those --keep-float names; the summary says which stayed float. By default the \
+            weights have one scale per output channel (per-channel), the feed-forward output layers one \
+            per 32 values (q8_0, with the activations likewise), and SmoothQuant's smoothing with \
+            strength 0.6: the float encoder first embeds --calibrate N texts (of --calibration-input, \
+            else texts of random vocabulary words, so that no data is needed) and each layer's input \
+            columns that reach large values hand part of their range to the weight. --scheme S puts every \
+            layer in S, unsmoothed unless --smooth A is given. --compare also embeds the texts in float32 \
+            in the same run (rounds interleaved) and reports the cosine of each int8 embedding to its \
+            float32 one (minimum and mean) and both rates.
             """)
 
     @Option(help: "A Hugging Face BERT-family model directory (default: <data dir>/models/all-MiniLM-L6-v2).")
@@ -67,23 +69,23 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Quantise the encoder's Linear layers: int8.")
     var quantize: EmbedQuantization?
 
-    @Option(help: "With --quantize: the weights' scheme, q8_0 (one scale per 32 values, activations likewise) or per-channel (faster, less accurate).")
-    var scheme: QuantizationScheme = .q8_0
+    @Option(help: "With --quantize: every layer's scheme, q8_0 (one scale per 32 values, activations likewise) or per-channel (faster, less accurate), unsmoothed unless --smooth (default: per-channel, q8_0 feed-forward outputs, --smooth 0.6).")
+    var scheme: QuantizationScheme?
 
-    @Option(help: "With --quantize: the scheme of the feed-forward output layers when not kept float (default: --scheme).")
+    @Option(help: "With --quantize: the scheme of the feed-forward output layers when not kept float (default: q8_0, or --scheme when given).")
     var ffnScheme: QuantizationScheme?
 
     @Option(help: "With --quantize: layers kept float: none, ffn-output (each layer's second feed-forward Linear), or comma-separated dotted names.")
     var keepFloat = "none"
 
-    @Option(help: "With --quantize: SmoothQuant's smoothing with this migration strength in [0, 1] (0.5 is typical), calibrated on --calibration-input.")
+    @Option(help: "With --quantize: SmoothQuant's smoothing with this migration strength in [0, 1] (default 0.6 without --scheme, none with it).")
     var smooth: Float?
 
-    @Option(help: "With --smooth: a file of calibration texts, one per line (default: the texts being embedded).")
+    @Option(help: "With smoothing: a file of calibration texts, one per line (default: 512 texts of random vocabulary words).")
     var calibrationInput: String?
 
-    @Option(help: "With --smooth: how many calibration texts to run (the first N).")
-    var calibrate = 512
+    @Option(help: "With smoothing: how many calibration texts to run (the first N; default 512).")
+    var calibrate: Int?
 
     @Flag(help: "With --quantize: also embed in float32 in the same run and report cosine and speed against it.")
     var compare = false
@@ -99,19 +101,22 @@ struct EmbedCommand: ParsableCommand {
         if quantize != nil && dtype != .fp32 { throw ValidationError("--quantize int8 computes activations in float32; drop --dtype \(dtype)") }
         if compare && quantize == nil { throw ValidationError("--compare compares an int8 encoder with float32: add --quantize int8") }
         if rounds < 1 { throw ValidationError("--rounds must be at least 1, not \(rounds)") }
-        if let smooth {
-            if quantize == nil { throw ValidationError("--smooth smooths an int8 encoder: add --quantize int8") }
-            if !(smooth >= 0 && smooth <= 1) { throw ValidationError("--smooth must be between 0 and 1, not \(smooth)") }
-        } else if calibrationInput != nil {
-            throw ValidationError("--calibration-input calibrates --smooth: add --smooth 0.5")
+        if quantize == nil, let flag = [(scheme != nil, "--scheme"), (ffnScheme != nil, "--ffn-scheme"), (smooth != nil, "--smooth"),
+                                        (calibrationInput != nil, "--calibration-input"), (calibrate != nil, "--calibrate")]
+            .first(where: \.0)?.1 {
+            throw ValidationError("\(flag) shapes an int8 encoder: add --quantize int8")
         }
-        if calibrate < 1 { throw ValidationError("--calibrate must be a positive number of texts, not \(calibrate)") }
+        try int8Flags.validate()
+    }
+
+    private var int8Flags: EncoderQuantizationFlags {
+        EncoderQuantizationFlags(scheme: scheme, ffnScheme: ffnScheme, smooth: smooth, calibrationInput: calibrationInput, calibrate: calibrate)
     }
 
     /// Quantises `encoder` as the flags say; returns the summary line.
-    private func quantized(_ encoder: SentenceEncoder, texts: [String]) throws -> String {
+    private func quantized(_ encoder: SentenceEncoder) throws -> String {
         let names = Set(encoder.model.quantizableLayers().map(\.name))
-        let kept: (String) -> Bool
+        let kept: @Sendable (String) -> Bool
         switch keepFloat {
         case "ffn-output": kept = SentenceEncoder.isFeedForwardOutput
         case "none", "": kept = { _ in false }
@@ -122,18 +127,10 @@ struct EmbedCommand: ParsableCommand {
             }
             kept = { list.contains($0) }
         }
-        var smoothing: [String: Tensor] = [:], smoothed = ""
-        if let smooth {
-            let calibration = Array((try calibrationInput.map(TextLineReader.nonBlankLines) ?? texts).prefix(calibrate))
-            smoothing = try encoder.calibrateSmoothing(calibration, batchSize: batchSize)
-            smoothed = String(format: ", smoothed with strength %g on %d calibration texts", smooth, calibration.count)
-        }
-        let (int8, float) = try encoder.quantize(scheme, keepingFloat: kept, override: { name in
-            SentenceEncoder.isFeedForwardOutput(name) ? ffnScheme : nil
-        }, smoothing: smoothing, strength: smooth ?? 0.5)
-        let schemes = Dictionary(grouping: int8, by: \.scheme).map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")
-        return "int8: \(int8.count) Linear layers (\(schemes)\(smoothed)); float: "
-            + (float.isEmpty ? "none" : float.joined(separator: ", "))
+        let recipe = try int8Flags.recipe(keepingFloat: kept)
+        let record = try encoder.quantize(recipe, batchSize: batchSize)
+        return "int8: \(record.int8Layers.count) Linear layers (\(EncoderQuantizationFlags.summary(record, recipe: recipe))); float: "
+            + (record.floatLayers.isEmpty ? "none" : record.floatLayers.joined(separator: ", "))
     }
 
     struct Line: Encodable {
@@ -160,7 +157,7 @@ struct EmbedCommand: ParsableCommand {
         let directory = try PretrainedModelDirectory(path: model ?? PretrainedModelDirectory.defaultPath)
         let loadStart = DispatchTime.now()
         let encoder = try SentenceEncoder(directory: directory, device: device, maxLength: maxLength, precision: dtype)
-        let layers = quantize == nil ? nil : try quantized(encoder, texts: inputs)
+        let layers = quantize == nil ? nil : try quantized(encoder)
         profiledDevices = [device]
         if let profiler { Profiler.current = profiler }
         let embedStart = DispatchTime.now()

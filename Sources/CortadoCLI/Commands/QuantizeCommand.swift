@@ -19,8 +19,10 @@ struct QuantizeCommand: ParsableCommand {
             and `cortado predict` run it on any device.
 
             With --model, a Hugging Face BERT-family directory is copied to the --out directory with an \
-            int8 model.safetensors (q8_0 unless --scheme says otherwise, as `cortado embed --quantize \
-            int8`); `cortado embed --model OUT` runs it.
+            int8 model.safetensors, quantised as `cortado embed --quantize int8` does (by default \
+            per-channel, q8_0 feed-forward outputs, smoothed with strength 0.6 on random vocabulary \
+            words or --calibration-input; --scheme S puts every layer in S, unsmoothed unless --smooth); \
+            `cortado embed --model OUT` runs it.
 
             Examples:
               cortado quantize --checkpoint cnn.safetensors --out cnn-int8.safetensors --scheme per-channel
@@ -37,8 +39,11 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Where to write the int8 checkpoint (with --model: a directory).")
     var out: String
 
-    @Option(help: "per-channel (one scale per output channel; the default for checkpoints) or q8_0 (one per block of 32; the default with --model).")
+    @Option(help: "per-channel (one scale per output channel; the default) or q8_0 (one per block of 32). With --model: every layer's, unsmoothed unless --smooth.")
     var scheme: QuantizationScheme?
+
+    @Option(help: "With --model: the scheme of the feed-forward output layers (default: q8_0, or --scheme when given).")
+    var ffnScheme: QuantizationScheme?
 
     @Option(help: "Layers to keep in float: comma-separated dotted names (as listed in the output), none (the default), or ffn-output (each encoder layer's second feed-forward Linear).")
     var keepFloat: String?
@@ -46,10 +51,10 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Static activation scales from N batches of the checkpoint's training data (the largest value each layer's input blocks reach), instead of scaling each row at run time.")
     var calibrate: Int?
 
-    @Option(help: "With --model: SmoothQuant's smoothing with this migration strength in [0, 1] (0.6 measured best for all-MiniLM-L6-v2 per-channel), calibrated on --calibration-input.")
+    @Option(help: "With --model: SmoothQuant's smoothing with this migration strength in [0, 1] (default 0.6 without --scheme, none with it).")
     var smooth: Float?
 
-    @Option(help: "With --smooth: a file of calibration texts, one per line, that the float encoder embeds first.")
+    @Option(help: "With --model and smoothing: a file of calibration texts, one per line, that the float encoder embeds first (the first 512; default: 512 texts of random vocabulary words).")
     var calibrationInput: String?
 
     @Flag(help: "Print a JSON object instead of text.")
@@ -65,6 +70,7 @@ struct QuantizeCommand: ParsableCommand {
         let calibrationBatches: Int?
         let smoothingStrength: Float?
         let smoothingTexts: Int?
+        let layerSchemes: [String: String]?
         let inputBytes: Int
         let outputBytes: Int
         let sizeRatio: Double
@@ -78,17 +84,19 @@ struct QuantizeCommand: ParsableCommand {
                 throw ValidationError("--calibrate needs --checkpoint: a model directory records no data to calibrate on (embed quantises its activations at run time)")
             }
         }
-        if let smooth {
-            guard model != nil else { throw ValidationError("--smooth smooths an encoder directory: use it with --model") }
-            guard smooth >= 0 && smooth <= 1 else { throw ValidationError("--smooth must be between 0 and 1, not \(smooth)") }
-            guard calibrationInput != nil else { throw ValidationError("--smooth needs --calibration-input FILE: texts to calibrate on") }
-        } else if calibrationInput != nil {
-            throw ValidationError("--calibration-input calibrates --smooth: add --smooth 0.6")
+        if model == nil, let flag = [(ffnScheme != nil, "--ffn-scheme"), (smooth != nil, "--smooth"), (calibrationInput != nil, "--calibration-input")]
+            .first(where: \.0)?.1 {
+            throw ValidationError("\(flag) shapes an encoder directory's quantisation: use it with --model")
         }
+        try encoderFlags.validate()
+    }
+
+    private var encoderFlags: EncoderQuantizationFlags {
+        EncoderQuantizationFlags(scheme: scheme, ffnScheme: ffnScheme, smooth: smooth, calibrationInput: calibrationInput, calibrate: nil)
     }
 
     /// The layers `--keep-float` keeps, checked against the model's `names`.
-    private func kept(_ names: Set<String>, default fallback: String) throws -> (String) -> Bool {
+    private func kept(_ names: Set<String>, default fallback: String) throws -> @Sendable (String) -> Bool {
         let option = keepFloat ?? fallback
         if option == "none" || option.isEmpty { return { _ in false } }
         if option == "ffn-output" { return SentenceEncoder.isFeedForwardOutput }
@@ -105,10 +113,7 @@ struct QuantizeCommand: ParsableCommand {
         if let model {
             let directory = try PretrainedModelDirectory(path: model)
             let names = Set(try directory.loadEncoder(device: .cpu).quantizableLayers().map(\.name))
-            let texts = try calibrationInput.map(TextLineReader.nonBlankLines)
-            record = try directory.writeQuantized(
-                to: output, scheme: scheme ?? .q8_0, keepingFloat: try kept(names, default: "none"), smoothingTexts: texts,
-                strength: smooth ?? 0.5)
+            record = try directory.writeQuantized(to: output, recipe: try encoderFlags.recipe(keepingFloat: try kept(names, default: "none")))
             (input, written) = (directory.weightsURL, output.appendingPathComponent(PretrainedModelDirectory.weightsFileName))
         } else {
             input = URL(fileURLWithPath: checkpoint ?? "")
@@ -124,7 +129,7 @@ struct QuantizeCommand: ParsableCommand {
             checkpoint: checkpoint ?? model ?? "", out: out, scheme: record.scheme.rawValue, int8Layers: record.int8Layers,
             int8StoredWeights: record.int8StoredWeights, floatLayers: record.floatLayers,
             calibrationBatches: record.calibrationBatches, smoothingStrength: record.smoothingStrength,
-            smoothingTexts: record.smoothingTexts, inputBytes: before,
+            smoothingTexts: record.smoothingTexts, layerSchemes: record.layerSchemes?.mapValues(\.rawValue), inputBytes: before,
             outputBytes: after, sizeRatio: before > 0 ? Double(after) / Double(before) : 0)
         if json {
             print(try Terminal.jsonLine(result))
@@ -134,6 +139,9 @@ struct QuantizeCommand: ParsableCommand {
         print("int8 layers: \(record.int8Layers.isEmpty ? "none" : record.int8Layers.joined(separator: ", "))")
         if !record.int8StoredWeights.isEmpty {
             print("stored int8, computed float32: \(record.int8StoredWeights.joined(separator: ", "))")
+        }
+        if let others = record.layerSchemes, !others.isEmpty {
+            print("layers in another scheme: " + others.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", "))
         }
         print("float layers: \(record.floatLayers.isEmpty ? "none" : record.floatLayers.joined(separator: ", "))")
         print(record.calibrationBatches.map { "activations: static scales from \($0) calibration batches" }

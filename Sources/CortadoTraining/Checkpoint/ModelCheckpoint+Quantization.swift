@@ -23,6 +23,12 @@ public struct QuantizationRecord: Codable, Sendable, Equatable {
     public var smoothingStrength: Float?
     /// With smoothing: the calibration texts its activation maxima came from.
     public var smoothingTexts: Int?
+    /// The int8 layers whose scheme is not ``scheme`` (as the `q8_0` feed-forward outputs of an
+    /// encoder quantised with ``EncoderQuantization/measured``); `nil` when every layer has ``scheme``.
+    public var layerSchemes: [String: QuantizationScheme]?
+
+    /// The scheme of the int8 layer `name`.
+    public func scheme(ofLayer name: String) -> QuantizationScheme { layerSchemes?[name] ?? scheme }
 
     /// A record of each list.
     public init(
@@ -41,6 +47,7 @@ public struct QuantizationRecord: Codable, Sendable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case scheme, int8Layers = "int8_layers", int8StoredWeights = "int8_stored_weights", floatLayers = "float_layers"
         case calibrationBatches = "calibration_batches", smoothingStrength = "smoothing_strength", smoothingTexts = "smoothing_texts"
+        case layerSchemes = "layer_schemes"
     }
 }
 
@@ -116,9 +123,11 @@ extension ModelCheckpoint {
     /// weights of its Linear and Conv2D layers (except those `keepingFloat` names) and its other
     /// weight matrices of at least ``smallestQuantizedWeight`` values as int8 with scales, the rest
     /// float32; and the record of which is which. Layers that `smoothing` names (their calibration
-    /// maxima per input column) are smoothed with `strength` first and keep their multipliers.
+    /// maxima per input column) are smoothed with `strength` first and keep their multipliers;
+    /// `override` gives some int8 layers their own scheme (``QuantizationRecord/layerSchemes``).
     static func quantizedTensors(
         of model: any Module, prefix: String, scheme: QuantizationScheme, keepingFloat: (String) -> Bool,
+        override: (String) -> QuantizationScheme? = { _ in nil },
         inputScales: [String: Tensor]? = nil, smoothing: [String: Tensor] = [:], strength: Float = 0.5
     ) throws -> ([PendingSafeTensor], QuantizationRecord) {
         let layers = model.quantizableLayers()
@@ -143,9 +152,14 @@ extension ModelCheckpoint {
             }
             let rows = value.shape[0]
             let flat = try value.reshaped([rows, value.count / max(rows, 1)])
+            var chosen = scheme
+            if let layer = layerWeights[name], let other = override(layer), other != scheme {
+                chosen = other
+                record.layerSchemes = (record.layerSchemes ?? [:]).merging([layer: other]) { $1 }
+            }
             let maxima = layerWeights[name].flatMap { smoothing[$0] }
-            let matrix = try maxima.map { try QuantizedMatrix(quantizing: flat, scheme: scheme, smoothing: $0, strength: strength) }
-                ?? QuantizedMatrix(quantizing: flat, scheme: scheme)
+            let matrix = try maxima.map { try QuantizedMatrix(quantizing: flat, scheme: chosen, smoothing: $0, strength: strength) }
+                ?? QuantizedMatrix(quantizing: flat, scheme: chosen)
             tensors.append(PendingSafeTensor(name: prefix + name, tensor: try matrix.values.reshaped(value.shape)))
             tensors.append(PendingSafeTensor(name: prefix + name + scalesSuffix, tensor: matrix.scales))
             if let multipliers = matrix.inputMultipliers {
@@ -171,6 +185,9 @@ extension ModelCheckpoint {
         storedName: (String) -> String
     ) throws {
         let int8Layers = Set(record.int8Layers)
+        if let stray = record.layerSchemes?.keys.sorted().first(where: { !int8Layers.contains($0) }) {
+            throw CheckpointError(file.url, "metadata '\(quantizationKey)': layer_schemes names '\(stray)', which is not one of its int8_layers")
+        }
         let layers = Dictionary(uniqueKeysWithValues: model.quantizableLayers().map { ($0.name, $0.layer) })
         var tensors: [String: Tensor] = [:]
         var assignments: [(any QuantizableLayer, QuantizedMatrix)] = []
@@ -182,15 +199,16 @@ extension ModelCheckpoint {
                 continue
             }
             let rows = shape.first ?? 1, columns = shape.dropFirst().reduce(1, *)
-            let values = try file.tensor(stored, shape: shape, dtype: .int8, device: device)
-            let scales = try file.tensor(stored + scalesSuffix, shape: [rows, record.scheme.blocks(columns: columns)],
-                                         dtype: .float32, device: device)
-            var matrix = try QuantizedMatrix(values: values.reshaped([rows, columns]), scales: scales, scheme: record.scheme)
             let layerName = name == "weight" ? "" : String(name.dropLast(".weight".count))
+            let scheme = name.hasSuffix("weight") ? record.scheme(ofLayer: layerName) : record.scheme
+            let values = try file.tensor(stored, shape: shape, dtype: .int8, device: device)
+            let scales = try file.tensor(stored + scalesSuffix, shape: [rows, scheme.blocks(columns: columns)],
+                                         dtype: .float32, device: device)
+            var matrix = try QuantizedMatrix(values: values.reshaped([rows, columns]), scales: scales, scheme: scheme)
             if name.hasSuffix("weight"), int8Layers.contains(layerName), let layer = layers[layerName] {
                 let inputScales = try file.info(stored + inputScalesSuffix).map { _ in
                     try file.checkFinite(file.requireInfo(stored + inputScalesSuffix))
-                    return try file.tensor(stored + inputScalesSuffix, shape: [record.scheme.blocks(columns: columns)],
+                    return try file.tensor(stored + inputScalesSuffix, shape: [scheme.blocks(columns: columns)],
                                            dtype: .float32, device: device)
                 }
                 let multipliers = try file.info(stored + inputMultipliersSuffix).map { _ in

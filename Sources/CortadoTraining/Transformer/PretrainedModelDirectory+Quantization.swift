@@ -17,20 +17,15 @@ extension PretrainedModelDirectory {
     }
 
     /// Writes an int8 copy of this directory to `output` (created if needed): `model.safetensors`
-    /// with the encoder's Linear weights (except those `keepingFloat` names) as `I8` with `F32`
-    /// `<name>.scales`, its embedding tables stored the same way, the rest `F32`, and the
-    /// ``QuantizationRecord`` in the metadata; every other file of the directory copied. With
-    /// `smoothingTexts`, the float encoder first embeds them to calibrate SmoothQuant's smoothing
-    /// (``SentenceEncoder/calibrateSmoothing(_:batchSize:)``) and every int8 layer is smoothed with
-    /// `strength`, its column multipliers stored as `<name>.input_multipliers`.
+    /// with the encoder's Linear weights quantised as `recipe` says (``SentenceEncoder/quantize(_:batchSize:)``)
+    /// as `I8` with `F32` `<name>.scales`, its embedding tables stored the same way, the rest `F32`,
+    /// and the ``QuantizationRecord`` in the metadata; every other file of the directory copied.
+    /// Smoothed layers keep their column multipliers as `<name>.input_multipliers`.
     /// - Returns: the record written.
     /// - Throws: ``DataError`` when the weights are already int8, `output` is this directory or the
-    ///   calibration texts are empty (nothing is written then).
+    ///   recipe is refused (nothing is written then).
     @discardableResult
-    public func writeQuantized(
-        to output: URL, scheme: QuantizationScheme, keepingFloat: (String) -> Bool = { _ in false },
-        smoothingTexts: [String]? = nil, strength: Float = 0.5
-    ) throws -> QuantizationRecord {
+    public func writeQuantized(to output: URL, recipe: EncoderQuantization) throws -> QuantizationRecord {
         if let existing = try quantization() {
             throw DataError.invalidRequest("\(weightsURL.path) is already int8 (scheme \(existing.scheme)); quantise the float model it came from")
         }
@@ -38,17 +33,21 @@ extension PretrainedModelDirectory {
         guard output.standardizedFileURL.resolvingSymlinksInPath().path != url.standardizedFileURL.resolvingSymlinksInPath().path else {
             throw DataError.invalidRequest("--out \(output.path) is the model directory being quantised; choose another")
         }
+        try recipe.validate()
         var smoothing: [String: Tensor] = [:]
-        if let smoothingTexts {
-            guard !smoothingTexts.isEmpty else { throw DataError.invalidRequest("smoothing needs at least one calibration text") }
-            smoothing = try SentenceEncoder(directory: self, device: .cpu).calibrateSmoothing(smoothingTexts)
+        var calibration: [String] = []
+        if recipe.smoothingStrength != nil {
+            let encoder = try SentenceEncoder(directory: self, device: .cpu)
+            calibration = try encoder.calibrationTexts(for: recipe)
+            smoothing = try encoder.calibrateSmoothing(calibration)
         }
         let model = try loadEncoder(device: .cpu)
         let (tensors, unsmoothed) = try ModelCheckpoint.quantizedTensors(
-            of: model, prefix: "", scheme: scheme, keepingFloat: keepingFloat, smoothing: smoothing, strength: strength)
+            of: model, prefix: "", scheme: recipe.scheme, keepingFloat: recipe.keepingFloat, override: recipe.scheme(ofLayer:),
+            smoothing: smoothing, strength: recipe.smoothingStrength ?? 0.5)
         var record = unsmoothed
-        if let smoothingTexts {
-            (record.smoothingStrength, record.smoothingTexts) = (strength, smoothingTexts.count)
+        if let strength = recipe.smoothingStrength {
+            (record.smoothingStrength, record.smoothingTexts) = (strength, calibration.count)
         }
         try fileManager.createDirectory(at: output, withIntermediateDirectories: true)
         for name in try fileManager.contentsOfDirectory(atPath: url.path) where name != Self.weightsFileName {

@@ -84,57 +84,10 @@ public final class SentenceEncoder {
 }
 
 extension SentenceEncoder {
-    /// The layers of a BERT encoder that ``quantize(_:keepingFloat:)`` keeps in float by default:
-    /// the second feed-forward Linear of every layer (`encoder.layer.N.output.dense`), whose input
-    /// (the GELU output) has outliers that one int8 scale per row resolves poorly.
+    /// Whether `name` is the second feed-forward Linear of an encoder layer
+    /// (`encoder.layer.N.output.dense`), whose input (the GELU output) has outliers that one int8
+    /// scale per row resolves poorly: ``EncoderQuantization/feedForwardOutputScheme`` applies to it.
     public static func isFeedForwardOutput(_ name: String) -> Bool {
         name.hasSuffix("output.dense") && !name.contains("attention")
-    }
-
-    /// Quantises the encoder's Linear layers to int8 (dynamic: activations per row at run time),
-    /// except those `keepingFloat` names; `override` gives some layers their own scheme (as
-    /// `q8_0` for the feed-forward outputs). With `smoothing` (from ``calibrateSmoothing(_:batchSize:)``)
-    /// the layers it names are smoothed first with SmoothQuant's `strength`
-    /// (``QuantizedMatrix/init(quantizing:scheme:smoothing:strength:)``).
-    /// - Returns: the layers now in int8 with their schemes, and the layers kept float.
-    /// - Throws: unless the encoder runs in float32.
-    @discardableResult
-    public func quantize(
-        _ scheme: QuantizationScheme, keepingFloat: (String) -> Bool = { _ in false },
-        override: (String) -> QuantizationScheme? = { _ in nil }, smoothing: [String: Tensor] = [:], strength: Float = 0.5
-    ) throws -> (int8: [(name: String, scheme: QuantizationScheme)], float: [String]) {
-        guard precision == .fp32 else {
-            throw DataError.invalidRequest("an int8 encoder computes its activations in float32; load it with precision fp32, not \(precision)")
-        }
-        var int8: [(name: String, scheme: QuantizationScheme)] = [], float: [String] = []
-        for (name, layer) in model.quantizableLayers() {
-            if keepingFloat(name) {
-                float.append(name)
-                continue
-            }
-            let chosen = override(name) ?? scheme
-            if let maxima = smoothing[name] {
-                let matrix = try layer.weight.value.reshaped(layer.weightMatrixShape)
-                try layer.useQuantizedWeight(
-                    QuantizedMatrix(quantizing: matrix, scheme: chosen, smoothing: maxima, strength: strength))
-            } else {
-                try layer.quantize(chosen)
-            }
-            int8.append((name, chosen))
-        }
-        return (int8, float)
-    }
-
-    /// The largest input per column of every Linear layer while the float encoder embeds `texts`:
-    /// the calibration ``quantize(_:keepingFloat:override:smoothing:strength:)`` smooths with.
-    /// - Throws: unless the encoder runs in float32 and has not been quantised yet.
-    public func calibrateSmoothing(_ texts: [String], batchSize: Int = 64) throws -> [String: Tensor] {
-        guard precision == .fp32 else {
-            throw DataError.invalidRequest("calibration runs the float32 encoder, not \(precision)")
-        }
-        guard model.quantizableLayers().allSatisfy({ $0.layer.quantizedWeight == nil }) else {
-            throw DataError.invalidRequest("calibration runs the float encoder: this one is already quantised")
-        }
-        return try model.calibrateInputColumnMaxima { _ = try embed(texts, batchSize: batchSize) }
     }
 }

@@ -150,16 +150,18 @@ struct QuantizedCheckpointCommandTests {
         expectFailure(try Cortado.run(["train", "--resume", out, "--epochs", "2", "--device", "cpu"]), mentioning: ["int8"])
     }
 
-    @Test("embed --quantize int8 quantises every Linear (q8_0), says so, and stays close to float32 on cpu and opencl")
+    @Test("embed --quantize int8 quantises every Linear (per-channel, q8_0 feed-forward outputs, smoothed on vocabulary words), says so, and stays close to float32 on cpu and opencl")
     func embedInt8() throws {
         let fixture = try MiniLMFixture.load()
         let model = try RealModel.directory().url.path
         let references = fixture.texts.filter { $0.maxLength >= 128 }.prefix(4)
         for device in ["cpu", "opencl"] {
             let result = try Cortado.run(["embed", "--model", model, "--device", device, "--quantize", "int8", "--compare",
-                                          "--rounds", "1"] + references.map(\.text))
+                                          "--rounds", "1", "--calibrate", "16"] + references.map(\.text))
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(result.stderr.contains("int8: 36 Linear layers (36 q8_0); float: none"), "\(result.stderr)")
+            #expect(result.stderr.contains(
+                "int8: 36 Linear layers (30 per-channel, 6 q8_0, smoothed with strength 0.6 on 16 calibration texts (vocabulary words)); float: none"),
+                    "\(result.stderr)")
             #expect(result.stderr.contains("cosine to float32: min 0.9"), "\(result.stderr)")
             for (reference, cosine) in Self.cosines(of: result.stdout, to: references) {
                 #expect(cosine > 0.99, "\(device): \(reference.text)")
@@ -190,7 +192,7 @@ struct QuantizedCheckpointCommandTests {
         }
         expectFailure(try Cortado.run(["embed", "--model", model, "--smooth", "0.5", "a"]), mentioning: ["--quantize"])
         expectFailure(try Cortado.run(["embed", "--model", model, "--quantize", "int8", "--smooth", "1.5", "a"]), mentioning: ["--smooth", "1.5"])
-        expectFailure(try Cortado.run(["embed", "--model", model, "--quantize", "int8", "--calibration-input", calibration, "a"]),
+        expectFailure(try Cortado.run(["embed", "--model", model, "--quantize", "int8", "--scheme", "q8_0", "--calibration-input", calibration, "a"]),
                       mentioning: ["--smooth"])
         expectFailure(try Cortado.run(["embed", "--model", model, "--quantize", "int8", "--smooth", "0.5", "--calibrate", "0", "a"]),
                       mentioning: ["--calibrate"])
@@ -219,7 +221,14 @@ struct QuantizedCheckpointCommandTests {
         #expect(quantize.status == 0, "\(quantize.stderr)")
         let report = try #require(jsonLines(quantize.stdout).first)
         #expect((report["int8_layers"] as? [String])?.count == 36)
-        #expect(report["scheme"] as? String == "q8_0" && (report["float_layers"] as? [String])?.isEmpty == true)
+        #expect(report["scheme"] as? String == "per-channel" && (report["float_layers"] as? [String])?.isEmpty == true)
+        // The measured recipe: the feed-forward outputs in q8_0, smoothed on 512 vocabulary-word texts.
+        let others = try #require(report["layer_schemes"] as? [String: String])
+        #expect(others.count == 6 && others.allSatisfy { SentenceEncoder.isFeedForwardOutput($0.key) && $0.value == "q8_0" }, "\(others)")
+        #expect(report["smoothing_strength"] as? Double == 0.6 && report["smoothing_texts"] as? Int == 512, "\(report)")
+        for (name, layer) in try PretrainedModelDirectory(path: out).loadEncoder(device: .cpu).quantizableLayers() {
+            #expect(layer.quantizedWeight?.scheme == (SentenceEncoder.isFeedForwardOutput(name) ? .q8_0 : .perChannel), "layer \(name)")
+        }
         #expect((report["size_ratio"] as? Double ?? 1) < 0.3)
         for file in ["config.json", "vocab.txt"] { #expect(FileManager.default.fileExists(atPath: out + "/" + file)) }
         let references = fixture.texts.filter { $0.maxLength >= 128 }.prefix(4)
@@ -229,6 +238,22 @@ struct QuantizedCheckpointCommandTests {
             for (reference, cosine) in Self.cosines(of: embed.stdout, to: references) {
                 #expect(cosine > 0.99 && cosine < 0.999999, "\(device): \(reference.text) cosine \(cosine)")
             }
+        }
+        // A record whose layer_schemes names a layer outside int8_layers, or a scheme the layer's scales
+        // do not have, is refused naming the file and what is wrong.
+        let file = try SafeTensors.read(URL(fileURLWithPath: out + "/model.safetensors"))
+        let tensors = try file.tensorNames.map { try file.rawTensor($0) }
+        let record = try #require(try PretrainedModelDirectory(path: out).quantization())
+        for (layer, scheme, fragment) in [("pooler.dense", QuantizationScheme.q8_0, "layer_schemes"),
+                                          ("encoder.layer.0.output.dense", .perChannel, ".scales")] {
+            var contradictory = record
+            contradictory.layerSchemes?[layer] = scheme
+            let bad = scratch.file("bad\(layer.count)")
+            try FileManager.default.copyItem(atPath: out, toPath: bad)
+            var metadata = file.metadata
+            metadata[ModelCheckpoint.quantizationKey] = String(decoding: try JSONEncoder().encode(contradictory), as: UTF8.self)
+            try SafeTensors.write(tensors, metadata: metadata, to: URL(fileURLWithPath: bad + "/model.safetensors"))
+            expectFailure(try Cortado.run(["embed", "--model", bad, "--device", "cpu", "a"]), mentioning: [bad + "/model.safetensors", fragment])
         }
         expectFailure(try Cortado.run(["quantize", "--model", out, "--out", scratch.file("again")]), mentioning: ["already int8"])
         expectFailure(try Cortado.run(["quantize", "--model", model, "--out", model]), mentioning: ["--out"])
@@ -273,7 +298,7 @@ struct QuantizedCheckpointCommandTests {
         }
         // The stored layers are those that smoothing in memory computes (embed --smooth's path).
         let inMemory = try SentenceEncoder(directory: PretrainedModelDirectory(path: model), device: .cpu)
-        try inMemory.quantize(.perChannel, smoothing: try inMemory.calibrateSmoothing(texts), strength: 0.6)
+        try inMemory.quantize(EncoderQuantization(scheme: .perChannel, smoothingStrength: 0.6, calibrationTexts: texts))
         let storedLayers = Dictionary(uniqueKeysWithValues: encoder.quantizableLayers().map { ($0.name, $0.layer) })
         for (name, layer) in inMemory.model.quantizableLayers() {
             let (want, got) = (try #require(layer.quantizedWeight), try #require(storedLayers[name]?.quantizedWeight))
@@ -289,8 +314,7 @@ struct QuantizedCheckpointCommandTests {
                 #expect(cosine > 0.99 && cosine < 0.999999, "\(device): \(reference.text) cosine \(cosine)")
             }
         }
-        expectFailure(try Cortado.run(["quantize", "--model", model, "--out", scratch.file("a"), "--smooth", "0.6"]), mentioning: ["--calibration-input"])
-        expectFailure(try Cortado.run(["quantize", "--model", model, "--out", scratch.file("b"), "--calibration-input", calibration]),
+        expectFailure(try Cortado.run(["quantize", "--model", model, "--out", scratch.file("b"), "--scheme", "q8_0", "--calibration-input", calibration]),
                       mentioning: ["--smooth"])
         expectFailure(try Cortado.run(["quantize", "--model", model, "--out", scratch.file("c"), "--smooth", "2", "--calibration-input", calibration]),
                       mentioning: ["--smooth", "2"])

@@ -15,9 +15,15 @@
 //   one A and one B panel in local memory; each item accumulates (TILE_M / THREADS_M) ×
 //   (TILE_N / THREADS_N) entries, strided so that neighbouring items touch neighbouring addresses.
 //
+// A's panels are float (the register-blocked kernel broadcasts each of its values, which a 16-bit
+// panel would have to widen one at a time); B's panels keep the operands' storage type, a bit copy
+// (gemm_pack_*_native), which halves them for 16-bit operands: B is the large operand of a
+// convolution (its im2col columns), and its float panels set the 16-bit cnn's peak memory on PoCL.
+// The compute kernels widen B a vector at a time (LOADV).
+//
 // Built with -DTILE_M -DTILE_N -DTILE_K -DTHREADS_M -DTHREADS_N -DVECTOR_WIDTH -DGROUP_M, and per
-// element type of A and B (STORAGE: the packing kernels read it with LOAD and write float panels)
-// and of C (OUT_STORAGE: read with LOAD_OUT, written with STORE_OUT). Accumulation is in float.
+// element type of A and B (STORAGE: read with LOAD / LOADV) and of C (OUT_STORAGE: read with
+// LOAD_OUT, written with STORE_OUT). Accumulation is in float.
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -40,9 +46,12 @@
 #if VECTOR_WIDTH == 1
 #define VLOAD_C(p) LOAD_OUT(p, 0)
 #define VSTORE_C(v, p) STORE_OUT(p, 0, v)
+#define VLOAD_B(p) LOAD(p, 0)
 #else
 #define VLOAD_C(p) LOADV_OUT_N(VECTOR_WIDTH, p)
 #define VSTORE_C(v, p) STOREV_OUT_N(VECTOR_WIDTH, v, p)
+#define LOADV_N(N, p) LOADV(N, p)
+#define VLOAD_B(p) LOADV_N(VECTOR_WIDTH, p)
 #endif
 
 // Columns of X one work-item of gemm_pack_blocks copies.
@@ -63,69 +72,85 @@
 // blocks in the order that keeps their reads adjacent in src: panels fastest when the panel's rows
 // are contiguous there (row_stride 1), column blocks fastest otherwise.
 // Launch: global (column blocks, panels, batches), local 1×1×1.
-__kernel void gemm_pack_blocks(__global const storage_t* restrict src, int src_offset, int row_stride,
-                               int col_stride, long batch_stride, int rows, int cols, int panel,
-                               int kp, __global float* restrict dst) {
-    int b = get_global_id(2);
-    int panels = (rows + panel - 1) / panel;
-    int blocks = (kp + PACK_COLUMNS - 1) / PACK_COLUMNS;
-    int linear = get_global_id(0) + get_global_id(1) * get_global_size(0);
-    if (linear >= blocks * panels) return;
-    int p, c0;
-    if (row_stride == 1) { p = linear % panels; c0 = (linear / panels) * PACK_COLUMNS; }
-    else { c0 = (linear % blocks) * PACK_COLUMNS; p = linear / blocks; }
-
-    __global const storage_t* s = src + src_offset + b * batch_stride + (long)c0 * col_stride
-                                + (long)p * panel * row_stride;
-    __global float* d = dst + ((long)b * panels + p) * (long)panel * kp + (long)c0 * panel;
-    int valid_rows = min(rows - p * panel, panel);
-    int valid_cols = clamp(cols - c0, 0, PACK_COLUMNS);
-    int width = min(kp - c0, PACK_COLUMNS);
-    if (row_stride == 1) {
-        // Each packed column is a contiguous run of src.
-        for (int j = 0; j < valid_cols; ++j) {
-            __global const storage_t* sj = s + (long)j * col_stride;
-            __global float* dj = d + (long)j * panel;
-            int r = 0;
-            for (; r + 16 <= valid_rows; r += 16) vstore16(LOAD16(sj + r), 0, dj + r);
-            for (; r < valid_rows; ++r) dj[r] = LOAD(sj, r);
-            for (; r < panel; ++r) dj[r] = 0.0f;
-        }
-    } else if (col_stride == 1 && valid_cols == PACK_COLUMNS) {
-        // Each row of the block is a contiguous run of src: one vector load, scattered into dst.
-        for (int r = 0; r < panel; ++r) {
-            float16 v = r < valid_rows ? LOAD16(s + (long)r * row_stride) : (float16)(0.0f);
-            __global float* dr = d + r;
-            PRAGMA(unroll)
-            for (int j = 0; j < PACK_COLUMNS; ++j) dr[j * panel] = v[j];
-        }
-    } else {
-        for (int j = 0; j < valid_cols; ++j)
-            for (int r = 0; r < panel; ++r)
-                d[(long)j * panel + r] = r < valid_rows ? LOAD(s, (long)r * row_stride + (long)j * col_stride) : 0.0f;
+// Defined twice below: float panels (gemm_pack_blocks) and storage-type panels, copied as bits
+// (gemm_pack_blocks_native). SRC_T / DST_T: the element types; V16_T, LOAD_V16 and STORE_V16: 16
+// consecutive elements; LOAD_1: one element as DST_T; ZERO: DST_T's zero (all bits clear in each).
+#define DEFINE_PACK_BLOCKS(NAME, SRC_T, DST_T, V16_T, LOAD_V16, STORE_V16, LOAD_1, ZERO)                          \
+    __kernel void NAME(__global const SRC_T* restrict src, int src_offset, int row_stride, int col_stride,       \
+                       long batch_stride, int rows, int cols, int panel, int kp, __global DST_T* restrict dst) { \
+        int b = get_global_id(2);                                                                                \
+        int panels = (rows + panel - 1) / panel;                                                                 \
+        int blocks = (kp + PACK_COLUMNS - 1) / PACK_COLUMNS;                                                     \
+        int linear = get_global_id(0) + get_global_id(1) * get_global_size(0);                                   \
+        if (linear >= blocks * panels) return;                                                                   \
+        int p, c0;                                                                                               \
+        if (row_stride == 1) { p = linear % panels; c0 = (linear / panels) * PACK_COLUMNS; }                     \
+        else { c0 = (linear % blocks) * PACK_COLUMNS; p = linear / blocks; }                                     \
+        __global const SRC_T* s = src + src_offset + b * batch_stride + (long)c0 * col_stride                    \
+                                + (long)p * panel * row_stride;                                                  \
+        __global DST_T* d = dst + ((long)b * panels + p) * (long)panel * kp + (long)c0 * panel;                 \
+        int valid_rows = min(rows - p * panel, panel);                                                           \
+        int valid_cols = clamp(cols - c0, 0, PACK_COLUMNS);                                                      \
+        int width = min(kp - c0, PACK_COLUMNS);                                                                  \
+        if (row_stride == 1) {                                                                                   \
+            /* Each packed column is a contiguous run of src. */                                                 \
+            for (int j = 0; j < valid_cols; ++j) {                                                               \
+                __global const SRC_T* sj = s + (long)j * col_stride;                                             \
+                __global DST_T* dj = d + (long)j * panel;                                                        \
+                int r = 0;                                                                                       \
+                for (; r + 16 <= valid_rows; r += 16) STORE_V16(LOAD_V16(sj + r), dj + r);                       \
+                for (; r < valid_rows; ++r) dj[r] = LOAD_1(sj, r);                                               \
+                for (; r < panel; ++r) dj[r] = ZERO;                                                             \
+            }                                                                                                    \
+        } else if (col_stride == 1 && valid_cols == PACK_COLUMNS) {                                              \
+            /* Each row of the block is a contiguous run of src: one vector load, scattered into dst. */         \
+            for (int r = 0; r < panel; ++r) {                                                                    \
+                V16_T v = r < valid_rows ? LOAD_V16(s + (long)r * row_stride) : (V16_T)(ZERO);                   \
+                __global DST_T* dr = d + r;                                                                      \
+                PRAGMA(unroll)                                                                                   \
+                for (int j = 0; j < PACK_COLUMNS; ++j) dr[j * panel] = v[j];                                     \
+            }                                                                                                    \
+        } else {                                                                                                 \
+            for (int j = 0; j < valid_cols; ++j)                                                                 \
+                for (int r = 0; r < panel; ++r)                                                                  \
+                    d[(long)j * panel + r] = r < valid_rows ? LOAD_1(s, (long)r * row_stride + (long)j * col_stride) \
+                                                            : ZERO;                                              \
+        }                                                                                                        \
+        for (int j = valid_cols; j < width; ++j)                                                                 \
+            for (int r = 0; r < panel; ++r) d[(long)j * panel + r] = ZERO;                                       \
     }
-    for (int j = valid_cols; j < width; ++j)
-        for (int r = 0; r < panel; ++r) d[(long)j * panel + r] = 0.0f;
-}
 
 // The same packing with one work-item per element of dst (coalesced writes on GPUs).
-__kernel void gemm_pack_elements(__global const storage_t* src, int src_offset, int row_stride,
-                                 int col_stride, long batch_stride, int rows, int cols, int panel,
-                                 int kp, __global float* dst, long total) {
-    long gid = get_global_id(0);
-    if (gid >= total) return;
-    int panels = (rows + panel - 1) / panel;
-    int r_in_panel = (int)(gid % panel);
-    long rest = gid / panel;
-    int c = (int)(rest % kp);
-    rest /= kp;
-    int p = (int)(rest % panels);
-    long b = rest / panels;
-    int r = p * panel + r_in_panel;
-    float v = 0.0f;
-    if (r < rows && c < cols) v = LOAD(src, src_offset + b * batch_stride + (long)r * row_stride + (long)c * col_stride);
-    dst[gid] = v;
-}
+#define DEFINE_PACK_ELEMENTS(NAME, SRC_T, DST_T, LOAD_1, ZERO)                                                   \
+    __kernel void NAME(__global const SRC_T* src, int src_offset, int row_stride, int col_stride,                \
+                       long batch_stride, int rows, int cols, int panel, int kp, __global DST_T* dst, long total) { \
+        long gid = get_global_id(0);                                                                             \
+        if (gid >= total) return;                                                                                \
+        int panels = (rows + panel - 1) / panel;                                                                 \
+        int r_in_panel = (int)(gid % panel);                                                                     \
+        long rest = gid / panel;                                                                                 \
+        int c = (int)(rest % kp);                                                                                \
+        rest /= kp;                                                                                              \
+        int p = (int)(rest % panels);                                                                            \
+        long b = rest / panels;                                                                                  \
+        int r = p * panel + r_in_panel;                                                                          \
+        DST_T v = ZERO;                                                                                          \
+        if (r < rows && c < cols) v = LOAD_1(src, src_offset + b * batch_stride + (long)r * row_stride + (long)c * col_stride); \
+        dst[gid] = v;                                                                                            \
+    }
+
+// The storage type's bits, for the bit-copying (native) packing.
+#define bits_t CORTADO_XCAT(BITS_T_, STORAGE)
+#define bits16_t CAT(bits_t, 16)
+#define FLOAT_STORE16(v, p) vstore16(v, 0, p)
+#define BITS_LOAD16(p) vload16(0, p)
+#define BITS_STORE16(v, p) vstore16(v, 0, p)
+#define BITS_LOAD(p, i) ((p)[i])
+
+DEFINE_PACK_BLOCKS(gemm_pack_blocks, storage_t, float, float16, LOAD16, FLOAT_STORE16, LOAD, 0.0f)
+DEFINE_PACK_BLOCKS(gemm_pack_blocks_native, bits_t, bits_t, bits16_t, BITS_LOAD16, BITS_STORE16, BITS_LOAD, 0)
+DEFINE_PACK_ELEMENTS(gemm_pack_elements, storage_t, float, LOAD, 0.0f)
+DEFINE_PACK_ELEMENTS(gemm_pack_elements_native, bits_t, bits_t, BITS_LOAD, 0)
 
 #define NV (TILE_N / VECTOR_WIDTH)
 
@@ -134,7 +159,7 @@ __kernel void gemm_pack_elements(__global const storage_t* src, int src_offset, 
 #if !LOCAL_TILED
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void gemm_register_blocked(__global const float* restrict ap, long ap_batch,
-                           __global const float* restrict bp, long bp_batch,
+                           __global const storage_t* restrict bp, long bp_batch,
                            __global out_storage_t* restrict c, int c_offset, int ldc, long c_batch,
                            int m, int n, int kp, float alpha, float beta) {
     int b = get_global_id(2);
@@ -150,8 +175,7 @@ void gemm_register_blocked(__global const float* restrict ap, long ap_batch,
     int tm = group * GROUP_M + (within - tn * group_size);
 
     __global const float* a = ap + b * ap_batch + (long)tm * kp * TILE_M;
-    // Panels start at multiples of TILE_N floats in a whole buffer, so vector loads are aligned.
-    __global const VEC* bv_base = (__global const VEC*)(bp + b * bp_batch + (long)tn * kp * TILE_N);
+    __global const storage_t* b_panel = bp + b * bp_batch + (long)tn * kp * TILE_N;
 
     VEC acc[TILE_M][NV];
     PRAGMA(unroll)
@@ -162,7 +186,7 @@ void gemm_register_blocked(__global const float* restrict ap, long ap_batch,
     for (int k = 0; k < kp; ++k) {
         VEC bv[NV];
         PRAGMA(unroll)
-        for (int j = 0; j < NV; ++j) bv[j] = bv_base[(long)k * NV + j];
+        for (int j = 0; j < NV; ++j) bv[j] = VLOAD_B(b_panel + ((long)k * NV + j) * VECTOR_WIDTH);
         PRAGMA(unroll)
         for (int i = 0; i < TILE_M; ++i) {
             VEC av = (VEC)(a[(long)k * TILE_M + i]);
@@ -211,7 +235,7 @@ void gemm_register_blocked(__global const float* restrict ap, long ap_batch,
 
 __kernel __attribute__((reqd_work_group_size(THREADS_N, THREADS_M, 1)))
 void gemm_local_tiled(__global const float* ap, long ap_batch,
-                      __global const float* bp, long bp_batch,
+                      __global const storage_t* bp, long bp_batch,
                       __global out_storage_t* c, int c_offset, int ldc, long c_batch,
                       int m, int n, int kp, float alpha, float beta) {
     __local float a_tile[TILE_K * TILE_M];
@@ -223,7 +247,7 @@ void gemm_local_tiled(__global const float* ap, long ap_batch,
     int b = get_group_id(2);
     int tid = ty * THREADS_N + tx;
     __global const float* a = ap + b * ap_batch + (long)ib * kp * TILE_M;
-    __global const float* bb = bp + b * bp_batch + (long)jb * kp * TILE_N;
+    __global const storage_t* bb = bp + b * bp_batch + (long)jb * kp * TILE_N;
 
     float acc[WPT_M][WPT_N];
     PRAGMA(unroll)
@@ -234,7 +258,7 @@ void gemm_local_tiled(__global const float* ap, long ap_batch,
     for (int k0 = 0; k0 < kp; k0 += TILE_K) {
         // Each slice is contiguous in the packed panels: coalesced loads.
         for (int i = tid; i < TILE_K * TILE_M; i += THREADS) a_tile[i] = a[(long)k0 * TILE_M + i];
-        for (int i = tid; i < TILE_K * TILE_N; i += THREADS) b_tile[i] = bb[(long)k0 * TILE_N + i];
+        for (int i = tid; i < TILE_K * TILE_N; i += THREADS) b_tile[i] = LOAD(bb, (long)k0 * TILE_N + i);
         barrier(CLK_LOCAL_MEM_FENCE);
         PRAGMA(unroll)
         for (int kk = 0; kk < TILE_K; ++kk) {

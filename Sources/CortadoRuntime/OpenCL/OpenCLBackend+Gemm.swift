@@ -26,8 +26,8 @@ extension OpenCLBackend {
                 buffer: b.buffer, offset: b.offset, rowStride: b.columnStride, columnStride: b.rowStride,
                 batchStride: b.batchStride)
             let family = KernelFamily.gemm(a.dtype, c.dtype)
-            let packedA = try pack(a, rows: d.m, cols: d.k, kp: kp, panel: g.tileM, batch: d.batch, family)
-            let packedB = try pack(transposedB, rows: d.n, cols: d.k, kp: kp, panel: g.tileN, batch: d.batch, family)
+            let packedA = try pack(a, rows: d.m, cols: d.k, kp: kp, panel: g.tileM, batch: d.batch, family, native: nil)
+            let packedB = try pack(transposedB, rows: d.n, cols: d.k, kp: kp, panel: g.tileN, batch: d.batch, family, native: a.dtype)
             let rowTiles = (d.m + g.tileM - 1) / g.tileM
             let columnTiles = (d.n + g.tileN - 1) / g.tileN
             let arguments: [KernelArgument] = [
@@ -70,17 +70,19 @@ extension OpenCLBackend {
         try binary(.add, target, StridedView(contiguous: sum, shape: [d.m, d.n]), into: target)
     }
 
-    /// Packs an operand into zero-padded float `[kp][panel]` panels (from any float type); a
-    /// broadcast operand (batch stride 0) is packed once and reused for every batch entry
-    /// (returned batch stride 0).
+    /// Packs an operand into zero-padded `[kp][panel]` panels: float ones (from any float type), or
+    /// with `native`, the operand's own element type, copied as bits (B's panels: half the bytes
+    /// for 16-bit operands; `Kernels/gemm.cl` says why A's stay float). A broadcast operand (batch
+    /// stride 0) is packed once and reused for every batch entry (returned batch stride 0).
     private func pack(
-        _ x: MatrixOperand, rows: Int, cols: Int, kp: Int, panel: Int, batch: Int, _ family: KernelFamily
+        _ x: MatrixOperand, rows: Int, cols: Int, kp: Int, panel: Int, batch: Int, _ family: KernelFamily, native: DType?
     ) throws -> (buffer: DeviceBuffer, batchStride: Int) {
         let panels = (rows + panel - 1) / panel
         let perBatch = panels * panel * kp
         let packedBatches = x.batchStride == 0 ? 1 : batch
         let total = perBatch * packedBatches
-        let buffer = try allocator.allocate(count: total, dtype: .float32)
+        let buffer = try allocator.allocate(count: total, dtype: native ?? .float32)
+        let suffix = native == nil ? "" : "_native"
         let common: [KernelArgument] = [
             .buffer(x.buffer), .int(x.offset), .int(x.rowStride), .int(x.columnStride), .long(x.batchStride),
             .int(rows), .int(cols), .int(panel), .int(kp), .buffer(buffer),
@@ -88,9 +90,9 @@ extension OpenCLBackend {
         switch parameters.gemm.algorithm {
         case .registerBlocked:
             let blocks = (kp + 15) / 16  // PACK_COLUMNS in gemm.cl
-            try launch(family, "gemm_pack_blocks", global: [blocks, panels, packedBatches], local: [1, 1, 1], common)
+            try launch(family, "gemm_pack_blocks" + suffix, global: [blocks, panels, packedBatches], local: [1, 1, 1], common)
         case .localTiled:
-            try launch(family, "gemm_pack_elements", global: [total], local: [parameters.elementwiseWorkGroup],
+            try launch(family, "gemm_pack_elements" + suffix, global: [total], local: [parameters.elementwiseWorkGroup],
                        common + [.long(total)])
         }
         return (buffer, x.batchStride == 0 ? 0 : perBatch)

@@ -183,7 +183,9 @@ final class GradientReducer: @unchecked Sendable {
                 thread.submit { try prepare(); try reduce() }
                 nextBucket += 1
             }
-            guard try thread.waitUntilIdle(timeout: timeout) else {
+            // In a trace: the wait for the all-reduces still running after the backward pass.
+            let idle = try profiled("all-reduce wait", category: "communicate") { try thread.waitUntilIdle(timeout: timeout) }
+            guard idle else {
                 throw DistributedError.communication(
                     "rank \(communicator.rank): the gradient all-reduce had no answer from the other ranks within \(Int(timeout)) s; a rank has stopped or lost its connection")
             }
@@ -198,7 +200,10 @@ final class GradientReducer: @unchecked Sendable {
                 nextBucket += 1
             }
             computeDone.nanoseconds.store(DispatchTime.now().uptimeNanoseconds, ordering: .releasing)
-            for reduce in reductions { try reduce() }
+            // In a trace: the all-reduces, with the wait for the slowest rank.
+            try profiled("all-reduce", category: "communicate", arguments: ["buckets": "\(reductions.count)"]) {
+                for reduce in reductions { try reduce() }
+            }
         }
         let last = plan.buckets.count - 1
         let control = UnsafeMutableBufferPointer(rebasing: staging[last][plan.buckets[last].count...])

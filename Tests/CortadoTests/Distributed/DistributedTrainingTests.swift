@@ -94,8 +94,10 @@ struct DistributedTrainingTests {
 
     @Test("a data-parallel run interrupted mid-epoch resumes at the next global batch: the weights equal an uninterrupted run's")
     func exactResumeAfterInterrupt() throws {
-        // 2,000 steps per epoch: long enough for the interrupt to land inside the second.
-        let directory = try TemporaryDirectory(), data = try syntheticImages(train: 16000)
+        // 6,000 steps per epoch, and the interrupt half a second after training starts: inside the
+        // first epoch even on a fast, idle machine (with 2,000 steps and a one-second wait, a Zen 5
+        // finished both epochs first).
+        let directory = try TemporaryDirectory(), data = try syntheticImages(train: 48000)
         let common = ["train", "--model", "mlp", "--data", data.path, "--epochs", "2", "--batch-size", "8", "--device", "cpu",
                       "--threads", "1", "--seed", "6"]
         let straight = try MPIRun.run(ranks: 2, common + ["--save", directory.file("straight.safetensors")])
@@ -109,7 +111,7 @@ struct DistributedTrainingTests {
               !((try? String(contentsOf: run.stderr, encoding: .utf8)) ?? "").contains("training mlp") {
             Thread.sleep(forTimeInterval: 0.05)
         }
-        Thread.sleep(forTimeInterval: 1)
+        Thread.sleep(forTimeInterval: 0.5)
         run.process.interrupt()
         #expect(MPIRun.waitForExit(run.process, timeout: 30))
         run.process.waitUntilExit()

@@ -52,6 +52,9 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "Fine-tuning: train on the first N training samples only.")
     var limit: Int?
 
+    @Option(name: .customLong("lr"), help: "Fine-tuning: the base learning rate of its schedule (default: the checkpoint's).")
+    var learningRate: Float?
+
     @Option(help: "Fine-tuning device: cpu, gpu[:N], opencl[:N], auto (or CORTADO_DEVICE).")
     var device: String?
 
@@ -75,6 +78,7 @@ struct PruneCommand: ParsableCommand {
         try cpu.apply()
         var options = PruningOptions(sparsity: sparsity, structured: structured, norm: norm, fineTuneEpochs: fineTune)
         options.fineTuneLimit = limit
+        options.fineTuneLearningRate = learningRate
         try options.validate()
         let input = URL(fileURLWithPath: checkpoint), output = URL(fileURLWithPath: out)
         let saved = try ModelCheckpoint(contentsOf: input)

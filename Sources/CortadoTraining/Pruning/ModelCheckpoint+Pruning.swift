@@ -101,6 +101,7 @@ extension ModelCheckpoint {
         training.save = url.path
         training.epochs = options.fineTuneEpochs
         training.limit = options.fineTuneLimit
+        training.learningRate = options.fineTuneLearningRate
         training.seed = recorded.seed
         // The optimizer, rate, decay and batch come from the checkpoint (as for any --resume); the
         // schedule starts afresh over the fine-tuning epochs, with the model's default shape.

@@ -24,6 +24,9 @@ public struct PruningOptions: Sendable, Equatable {
     public var fineTuneEpochs = 0
     /// Fine-tuning: the training samples to use (all when `nil`), for quick runs and tests.
     public var fineTuneLimit: Int?
+    /// Fine-tuning: the schedule's base learning rate (the checkpoint's when `nil`). A pruned model
+    /// often recovers faster with a larger rate than its training ended on.
+    public var fineTuneLearningRate: Float?
 
     /// Options removing `sparsity` of the weights or units.
     public init(sparsity: Double, structured: Bool = false, norm: PruningNorm = .l1, fineTuneEpochs: Int = 0) {
@@ -34,7 +37,8 @@ public struct PruningOptions: Sendable, Equatable {
     }
 
     /// Throws ``TrainingError/invalidOption(_:)`` naming the flag: a sparsity outside [0, 1) or not
-    /// a number, a negative or huge number of epochs.
+    /// a number, a negative or huge number of epochs, a learning rate that is not positive or is
+    /// given without fine-tuning.
     public func validate() throws {
         guard sparsity.isFinite, sparsity >= 0, sparsity < 1 else {
             throw TrainingError.invalidOption("--sparsity must be a number in [0, 1) (the fraction removed), not \(sparsity)")
@@ -44,6 +48,10 @@ public struct PruningOptions: Sendable, Equatable {
         }
         if let fineTuneLimit, fineTuneLimit < 1 {
             throw TrainingError.invalidOption("--limit must be positive, not \(fineTuneLimit)")
+        }
+        if let rate = fineTuneLearningRate {
+            guard rate > 0 && rate.isFinite else { throw TrainingError.invalidOption("--lr must be a positive finite number, not \(rate)") }
+            guard fineTuneEpochs > 0 else { throw TrainingError.invalidOption("--lr sets the fine-tuning rate: add --fine-tune N") }
         }
     }
 }

@@ -91,6 +91,13 @@ struct PruneCommandTests {
         }
         // Biases are not pruned.
         #expect(try pruned.file.floats("model.1.bias") == original.file.floats("model.1.bias"))
+        // Fine-tuning runs at the checkpoint's base rate unless --lr gives another.
+        #expect(trained.configuration.schedule.base == original.configuration.schedule.base)
+        let faster = directory.file("faster.safetensors")
+        let third = try Cortado.run(["prune", "--checkpoint", checkpoint, "--out", faster, "--sparsity", "0.6", "--fine-tune", "1",
+                                     "--lr", "0.0375", "--device", "cpu"])
+        #expect(third.status == 0, "\(third.stderr)")
+        #expect(try ModelCheckpoint(contentsOf: URL(fileURLWithPath: faster)).configuration.schedule.base == 0.0375)
     }
 
     @Test("bad input is a clear error and overwrites nothing")
@@ -105,6 +112,12 @@ struct PruneCommandTests {
         }
         expectFailure(try Cortado.run(["prune", "--checkpoint", checkpoint, "--out", checkpoint, "--sparsity", "0.5"]),
                       mentioning: [checkpoint, "--out"])
+        for rate in ["0", "-1", "nan"] {
+            expectFailure(try Cortado.run(["prune", "--checkpoint", checkpoint, "--out", out, "--sparsity", "0.5", "--fine-tune", "1",
+                                           "--lr", rate]), mentioning: ["--lr", rate])
+        }
+        expectFailure(try Cortado.run(["prune", "--checkpoint", checkpoint, "--out", out, "--sparsity", "0.5", "--lr", "0.01"]),
+                      mentioning: ["--lr", "--fine-tune"])
         let int8 = directory.file("int8.safetensors")
         #expect(try Cortado.run(["quantize", "--checkpoint", checkpoint, "--out", int8]).status == 0)
         expectFailure(try Cortado.run(["prune", "--checkpoint", int8, "--out", out, "--sparsity", "0.5"]), mentioning: [int8, "int8"])

@@ -142,13 +142,12 @@
 // The storage type's bits, for the bit-copying (native) packing.
 #define bits_t CORTADO_XCAT(BITS_T_, STORAGE)
 #define bits16_t CAT(bits_t, 16)
-#define FLOAT_STORE16(v, p) vstore16(v, 0, p)
 #define BITS_LOAD16(p) vload16(0, p)
-#define BITS_STORE16(v, p) vstore16(v, 0, p)
+#define STORE16(v, p) vstore16(v, 0, p)
 #define BITS_LOAD(p, i) ((p)[i])
 
-DEFINE_PACK_BLOCKS(gemm_pack_blocks, storage_t, float, float16, LOAD16, FLOAT_STORE16, LOAD, 0.0f)
-DEFINE_PACK_BLOCKS(gemm_pack_blocks_native, bits_t, bits_t, bits16_t, BITS_LOAD16, BITS_STORE16, BITS_LOAD, 0)
+DEFINE_PACK_BLOCKS(gemm_pack_blocks, storage_t, float, float16, LOAD16, STORE16, LOAD, 0.0f)
+DEFINE_PACK_BLOCKS(gemm_pack_blocks_native, bits_t, bits_t, bits16_t, BITS_LOAD16, STORE16, BITS_LOAD, 0)
 DEFINE_PACK_ELEMENTS(gemm_pack_elements, storage_t, float, LOAD, 0.0f)
 DEFINE_PACK_ELEMENTS(gemm_pack_elements_native, bits_t, bits_t, BITS_LOAD, 0)
 

@@ -30,6 +30,12 @@ public struct QuantizationRecord: Codable, Sendable, Equatable {
     /// The scheme of the int8 layer `name`.
     public func scheme(ofLayer name: String) -> QuantizationScheme { layerSchemes?[name] ?? scheme }
 
+    /// Records that the int8 layer `name` has `layerScheme` (an entry of ``layerSchemes`` when it is not ``scheme``).
+    mutating func record(_ layerScheme: QuantizationScheme, ofLayer name: String) {
+        guard layerScheme != scheme else { return }
+        layerSchemes = (layerSchemes ?? [:]).merging([name: layerScheme]) { $1 }
+    }
+
     /// A record of each list.
     public init(
         scheme: QuantizationScheme, int8Layers: [String], int8StoredWeights: [String], floatLayers: [String],
@@ -153,9 +159,9 @@ extension ModelCheckpoint {
             let rows = value.shape[0]
             let flat = try value.reshaped([rows, value.count / max(rows, 1)])
             var chosen = scheme
-            if let layer = layerWeights[name], let other = override(layer), other != scheme {
+            if let layer = layerWeights[name], let other = override(layer) {
                 chosen = other
-                record.layerSchemes = (record.layerSchemes ?? [:]).merging([layer: other]) { $1 }
+                record.record(other, ofLayer: layer)
             }
             let maxima = layerWeights[name].flatMap { smoothing[$0] }
             let matrix = try maxima.map { try QuantizedMatrix(quantizing: flat, scheme: chosen, smoothing: $0, strength: strength) }

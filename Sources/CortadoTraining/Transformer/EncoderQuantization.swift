@@ -131,7 +131,7 @@ extension SentenceEncoder {
                 try layer.quantize(scheme)
             }
             record.int8Layers.append(name)
-            if scheme != recipe.scheme { record.layerSchemes = (record.layerSchemes ?? [:]).merging([name: scheme]) { $1 } }
+            record.record(scheme, ofLayer: name)
         }
         return record
     }

@@ -24,10 +24,13 @@ struct PruneCommand: ParsableCommand {
 
             --fine-tune N then trains the pruned model N epochs on its data with `cortado train`'s \
             recipe (the checkpoint's optimizer, learning rate, batch size and seed), keeping pruned \
-            weights at zero, and prints the test accuracy of the dense, pruned and fine-tuned models.
+            weights at zero, and prints the test accuracy of the dense, pruned and fine-tuned models. \
+            With --distill the pruned model also learns the dense model's outputs (softened at \
+            --temperature, weighted --distill-weight against the labels).
 
             Examples:
               cortado prune --checkpoint cnn.safetensors --out cnn-pruned.safetensors --sparsity 0.5 --structured --fine-tune 1
+              cortado prune --checkpoint bert.safetensors --out bert-pruned.safetensors --sparsity 0.3 --structured --fine-tune 1 --distill
               cortado prune --checkpoint cnn.safetensors --out cnn-sparse.safetensors --sparsity 0.8
             """)
 
@@ -55,6 +58,15 @@ struct PruneCommand: ParsableCommand {
     @Option(name: .customLong("lr"), help: "Fine-tuning: the base learning rate of its schedule (default: the checkpoint's).")
     var learningRate: Float?
 
+    @Flag(help: "Fine-tuning: learn the dense model's softened outputs as well as the labels (knowledge distillation).")
+    var distill = false
+
+    @Option(help: "--distill: the share of the dense model's term in the loss, in [0, 1] (default 0.5).")
+    var distillWeight: Float?
+
+    @Option(help: "--distill: the softmax temperature, in (0, 100] (default 2).")
+    var temperature: Float?
+
     @Option(help: "Fine-tuning device: cpu, gpu[:N], opencl[:N], auto (or CORTADO_DEVICE).")
     var device: String?
 
@@ -79,6 +91,13 @@ struct PruneCommand: ParsableCommand {
         var options = PruningOptions(sparsity: sparsity, structured: structured, norm: norm, fineTuneEpochs: fineTune)
         options.fineTuneLimit = limit
         options.fineTuneLearningRate = learningRate
+        if distill {
+            let defaults = Distillation.Settings()
+            options.distillation = Distillation.Settings(
+                temperature: temperature ?? defaults.temperature, weight: distillWeight ?? defaults.weight)
+        } else if distillWeight != nil || temperature != nil {
+            throw ValidationError("--distill-weight and --temperature set the distillation: add --distill")
+        }
         try options.validate()
         let input = URL(fileURLWithPath: checkpoint), output = URL(fileURLWithPath: out)
         let saved = try ModelCheckpoint(contentsOf: input)

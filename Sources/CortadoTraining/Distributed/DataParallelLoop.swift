@@ -57,7 +57,7 @@ final class DataParallelLoop {
                 try reducer.beginStep(localCount: 0, globalCount: batch.count, loss: nil, stop: stop)
             } else {
                 let shard = BatchShard(offset: rows.lowerBound, count: rows.count, total: batch.count)
-                let (loss, _) = try BatchShard.withShard(shard) { try trainer.loss(on: batch.rows(rows)) }
+                let loss = try BatchShard.withShard(shard) { try trainer.trainingLoss(on: batch.rows(rows)) }
                 try reducer.beginStep(localCount: rows.count, globalCount: batch.count, loss: loss, stop: stop)
                 try loss.backward(gradient: trainer.gradientSeed(like: loss, weight: reducer.weight), leafGradientReady: reducer.gradientReady)
             }

@@ -25,7 +25,8 @@ extension ModelCheckpoint {
     /// With `options.fineTuneEpochs`, the pruned model then trains on the checkpoint's data with
     /// ``TrainingRun`` (the recorded optimizer, learning rate, batch size and seed, the model's
     /// default schedule), saving to `url` after each epoch; unstructured masks are re-applied after
-    /// every optimizer step, so pruned weights stay zero.
+    /// every optimizer step, so pruned weights stay zero. With `options.distillation`, the dense
+    /// model is the teacher of those epochs (``Distillation``).
     ///
     /// - Parameters:
     ///   - device: where fine-tuning and its evaluations run (pruning itself reads the weights on the host).
@@ -119,6 +120,7 @@ extension ModelCheckpoint {
                                    readsTokens: run.modelKind.readsTokens, paddingId: run.data.wordPieces?.paddingId)
         report.denseAccuracy = try denseTrainer.evaluate(run.data.split.test).accuracy
         report.prunedAccuracy = try run.trainer.evaluate(run.data.split.test).accuracy
+        if let settings = options.distillation { run.trainer.distillation = Distillation(teacher: dense, settings: settings) }
         var last: EpochReport?
         _ = try run.run(epochEnded: { epoch in
             last = epoch

@@ -27,6 +27,9 @@ public struct PruningOptions: Sendable, Equatable {
     /// Fine-tuning: the schedule's base learning rate (the checkpoint's when `nil`). A pruned model
     /// often recovers faster with a larger rate than its training ended on.
     public var fineTuneLearningRate: Float?
+    /// Fine-tuning: learn the dense model's outputs too (``Distillation``, the dense model as the
+    /// teacher); `nil` for the labels alone.
+    public var distillation: Distillation.Settings?
 
     /// Options removing `sparsity` of the weights or units.
     public init(sparsity: Double, structured: Bool = false, norm: PruningNorm = .l1, fineTuneEpochs: Int = 0) {
@@ -37,8 +40,8 @@ public struct PruningOptions: Sendable, Equatable {
     }
 
     /// Throws ``TrainingError/invalidOption(_:)`` naming the flag: a sparsity outside [0, 1) or not
-    /// a number, a negative or huge number of epochs, a learning rate that is not positive or is
-    /// given without fine-tuning.
+    /// a number, a negative or huge number of epochs, a learning rate that is not positive, a
+    /// distillation temperature or weight out of range, or either of the last two without fine-tuning.
     public func validate() throws {
         guard sparsity.isFinite, sparsity >= 0, sparsity < 1 else {
             throw TrainingError.invalidOption("--sparsity must be a number in [0, 1) (the fraction removed), not \(sparsity)")
@@ -52,6 +55,10 @@ public struct PruningOptions: Sendable, Equatable {
         if let rate = fineTuneLearningRate {
             guard rate > 0 && rate.isFinite else { throw TrainingError.invalidOption("--lr must be a positive finite number, not \(rate)") }
             guard fineTuneEpochs > 0 else { throw TrainingError.invalidOption("--lr sets the fine-tuning rate: add --fine-tune N") }
+        }
+        if let distillation {
+            try distillation.validate()
+            guard fineTuneEpochs > 0 else { throw TrainingError.invalidOption("--distill applies to fine-tuning: add --fine-tune N") }
         }
     }
 }

@@ -21,6 +21,9 @@ public final class Trainer {
     /// Called after every optimizer step that was taken (not after fp16 steps skipped for an
     /// overflow): e.g. to re-apply the fixed masks of a pruned model while it is fine-tuned.
     public var stepTaken: (() throws -> Void)?
+    /// When set, training steps also learn this teacher's outputs (``Distillation``); evaluations
+    /// do not.
+    public var distillation: Distillation?
     /// Steps between reads of the losses (and progress reports).
     public var lossReadInterval: Int
     /// Whether the model reads token ids (the batch's inputs are passed as `int32`).
@@ -80,13 +83,23 @@ public final class Trainer {
         }
     }
 
-    /// The model's output for `batch` (features, token ids, or WordPiece ids with their mask), its
-    /// layers computing in the trainer's precision.
-    private func forward(_ batch: Batch) throws -> Tensor {
-        try withComputeType(precision.computeType) { try forwardInComputeType(batch) }
+    /// The loss a training step minimises: ``loss(on:)``, blended with the teacher's term when
+    /// ``distillation`` is set.
+    func trainingLoss(on batch: Batch) throws -> Tensor {
+        let (loss, output) = try loss(on: batch)
+        guard let distillation else { return loss }
+        distillation.teacher.eval()
+        let teacherOutput = try withNoGrad { try forward(batch, model: distillation.teacher) }
+        return try distillation.loss(hard: loss, output: output, teacherOutput: teacherOutput, task: task)
     }
 
-    private func forwardInComputeType(_ batch: Batch) throws -> Tensor {
+    /// `model`'s output for `batch` (features, token ids, or WordPiece ids with their mask), its
+    /// layers computing in the trainer's precision.
+    private func forward(_ batch: Batch, model: (any Module)? = nil) throws -> Tensor {
+        try withComputeType(precision.computeType) { try forwardInComputeType(batch, model: model ?? self.model) }
+    }
+
+    private func forwardInComputeType(_ batch: Batch, model: any Module) throws -> Tensor {
         if let paddingId {
             guard let masked = model as? any MaskedSequenceModule else {
                 throw TrainingError.incompatibleData("the model does not take a padding mask, so it cannot read WordPiece batches")
@@ -179,7 +192,7 @@ public final class Trainer {
     func step(on batch: Batch) throws -> Tensor {
         optimizer.learningRate = schedule.rate(at: optimizer.stepCount)
         model.zeroGrad()
-        let (loss, _) = try profiled("forward", category: "train") { try self.loss(on: batch) }
+        let loss = try profiled("forward", category: "train") { try trainingLoss(on: batch) }
         try profiled("backward", category: "train") { try loss.backward(gradient: try gradientSeed(like: loss)) }
         try profiled("optimizer", category: "train") { _ = try applyStep() }
         return loss

@@ -98,6 +98,20 @@ struct PruneCommandTests {
                                      "--lr", "0.0375", "--device", "cpu"])
         #expect(third.status == 0, "\(third.stderr)")
         #expect(try ModelCheckpoint(contentsOf: URL(fileURLWithPath: faster)).configuration.schedule.base == 0.0375)
+        // --distill: the dense model teaches; the masks still hold, and the epoch learns something else.
+        let distilled = directory.file("distilled.safetensors"), labelled = directory.file("labelled.safetensors")
+        for (out, extra) in [(distilled, ["--distill", "--distill-weight", "1", "--temperature", "3"]), (labelled, [])] {
+            let run = try Cortado.run(["prune", "--checkpoint", checkpoint, "--out", out, "--sparsity", "0.6", "--fine-tune", "1",
+                                       "--device", "cpu"] + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        let taught = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: distilled))
+        let untaught = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: labelled))
+        for name in ["model.1.weight", "model.3.weight"] {
+            let mask = try pruned.file.floats(name), a = try taught.file.floats(name), b = try untaught.file.floats(name)
+            #expect(zip(mask, a).allSatisfy { $0.0 != 0 || $0.1 == 0 }, "\(name): a pruned weight came back in distillation")
+            #expect(zip(a, b).contains { abs($0.0 - $0.1) > 1e-6 }, "\(name): --distill changed nothing")
+        }
     }
 
     @Test("bad input is a clear error and overwrites nothing")
@@ -118,6 +132,11 @@ struct PruneCommandTests {
         }
         expectFailure(try Cortado.run(["prune", "--checkpoint", checkpoint, "--out", out, "--sparsity", "0.5", "--lr", "0.01"]),
                       mentioning: ["--lr", "--fine-tune"])
+        let tuning = ["prune", "--checkpoint", checkpoint, "--out", out, "--sparsity", "0.5", "--fine-tune", "1"]
+        expectFailure(try Cortado.run(Array(tuning.dropLast(2)) + ["--distill"]), mentioning: ["--distill", "--fine-tune"])
+        expectFailure(try Cortado.run(tuning + ["--temperature", "3"]), mentioning: ["--temperature", "--distill"])
+        expectFailure(try Cortado.run(tuning + ["--distill", "--temperature", "0"]), mentioning: ["--temperature", "0"])
+        expectFailure(try Cortado.run(tuning + ["--distill", "--distill-weight", "2"]), mentioning: ["--distill-weight", "2"])
         let int8 = directory.file("int8.safetensors")
         #expect(try Cortado.run(["quantize", "--checkpoint", checkpoint, "--out", int8]).status == 0)
         expectFailure(try Cortado.run(["prune", "--checkpoint", int8, "--out", out, "--sparsity", "0.5"]), mentioning: [int8, "int8"])

@@ -56,6 +56,24 @@ struct HostTensor: Equatable {
         return HostTensor(shape: newShape, values: kept)
     }
 
+    /// For each of `count` units, `Σ self ⊙ gradient` over its block of columns (as
+    /// ``keepingColumns(_:_:count:)`` splits them), in double precision: how the loss would change,
+    /// to first order, if the unit's output were cut.
+    func columnTaylorSums(_ name: String, gradient: HostTensor, count: Int) throws -> [Double] {
+        guard shape.count >= 2, count > 0, shape[1] % count == 0, gradient.shape == shape else {
+            throw CortadoError.shapeMismatch("pruning: the columns of tensor '\(name)' of shape \(shape) do not split into \(count) units")
+        }
+        let length = rowLength, block = length / count
+        var sums = [Double](repeating: 0, count: count)
+        for row in 0..<rows {
+            for unit in 0..<count {
+                let start = row * length + unit * block
+                for index in start..<(start + block) { sums[unit] += Double(values[index]) * Double(gradient.values[index]) }
+            }
+        }
+        return sums
+    }
+
     /// The columns of the `units` kept (ascending) when each row's values split into `count` equal
     /// blocks, one per unit: the input channels of a convolution (`[O, I, kh, kw]`), the inputs of a
     /// `Linear` (after a `Flatten`, a channel's whole feature map).

@@ -52,8 +52,14 @@ extension ModelCheckpoint {
         var pruned = configuration
         var masks: PruningMasks?
         if options.structured {
-            (model, pruned, record) = try Pruning.structured(
-                dense, configuration: configuration, sparsity: options.sparsity, norm: options.norm, device: .cpu)
+            if options.norm == .taylor {
+                let importance = try taylorImportance(options: options, device: device)
+                (model, pruned, record) = try Pruning.structured(
+                    dense, configuration: configuration, sparsity: options.sparsity, importance: importance, device: .cpu)
+            } else {
+                (model, pruned, record) = try Pruning.structured(
+                    dense, configuration: configuration, sparsity: options.sparsity, norm: options.norm, device: .cpu)
+            }
         } else {
             model = try makeTrainedModel(device: .cpu)
             let found = try Pruning.unstructured(model, sparsity: options.sparsity)
@@ -89,6 +95,22 @@ extension ModelCheckpoint {
         try fineTune(from: start, to: url, options: options, masks: masks, dense: dense, metadata: metadata, device: device,
                      report: &report, epochEnded: epochEnded)
         return report
+    }
+
+    /// `--norm taylor`: this checkpoint's model on `device` scores its units over the first
+    /// `options.taylorBatches` training batches of its data (shuffled with its seed, in evaluation
+    /// mode so dropout does not blur the scores).
+    private func taylorImportance(options: PruningOptions, device: Device) throws -> [[Double]] {
+        var training = TrainingOptions()
+        training.resume = file.url.path
+        training.limit = options.fineTuneLimit
+        training.seed = configuration.seed
+        training.epochs = configuration.epochsCompleted + 1
+        let run = try TrainingRun(options: training, device: device)
+        run.model.eval()
+        return try Pruning.taylorImportance(
+            of: run.model, configuration: configuration, batches: run.loader.batches(epoch: 0).prefix(max(options.taylorBatches, 1)),
+            loss: { try run.trainer.loss(on: $0).loss })
     }
 
     /// Trains the pruned checkpoint at `start` for `options.fineTuneEpochs` epochs, saving to `url`.

@@ -101,8 +101,65 @@ extension Pruning {
         _ model: any Module, configuration: CheckpointConfiguration, sparsity: Double, norm: PruningNorm = .l1,
         device: Device = .cpu
     ) throws -> (model: any Module, configuration: CheckpointConfiguration, record: PruningRecord) {
+        guard norm != .taylor else {
+            throw TrainingError.invalidOption("--norm taylor needs the training data: use structured(_:configuration:sparsity:importance:device:)")
+        }
+        return try structured(model, configuration: configuration, sparsity: sparsity, norm: norm, importance: nil, device: device)
+    }
+
+    /// ``structured(_:configuration:sparsity:norm:device:)`` ranking the units by `importance` (one
+    /// score per unit, per group of the model's layout, as ``taylorImportance(of:configuration:batches:loss:)``
+    /// returns) instead of by a norm of their weights; the record names the Taylor criterion.
+    public static func structured(
+        _ model: any Module, configuration: CheckpointConfiguration, sparsity: Double, importance: [[Double]], device: Device = .cpu
+    ) throws -> (model: any Module, configuration: CheckpointConfiguration, record: PruningRecord) {
+        try structured(model, configuration: configuration, sparsity: sparsity, norm: .taylor, importance: importance, device: device)
+    }
+
+    /// The first-order Taylor importance of every unit of every group of `model` (see
+    /// ``PruningNorm/taylor``): for each batch, `loss` gives its loss, the backward pass the
+    /// gradients, and each unit scores `|Σ W ⊙ ∂L/∂W|` over the columns that read it (summed over
+    /// those tensors first), added up over the batches. The model's gradients are cleared after.
+    public static func taylorImportance(
+        of model: any Module, configuration: CheckpointConfiguration, batches: some Sequence<Batch>, loss: (Batch) throws -> Tensor
+    ) throws -> [[Double]] {
+        let layout = try StructuredLayout(configuration)
+        let parameters = Dictionary(model.namedParameters().map { ($0.name, $0.parameter) }, uniquingKeysWith: { first, _ in first })
+        var scores = layout.groups.map { [Double](repeating: 0, count: $0.count) }
+        defer { model.zeroGrad() }
+        for batch in batches {
+            model.zeroGrad()
+            try loss(batch).backward()
+            var host: [String: (value: HostTensor, gradient: HostTensor)] = [:]
+            for name in Set(layout.groups.flatMap(\.columns)) {
+                guard let parameter = parameters[name] else {
+                    throw CortadoError.invalidArgument("pruning: the \(configuration.model.rawValue) model has no tensor '\(name)'")
+                }
+                let value = parameter.value, shape = value.shape
+                let gradient = try value.grad.map { try $0.to(dtype: .float32).toArray() } ?? [Float](repeating: 0, count: value.count)
+                host[name] = (HostTensor(shape: shape, values: try value.to(dtype: .float32).toArray()), HostTensor(shape: shape, values: gradient))
+            }
+            for (index, group) in layout.groups.enumerated() {
+                var sums = [Double](repeating: 0, count: group.count)
+                for name in group.columns {
+                    guard let (value, gradient) = host[name] else { continue }
+                    for (unit, sum) in try value.columnTaylorSums(name, gradient: gradient, count: group.count).enumerated() { sums[unit] += sum }
+                }
+                for unit in sums.indices { scores[index][unit] += abs(sums[unit]) }
+            }
+        }
+        return scores
+    }
+
+    private static func structured(
+        _ model: any Module, configuration: CheckpointConfiguration, sparsity: Double, norm: PruningNorm, importance: [[Double]]?,
+        device: Device
+    ) throws -> (model: any Module, configuration: CheckpointConfiguration, record: PruningRecord) {
         try PruningOptions(sparsity: sparsity).validate()
         let layout = try StructuredLayout(configuration)
+        if let importance, importance.map(\.count) != layout.groups.map(\.count) {
+            throw CortadoError.shapeMismatch("pruning: importance for groups of \(importance.map(\.count)) units, the model has \(layout.groups.map(\.count))")
+        }
         var tensors: [String: HostTensor] = [:]
         for (name, parameter) in model.namedParameters() {
             tensors[name] = HostTensor(shape: parameter.value.shape, values: try parameter.value.to(dtype: .float32).toArray())
@@ -115,7 +172,11 @@ extension Pruning {
         }
         // Rank every group on the unpruned weights first, so that the order of the cuts does not matter.
         var kept: [[Int]] = []
-        for group in layout.groups {
+        for (index, group) in layout.groups.enumerated() {
+            if let importance {
+                kept.append(strongest(importance[index], keep: keptUnits(of: group.count, sparsity: sparsity)))
+                continue
+            }
             var scores = [Double](repeating: 0, count: group.count)
             for (name, gates) in group.ranked {
                 let sums = try tensor(name).unitSums(name, count: group.count, gates: gates, norm: norm)

@@ -8,6 +8,12 @@ public enum PruningNorm: String, CaseIterable, Sendable, Codable {
     case l1
     /// The root of the sum of their squares.
     case l2
+    /// Not a norm of the weights but a measure of the loss: the first-order Taylor estimate of the
+    /// loss change when the unit's output is cut, `|Σ W ⊙ ∂L/∂W|` over the weights that read it
+    /// (the next layer's columns), summed over training batches (Molchanov et al., "Importance
+    /// Estimation for Neural Network Pruning", 2019; for attention heads Michel et al., "Are
+    /// Sixteen Heads Really Better than One?", 2019). Needs the checkpoint's training data.
+    case taylor
 }
 
 /// What `cortado prune` is asked to do.
@@ -27,6 +33,8 @@ public struct PruningOptions: Sendable, Equatable {
     /// Fine-tuning: the schedule's base learning rate (the checkpoint's when `nil`). A pruned model
     /// often recovers faster with a larger rate than its training ended on.
     public var fineTuneLearningRate: Float?
+    /// `--norm taylor`: the training batches (at most) over which the units' importance is summed.
+    public var taylorBatches = 32
     /// Fine-tuning: learn the dense model's outputs too (``Distillation``, the dense model as the
     /// teacher); `nil` for the labels alone.
     public var distillation: Distillation.Settings?
@@ -55,6 +63,9 @@ public struct PruningOptions: Sendable, Equatable {
         if let rate = fineTuneLearningRate {
             guard rate > 0 && rate.isFinite else { throw TrainingError.invalidOption("--lr must be a positive finite number, not \(rate)") }
             guard fineTuneEpochs > 0 else { throw TrainingError.invalidOption("--lr sets the fine-tuning rate: add --fine-tune N") }
+        }
+        if norm == .taylor && !structured {
+            throw TrainingError.invalidOption("--norm taylor ranks whole units: add --structured")
         }
         if let distillation {
             try distillation.validate()

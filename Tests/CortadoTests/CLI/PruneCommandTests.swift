@@ -66,6 +66,14 @@ struct PruneCommandTests {
                                     "--structured"])
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("0: convolution channels: 32 → 24") && text.stdout.contains("stays dense:"), "\(text.stdout)")
+        // --norm taylor ranks on the training data and records the criterion.
+        let taylor = directory.file("taylor.safetensors")
+        let ranked = try Cortado.run(["prune", "--checkpoint", checkpoint, "--out", taylor, "--sparsity", "0.5", "--structured",
+                                      "--norm", "taylor", "--device", "cpu"])
+        #expect(ranked.status == 0, "\(ranked.stderr)")
+        #expect(try ModelCheckpoint(contentsOf: URL(fileURLWithPath: taylor)).pruning()?.norm == .taylor)
+        expectFailure(try Cortado.run(["prune", "--checkpoint", checkpoint, "--out", taylor, "--sparsity", "0.5", "--norm", "taylor"]),
+                      mentioning: ["--norm taylor", "--structured"])
     }
 
     @Test("unstructured pruning zeroes the fraction asked for, and fine-tuning keeps those weights at zero")

@@ -105,7 +105,7 @@ extension ModelCheckpoint {
         training.resume = file.url.path
         training.limit = options.fineTuneLimit
         training.seed = configuration.seed
-        training.epochs = configuration.epochsCompleted + 1
+        training.epochs = configuration.epochsCompleted + 1  // a valid resume; the run never trains
         let run = try TrainingRun(options: training, device: device)
         run.model.eval()
         return try Pruning.taylorImportance(

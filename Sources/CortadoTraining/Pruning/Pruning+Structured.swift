@@ -125,24 +125,28 @@ extension Pruning {
     ) throws -> [[Double]] {
         let layout = try StructuredLayout(configuration)
         let parameters = Dictionary(model.namedParameters().map { ($0.name, $0.parameter) }, uniquingKeysWith: { first, _ in first })
+        // The weights do not change between batches: read back once; the gradients every batch.
+        var values: [String: (parameter: Parameter, host: HostTensor)] = [:]
+        for name in Set(layout.groups.flatMap(\.columns)) {
+            guard let parameter = parameters[name] else {
+                throw CortadoError.invalidArgument("pruning: the \(configuration.model.rawValue) model has no tensor '\(name)'")
+            }
+            values[name] = (parameter, HostTensor(shape: parameter.value.shape, values: try parameter.value.to(dtype: .float32).toArray()))
+        }
         var scores = layout.groups.map { [Double](repeating: 0, count: $0.count) }
         defer { model.zeroGrad() }
         for batch in batches {
             model.zeroGrad()
             try loss(batch).backward()
-            var host: [String: (value: HostTensor, gradient: HostTensor)] = [:]
-            for name in Set(layout.groups.flatMap(\.columns)) {
-                guard let parameter = parameters[name] else {
-                    throw CortadoError.invalidArgument("pruning: the \(configuration.model.rawValue) model has no tensor '\(name)'")
-                }
-                let value = parameter.value, shape = value.shape
-                let gradient = try value.grad.map { try $0.to(dtype: .float32).toArray() } ?? [Float](repeating: 0, count: value.count)
-                host[name] = (HostTensor(shape: shape, values: try value.to(dtype: .float32).toArray()), HostTensor(shape: shape, values: gradient))
+            var gradients: [String: HostTensor] = [:]
+            for (name, (parameter, host)) in values {
+                let gradient = try parameter.value.grad.map { try $0.to(dtype: .float32).toArray() }
+                gradients[name] = HostTensor(shape: host.shape, values: gradient ?? [Float](repeating: 0, count: host.values.count))
             }
             for (index, group) in layout.groups.enumerated() {
                 var sums = [Double](repeating: 0, count: group.count)
                 for name in group.columns {
-                    guard let (value, gradient) = host[name] else { continue }
+                    guard let value = values[name]?.host, let gradient = gradients[name] else { continue }
                     for (unit, sum) in try value.columnTaylorSums(name, gradient: gradient, count: group.count).enumerated() { sums[unit] += sum }
                 }
                 for unit in sums.indices { scores[index][unit] += abs(sums[unit]) }

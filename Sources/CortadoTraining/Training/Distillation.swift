@@ -10,28 +10,25 @@
 public struct Distillation {
     /// The model whose outputs the trained model learns (on the trainer's device, same inputs and outputs).
     public let teacher: any Module
-    /// The softening temperature `T` (> 0; 1 leaves the outputs as they are).
-    public var temperature: Float
-    /// The share of the teacher's term in the loss, in [0, 1] (1: the labels are not used).
-    public var weight: Float
-
-    /// Distillation from `teacher` at `temperature`, its term weighted `weight`.
-    public init(teacher: any Module, temperature: Float = 2, weight: Float = 0.5) {
-        self.teacher = teacher
-        self.temperature = temperature
-        self.weight = weight
-    }
+    /// The temperature and the weight of the teacher's term.
+    public var settings: Settings
 
     /// Distillation from `teacher` with `settings`' temperature and weight.
-    public init(teacher: any Module, settings: Settings) {
-        self.init(teacher: teacher, temperature: settings.temperature, weight: settings.weight)
+    public init(teacher: any Module, settings: Settings = Settings()) {
+        self.teacher = teacher
+        self.settings = settings
+    }
+
+    /// Distillation from `teacher` at `temperature`, its term weighted `weight`.
+    public init(teacher: any Module, temperature: Float, weight: Float) {
+        self.init(teacher: teacher, settings: Settings(temperature: temperature, weight: weight))
     }
 
     /// A distillation's temperature and weight, without its teacher (what a command is asked for).
     public struct Settings: Sendable, Equatable {
-        /// The softening temperature `T`.
+        /// The softening temperature `T` (> 0; 1 leaves the outputs as they are).
         public var temperature: Float
-        /// The share of the teacher's term in the loss.
+        /// The share of the teacher's term in the loss, in [0, 1] (1: the labels are not used).
         public var weight: Float
 
         /// Settings with `temperature` and `weight` (Hinton et al.'s usual `T` = 2 and an even blend by default).
@@ -58,6 +55,7 @@ public struct Distillation {
         guard teacherOutput.shape == output.shape else {
             throw TrainingError.incompatibleData("distillation: the teacher's outputs \(teacherOutput.shape) do not match the model's \(output.shape)")
         }
+        let (temperature, weight) = (settings.temperature, settings.weight)
         let student = try output.to(dtype: .float32), teacher = try teacherOutput.to(dtype: .float32).detached()
         let soft: Tensor
         switch task {
@@ -67,8 +65,8 @@ public struct Distillation {
             let perRow = try (logP.exp() * (logP - logQ)).sum(axes: [1])
             soft = try perRow.mean() * (temperature * temperature)
         case .binaryClassification:
-            let targets = try (teacher * (1 / temperature)).sigmoid()
-            let entropy = try Losses.binaryCrossEntropy(logits: teacher * (1 / temperature), targets: targets)
+            let softened = try teacher * (1 / temperature), targets = try softened.sigmoid()
+            let entropy = try Losses.binaryCrossEntropy(logits: softened, targets: targets)
             soft = try (Losses.binaryCrossEntropy(logits: student * (1 / temperature), targets: targets) - entropy)
                 * (temperature * temperature)
         case .regression:

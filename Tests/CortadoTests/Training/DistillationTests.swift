@@ -56,11 +56,12 @@ struct DistillationTests {
         assertClose(try #require(logits.grad).toArray(), numeric, rtol: 1e-3, atol: 1e-5, "gradient on \(device)")
     }
 
-    @Test("binary classification compares sigmoids; regression the teacher's values; a teacher equal to the student adds nothing")
-    func otherTasks() throws {
+    @Test("binary classification compares sigmoids; regression the teacher's values; a teacher equal to the student adds nothing",
+          arguments: TestDevices.all)
+    func otherTasks(device: Device) throws {
         let student: [Float] = [0.4, -1.3, 2.2], teacher: [Float] = [1.0, -0.2, 1.5], t = 3.0, w = 0.6
-        let output = try Tensor(student, shape: [3, 1]), teacherOutput = try Tensor(teacher, shape: [3, 1])
-        let hard = try Tensor([0.25], shape: [1])
+        let output = try Tensor(student, shape: [3, 1], device: device), teacherOutput = try Tensor(teacher, shape: [3, 1], device: device)
+        let hard = try Tensor([0.25], shape: [1], device: device)
         let distillation = Distillation(teacher: try Self.dummyTeacher(), temperature: Float(t), weight: Float(w))
         func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
         var kl = 0.0
@@ -78,7 +79,7 @@ struct DistillationTests {
             assertClose([try same.item()], [Float((1 - w) * 0.25)], rtol: 1e-5, atol: 1e-6, "\(task), teacher = student")
         }
         #expect(throws: TrainingError.self) {
-            try distillation.loss(hard: hard, output: output, teacherOutput: Tensor([1, 2], shape: [2, 1]), task: .regression)
+            try distillation.loss(hard: hard, output: output, teacherOutput: Tensor([1, 2], shape: [2, 1], device: device), task: .regression)
         }
     }
 

@@ -45,11 +45,16 @@ struct Reduction16Tests {
     func noWideCopy() throws {
         let x = try Tensor(Fixtures.values(64 * 4096, seed: 7, low: -1, high: 1), shape: [64, 4096]).to(dtype: .bfloat16)
         let device = Device.cpu
-        try device.emptyCache()
-        try device.resetPeakMemory()
-        let live = try device.memoryStatistics.liveBytes
-        for axes in [[1], [0], [0, 1]] { _ = try x.sum(axes: axes) }
-        let peak = try device.memoryStatistics.peakLiveBytes - live
+        // The peak is the process's: tests running beside this one add to it, never take from it,
+        // so the least of a few tries is this test's own.
+        var peak = Int.max
+        for _ in 0..<5 where peak >= 64 * 1024 {
+            try device.emptyCache()
+            try device.resetPeakMemory()
+            let live = try device.memoryStatistics.liveBytes
+            for axes in [[1], [0], [0, 1]] { _ = try x.sum(axes: axes) }
+            peak = min(peak, try device.memoryStatistics.peakLiveBytes - live)
+        }
         #expect(peak < 64 * 1024, "peak \(peak) bytes above the input's \(x.count * 2)")
     }
 

@@ -45,17 +45,17 @@ inline float vsum(floatv v) {
 #if STORAGE == 0
 #define VLOAD(i, p) FLOAD(i, p)
 #define VSTORE(v, i, p) FSTORE(v, i, p)
+#elif NORM_VW == 1
+#define VLOAD(i, p) LOAD(p, (long)(i))
+#define VSTORE(v, i, p) STORE(p, (long)(i), v)
 #else
-inline floatv VLOAD(int i, __global const storage_t* p) {
-    float parts[NORM_VW];
-    for (int k = 0; k < NORM_VW; ++k) parts[k] = LOAD(p, (long)i * NORM_VW + k);
-    return FLOAD(0, parts);
-}
-inline void VSTORE(floatv v, int i, __global storage_t* p) {
-    float parts[NORM_VW];
-    FSTORE(v, 0, parts);
-    for (int k = 0; k < NORM_VW; ++k) STORE(p, (long)i * NORM_VW + k, parts[k]);
-}
+// One vload of NORM_VW 16-bit values (storage.cl's LOADV), as the float32 build's FLOAD: a row
+// pass moves the same number of accesses in half the bytes, not NORM_VW 2-byte loads.
+// (The _N level expands NORM_VW to its number before storage.cl pastes it into type names.)
+#define VLOAD_N(N, i, p) LOADV(N, (p) + (long)(i) * N)
+#define VSTORE_N(N, v, i, p) STOREV(N, v, (p) + (long)(i) * N)
+#define VLOAD(i, p) VLOAD_N(NORM_VW, i, p)
+#define VSTORE(v, i, p) VSTORE_N(NORM_VW, v, i, p)
 #endif
 
 // The sum of `value` over the `lanes` work-items of this item's segment, returned to each of them.

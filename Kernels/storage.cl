@@ -108,3 +108,17 @@ typedef ushort16 __attribute__((aligned(2))) ushort16_unaligned;
 #define STOREV CORTADO_XCAT(STOREV_, STORAGE)
 #define LOADV_OUT CORTADO_XCAT(LOADV_, OUT_STORAGE)
 #define STOREV_OUT CORTADO_XCAT(STOREV_, OUT_STORAGE)
+
+// N consecutive elements at p as a float vector, and back, where the caller guarantees p is aligned
+// to N elements, so one access moves N·width bytes: float through a vector pointer, float16 through
+// the core vloada_halfN / vstorea_halfN_rte, bfloat16 as a ushort vector. N is a macro argument
+// that may itself be a macro (VECTOR_WIDTH), hence CORTADO_XCAT rather than ##.
+#define LOADA_0(N, p) (*(__global const CORTADO_XCAT(float, N)*)(p))
+#define STOREA_0(N, v, p) (*(__global CORTADO_XCAT(float, N)*)(p) = (v))
+#define LOADA_1(N, p) CORTADO_XCAT(vloada_half, N)(0, p)
+#define STOREA_1(N, v, p) CORTADO_XCAT(CORTADO_XCAT(vstorea_half, N), _rte)(v, 0, p)
+#define LOADA_2(N, p) \
+    CORTADO_XCAT(as_float, N)(CORTADO_XCAT(convert_uint, N)(*(__global const CORTADO_XCAT(ushort, N)*)(p)) << 16)
+#define STOREA_2(N, v, p) (*(__global CORTADO_XCAT(ushort, N)*)(p) = CORTADO_XCAT(bf16_from_float, N)(v))
+#define LOADA CORTADO_XCAT(LOADA_, STORAGE)
+#define STOREA CORTADO_XCAT(STOREA_, STORAGE)

@@ -35,9 +35,8 @@ extension OpenCLBackend {
         let group = parameters.elementwiseWorkGroup
         if x.isContiguous && out.isContiguous {
             try checkIndexable(n)
-            let perItem = parameters.contiguousElementsPerItem(out.dtype)
-            let items = (n + perItem - 1) / perItem
-            try launch(.elementwise(out.dtype), "unary_\(name)_contiguous", global: [items], local: [group], [
+            let (kernel, items) = contiguousLaunch(n, out.dtype, offsets: [x.offset, out.offset])
+            try launch(.elementwise(out.dtype), "unary_\(name)_\(kernel)", global: [items], local: [group], [
                 .buffer(x.buffer), .int(x.offset), .buffer(out.buffer), .int(out.offset), .int(n), .float(scalar),
             ])
             return
@@ -57,9 +56,8 @@ extension OpenCLBackend {
         let sameLayout = { (v: StridedView) in v.shape == out.shape && v.isContiguous }
         if sameLayout(a) && sameLayout(b) && out.isContiguous {
             try checkIndexable(n)
-            let perItem = parameters.contiguousElementsPerItem(out.dtype)
-            let items = (n + perItem - 1) / perItem
-            try launch(.elementwise(out.dtype), "binary_\(name)_contiguous", global: [items], local: [group], [
+            let (kernel, items) = contiguousLaunch(n, out.dtype, offsets: [a.offset, b.offset, out.offset])
+            try launch(.elementwise(out.dtype), "binary_\(name)_\(kernel)", global: [items], local: [group], [
                 .buffer(a.buffer), .int(a.offset), .buffer(b.buffer), .int(b.offset),
                 .buffer(out.buffer), .int(out.offset), .int(n),
             ])
@@ -72,6 +70,17 @@ extension OpenCLBackend {
                 .buffer(out.buffer), .int(offsets[2]), .ints(strides[2]), .ints(shape),
             ])
         }
+    }
+
+    /// Which contiguous elementwise kernel covers `n` elements of `storage` (`vector` when every
+    /// operand offset is a multiple of the vector width, else `contiguous`) and its work-items.
+    private func contiguousLaunch(_ n: Int, _ storage: DType, offsets: [Int]) -> (kernel: String, items: Int) {
+        let width = parameters.contiguousVectorWidth(storage)
+        if width > 1 && offsets.allSatisfy({ $0 % width == 0 }) {
+            return ("vector", n / width + n % width)
+        }
+        let perItem = parameters.contiguousElementsPerItem(storage)
+        return ("contiguous", (n + perItem - 1) / perItem)
     }
 
     /// Kernels index with 32-bit integers.

@@ -76,6 +76,18 @@ extension OpenCLBackend {
         ])
     }
 
+    /// A softmax row kernel and its grid: the `_vector` variant (aligned 16-byte accesses, lanes
+    /// counted in vectors) when rows are a whole number of vectors, else the element one.
+    private func softmaxRows(
+        _ kernel: String, rows: Int, n: Int, _ storage: DType
+    ) -> (kernel: String, grid: (global: [Int], local: [Int], lanes: Int)) {
+        let width = parameters.contiguousVectorWidth(storage)
+        if width > 1 && n % width == 0 {
+            return (kernel + "_vector", rowGrid(rows: rows, width: n, vectorWidth: width))
+        }
+        return (kernel, rowGrid(rows: rows, width: n, vectorWidth: 1))
+    }
+
     /// Softmax or log-softmax along `n` of `x[outer, n, inner]`, in `x`'s storage type: rows
     /// (`inner == 1`) that several work-items share (GPUs) by `softmax_rows_forward`; anything else
     /// one work-item per `(outer, inner)`, which CPU devices vectorise across rows (the row kernel's
@@ -86,8 +98,8 @@ extension OpenCLBackend {
         try checkIndexable(outer * n * inner)
         if inner == 1, rowGrid(rows: outer, width: n, vectorWidth: 1).lanes > 1 {
             return try refitting {
-                let grid = rowGrid(rows: outer, width: n, vectorWidth: 1)
-                try launch(.softmax(x.dtype), "softmax_rows_forward", global: grid.global, local: grid.local, [
+                let (kernel, grid) = softmaxRows("softmax_rows_forward", rows: outer, n: n, x.dtype)
+                try launch(.softmax(x.dtype), kernel, global: grid.global, local: grid.local, [
                     .buffer(x), .buffer(out), .int(outer), .int(n), .int(grid.lanes), .int(log ? 1 : 0),
                 ])
             }
@@ -104,8 +116,8 @@ extension OpenCLBackend {
         try checkIndexable(outer * n * inner)
         if inner == 1, rowGrid(rows: outer, width: n, vectorWidth: 1).lanes > 1 {
             return try refitting {
-                let grid = rowGrid(rows: outer, width: n, vectorWidth: 1)
-                try launch(.softmax(y.dtype), "softmax_rows_backward", global: grid.global, local: grid.local, [
+                let (kernel, grid) = softmaxRows("softmax_rows_backward", rows: outer, n: n, y.dtype)
+                try launch(.softmax(y.dtype), kernel, global: grid.global, local: grid.local, [
                     .buffer(y), .buffer(dy), .buffer(dx), .int(outer), .int(n), .int(grid.lanes), .int(log ? 1 : 0),
                 ])
             }

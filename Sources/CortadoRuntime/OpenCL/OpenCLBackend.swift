@@ -444,7 +444,8 @@ enum KernelFamily {
         let unaligned = "-DUNALIGNED_VECTORS=\(parameters.stridedMapping == .rowPerWorkItem ? 1 : 0)"
         switch self {
         case let .elementwise(storage):
-            return "\(rows) -DSTORAGE=\(storage.kernelCode) -DPER_ITEM=\(parameters.contiguousElementsPerItem(storage))"
+            return "\(rows) -DSTORAGE=\(storage.kernelCode) -DPER_ITEM=\(parameters.contiguousElementsPerItem(storage)) "
+                + "-DVECTOR_WIDTH=\(parameters.contiguousVectorWidth(storage))"
         case let .copy(source, target):
             // Same-width copies share one raw build.
             let (s, t) = source == target ? (DType.bitsCode(source.byteSize), DType.bitsCode(source.byteSize)) : (source.kernelCode, target.kernelCode)
@@ -457,12 +458,13 @@ enum KernelFamily {
         case let .indexing(storage):
             return "-DSTORAGE=\(storage.kernelCode)"
         case let .softmax(storage):
-            return "-DSTORAGE=\(storage.kernelCode) -DROW_WG=\(parameters.normalization.workGroup)"
+            return "-DSTORAGE=\(storage.kernelCode) -DROW_WG=\(parameters.normalization.workGroup) "
+                + "-DROW_VW=\(parameters.contiguousVectorWidth(storage))"
         case let .reduce(input, output):
             return "-DREDUCE_WG=\(parameters.reductionWorkGroup) -DCOLUMN_BLOCK=\(parameters.columnBlock) "
                 + "-DSTORAGE=\(input.kernelCode) -DOUT_STORAGE=\(output.kernelCode)"
         case let .normalization(storage):
-            return "-DSTORAGE=\(storage.kernelCode) -DNORM_WG=\(parameters.normalization.workGroup) "
+            return "\(unaligned) -DSTORAGE=\(storage.kernelCode) -DNORM_WG=\(parameters.normalization.workGroup) "
                 + "-DNORM_VW=\(parameters.normalization.vectorWidth)"
         case let .attention(tiles):
             return tiles.options

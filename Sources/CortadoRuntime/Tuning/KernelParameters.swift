@@ -239,4 +239,13 @@ extension KernelParameters {
     package func contiguousElementsPerItem(_ storage: DType) -> Int {
         stridedMapping == .rowPerWorkItem || storage.byteSize != 2 ? 1 : 4
     }
+
+    /// The elements each work-item of a contiguous elementwise kernel moves with one aligned vector
+    /// access when every operand's offset is a multiple of it: 16 bytes of the storage type on GPUs
+    /// (4 float32, 8 16-bit values), 1 (no vector kernel) on CPU-type devices, whose row kernels
+    /// the compiler vectorises already.
+    package func contiguousVectorWidth(_ storage: DType) -> Int {
+        guard stridedMapping != .rowPerWorkItem, storage.isFloatingPoint else { return 1 }
+        return 16 / storage.byteSize
+    }
 }

@@ -35,8 +35,9 @@ struct SoftmaxRowsTests {
         case .bfloat16: (3e-2, 1.5e-2)
         default: (1e-5, 1e-6)
         }
-        // 3 and 37: several rows per work-group; 1000: longer than a GPU work-group.
-        for (rows, width) in [(70, 3), (9, 37), (5, 1000)] {
+        // 3 and 37: several rows per work-group; 1000: longer than a GPU work-group. 24, 64 and
+        // 1000 are whole 16-byte vectors of every type (GPU builds' vector kernels), 3 and 37 not.
+        for (rows, width) in [(70, 3), (9, 37), (5, 1000), (11, 24), (6, 64)] {
             for log in [false, true] {
                 // Inputs and gradients exact in the storage type, so only the op's rounding is judged.
                 let x = try Tensor(Fixtures.values(rows * width, seed: UInt64(600 + width), low: -4, high: 4), shape: [rows, width])
@@ -64,12 +65,13 @@ struct SoftmaxRowsTests {
     @Test("a refused row work-group is refitted smaller and gives the same result")
     func refitsRefusedWorkGroup() throws {
         // A fresh device with GPU parameters, so its table can shrink without touching other tests'.
+        // Rows of 700 floats are whole 16-byte vectors: the vector row kernel.
         let device = Device(kind: .opencl, index: 0, profile: .gpu, instance: 611)
         let x = try Tensor(Fixtures.values(6 * 700, seed: 612, low: -5, high: 5), shape: [6, 700], device: device)
         let expected = try x.softmax(axis: 1).toArray()
         let backend = try #require(try DeviceRegistry.shared.backend(for: device).unwrapped as? OpenCLBackend)
         let before = backend.parameters.normalization.workGroup
-        let got = try CLFaultInjection.withFaults("clEnqueueNDRangeKernel@softmax_rows_forward:CL_INVALID_WORK_GROUP_SIZE*1") {
+        let got = try CLFaultInjection.withFaults("clEnqueueNDRangeKernel@softmax_rows_forward_vector:CL_INVALID_WORK_GROUP_SIZE*1") {
             try x.softmax(axis: 1).toArray()
         }
         #expect(backend.parameters.normalization.workGroup < before)

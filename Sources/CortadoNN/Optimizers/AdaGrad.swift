@@ -35,10 +35,7 @@ public final class AdaGrad: Optimizer {
     /// `s += g²; p −= lr·g / (√s + ε)`.
     public func step() throws {
         let rule = UpdateRule.adaGrad(learningRate: learningRate, epsilon: epsilon, weightDecay: weightDecay)
-        for (index, (_, parameter)) in parameters.enumerated() {
-            guard let gradient = parameter.gradient else { continue }
-            try parameter.value.applyUpdate(rule, gradient: gradient, state: slots.slots(index, like: parameter.value))
-        }
+        try slots.apply(rule, to: parameters)
         stepCount += 1
     }
 

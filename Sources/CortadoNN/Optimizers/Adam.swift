@@ -58,10 +58,7 @@ public class Adam: Optimizer {
             beta1: beta1, beta2: beta2, epsilon: epsilon, stepSize: Float(Double(learningRate) / correction1),
             biasCorrection2: Float(correction2), l2: decoupledWeightDecay ? 0 : weightDecay,
             decay: decoupledWeightDecay ? learningRate * weightDecay : 0)
-        for (index, (_, parameter)) in parameters.enumerated() {
-            guard let gradient = parameter.gradient else { continue }
-            try parameter.value.applyUpdate(rule, gradient: gradient, state: slots.slots(index, like: parameter.value))
-        }
+        try slots.apply(rule, to: parameters)
         stepCount += 1
     }
 

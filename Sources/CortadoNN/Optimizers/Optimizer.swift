@@ -49,6 +49,16 @@ package final class OptimizerSlots {
         return created
     }
 
+    /// One fused update of every parameter that has a gradient, with its slots: the loop each
+    /// optimizer's `step()` shares, so an optimizer only says which rule (MLX-swift's
+    /// `applySingle`).
+    package func apply(_ rule: UpdateRule, to parameters: [(name: String, parameter: Parameter)]) throws {
+        for (index, (_, parameter)) in parameters.enumerated() {
+            guard let gradient = parameter.gradient else { continue }
+            try parameter.value.applyUpdate(rule, gradient: gradient, state: slots(index, like: parameter.value))
+        }
+    }
+
     /// Named state tensors: `<slot>.<parameter name>`.
     package func stateTensors(_ parameters: [(name: String, parameter: Parameter)]) -> [(name: String, tensor: Tensor)] {
         zip(parameters, slots).flatMap { entry, slots in

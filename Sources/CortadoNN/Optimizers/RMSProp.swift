@@ -45,10 +45,7 @@ public final class RMSProp: Optimizer {
     /// `s = αs + (1 − α)g²; p −= lr·g / (√s + ε)` (through the momentum buffer when momentum > 0).
     public func step() throws {
         let rule = UpdateRule.rmsProp(learningRate: learningRate, alpha: alpha, epsilon: epsilon, weightDecay: weightDecay, momentum: momentum)
-        for (index, (_, parameter)) in parameters.enumerated() {
-            guard let gradient = parameter.gradient else { continue }
-            try parameter.value.applyUpdate(rule, gradient: gradient, state: slots.slots(index, like: parameter.value))
-        }
+        try slots.apply(rule, to: parameters)
         stepCount += 1
     }
 

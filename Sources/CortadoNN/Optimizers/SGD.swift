@@ -42,10 +42,7 @@ public final class SGD: Optimizer {
     /// `v = μv + g; p −= lr·(g + μv if Nesterov else v)` with `g` including weight decay.
     public func step() throws {
         let rule = UpdateRule.sgd(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay, nesterov: nesterov)
-        for (index, (_, parameter)) in parameters.enumerated() {
-            guard let gradient = parameter.gradient else { continue }
-            try parameter.value.applyUpdate(rule, gradient: gradient, state: slots.slots(index, like: parameter.value))
-        }
+        try slots.apply(rule, to: parameters)
         stepCount += 1
     }
 

@@ -10,13 +10,14 @@ extension SuiteBench {
         guard let checkpoint else { throw ValidationError("--suite compression needs --checkpoint FILE (a float32 checkpoint)") }
         let sparsities = self.sparsities.isEmpty ? [0.3, 0.5] : self.sparsities
         for sparsity in sparsities { try PruningOptions(sparsity: sparsity, fineTuneEpochs: fineTune).validate() }
+        guard Set(norms).count == norms.count else { throw ValidationError("--norm \(norms.map(\.rawValue)) names a ranking twice") }
         let saved = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint))
         let device = try DeviceSelection.resolve(devices.isEmpty ? ["cpu"] : [devices[0]])[0]
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cortado-compression-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        var variants = try CompressionBenchmark.variants(of: saved, in: directory, sparsities: sparsities, fineTuneEpochs: fineTune,
-                                                         device: device)
+        var variants = try CompressionBenchmark.variants(
+            of: saved, in: directory, sparsities: sparsities, norms: norms.isEmpty ? [.l1] : norms, fineTuneEpochs: fineTune, device: device)
         for path in comparisons {
             _ = try ModelCheckpoint(contentsOf: URL(fileURLWithPath: path))  // a clear error before any timing
             variants.append(.init(name: URL(fileURLWithPath: path).lastPathComponent, url: URL(fileURLWithPath: path)))

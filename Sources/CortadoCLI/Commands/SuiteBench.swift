@@ -28,8 +28,8 @@ struct SuiteBench: ParsableCommand {
             Example: mpirun -np 2 cortado bench --suite comm --device cpu --threads 1
 
             Compression (--suite compression --checkpoint C): the float32 checkpoint, its int8 copy \
-            (per-channel) and structured-pruned copies (--sparsity, default 0.3 and 0.5; --fine-tune N \
-            epochs each), plus any --compare files, each evaluated on the checkpoint's test set \
+            (per-channel) and structured-pruned copies (--sparsity, default 0.3 and 0.5; --norm l1, l2 \
+            or taylor, repeatable, default l1; --fine-tune N epochs each), plus any --compare files, each evaluated on the checkpoint's test set \
             (--rounds interleaved rounds after a warm-up, medians, on the first --device): accuracy, \
             file size and evaluation speed side by side.
 
@@ -72,6 +72,9 @@ struct SuiteBench: ParsableCommand {
     @Option(name: .customLong("sparsity"), help: "--suite compression: structured-pruning sparsities (repeatable; default 0.3 and 0.5).")
     var sparsities: [Double] = []
 
+    @Option(name: .customLong("norm"), help: "--suite compression: how structured pruning ranks units, as `prune --norm` (repeatable: one pruned copy per sparsity and ranking; default l1).")
+    var norms: [PruningNorm] = []
+
     @Option(help: "--suite compression: epochs of fine-tuning for each pruned copy (default 0).")
     var fineTune = 0
 
@@ -101,6 +104,7 @@ struct SuiteBench: ParsableCommand {
         if suite == .comm { return try runCommunication() }
         if suite == .compression { return try runCompression() }
         if checkpoint != nil { throw ValidationError("--checkpoint belongs to --suite compression") }
+        if !norms.isEmpty { throw ValidationError("--norm belongs to --suite compression") }
         try cpu.apply()
         // Device times come from OpenCL events: the queues are made with profiling for the bench.
         OperationProfiling.enableEventProfiling()

@@ -46,22 +46,28 @@ public enum CompressionBenchmark {
     }
 
     /// Writes the compressed copies of `checkpoint` into `directory`: the int8 one (per-channel)
-    /// and one structured-pruned copy per sparsity (fine-tuned for `fineTuneEpochs` on `device`
-    /// when above 0). The float32 checkpoint itself comes first.
+    /// and one structured-pruned copy per sparsity and ranking in `norms` (fine-tuned for
+    /// `fineTuneEpochs` on `device` when above 0). The float32 checkpoint itself comes first.
+    /// Pruned variants are named by sparsity, and by ranking unless it is the default `l1` alone.
     /// - Throws: what quantising or pruning throws (an int8 input, a linear model for pruning).
     public static func variants(
-        of checkpoint: ModelCheckpoint, in directory: URL, sparsities: [Double], fineTuneEpochs: Int = 0, device: Device = .cpu
+        of checkpoint: ModelCheckpoint, in directory: URL, sparsities: [Double], norms: [PruningNorm] = [.l1],
+        fineTuneEpochs: Int = 0, device: Device = .cpu
     ) throws -> [Variant] {
         var variants = [Variant(name: "fp32", url: checkpoint.file.url)]
         let int8 = directory.appendingPathComponent("int8.safetensors")
         try checkpoint.writeQuantized(to: int8, scheme: .perChannel)
         variants.append(Variant(name: "int8 per-channel", url: int8))
+        let namesNorm = norms != [.l1]
         for sparsity in sparsities {
-            let percent = Int((sparsity * 100).rounded())
-            let url = directory.appendingPathComponent("pruned-\(percent).safetensors")
-            try checkpoint.writePruned(to: url, options: PruningOptions(sparsity: sparsity, structured: true, fineTuneEpochs: fineTuneEpochs),
-                                       device: device)
-            variants.append(Variant(name: "pruned \(percent)%" + (fineTuneEpochs > 0 ? " +\(fineTuneEpochs) ep" : ""), url: url))
+            for norm in norms {
+                let percent = Int((sparsity * 100).rounded())
+                let url = directory.appendingPathComponent("pruned-\(percent)-\(norm.rawValue).safetensors")
+                let options = PruningOptions(sparsity: sparsity, structured: true, norm: norm, fineTuneEpochs: fineTuneEpochs)
+                try checkpoint.writePruned(to: url, options: options, device: device)
+                let name = "pruned \(percent)%" + (namesNorm ? " \(norm.rawValue)" : "") + (fineTuneEpochs > 0 ? " +\(fineTuneEpochs) ep" : "")
+                variants.append(Variant(name: name, url: url))
+            }
         }
         return variants
     }

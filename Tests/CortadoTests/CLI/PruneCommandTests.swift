@@ -185,4 +185,23 @@ struct PruneCommandTests {
         #expect(drawing.hasPrefix("<svg") && drawing.contains("pruned 50%") && drawing.contains("Eval speed"))
         expectFailure(try Cortado.run(["bench", "--suite", "compression", "--rounds", "1"]), mentioning: ["--checkpoint"])
     }
+
+    @Test("bench --suite compression --norm puts each ranking's pruned copy side by side")
+    func compressionBenchNorms() throws {
+        let (directory, checkpoint) = try QuantizedCheckpointCommandTests.trainedMLP()
+        let bench = try Cortado.run(["bench", "--suite", "compression", "--checkpoint", checkpoint, "--rounds", "1", "--device", "cpu",
+                                     "--sparsity", "0.5", "--norm", "l1", "--norm", "taylor", "--json"])
+        #expect(bench.status == 0, "\(bench.stderr)")
+        let rows = jsonLines(bench.stdout)
+        #expect(rows.map { $0["variant"] as? String } == ["fp32", "int8 per-channel", "pruned 50% l1", "pruned 50% taylor"])
+        // The same shapes, different units kept: the weights differ, so their evaluations may too.
+        #expect(rows[2]["parameters"] as? Int == 128 * 6 + 128 + 3 * 128 + 3 && rows[3]["parameters"] as? Int == rows[2]["parameters"] as? Int)
+        // The library behind it records each copy's ranking.
+        let variants = try CompressionBenchmark.variants(
+            of: ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint)), in: directory.url, sparsities: [0.5], norms: [.l1, .taylor])
+        #expect(try variants.suffix(2).map { try ModelCheckpoint(contentsOf: $0.url).pruning()?.norm } == [.l1, .taylor])
+        expectFailure(try Cortado.run(["bench", "--suite", "compression", "--checkpoint", checkpoint, "--rounds", "1",
+                                       "--norm", "l2", "--norm", "l2"]), mentioning: ["--norm", "twice"])
+        expectFailure(try Cortado.run(["bench", "--suite", "ops", "--norm", "taylor"]), mentioning: ["--norm", "--suite compression"])
+    }
 }

@@ -209,9 +209,10 @@ struct TrainCommand: ParsableCommand {
         defer { interrupt.stop() }
         // Recording is switched on before any device is used; the profiler records once the run
         // is prepared (not auto's probing steps).
-        let profiler = try profiling.start(quiet: quiet, install: false)
+        let traceRank = communicator.size > 1 ? rank : nil
+        let profiler = try profiling.start(rank: traceRank, install: false)
         var profiledDevices: [Device] = []
-        defer { profiling.finish(profiler, devices: profiledDevices, process: "cortado train") }
+        defer { profiling.finish(profiler, devices: profiledDevices, process: "cortado train", rank: traceRank) }
         let run: TrainingRun
         if communicator.size == 1, let probe = DeviceSelection.probe(device) {
             // A single process measures the devices on the model; ranks keep auto's mapping below.

@@ -50,6 +50,9 @@ public final class Profiler: @unchecked Sendable {
     }
 
     private let origin = DispatchTime.now().uptimeNanoseconds
+    /// When the profiler was made, in microseconds of the wall clock since 1970: the time base that
+    /// lines up the traces of several processes (the ranks of an MPI job).
+    public let wallClockOrigin = Date().timeIntervalSince1970 * 1_000_000
     private let state = Locked(State())
     private static let installed = Locked<Profiler?>(nil)
 

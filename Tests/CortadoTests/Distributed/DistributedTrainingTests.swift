@@ -212,6 +212,33 @@ struct DistributedTrainingTests {
         #expect(try ModelCheckpoint(contentsOf: URL(fileURLWithPath: checkpoint)).configuration.steps > before)
     }
 
+    @Test("--profile under mpirun: each rank writes its trace (rank 1 to NAME.rank1.json) on one wall clock")
+    func profilePerRank() throws {
+        let data = try syntheticImages(), directory = try TemporaryDirectory()
+        let result = try MPIRun.run(ranks: 2, ["train", "--model", "mlp", "--data", data.path, "--epochs", "1", "--batch-size", "64",
+                                               "--device", "cpu", "--threads", "1", "--profile", directory.file("trace.json")], timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        var allReduceEnds: [[Double]] = []
+        for (rank, name) in ["trace.json", "trace.rank1.json"].enumerated() {
+            let trace = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: directory.fileURL(name))) as? [String: Any])
+            let events = try #require(trace["traceEvents"] as? [[String: Any]])
+            let process = events.first { $0["name"] as? String == "process_name" }
+            #expect(process?["pid"] as? Int == rank + 1)
+            #expect((process?["args"] as? [String: Any])?["name"] as? String == "cortado train rank \(rank)")
+            let reductions = events.filter { $0["cat"] as? String == "communicate" }
+            #expect(reductions.allSatisfy { $0["pid"] as? Int == rank + 1 })
+            allReduceEnds.append(reductions.map { ($0["ts"] as? Double ?? 0) + ($0["dur"] as? Double ?? 0) })
+        }
+        // 512 samples in global batches of 64: 8 steps, each ending in an all-reduce that both
+        // ranks leave together, so the two clocks agree on when (within 20 ms here).
+        #expect(allReduceEnds[0].count == 8 && allReduceEnds[1].count == 8)
+        for (end0, end1) in zip(allReduceEnds[0], allReduceEnds[1]) { #expect(abs(end0 - end1) < 20_000, "\(end0) vs \(end1) µs") }
+        // Wall-clock microseconds since 1970 (not since each process began).
+        let now = Date().timeIntervalSince1970 * 1e6
+        #expect(allReduceEnds.joined().allSatisfy { now - 300e6 < $0 && $0 <= now }, "\(allReduceEnds[0].first ?? 0) vs \(now)")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("trace.rank0.json")))
+    }
+
     @Test("bench --suite comm under mpirun times the gradient path against plain MPI_Allreduce; alone it says to use mpirun")
     func commBench() throws {
         let result = try MPIRun.run(ranks: 2, ["bench", "--suite", "comm", "--model", "cnn", "--model", "linear", "--threads", "1",

@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "CortadoNN", targets: ["CortadoNN"]),
         .library(name: "CortadoCheck", targets: ["CortadoCheck"]),
         .library(name: "CortadoTraining", targets: ["CortadoTraining"]),
+        .library(name: "CortadoBenchmarks", targets: ["CortadoBenchmarks"]),
         .library(name: "CortadoMPI", targets: ["CortadoMPI"]),
         .library(name: "CortadoFormats", targets: ["CortadoFormats"]),
         .executable(name: "cortado", targets: ["CortadoCLI"]),
@@ -71,6 +72,7 @@ let package = Package(
         // The cross-backend table of ops, run by the tests and by `cortado check` on a new device.
         .target(name: "CortadoCheck", dependencies: ["Cortado"]),
         .target(name: "CortadoTraining", dependencies: ["CortadoNN", "CZlib"]),
+        .target(name: "CortadoBenchmarks", dependencies: ["CortadoTraining"]),
         .target(name: "CortadoMPI", dependencies: ["CortadoTraining", "CMPI"]),
         // The ecosystem's file formats: ONNX export, TensorBoard event files, SVG curves. The protobuf
         // messages are generated once from the upstream .proto files (Protos/) and committed.
@@ -83,6 +85,7 @@ let package = Package(
             name: "CortadoCLI",
             dependencies: [
                 "CortadoTraining",
+                "CortadoBenchmarks",
                 "CortadoCheck",
                 "CortadoMPI",
                 "CortadoFormats",
@@ -93,7 +96,7 @@ let package = Package(
         // can run the freshly built `cortado` binary.
         // Fixtures/ holds reference files that tests read by path (relative to #filePath).
         .testTarget(
-            name: "CortadoTests", dependencies: ["CVectorMath", "CortadoRuntime", "Cortado", "CortadoNN", "CortadoCheck", "CortadoTraining", "CortadoMPI", "CortadoFormats", "CortadoCLI"],
+            name: "CortadoTests", dependencies: ["CVectorMath", "CortadoRuntime", "Cortado", "CortadoNN", "CortadoCheck", "CortadoTraining", "CortadoBenchmarks", "CortadoMPI", "CortadoFormats", "CortadoCLI"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CortadoFormats
+import CortadoBenchmarks
 import CortadoTraining
 import Foundation
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CortadoMPI
+import CortadoBenchmarks
 import CortadoTraining
 import Foundation
 

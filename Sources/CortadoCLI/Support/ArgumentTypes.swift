@@ -1,4 +1,5 @@
 import ArgumentParser
+import CortadoBenchmarks
 import CortadoTraining
 
 extension BuiltinModel: ExpressibleByArgument {}

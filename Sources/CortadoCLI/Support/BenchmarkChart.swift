@@ -1,3 +1,4 @@
+import CortadoBenchmarks
 import CortadoTraining
 import Foundation
 

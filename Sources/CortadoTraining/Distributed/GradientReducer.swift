@@ -34,7 +34,7 @@ import Synchronization
 /// parameters got a gradient. So one all-reduce per bucket gives the global loss, the global batch
 /// size, a stop every rank agrees on, and the parameters that no rank reached (left without gradient,
 /// as a one-process run would leave them).
-final class GradientReducer: @unchecked Sendable {
+package final class GradientReducer: @unchecked Sendable {
     /// Seconds the training thread waits for the all-reduce before it gives up on the other ranks.
     var timeout: Double
     /// Whether buckets are all-reduced on the communication thread while the backward pass runs.
@@ -89,7 +89,7 @@ final class GradientReducer: @unchecked Sendable {
     let rowSparse: [RowSparseReduction?]
 
     /// Prepares buckets for `parameters` (all on `device`).
-    init(
+    package init(
         parameters: [Parameter], device: Device, communicator: any Communicator, plan: GradientBuckets, timeout: Double,
         overlaps: Bool
     ) throws {
@@ -135,7 +135,7 @@ final class GradientReducer: @unchecked Sendable {
     /// Starts a step in which this rank computes `localCount` of the global batch's `globalCount`
     /// samples with mean loss `loss` (`nil` when it computes none), whose backward pass starts from
     /// ``weight`` (`localCount / globalCount`); `stop` is this rank's request to end after the step.
-    func beginStep(localCount: Int, globalCount: Int, loss: Tensor?, stop: Bool) throws {
+    package func beginStep(localCount: Int, globalCount: Int, loss: Tensor?, stop: Bool) throws {
         let identities = parameters.map { ObjectIdentifier($0.value) }
         if identities != leaves {
             leaves = identities
@@ -153,7 +153,7 @@ final class GradientReducer: @unchecked Sendable {
 
     /// The backward pass's hook: `leaf`'s gradient is complete. Launches every bucket that is now
     /// complete, in bucket order.
-    func gradientReady(_ leaf: Tensor) throws {
+    package func gradientReady(_ leaf: Tensor) throws {
         guard let index = leafIndex[ObjectIdentifier(leaf)], !present[index], leaf.grad != nil else { return }
         present[index] = true
         ready[plan.bucketOfParameter[index]] += 1
@@ -167,7 +167,7 @@ final class GradientReducer: @unchecked Sendable {
     /// Whether a communication thread may overlap the backward pass on `device` with `threads` CPU
     /// threads: when the device's work does not run on the host's cores (a GPU), or when the
     /// process may run on more cores than its CPU threads use.
-    static func overlaps(device: Device, threads: Int) -> Bool {
+    package static func overlaps(device: Device, threads: Int) -> Bool {
         (try? device.info.type) == .gpu || CPUThreads.allowedCores > threads
     }
 
@@ -176,7 +176,7 @@ final class GradientReducer: @unchecked Sendable {
     /// - Returns: the global batch's mean loss and size, whether any rank asked to stop, and the
     ///   seconds from `stepStart` until this rank's gradients were all read back (without waiting
     ///   for other ranks unless the step overlapped).
-    func finishStep(stepStart: UInt64) throws -> (loss: Double, samples: Int, stop: Bool, computeSeconds: Double) {
+    package func finishStep(stepStart: UInt64) throws -> (loss: Double, samples: Int, stop: Bool, computeSeconds: Double) {
         if overlaps && !measuring {
             while nextBucket < plan.buckets.count {
                 let (prepare, reduce) = try launch(nextBucket)

@@ -1,5 +1,6 @@
 import Cortado
 import CortadoNN
+import CortadoBenchmarks
 import CortadoTraining
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import CortadoTraining
 import Foundation
 
 /// Times benchmark cases on several devices and precisions, interleaving them within each repeat
@@ -18,7 +19,7 @@ public struct BenchmarkRunner {
     }
 
     /// Runs `benchmark` on every device in every precision (its layers computing in that type,
-    /// ``withComputeType(_:_:)``) and returns one result per device and precision.
+    /// `withComputeType(_:_:)`) and returns one result per device and precision.
     public func run(_ benchmark: BenchmarkCase, on devices: [Device], precisions: [Precision] = [.fp32]) throws -> [BenchmarkResult] {
         let variants = precisions.flatMap { precision in devices.map { (device: $0, precision: precision) } }
         let runs = try variants.map { variant in

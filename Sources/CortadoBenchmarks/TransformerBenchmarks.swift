@@ -1,3 +1,5 @@
+import CortadoTraining
+
 /// The model suite's cases for a BERT-family encoder: each block's forward and backward pass at
 /// fine-tuning shapes, a whole training step, and sentence embeddings per second.
 public enum TransformerBenchmarks {

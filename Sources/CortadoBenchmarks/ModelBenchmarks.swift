@@ -1,3 +1,5 @@
+import CortadoTraining
+
 /// The model suite of `cortado bench`, as Caffe's `caffe time`: each layer's forward and backward
 /// pass, the optimizer update, and a whole training step (samples/s).
 public enum ModelBenchmarks {

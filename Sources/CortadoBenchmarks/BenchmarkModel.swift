@@ -1,3 +1,5 @@
+import CortadoTraining
+
 /// A model the model suite of `cortado bench` can time: a built-in trainable model, or the
 /// all-MiniLM-L6-v2 encoder architecture.
 public enum BenchmarkModel: Sendable, Equatable {

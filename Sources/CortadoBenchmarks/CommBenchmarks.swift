@@ -1,3 +1,4 @@
+import CortadoTraining
 import Foundation
 
 /// `cortado bench --suite comm` under `mpirun`: the data-parallel gradient all-reduce at a model's

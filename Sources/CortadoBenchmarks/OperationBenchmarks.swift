@@ -1,3 +1,5 @@
+import CortadoTraining
+
 /// The operation suite of `cortado bench`: GEMM at square sizes and at the built-in models'
 /// shapes, convolutions at their shapes, LayerNorm and attention at MiniLM's shapes, memory-bound
 /// kernels, the fused Adam update, and copies between host and device.

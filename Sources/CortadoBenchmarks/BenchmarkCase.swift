@@ -1,3 +1,5 @@
+import CortadoTraining
+
 /// One thing to time on every device: how to prepare it and how much work one run does.
 public struct BenchmarkCase: Sendable {
     /// What one run accomplishes, for throughput figures.

@@ -1,3 +1,4 @@
+import CortadoTraining
 import Foundation
 
 /// The compression suite (`cortado bench --suite compression`): a float32 checkpoint beside its

@@ -37,57 +37,63 @@ extension Tensor {
             seed = try Tensor.full(shape, value: 1, dtype: dtype, device: device)
         }
 
-        var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
-        var order: [Tensor?] = try topologicalOrder()
+        guard let root = gradFunction else {
+            // A leaf: its gradient is the seed.
+            grad = try grad.map { try $0 + seed } ?? seed
+            try leafGradientReady?(self)
+            return
+        }
+        var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
+        var order: [GraphNode?] = try Self.topologicalOrder(from: root)
         try withNoGrad {
             for index in order.indices.reversed() {
-                guard let tensor = order[index] else { continue }
+                guard let node = order[index] else { continue }
                 order[index] = nil  // with its consumers run, nothing of the pass needs it any more
-                guard let gradient = pending.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
-                guard let function = tensor.gradFunction else {
-                    if tensor.requiresGrad {
-                        tensor.grad = try tensor.grad.map { try $0 + gradient } ?? gradient
-                        try leafGradientReady?(tensor)
+                guard let gradient = pending.removeValue(forKey: node.id) else { continue }
+                switch node {
+                case let .leaf(leaf):
+                    leaf.grad = try leaf.grad.map { try $0 + gradient } ?? gradient
+                    try leafGradientReady?(leaf)
+                case let .function(function):
+                    guard let backward = function.backward else { continue }  // released by the visit's check
+                    let inputGradients = try profiledLayer(function.layer) { try backward(gradient) }
+                    let edges = function.inputs
+                    if !retainGraph { function.release() }
+                    for (edge, inputGradient) in zip(edges, inputGradients) {
+                        guard let target = edge.node, let inputGradient else { continue }
+                        precondition(inputGradient.shape == edge.shape,
+                                     "\(function.name) backward produced \(inputGradient.shape) for \(edge.shape)")
+                        let key = target.id
+                        pending[key] = try pending[key].map { try $0 + inputGradient } ?? inputGradient
                     }
-                    continue
-                }
-                let inputGradients = try profiledLayer(function.layer) { try function.backward(gradient) }
-                if !retainGraph {
-                    tensor.gradFunction = nil
-                    tensor.graphReleased = true
-                }
-                for (input, inputGradient) in zip(function.inputs, inputGradients) {
-                    guard input.requiresGrad, let inputGradient else { continue }
-                    precondition(inputGradient.shape == input.shape,
-                                 "\(function.name) backward produced \(inputGradient.shape) for \(input.shape)")
-                    let key = ObjectIdentifier(input)
-                    pending[key] = try pending[key].map { try $0 + inputGradient } ?? inputGradient
                 }
             }
         }
     }
 
-    /// Tensors of the graph that require gradients, each after all its inputs.
-    /// - Throws: when the graph holds a tensor whose record an earlier pass released.
-    private func topologicalOrder() throws -> [Tensor] {
-        var order: [Tensor] = []
-        var visited: Set<ObjectIdentifier> = [ObjectIdentifier(self)]
-        var stack: [(tensor: Tensor, nextInput: Int)] = [(self, 0)]
-        while let (tensor, next) = stack.last {
-            if tensor.graphReleased {
-                throw CortadoError.invalidArgument(
-                    "backward(): the graph was already released by an earlier backward pass through it; "
-                        + "pass retainGraph: true to the first pass to run another")
+    /// The nodes of the graph below `root` that take gradients, each after all its inputs.
+    /// - Throws: when the graph holds a record that an earlier pass released.
+    private static func topologicalOrder(from root: GradFunction) throws -> [GraphNode?] {
+        var order: [GraphNode?] = []
+        var visited: Set<ObjectIdentifier> = [ObjectIdentifier(root)]
+        var stack: [(node: GraphNode, nextInput: Int)] = [(.function(root), 0)]
+        while let (node, next) = stack.last {
+            var edges: [GradientEdge] = []
+            if case let .function(function) = node {
+                if function.isReleased {
+                    throw CortadoError.invalidArgument(
+                        "backward(): the graph was already released by an earlier backward pass through it; "
+                            + "pass retainGraph: true to the first pass to run another")
+                }
+                edges = function.inputs
             }
-            let inputs = tensor.gradFunction?.inputs ?? []
-            if next < inputs.count {
+            if next < edges.count {
                 stack[stack.count - 1].nextInput += 1
-                let input = inputs[next]
-                if input.requiresGrad, visited.insert(ObjectIdentifier(input)).inserted {
+                if let input = edges[next].node, visited.insert(input.id).inserted {
                     stack.append((input, 0))
                 }
             } else {
-                order.append(tensor)
+                order.append(node)
                 stack.removeLast()
             }
         }

@@ -20,7 +20,35 @@ extension Tensor {
         return out
     }
 
-    private func unaryOp(_ op: UnaryOp, _ name: String, _ derivative: @escaping (_ x: Tensor, _ y: Tensor, _ g: Tensor) throws -> Tensor) throws -> Tensor {
+    // A unary op's backward step keeps only what its derivative reads (the input, the output, both
+    // or neither), so the graph does not hold the rest alive until the backward pass.
+
+    /// `op` whose derivative reads only the output gradient `g`.
+    private func unaryOp(_ op: UnaryOp, _ name: String, _ derivative: @escaping (_ g: Tensor) throws -> Tensor) throws -> Tensor {
+        try applying(op).recordingGradient(name, [self]) { g in [try derivative(g)] }
+    }
+
+    /// `op` whose derivative reads its input `x`.
+    private func unaryOp(
+        _ op: UnaryOp, _ name: String, input derivative: @escaping (_ x: Tensor, _ g: Tensor) throws -> Tensor
+    ) throws -> Tensor {
+        let x = detached()
+        return try applying(op).recordingGradient(name, [self]) { g in [try derivative(x, g)] }
+    }
+
+    /// `op` whose derivative reads its output `y`.
+    private func unaryOp(
+        _ op: UnaryOp, _ name: String, output derivative: @escaping (_ y: Tensor, _ g: Tensor) throws -> Tensor
+    ) throws -> Tensor {
+        let out = try applying(op)
+        let y = out.detached()
+        return out.recordingGradient(name, [self]) { g in [try derivative(y, g)] }
+    }
+
+    /// `op` whose derivative reads its input `x` and its output `y`.
+    private func unaryOp(
+        _ op: UnaryOp, _ name: String, inputAndOutput derivative: @escaping (_ x: Tensor, _ y: Tensor, _ g: Tensor) throws -> Tensor
+    ) throws -> Tensor {
         let out = try applying(op)
         let x = detached(), y = out.detached()
         return out.recordingGradient(name, [self]) { g in [try derivative(x, y, g)] }
@@ -30,50 +58,50 @@ extension Tensor {
 
     /// −x.
     public static prefix func - (x: Tensor) throws -> Tensor {
-        try x.unaryOp(.neg, "neg") { _, _, g in try g.applying(.neg) }
+        try x.unaryOp(.neg, "neg") { g in try g.applying(.neg) }
     }
     /// eˣ.
-    public func exp() throws -> Tensor { try unaryOp(.exp, "exp") { _, y, g in try g.applying(.mul, y) } }
+    public func exp() throws -> Tensor { try unaryOp(.exp, "exp", output: { y, g in try g.applying(.mul, y) }) }
     /// Natural logarithm.
-    public func log() throws -> Tensor { try unaryOp(.log, "log") { x, _, g in try g.applying(.div, x) } }
+    public func log() throws -> Tensor { try unaryOp(.log, "log", input: { x, g in try g.applying(.div, x) }) }
     /// Square root.
     public func sqrt() throws -> Tensor {
-        try unaryOp(.sqrt, "sqrt") { _, y, g in try g.applying(.div, y).applying(.mulScalar(0.5)) }
+        try unaryOp(.sqrt, "sqrt", output: { y, g in try g.applying(.div, y).applying(.mulScalar(0.5)) })
     }
     /// |x|.
     public func abs() throws -> Tensor {
-        try unaryOp(.abs, "abs") { x, _, g in try g.applying(.mul, x.applying(.sign)) }
+        try unaryOp(.abs, "abs", input: { x, g in try g.applying(.mul, x.applying(.sign)) })
     }
     /// max(x, 0).
-    public func relu() throws -> Tensor { try unaryOp(.relu, "relu") { x, _, g in try g.applying(.reluBackward, x) } }
+    public func relu() throws -> Tensor { try unaryOp(.relu, "relu", input: { x, g in try g.applying(.reluBackward, x) }) }
     /// 1 / (1 + e⁻ˣ).
     public func sigmoid() throws -> Tensor {
-        try unaryOp(.sigmoid, "sigmoid") { _, y, g in try g.applying(.sigmoidBackward, y) }
+        try unaryOp(.sigmoid, "sigmoid", output: { y, g in try g.applying(.sigmoidBackward, y) })
     }
     /// Hyperbolic tangent.
-    public func tanh() throws -> Tensor { try unaryOp(.tanh, "tanh") { _, y, g in try g.applying(.tanhBackward, y) } }
+    public func tanh() throws -> Tensor { try unaryOp(.tanh, "tanh", output: { y, g in try g.applying(.tanhBackward, y) }) }
     /// Gaussian error linear unit, exact form `x·Φ(x)` (as BERT and PyTorch's default).
     /// - Note: Hendrycks & Gimpel, "Gaussian Error Linear Units (GELUs)", 2016.
-    public func gelu() throws -> Tensor { try unaryOp(.gelu, "gelu") { x, _, g in try g.applying(.geluBackward, x) } }
+    public func gelu() throws -> Tensor { try unaryOp(.gelu, "gelu", input: { x, g in try g.applying(.geluBackward, x) }) }
     /// x².
     public func square() throws -> Tensor {
-        try unaryOp(.square, "square") { x, _, g in try g.applying(.mul, x).applying(.mulScalar(2)) }
+        try unaryOp(.square, "square", input: { x, g in try g.applying(.mul, x).applying(.mulScalar(2)) })
     }
     /// xᵖ for a constant exponent.
     public func pow(_ exponent: Float) throws -> Tensor {
-        try unaryOp(.powScalar(exponent), "pow") { x, _, g in
+        try unaryOp(.powScalar(exponent), "pow", input: { x, g in
             try g.applying(.mul, x.applying(.powScalar(exponent - 1))).applying(.mulScalar(exponent))
-        }
+        })
     }
     /// max(x, s) elementwise (the gradient flows where x ≥ s).
     public func clamped(min s: Float) throws -> Tensor {
-        try unaryOp(.maxScalar(s), "clamp_min") { x, _, g in try g.applying(.mul, x.applying(.greaterEqualScalar(s))) }
+        try unaryOp(.maxScalar(s), "clamp_min", input: { x, g in try g.applying(.mul, x.applying(.greaterEqualScalar(s))) })
     }
     /// min(x, s) elementwise (the gradient flows where x ≤ s).
     public func clamped(max s: Float) throws -> Tensor {
-        try unaryOp(.minScalar(s), "clamp_max") { x, _, g in
+        try unaryOp(.minScalar(s), "clamp_max", input: { x, g in
             try g.applying(.mul, x.applying(.neg).applying(.greaterEqualScalar(-s)))
-        }
+        })
     }
     /// 1 where x ≥ s, else 0 (no gradient).
     public func ge(_ s: Float) throws -> Tensor { try applying(.greaterEqualScalar(s)) }
@@ -94,13 +122,24 @@ extension Tensor {
         }
     }
 
+    /// `op` whose derivatives read only the output gradient (a sum or a difference): its backward
+    /// step keeps neither operand (a residual connection's summands may be freed at once).
+    private func binaryOp(_ op: BinaryOp, _ other: Tensor, _ derivatives: @escaping (_ g: Tensor) throws -> (Tensor, Tensor)) throws -> Tensor {
+        let (aShape, bShape) = (shape, other.shape)
+        let (aNeeds, bNeeds) = (requiresGrad, other.requiresGrad)
+        return try applying(op, other).recordingGradient(op.rawValue, [self, other]) { g in
+            let (ga, gb) = try derivatives(g)
+            return [aNeeds ? try ga.summed(toShape: aShape) : nil, bNeeds ? try gb.summed(toShape: bShape) : nil]
+        }
+    }
+
     /// Elementwise sum with broadcasting.
     public static func + (a: Tensor, b: Tensor) throws -> Tensor {
-        try a.binaryOp(.add, b) { _, _, _, g in (g, g) }
+        try a.binaryOp(.add, b) { g in (g, g) }
     }
     /// Elementwise difference with broadcasting.
     public static func - (a: Tensor, b: Tensor) throws -> Tensor {
-        try a.binaryOp(.sub, b) { _, _, _, g in (g, try g.applying(.neg)) }
+        try a.binaryOp(.sub, b) { g in (g, try g.applying(.neg)) }
     }
     /// Elementwise product with broadcasting.
     public static func * (a: Tensor, b: Tensor) throws -> Tensor {
@@ -153,7 +192,7 @@ extension Tensor {
 
     /// x + s.
     public static func + (x: Tensor, s: Float) throws -> Tensor {
-        try x.unaryOp(.addScalar(s), "add_scalar") { _, _, g in g }
+        try x.unaryOp(.addScalar(s), "add_scalar") { g in g }
     }
     /// s + x.
     public static func + (s: Float, x: Tensor) throws -> Tensor { try x + s }
@@ -161,11 +200,11 @@ extension Tensor {
     public static func - (x: Tensor, s: Float) throws -> Tensor { try x + (-s) }
     /// s − x.
     public static func - (s: Float, x: Tensor) throws -> Tensor {
-        try x.unaryOp(.rsubScalar(s), "rsub_scalar") { _, _, g in try g.applying(.neg) }
+        try x.unaryOp(.rsubScalar(s), "rsub_scalar") { g in try g.applying(.neg) }
     }
     /// x · s.
     public static func * (x: Tensor, s: Float) throws -> Tensor {
-        try x.unaryOp(.mulScalar(s), "mul_scalar") { _, _, g in try g.applying(.mulScalar(s)) }
+        try x.unaryOp(.mulScalar(s), "mul_scalar") { g in try g.applying(.mulScalar(s)) }
     }
     /// s · x.
     public static func * (s: Float, x: Tensor) throws -> Tensor { try x * s }
@@ -173,6 +212,6 @@ extension Tensor {
     public static func / (x: Tensor, s: Float) throws -> Tensor { try x * (1 / s) }
     /// s / x.
     public static func / (s: Float, x: Tensor) throws -> Tensor {
-        try x.unaryOp(.rdivScalar(s), "rdiv_scalar") { x, y, g in try g.applying(.mul, y).applying(.div, x).applying(.neg) }
+        try x.unaryOp(.rdivScalar(s), "rdiv_scalar", inputAndOutput: { x, y, g in try g.applying(.mul, y).applying(.div, x).applying(.neg) })
     }
 }

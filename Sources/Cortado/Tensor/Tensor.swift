@@ -32,8 +32,6 @@ public final class Tensor {
     public package(set) var grad: Tensor?
     /// How this tensor was computed, for the backward pass (`nil` for leaves).
     package var gradFunction: GradFunction?
-    /// Whether a backward pass released this tensor's record (see `backward(retainGraph:)`).
-    package var graphReleased = false
 
     package init(
         buffer: DeviceBuffer, backend: any Backend, shape: [Int], strides: [Int], offset: Int,

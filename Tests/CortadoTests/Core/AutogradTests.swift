@@ -38,6 +38,19 @@ struct AutogradTests {
         try assertClose(x.grad!, [4, 8, 12])
     }
 
+    @Test("the graph keeps only what backward steps saved: an activation no step needs is freed in the forward pass",
+          arguments: TestDevices.all)
+    func unsavedActivationsFreed(device: Device) throws {
+        let x = try Tensor([1, 2, 3], device: device).requiringGrad()
+        let tracker = BufferLeakTracker()
+        // Scaling saves nothing for its backward step and a sum only its input's shape, so the two
+        // products are freed as soon as the next operation has read them: the loss alone stays.
+        let loss = try tracker.track { try ((x * 3) * 2).sum() }
+        #expect(tracker.liveBuffers == 1, "\(tracker.liveBuffers) buffers alive after the forward pass")
+        try loss.backward()
+        try assertClose(x.grad!, [6, 6, 6])
+    }
+
     @Test("no-grad scopes and detached tensors record nothing", arguments: TestDevices.all)
     func noGrad(device: Device) throws {
         let x = try Tensor([1, 2], device: device).requiringGrad()

@@ -77,6 +77,7 @@ extension Tensor {
 
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
         let needs = inputs.map(\.requiresGrad)
+        let inputShape = x.shape  // the backward pass needs the input's shape, not its values
         return out.recordingGradient("conv2d", inputs) { gradient in
             let backend = w.backend
             let dy = try gradient.dense()
@@ -92,7 +93,7 @@ extension Tensor {
                     MatrixOperand(buffer: w.buffer, offset: 0, rowStride: 1, columnStride: patch, batchStride: 0),
                     dyMatrices,
                     MatrixOperand(buffer: dcols.buffer, offset: 0, rowStride: plane, columnStride: 1, batchStride: patch * plane))
-                let dx = try Tensor.empty(x.shape, dtype: w.dtype, on: backend)
+                let dx = try Tensor.empty(inputShape, dtype: w.dtype, on: backend)
                 try backend.col2im(dcols.buffer, g, into: dx.buffer)
                 grads[0] = dx
             }

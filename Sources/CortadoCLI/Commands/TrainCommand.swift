@@ -91,6 +91,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Under mpirun: seconds a rank waits for the others' gradients before it ends the job (a rank stopped or lost its connection).")
     var commTimeout: Double = 600
 
+    @Option(help: "Compute each step's batch (under mpirun, each rank's share) in forward and backward passes of at most N samples whose gradients add up before the update: the same steps with less activation memory (default: the whole batch in one pass).")
+    var microBatch: Int?
+
     @Option(help: "Write every step's global training loss to this file, one JSON object per line (step, loss).")
     var lossLog: String?
 
@@ -163,6 +166,9 @@ struct TrainCommand: ParsableCommand {
         guard commTimeout > 0, commTimeout <= 1e7 else {
             throw ValidationError("--comm-timeout must be a number of seconds from 0 to 10000000, not \(commTimeout)")
         }
+        if let microBatch, microBatch < 1 {
+            throw ValidationError("--micro-batch must be a positive number of samples, not \(microBatch)")
+        }
     }
 
     @OptionGroup var weights: NonFiniteOption
@@ -228,6 +234,7 @@ struct TrainCommand: ParsableCommand {
             }
         }
         run.communicationTimeout = commTimeout
+        run.trainer.microBatch = microBatch
         if let status = interrupt.exitStatus { throw ExitCode(status) }  // stopped while loading: nothing trained
         if !json && !quiet { Terminal.note(run.summary) }
         let display = ProgressDisplay(epochs: epochs, json: json)

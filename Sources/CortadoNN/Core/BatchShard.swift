@@ -11,12 +11,18 @@ public struct BatchShard: Sendable, Equatable {
     public var count: Int
     /// The rows of the global batch.
     public var total: Int
+    /// Which of this process's passes over its rows of the step this is (micro-batches: see
+    /// `Trainer.microBatch`): the first pass draws the global batch's random numbers, later passes
+    /// of the same step draw the same ones again, so the stream moves on as for one draw.
+    public var pass: Int
 
-    /// A shard of rows `offset ..< offset + count` of a `total`-row batch.
-    public init(offset: Int, count: Int, total: Int) {
+    /// A shard of rows `offset ..< offset + count` of a `total`-row batch, computed in pass `pass`
+    /// of the step.
+    public init(offset: Int, count: Int, total: Int, pass: Int = 0) {
         self.offset = offset
         self.count = count
         self.total = total
+        self.pass = pass
     }
 
     /// The shard that the code running inside ``withShard(_:_:)`` computes (`nil`: the whole batch).

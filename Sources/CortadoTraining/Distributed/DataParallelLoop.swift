@@ -56,10 +56,14 @@ final class DataParallelLoop {
             if rows.isEmpty {
                 try reducer.beginStep(localCount: 0, globalCount: batch.count, loss: nil, stop: stop)
             } else {
-                let shard = BatchShard(offset: rows.lowerBound, count: rows.count, total: batch.count)
-                let loss = try BatchShard.withShard(shard) { try trainer.trainingLoss(on: batch.rows(rows)) }
-                try reducer.beginStep(localCount: rows.count, globalCount: batch.count, loss: loss, stop: stop)
-                try loss.backward(gradient: trainer.gradientSeed(like: loss, weight: reducer.weight), leafGradientReady: reducer.gradientReady)
+                // The backward passes start from this rank's share of the global batch (the
+                // reducer's weight), so the sum over ranks is the global batch's gradient.
+                _ = try trainer.accumulateGradients(
+                    batch, rows: rows, weight: Float(rows.count) / Float(batch.count),
+                    beforeLastBackward: { loss in
+                        try reducer.beginStep(localCount: rows.count, globalCount: batch.count, loss: loss, stop: stop)
+                    },
+                    leafGradientReady: reducer.gradientReady)
             }
             let step = try reducer.finishStep(stepStart: stepStart)
             guard step.loss.isFinite else {

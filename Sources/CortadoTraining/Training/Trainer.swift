@@ -32,6 +32,14 @@ public final class Trainer {
     /// back to its longest row and the model gets the ids and their mask.
     public let paddingId: Int32?
 
+    /// The most rows of a step's batch that one forward and backward pass computes (`nil`: all of
+    /// them at once). The passes' gradients add up before the update, so the step is the same up
+    /// to summation order with less activation memory: DeepSpeed's micro-batches (Caffe's
+    /// `iter_size` and Horovod's `backward_passes_per_step` accumulate the same way). Random draws
+    /// per sample (``Dropout``) follow the whole batch (``BatchShard``); a layer with batch
+    /// statistics (``BatchNorm``) sees each pass's rows.
+    public var microBatch: Int?
+
     /// The precision of the forward and backward passes (the model's parameters stay float32).
     public let precision: Precision
     /// fp16's dynamic loss scaling (`nil` in other precisions).
@@ -192,10 +200,45 @@ public final class Trainer {
     func step(on batch: Batch) throws -> Tensor {
         optimizer.learningRate = schedule.rate(at: optimizer.stepCount)
         model.zeroGrad()
-        let loss = try profiled("forward", category: "train") { try trainingLoss(on: batch) }
-        try profiled("backward", category: "train") { try loss.backward(gradient: try gradientSeed(like: loss)) }
+        let loss = try accumulateGradients(batch, rows: 0..<batch.count, weight: 1)
         try profiled("optimizer", category: "train") { _ = try applyStep() }
         return loss
+    }
+
+    /// The forward and backward passes of a step over `rows` of the global batch `batch`, in passes
+    /// of at most ``microBatch`` rows whose gradients add up in the leaves; each backward pass
+    /// starts from `weight` times its share of `rows`. `beforeLastBackward` gets the mean loss over
+    /// `rows` before the last backward pass, which reports each leaf to `leafGradientReady` as its
+    /// gradient completes.
+    /// - Returns: the mean loss over `rows`, on the device.
+    func accumulateGradients(
+        _ batch: Batch, rows: Range<Int>, weight: Float, beforeLastBackward: (Tensor) throws -> Void = { _ in },
+        leafGradientReady: ((Tensor) throws -> Void)? = nil
+    ) throws -> Tensor {
+        let size = min(max(microBatch ?? rows.count, 1), max(rows.count, 1))
+        let sharded = rows.count < batch.count || size < rows.count
+        var total: Tensor?
+        for (pass, start) in stride(from: rows.lowerBound, to: rows.upperBound, by: size).enumerated() {
+            let part = start..<min(start + size, rows.upperBound)
+            let share = Float(part.count) / Float(rows.count)
+            let shard = sharded ? BatchShard(offset: part.lowerBound, count: part.count, total: batch.count, pass: pass) : nil
+            let loss = try profiled("forward", category: "train") {
+                try BatchShard.withShard(shard) { try trainingLoss(on: batch.rows(part)) }
+            }
+            if part.count == rows.count {
+                total = loss
+            } else {
+                let weighted = try withNoGrad { try loss.detached() * share }
+                total = try total.map { sum in try withNoGrad { try sum + weighted } } ?? weighted
+            }
+            let last = part.upperBound == rows.upperBound
+            if last, let total { try beforeLastBackward(total) }
+            try profiled("backward", category: "train") {
+                try loss.backward(gradient: try gradientSeed(like: loss, weight: weight * share), leafGradientReady: last ? leafGradientReady : nil)
+            }
+        }
+        guard let total else { throw TrainingError.invalidOption("a training step needs at least one sample") }
+        return total
     }
 
     /// Steps taken so far, fp16 steps skipped for an overflow included.
@@ -205,14 +248,16 @@ public final class Trainer {
     /// another node in the graph). Made again only when the scale changes.
     func gradientSeed(like loss: Tensor, weight: Float = 1) throws -> Tensor {
         let value = weight * (lossScaler?.scale ?? 1)
-        if let seed = seedCache, seed.value == value, seed.tensor.shape == loss.shape, seed.tensor.device == loss.device {
-            return seed.tensor
+        if let seed = seedCache[value], seed.shape == loss.shape, seed.dtype == loss.dtype, seed.device == loss.device {
+            return seed
         }
         let tensor = try Tensor.full(loss.shape, value: value, dtype: loss.dtype, device: loss.device)
-        seedCache = (value, tensor)
+        // A step's passes use a few weights (micro-batches, a batch's last short pass), each kept.
+        if seedCache.count >= 8 { seedCache.removeAll() }
+        seedCache[value] = tensor
         return tensor
     }
-    private var seedCache: (value: Float, tensor: Tensor)?
+    private var seedCache: [Float: Tensor] = [:]
 
     /// Takes the optimizer step after a backward pass; in fp16, unscales the gradients first, or
     /// skips the step when one overflowed (the scaler halves its scale). Returns whether it stepped.

@@ -58,6 +58,18 @@ struct DistributedTrainingTests {
         assertClose(runs.two, runs.one, rtol: 1e-4, atol: 0, "per-step global losses")
     }
 
+    @Test("2 ranks computing their shares in micro-batches follow the one-process run with whole batches")
+    func microBatchesMatchOneProcess() throws {
+        let cnn = try bothRuns(["--model", "cnn", "--batch-size", "64", "--limit", "640", "--epochs", "1", "--device", "cpu"],
+                               ranksArguments: ["--micro-batch", "12"])
+        #expect(cnn.one.count == 10)
+        assertClose(cnn.two, cnn.one, rtol: 1e-4, atol: 0, "cnn per-step global losses")
+        // Dropout: every pass of a rank draws the global batch's mask, as one whole pass would.
+        let lstm = try bothRuns(["--model", "lstm", "--data", "movie-snippets", "--max-len", "16", "--batch-size", "32",
+                                 "--limit", "320", "--epochs", "1", "--device", "cpu"], ranksArguments: ["--micro-batch", "6"])
+        assertClose(lstm.two, lstm.one, rtol: 1e-4, atol: 0, "lstm per-step global losses")
+    }
+
     @Test("--balance auto with a cpu rank and an opencl rank: shares by speed, the same losses as one process")
     func balanceAuto() throws {
         let data = try syntheticImages(train: 1024)

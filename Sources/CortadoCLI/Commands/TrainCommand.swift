@@ -85,7 +85,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Device: cpu, gpu[:N], opencl[:N], auto (or CORTADO_DEVICE): auto times a few steps of the model on every device and trains on the fastest, remembering the choice in the cache directory; auto:fresh measures again. Under mpirun: one for every rank, auto for the GPU numbered by the rank on its machine, or a list with one per rank (gpu:0,gpu:1,cpu).")
     var device: String?
 
-    @Option(help: "Under mpirun: how ranks share each global batch: even, or auto (in proportion to each rank's measured speed, measured again every epoch).")
+    @Option(help: "Under mpirun: how ranks share each global batch: even, or auto (in proportion to each rank's measured speed, measured again every ten steps, or every epoch when a rank overlaps its all-reduces with the backward pass).")
     var balance: BatchBalance = .even
 
     @Option(help: "Under mpirun: seconds a rank waits for the others' gradients before it ends the job (a rank stopped or lost its connection).")

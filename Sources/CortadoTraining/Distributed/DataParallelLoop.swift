@@ -12,8 +12,15 @@ final class DataParallelLoop {
     let balance: BatchBalance
     /// The current split of each global batch.
     private(set) var shares: BatchShares
-    /// Steps per epoch over which `--balance auto` measures each rank's speed.
+    /// Steps per window over which `--balance auto` measures each rank's speed.
     let measuredSteps: Int
+    /// Whether `--balance auto` measures every window of the epoch, not just its first: when no
+    /// rank overlaps its all-reduces with the backward pass, every step's compute time comes for
+    /// free, and a rank slowed for a while (another process on its core) hands samples to the
+    /// others within a window instead of setting the pace until the next epoch.
+    let measuresContinuously: Bool
+    /// The ranks' speeds behind the current shares, averaged over the windows measured so far.
+    private var smoothedSpeeds: [Double]?
 
     init(trainer: Trainer, communicator: any Communicator, balance: BatchBalance, timeout: Double, batchesPerEpoch: Int) throws {
         self.trainer = trainer
@@ -26,6 +33,9 @@ final class DataParallelLoop {
             parameters: parameters, device: trainer.device, communicator: communicator,
             plan: GradientBuckets(counts: parameters.map { $0.value.count }), timeout: timeout,
             overlaps: GradientReducer.overlaps(device: trainer.device, threads: Parallel.workers))
+        // Every rank must rebalance at the same steps: they agree on whether any overlaps.
+        let anyOverlaps = try communicator.allReduceMax([reducer.overlaps ? 1 : 0])[0] > 0
+        measuresContinuously = balance == .auto && !anyOverlaps
     }
 
     /// Trains one epoch (1-based) of `loader`'s global batches, from batch `skipping` on (the
@@ -51,7 +61,7 @@ final class DataParallelLoop {
             optimizer.learningRate = trainer.schedule.rate(at: optimizer.stepCount)
             model.zeroGrad()
             let stop = shouldStop()
-            let measured = index >= firstMeasured && index < firstMeasured + measuredSteps
+            let measured = index >= firstMeasured && (measuresContinuously || index < firstMeasured + measuredSteps)
             reducer.measuring = balance == .auto && measured
             if rows.isEmpty {
                 try reducer.beginStep(localCount: 0, globalCount: batch.count, loss: nil, stop: stop)
@@ -76,10 +86,13 @@ final class DataParallelLoop {
             recentSum += step.loss * Double(step.samples)
             samples += step.samples
             recentSamples += step.samples
-            if index > firstMeasured && index <= firstMeasured + measuredSteps {
+            if balance == .auto && index > firstMeasured && (measuresContinuously || index <= firstMeasured + measuredSteps) {
                 measuredSamples += rows.count
                 measuredSeconds += step.computeSeconds
-                if index == firstMeasured + measuredSteps { try rebalance(samples: measuredSamples, seconds: measuredSeconds) }
+                if (index - firstMeasured) % measuredSteps == 0 {
+                    try rebalance(samples: measuredSamples, seconds: measuredSeconds, batchSize: loader.batchSize)
+                    (measuredSamples, measuredSeconds) = (0, 0)
+                }
             }
             if index % trainer.lossReadInterval == 0 || skipping + index == batches || step.stop {
                 let elapsed = seconds()
@@ -101,12 +114,26 @@ final class DataParallelLoop {
 
     /// `--balance auto`: gives each rank a share of the global batch proportional to its measured
     /// speed (samples per second of computing, not counting the wait for the others).
-    private func rebalance(samples: Int, seconds: Double) throws {
+    /// In a trace, each rebalance is a `rebalance` span (category `communicate`) naming the ranks'
+    /// speeds and their new shares of a batch of `batchSize`.
+    private func rebalance(samples: Int, seconds: Double, batchSize: Int) throws {
         guard balance == .auto else { return }
         var speeds = [Double](repeating: 0, count: communicator.size)
         speeds[communicator.rank] = seconds > 0 ? Double(samples) / seconds : 0
-        let all = try communicator.allReduceSum(speeds)
-        if all.allSatisfy({ $0 > 0 }) { shares = BatchShares(weights: all) }
+        let profiler = Profiler.current, start = profiler?.now() ?? 0
+        var all = try communicator.allReduceSum(speeds)
+        // Half the last window, half the earlier ones: a window's noise moves the shares half as
+        // much, a lasting change takes over within a few windows. (Every rank holds the same
+        // all-reduced values, so every rank computes the same shares.)
+        if let smoothed = smoothedSpeeds, smoothed.allSatisfy({ $0 > 0 }) { all = zip(all, smoothed).map { ($0 + $1) / 2 } }
+        if all.allSatisfy({ $0 > 0 }) {
+            smoothedSpeeds = all
+            shares = BatchShares(weights: all)
+        }
+        profiler?.record("rebalance", category: "communicate", since: start, arguments: [
+            "samples_per_second": all.map { String(Int($0.rounded())) }.joined(separator: ","),
+            "shares": shares.split(batchSize).map(String.init).joined(separator: ","),
+        ])
     }
 
     /// The test loss and accuracy over `dataset`, each rank evaluating a contiguous part, and

@@ -137,6 +137,7 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
 public enum BatchBalance: String, CaseIterable, Sendable, Codable {
     /// Equal shares (the first ranks take one more sample when the batch does not divide evenly).
     case even
-    /// Shares proportional to each rank's measured speed, measured again every epoch.
+    /// Shares proportional to each rank's measured speed, measured again every few steps (every
+    /// epoch when a rank overlaps its all-reduces with the backward pass).
     case auto
 }

@@ -81,6 +81,23 @@ struct DistributedTrainingTests {
         #expect(runs.twoReport["device"] as? String == "cpu,opencl:0")
     }
 
+    @Test("--balance auto without overlap measures every window of steps: a rank slowed mid-epoch hands samples over within the epoch")
+    func balanceEveryWindow() throws {
+        let data = try syntheticImages(train: 1024), directory = try TemporaryDirectory()
+        let result = try MPIRun.run(ranks: 2, ["train", "--model", "mlp", "--data", data.path, "--batch-size", "64", "--epochs", "1",
+                                               "--threads", "1", "--device", "cpu,opencl", "--balance", "auto",
+                                               "--profile", directory.file("trace.json")], timeout: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        let trace = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: directory.fileURL("trace.json"))) as? [String: Any])
+        let rebalances = (trace["traceEvents"] as? [[String: Any]] ?? []).filter { $0["name"] as? String == "rebalance" }
+        // 16 steps; after the first (warm-up), windows of 4 steps: rebalanced after steps 5, 9 and 13.
+        #expect(rebalances.count == 3, "\(rebalances.count) rebalances")
+        for event in rebalances {
+            let shares = ((event["args"] as? [String: Any])?["shares"] as? String ?? "").split(separator: ",").compactMap { Int($0) }
+            #expect(shares.count == 2 && shares.reduce(0, +) == 64 && shares.allSatisfy { $0 > 0 }, "\(shares)")
+        }
+    }
+
     @Test("a checkpoint resumes on any number of ranks: 2 ranks → 1 process → 2 ranks, as one uninterrupted run")
     func resumeAcrossRankCounts() throws {
         let data = try syntheticImages()

@@ -7,9 +7,6 @@ public final class Dropout: Module {
     /// Training (dropping) or evaluation (identity).
     public var isTraining = true
     private let generator: RandomGenerator?
-    /// The stream positions the first pass of the current step drew this layer's mask from, which
-    /// the step's later passes (``BatchShard/pass``) draw again.
-    private var firstPassDraw: (start: UInt64, end: UInt64)?
 
     /// - Parameter generator: the random stream for masks; the global generator when `nil`.
     public init(_ probability: Float, generator: RandomGenerator? = nil) throws {
@@ -27,17 +24,10 @@ public final class Dropout: Module {
         // to this shard's rows; every pass of a step draws the first pass's mask.
         if let shard = BatchShard.current, x.rank > 0, x.shape[0] == shard.count, shard.total > shard.count {
             let source = generator ?? Random.global
-            let repeated = shard.pass > 0 ? firstPassDraw : nil
-            if let repeated { source.restore(counter: repeated.start) }
-            let start = source.counter
+            shard.draws?.willDraw(from: source, pass: shard.pass)
             let mask = try Tensor.bernoulli(
                 [shard.total] + x.shape.dropFirst(), probability: 1 - probability, value: 1 / (1 - probability),
                 device: x.device, generator: source)
-            if let repeated {
-                source.restore(counter: repeated.end)
-            } else {
-                firstPassDraw = (start, source.counter)
-            }
             return try x * mask.sliced(axis: 0, shard.offset..<(shard.offset + shard.count))
         }
         let mask = try Tensor.bernoulli(

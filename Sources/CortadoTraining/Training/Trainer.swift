@@ -39,6 +39,9 @@ public final class Trainer {
     /// per sample (``Dropout``) follow the whole batch (``BatchShard``); a layer with batch
     /// statistics (``BatchNorm``) sees each pass's rows.
     public var microBatch: Int?
+    /// During a step computed in parts (micro-batches, a rank's share) of WordPiece rows: the whole
+    /// batch's longest row, to which every part pads (``Batch/wordPieceTensors(paddingId:device:length:)``).
+    private var stepRowLength: Int?
 
     /// The precision of the forward and backward passes (the model's parameters stay float32).
     public let precision: Precision
@@ -112,7 +115,7 @@ public final class Trainer {
             guard let masked = model as? any MaskedSequenceModule else {
                 throw TrainingError.incompatibleData("the model does not take a padding mask, so it cannot read WordPiece batches")
             }
-            let (ids, mask) = try batch.wordPieceTensors(paddingId: paddingId, device: device)
+            let (ids, mask) = try batch.wordPieceTensors(paddingId: paddingId, device: device, length: stepRowLength)
             return try masked(ids, mask: mask)
         }
         return try model(readsTokens ? batch.indexTensor(device: device) : batch.inputTensor(device: device))
@@ -217,11 +220,15 @@ public final class Trainer {
     ) throws -> Tensor {
         let size = min(max(microBatch ?? rows.count, 1), max(rows.count, 1))
         let sharded = rows.count < batch.count || size < rows.count
+        // WordPiece rows: every pass pads to the whole batch's longest row, as one pass would.
+        stepRowLength = sharded ? paddingId.map { batch.longestWordPieceRow(paddingId: $0) } : nil
+        defer { stepRowLength = nil }
         var total: Tensor?
+        let draws = size < rows.count ? PassDraws() : nil
         for (pass, start) in stride(from: rows.lowerBound, to: rows.upperBound, by: size).enumerated() {
             let part = start..<min(start + size, rows.upperBound)
             let share = Float(part.count) / Float(rows.count)
-            let shard = sharded ? BatchShard(offset: part.lowerBound, count: part.count, total: batch.count, pass: pass) : nil
+            let shard = sharded ? BatchShard(offset: part.lowerBound, count: part.count, total: batch.count, pass: pass, draws: draws) : nil
             let loss = try profiled("forward", category: "train") {
                 try BatchShard.withShard(shard) { try trainingLoss(on: batch.rows(part)) }
             }

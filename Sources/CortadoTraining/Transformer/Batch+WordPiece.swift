@@ -6,18 +6,14 @@ extension Batch {
     /// in the batch, as Hugging Face's `padding=True`, however long the stored rows are.
     ///
     /// A row's real tokens are those up to its last id that is not `paddingId` (its `[SEP]`).
+    /// `length`, when given, pads the rows to at least that many columns: a part of a larger batch
+    /// (a rank's share, a micro-batch) padded as the whole batch is, so that each row's
+    /// per-position random draws (dropout) are those of the whole batch.
     /// - Throws: ``DataError`` when an input is not a whole number in the `Int32` range.
-    public func wordPieceTensors(paddingId: Int32, device: Device? = nil) throws -> (ids: Tensor, mask: Tensor) {
+    public func wordPieceTensors(paddingId: Int32, device: Device? = nil, length minimum: Int? = nil) throws -> (ids: Tensor, mask: Tensor) {
         let width = inputShape.dropFirst().reduce(1, *)
-        let padding = Float(paddingId)
-        var rowLengths = [Int](repeating: 0, count: count)
-        for row in 0..<count {
-            let start = row * width
-            var end = start + width
-            while end > start && inputs[end - 1] == padding { end -= 1 }
-            rowLengths[row] = end - start
-        }
-        let length = max(rowLengths.max() ?? 1, 1)
+        let rowLengths = wordPieceRowLengths(paddingId: paddingId)
+        let length = max(rowLengths.max() ?? 1, min(minimum ?? 1, width), 1)
         var ids = [Int32](repeating: paddingId, count: count * length)
         var mask = [Float](repeating: 0, count: count * length)
         for row in 0..<count {
@@ -33,5 +29,22 @@ extension Batch {
         }
         return (try Tensor(indices: ids, shape: [count, length], device: device),
                 try Tensor(mask, shape: [count, length], device: device))
+    }
+
+    /// The length of the longest WordPiece row (see ``wordPieceTensors(paddingId:device:length:)``).
+    public func longestWordPieceRow(paddingId: Int32) -> Int {
+        max(wordPieceRowLengths(paddingId: paddingId).max() ?? 1, 1)
+    }
+
+    /// Each row's real tokens: up to its last id that is not `paddingId`.
+    private func wordPieceRowLengths(paddingId: Int32) -> [Int] {
+        let width = inputShape.dropFirst().reduce(1, *)
+        let padding = Float(paddingId)
+        return (0..<count).map { row in
+            let start = row * width
+            var end = start + width
+            while end > start && inputs[end - 1] == padding { end -= 1 }
+            return end - start
+        }
     }
 }

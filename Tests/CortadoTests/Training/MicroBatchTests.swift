@@ -44,6 +44,14 @@ struct MicroBatchTests {
         assertClose(runs.split, runs.whole, rtol: 1e-5, atol: 0, "per-step losses")
     }
 
+    @Test("bert-classifier: passes pad to the whole batch's longest row and redraw each layer's two dropout masks")
+    func bertPassesMatch() throws {
+        let runs = try bothRuns(["--model", "bert-classifier", "--data", "trec", "--batch-size", "32", "--limit", "64",
+                                 "--epochs", "1", "--device", "cpu"], micro: 12)
+        #expect(runs.whole.count == 2)
+        assertClose(runs.split, runs.whole, rtol: 1e-5, atol: 0, "per-step losses")
+    }
+
     @Test("--micro-batch must be a positive number of samples", arguments: ["0", "-3"])
     func refusesNonPositive(value: String) throws {
         expectFailure(try Cortado.run(["train", "--model", "mlp", "--epochs", "1", "--micro-batch", value]),

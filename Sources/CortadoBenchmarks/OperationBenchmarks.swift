@@ -179,6 +179,13 @@ public enum OperationBenchmarks {
                 let (a, _) = try pair(device)
                 return { _ = try a.toArray() }
             },
+            // Into the pinned memory the gradient all-reduce reads its buckets into (ordinary memory
+            // where the device has no faster kind): against the row above, what pinning saves.
+            BenchmarkCase("copy device to host 64 MiB, staging", group: "copy", work: .bytes(bytes)) { device in
+                let (a, _) = try pair(device)
+                let staging = try a.backend.makeHostStaging(bytes: a.buffer.byteCount)
+                return { try a.backend.read(a.buffer, atByte: 0, into: staging.bytes) }
+            },
         ]
     }()
 }

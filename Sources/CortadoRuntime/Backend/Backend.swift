@@ -22,6 +22,9 @@ package protocol Backend: AnyObject, Sendable {
     func write(_ bytes: UnsafeRawBufferPointer, to buffer: DeviceBuffer, atByte: Int) throws
     /// Copies bytes from `buffer` into host memory, waiting for queued work that writes it.
     func read(_ buffer: DeviceBuffer, atByte: Int, into bytes: UnsafeMutableRawBufferPointer) throws
+    /// Host memory of `bytes` bytes for repeated transfers to and from this device: pinned where
+    /// the device's driver moves pinned memory faster (OpenCL), ordinary memory elsewhere.
+    func makeHostStaging(bytes: Int) throws -> HostStaging
     /// Sets `count` elements from `offset` to `value` converted to the buffer's element type (see
     /// ``DType/bitPattern(of:)``).
     func fill(_ buffer: DeviceBuffer, offset: Int, count: Int, value: Double) throws

@@ -44,6 +44,8 @@ final class ProfilingBackend: Backend, @unchecked Sendable {
         flushKernels()
     }
 
+    func makeHostStaging(bytes: Int) throws -> HostStaging { try base.makeHostStaging(bytes: bytes) }
+
     func synchronize() throws {
         try base.synchronize()
         flushKernels()

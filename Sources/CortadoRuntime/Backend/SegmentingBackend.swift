@@ -64,6 +64,8 @@ final class SegmentingBackend: Backend, @unchecked Sendable {
         }
     }
 
+    func makeHostStaging(bytes: Int) throws -> HostStaging { try base.makeHostStaging(bytes: bytes) }
+
     func synchronize() throws {
         try base.synchronize()
     }

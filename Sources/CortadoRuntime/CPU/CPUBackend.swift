@@ -42,6 +42,9 @@ package final class CPUBackend: Backend {
         memcpy(destination, buffer.handle.hostPointer + atByte, bytes.count)
     }
 
+    /// Ordinary memory: the device is the host.
+    package func makeHostStaging(bytes: Int) throws -> HostStaging { try HostStaging.ordinary(count: bytes) }
+
     package func supports(_ operation: BackendOperation, _ dtype: DType) -> Bool {
         switch operation {
         case .fill, .copy: return true

@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// A fault is written `CALL[@NAME]:EFFECT[*TIMES]`, several separated by commas:
 /// - `CALL` is the OpenCL function (`clEnqueueNDRangeKernel`, `clCreateBuffer`, `clBuildProgram`,
-///   `clCreateKernel`, `clEnqueueReadBuffer`, `clEnqueueWriteBuffer`, `clFinish`);
+///   `clCreateKernel`, `clEnqueueReadBuffer`, `clEnqueueWriteBuffer`, `clEnqueueMapBuffer`, `clFinish`);
 /// - `NAME`, when given, the kernel (launches, `clCreateKernel`) or program (`clBuildProgram`);
 /// - `EFFECT` a status (`-54` or `CL_INVALID_WORK_GROUP_SIZE`), or `skip`: the call is not made
 ///   and reports success (a kernel that leaves its output unwritten);

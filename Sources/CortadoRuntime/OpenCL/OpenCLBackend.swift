@@ -24,6 +24,9 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
     let builtInTable: KernelParameters
     let context: cl_context
     let queue: cl_command_queue
+    /// A second queue, for mapping and unmapping pinned staging memory (``makeHostStaging(bytes:)``)
+    /// without waiting for the work on ``queue``.
+    let stagingQueue: cl_command_queue
     let deviceID: cl_device_id
     let programs: ProgramCache
     /// The process's ``ProgramExportGate`` on PoCL, `nil` elsewhere.
@@ -38,14 +41,20 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
 
     /// Kernel objects and the staged uploads; kernel arguments are set and enqueued under this lock
     /// because a `cl_kernel` holds its arguments.
-    private struct LaunchState {
+    struct LaunchState {
         var kernels: [String: cl_kernel] = [:]
-        var pendingUploads: [(event: cl_event, staging: UnsafeMutableRawPointer)] = []
+        var pendingUploads: [(event: cl_event, staging: HostStaging)] = []
+        /// Pinned staging blocks free for uploads, by size (see ``OpenCLBackend/uploadStaging(count:)``).
+        var freeStaging: [Int: [HostStaging]] = [:]
+        /// Bytes in ``freeStaging``.
+        var freeStagingBytes = 0
+        /// Staging blocks made for uploads since start (a steady state makes none).
+        var stagingBlocksMade = 0
         var profiler: KernelProfiler?
         /// Every launch's event, while operations are recorded (``OperationProfiling``).
         var trace: KernelTrace?
     }
-    private let launchState = Locked(LaunchState())
+    let launchState = Locked(LaunchState())
     /// Kernels (by program options and name) whose work-group size the device refused: they are
     /// launched with the size left to the driver (see ``enqueue(_:_:key:global:local:event:)``).
     let driverChosenWorkGroups = Locked<Set<String>>([])
@@ -117,6 +126,12 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
             throw CortadoError.openCL(OpenCLFailure("clCreateCommandQueue", device: device, info: record.info, code: status))
         }
         self.queue = queue
+        guard let stagingQueue = clCreateCommandQueue(context, record.deviceID, 0, &status), status == CL_SUCCESS else {
+            clReleaseCommandQueue(queue)
+            clReleaseContext(context)
+            throw CortadoError.openCL(OpenCLFailure("clCreateCommandQueue", device: device, info: record.info, code: status))
+        }
+        self.stagingQueue = stagingQueue
         if OperationProfiling.recordsOperations { launchState.withLock { $0.trace = KernelTrace() } }
         let gate = ProgramExportGate.isNeeded(onPlatform: record.info.platform) ? ProgramExportGate.shared : nil
         self.exportGate = gate
@@ -151,14 +166,14 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
     deinit {
         clFinish(queue)
         launchState.withLock { state in
-            for upload in state.pendingUploads {
-                clReleaseEvent(upload.event)
-                free(upload.staging)
-            }
+            for upload in state.pendingUploads { clReleaseEvent(upload.event) }
+            state.pendingUploads = []
+            state.freeStaging = [:]  // unmapped on the staging queue, which each block retains
             state.kernels.values.forEach { clReleaseKernel($0) }
         }
         allocator.emptyCache()
         exportGate?.unregister(self)
+        clReleaseCommandQueue(stagingQueue)
         clReleaseCommandQueue(queue)
         clReleaseContext(context)
     }
@@ -177,20 +192,19 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
     package func write(_ bytes: UnsafeRawBufferPointer, to buffer: DeviceBuffer, atByte: Int) throws {
         guard bytes.count > 0, let source = bytes.baseAddress else { return }
         // A non-blocking write must keep its host memory until the device has read it: stage a copy
-        // and free it once the write's event completes.
-        guard let staging = malloc(bytes.count) else {
-            throw CortadoError.outOfDeviceMemory(device: "host", bytes: bytes.count, detail: "staging an upload")
-        }
-        memcpy(staging, source, bytes.count)
+        // (in pinned memory, which the driver moves fastest) and take the staging back once the
+        // write's event completes.
+        let staging = try uploadStaging(count: bytes.count)
+        memcpy(staging.bytes.baseAddress!, source, bytes.count)
         try launchState.withLock { state in
             reclaimFinishedUploads(&state)
             var event: cl_event?
             let status = CLFaultInjection.intercept("clEnqueueWriteBuffer", nil) {
                 clEnqueueWriteBuffer(
-                    queue, buffer.handle.memory, cl_bool(CL_FALSE), atByte, bytes.count, staging, 0, nil, &event)
+                    queue, buffer.handle.memory, cl_bool(CL_FALSE), atByte, bytes.count, staging.bytes.baseAddress, 0, nil, &event)
             }
             guard status == CL_SUCCESS, let event else {
-                free(staging)
+                giveBack(staging, &state)
                 try clCheck(status, failure("clEnqueueWriteBuffer", bytes: bytes.count))
                 return
             }
@@ -199,15 +213,17 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     private func reclaimFinishedUploads(_ state: inout LaunchState) {
+        var finished: [HostStaging] = []
         state.pendingUploads.removeAll { upload in
             let status = clInfoValue(cl_int.self) {
                 clGetEventInfo(upload.event, cl_event_info(CL_EVENT_COMMAND_EXECUTION_STATUS), $0, $1, $2)
             }
             guard status == CL_COMPLETE || status < 0 else { return false }
             clReleaseEvent(upload.event)
-            free(upload.staging)
+            finished.append(upload.staging)
             return true
         }
+        for staging in finished { giveBack(staging, &state) }
     }
 
     package func read(_ buffer: DeviceBuffer, atByte: Int, into bytes: UnsafeMutableRawBufferPointer) throws {

@@ -6,8 +6,8 @@ import Synchronization
 /// Each bucket (``GradientBuckets``) has one dense device tensor. As soon as the backward pass has
 /// completed every gradient of the next bucket in order, the training thread copies them into it
 /// (on the device, without waiting) and hands the bucket to the ``CommunicationThread``, which
-/// reads it back once, all-reduces it with a blocking `MPI_Allreduce` and writes it back. On a
-/// host-memory device the bucket's memory is reduced in place, without a read or a write. The
+/// reads it back once (into pinned host memory on OpenCL: ``HostStaging``), all-reduces it with a
+/// blocking `MPI_Allreduce` and writes it back. On a host-memory device the bucket's memory is reduced in place, without a read or a write. The
 /// gradients arrive already weighted by this rank's share of the global batch (the backward pass
 /// starts from that share instead of 1), so the sum is the global batch's gradient. The largest
 /// gradient of a bucket sits at its start and is handed to the optimizer in place; the others are
@@ -52,6 +52,8 @@ package final class GradientReducer: @unchecked Sendable {
     /// Host memory per bucket: the bucket's own memory on a host device, else a staging copy.
     private let staging: [UnsafeMutableBufferPointer<Float>]
     private let stagingIsDevice: Bool
+    /// The staging copies' memory (pinned where the device's driver moves pinned memory faster).
+    private let stagingMemory: [HostStaging]
     /// Each parameter's averaged gradient (dense, so the optimizer reads it without a copy).
     private let averaged: [Tensor]
     private var leafIndex: [ObjectIdentifier: Int] = [:]
@@ -104,13 +106,17 @@ package final class GradientReducer: @unchecked Sendable {
         }
         if case .host = flats.first?.buffer.handle {
             stagingIsDevice = true
+            stagingMemory = []
             staging = flats.map { UnsafeMutableBufferPointer(start: $0.buffer.floats, count: $0.count) }
         } else {
             stagingIsDevice = false
-            staging = flats.map { flat in
-                let memory = UnsafeMutableBufferPointer<Float>.allocate(capacity: flat.count)
-                memory.initialize(repeating: 0)
-                return memory
+            stagingMemory = try flats.map { flat in
+                try flat.backend.makeHostStaging(bytes: flat.count * MemoryLayout<Float>.stride)
+            }
+            staging = zip(flats, stagingMemory).map { flat, memory in
+                let floats = memory.floats(flat.count)
+                floats.initialize(repeating: 0)
+                return floats
             }
         }
         averaged = try parameters.map { try Tensor.zeros($0.value.shape, device: device) }
@@ -129,7 +135,6 @@ package final class GradientReducer: @unchecked Sendable {
 
     deinit {
         thread.stop()
-        if !stagingIsDevice { staging.forEach { $0.deallocate() } }
     }
 
     /// Starts a step in which this rank computes `localCount` of the global batch's `globalCount`

@@ -26,7 +26,9 @@
 // row tile g mod tiles of pair g / tiles.
 //
 // Built with -DHEAD -DVW (dividing HEAD) -DCHUNK (8 or 16) -DFWD_Q -DFWD_K -DBWD_OWN -DBWD_STREAM
-// (FWD_K and BWD_STREAM multiples of CHUNK).
+// (FWD_K and BWD_STREAM multiples of CHUNK), and -DSTORAGE for the element type of q, k, v, out and
+// their gradients (storage.cl: 16-bit types are read into float and rounded once when written). The
+// mask, logsumexp and D are float32; so is everything in local memory and every sum.
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -47,6 +49,18 @@ typedef CAT(float, VW) floatv;
 #define VSTORE(v, p) (*(p) = (v))
 #else
 #define VSTORE(v, p) CAT(vstore, VW)((v), 0, (p))
+#endif
+
+// VW elements of an operand in global memory, in its storage type, as a float vector, and back.
+#if VW == 1
+#define GVLOAD(p) LOAD((p), 0)
+#define GVSTORE(v, p) STORE((p), 0, (v))
+#else
+// (One more macro level, so that VW is a number before LOADV pastes it into a name.)
+#define GVLOAD_(N, p) LOADV(N, p)
+#define GVSTORE_(N, v, p) STOREV(N, v, p)
+#define GVLOAD(p) GVLOAD_(VW, (p))
+#define GVSTORE(v, p) GVSTORE_(VW, (v), (p))
 #endif
 
 typedef CAT(float, CHUNK) floatc;
@@ -86,44 +100,44 @@ inline long row_at(int pair, int i, int length, int heads, int seq_major) {
 inline int row_stride(int heads, int seq_major) { return seq_major ? heads * HEAD : HEAD; }
 
 // Own rows: dst[r · OWN_STRIDE + d] = src[r · stride + d] · factor for r < n (zeros up to `rows`).
-inline void stage_own(__local float* dst, __global const float* src, int stride, int n, int rows,
+inline void stage_own(__local float* dst, __global const storage_t* src, int stride, int n, int rows,
                       float factor, int lid, int items) {
     for (int i = lid; i < rows * HEAD; i += items) {
         int r = i / HEAD, d = i % HEAD;
-        dst[r * OWN_STRIDE + d] = r < n ? src[(long)r * stride + d] * factor : 0.0f;
+        dst[r * OWN_STRIDE + d] = r < n ? LOAD(src, (long)r * stride + d) * factor : 0.0f;
     }
 }
 
 // A streamed tile of `rows` rows (zeros past n), row-major: dst[r · HEAD + d], VW floats at a time.
-inline void stage_rows(__local float* dst, __global const float* src, int stride, int n, int rows,
+inline void stage_rows(__local float* dst, __global const storage_t* src, int stride, int n, int rows,
                        float factor, int lid, int items) {
     for (int i = lid; i < rows * HV; i += items) {
         int r = i / HV, h = i % HV;
-        floatv value = r < n ? VLOAD(src + (long)r * stride + h * VW) * factor : (floatv)0.0f;
+        floatv value = r < n ? GVLOAD(src + (long)r * stride + h * VW) * factor : (floatv)0.0f;
         VSTORE(value, dst + i * VW);
     }
 }
 
 // A streamed tile of `rows` rows (zeros past n), transposed: dst[d · rows + r].
-inline void stage_columns(__local float* dst, __global const float* src, int stride, int n, int rows,
+inline void stage_columns(__local float* dst, __global const storage_t* src, int stride, int n, int rows,
                           float factor, int lid, int items) {
     for (int i = lid; i < rows * HEAD; i += items) {
         int r = i / HEAD, d = i % HEAD;
-        dst[d * rows + r] = r < n ? src[(long)r * stride + d] * factor : 0.0f;
+        dst[d * rows + r] = r < n ? LOAD(src, (long)r * stride + d) * factor : 0.0f;
     }
 }
 
 // out[row] · dout[row] for each query row (row = pair · queries + i).
-__kernel void attention_backward_delta(__global const float* out, __global const float* dout,
+__kernel void attention_backward_delta(__global const storage_t* out, __global const storage_t* dout,
                                        __global float* delta, int rows, int heads, int queries,
                                        int seq_major) {
     int row = get_global_id(0);
     if (row >= rows) return;
     long at = row_at(row / queries, row % queries, queries, heads, seq_major);
-    __global const float* o = out + at;
-    __global const float* g = dout + at;
+    __global const storage_t* o = out + at;
+    __global const storage_t* g = dout + at;
     floatv acc = 0.0f;
-    UNROLL for (int h = 0; h < HV; ++h) acc += VLOAD(o + h * VW) * VLOAD(g + h * VW);
+    UNROLL for (int h = 0; h < HV; ++h) acc += GVLOAD(o + h * VW) * GVLOAD(g + h * VW);
 #if VW == 1
     delta[row] = acc;
 #else
@@ -136,8 +150,8 @@ __kernel void attention_backward_delta(__global const float* out, __global const
 }
 
 __kernel __attribute__((reqd_work_group_size(FWD_Q, 1, 1)))
-void attention_forward(__global const float* q, __global const float* k, __global const float* v,
-                       __global const float* mask, int has_mask, __global float* out,
+void attention_forward(__global const storage_t* q, __global const storage_t* k, __global const storage_t* v,
+                       __global const float* mask, int has_mask, __global storage_t* out,
                        __global float* logsumexp, int heads, int queries, int keys, float scale,
                        int seq_major) {
     __local float qo[FWD_Q * OWN_STRIDE];  // own queries, scaled
@@ -188,15 +202,15 @@ void attention_forward(__global const float* q, __global const float* k, __globa
     int qi = q0 + lid;
     if (qi >= queries) return;
     float inv = l > 0.0f ? 1.0f / l : 0.0f;
-    UNROLL for (int h = 0; h < HV; ++h) VSTORE(acc[h] * inv, out + q_at + (long)lid * stride + h * VW);
+    UNROLL for (int h = 0; h < HV; ++h) GVSTORE(acc[h] * inv, out + q_at + (long)lid * stride + h * VW);
     logsumexp[first + lid] = l > 0.0f ? m + log(l) : -INFINITY;
 }
 
 __kernel __attribute__((reqd_work_group_size(BWD_OWN, 1, 1)))
-void attention_backward_dq(__global const float* q, __global const float* k, __global const float* v,
-                           __global const float* mask, int has_mask, __global const float* dout,
+void attention_backward_dq(__global const storage_t* q, __global const storage_t* k, __global const storage_t* v,
+                           __global const float* mask, int has_mask, __global const storage_t* dout,
                            __global const float* logsumexp, __global const float* delta,
-                           __global float* dq, int heads, int queries, int keys, float scale,
+                           __global storage_t* dq, int heads, int queries, int keys, float scale,
                            int seq_major) {
     __local float qo[BWD_OWN * OWN_STRIDE];  // own queries, scaled
     __local float go[BWD_OWN * OWN_STRIDE];  // own output gradients
@@ -247,14 +261,14 @@ void attention_backward_dq(__global const float* q, __global const float* k, __g
         }
     }
     if (!active) return;
-    UNROLL for (int h = 0; h < HV; ++h) VSTORE(acc[h] * scale, dq + q_at + (long)lid * stride + h * VW);
+    UNROLL for (int h = 0; h < HV; ++h) GVSTORE(acc[h] * scale, dq + q_at + (long)lid * stride + h * VW);
 }
 
 __kernel __attribute__((reqd_work_group_size(BWD_OWN, 1, 1)))
-void attention_backward_dkdv(__global const float* q, __global const float* k, __global const float* v,
-                             __global const float* mask, int has_mask, __global const float* dout,
+void attention_backward_dkdv(__global const storage_t* q, __global const storage_t* k, __global const storage_t* v,
+                             __global const float* mask, int has_mask, __global const storage_t* dout,
                              __global const float* logsumexp, __global const float* delta,
-                             __global float* dk, __global float* dv, int heads, int queries, int keys,
+                             __global storage_t* dk, __global storage_t* dv, int heads, int queries, int keys,
                              float scale, int seq_major) {
     __local float ko[BWD_OWN * OWN_STRIDE];  // own keys
     __local float vo[BWD_OWN * OWN_STRIDE];  // own values
@@ -318,7 +332,7 @@ void attention_backward_dkdv(__global const float* q, __global const float* k, _
     }
     if (!inside) return;
     UNROLL for (int h = 0; h < HV; ++h) {
-        VSTORE(dka[h], dk + k_at + (long)lid * stride + h * VW);
-        VSTORE(dva[h], dv + k_at + (long)lid * stride + h * VW);
+        GVSTORE(dka[h], dk + k_at + (long)lid * stride + h * VW);
+        GVSTORE(dva[h], dv + k_at + (long)lid * stride + h * VW);
     }
 }

@@ -431,8 +431,8 @@ enum KernelFamily {
     case elementwise(DType)
     /// Copies from one element type to another (the same type: a bit copy).
     case copy(from: DType, to: DType)
-    /// The fused attention kernels, built for one head size and its tiles.
-    case attention(AttentionTiles)
+    /// The fused attention kernels, built for one head size and its tiles, and one storage type.
+    case attention(AttentionTiles, DType)
 
     var fileName: String {
         switch self {
@@ -482,8 +482,8 @@ enum KernelFamily {
         case let .normalization(storage):
             return "\(unaligned) -DSTORAGE=\(storage.kernelCode) -DNORM_WG=\(parameters.normalization.workGroup) "
                 + "-DNORM_VW=\(parameters.normalization.vectorWidth)"
-        case let .attention(tiles):
-            return tiles.options
+        case let .attention(tiles, storage):
+            return tiles.options + " -DSTORAGE=\(storage.kernelCode)"
         case let .quantized(integerDot):
             return integerDot ? "-DINT_DOT=1" : ""
         case .recurrent:

@@ -4,12 +4,11 @@ import Foundation
 /// Pinned host memory: what the backend's uploads are staged in, and what callers that move the
 /// same bytes every step (the gradient all-reduce's buckets) read into.
 ///
-/// A buffer made with `CL_MEM_ALLOC_HOST_PTR` and mapped once gives host memory that the driver
-/// has page-locked; `clEnqueueReadBuffer`/`clEnqueueWriteBuffer` with that memory as their host
-/// side then run as direct DMA transfers, which is how NVIDIA's OpenCL programming guide asks for
-/// fast transfers (CUDA's `cudaHostAlloc`). On a CPU device (PoCL) the buffer is ordinary host
-/// memory and the transfers stay `memcpy`s. Where the driver refuses such a buffer, ordinary
-/// memory stands in.
+/// A buffer made with `CL_MEM_ALLOC_HOST_PTR` and mapped once gives host memory that a GPU's
+/// driver allocates page-locked (OpenCL's counterpart of CUDA's `cudaHostAlloc`);
+/// `clEnqueueReadBuffer`/`clEnqueueWriteBuffer` with that memory as their host side can then run
+/// as direct DMA transfers. On a CPU device (PoCL) the buffer is ordinary host memory and the
+/// transfers stay `memcpy`s. Where the driver refuses such a buffer, ordinary memory stands in.
 extension OpenCLBackend {
     /// Upload staging blocks are kept for reuse up to this many bytes in all.
     static let stagingPoolBytes = 64 << 20

@@ -7,11 +7,11 @@ import Synchronization
 /// completed every gradient of the next bucket in order, the training thread copies them into it
 /// (on the device, without waiting) and hands the bucket to the ``CommunicationThread``, which
 /// reads it back once (into pinned host memory on OpenCL: ``HostStaging``), all-reduces it with a
-/// blocking `MPI_Allreduce` and writes it back. On a host-memory device the bucket's memory is reduced in place, without a read or a write. The
-/// gradients arrive already weighted by this rank's share of the global batch (the backward pass
-/// starts from that share instead of 1), so the sum is the global batch's gradient. The largest
-/// gradient of a bucket sits at its start and is handed to the optimizer in place; the others are
-/// copied out.
+/// blocking `MPI_Allreduce` and writes it back. On a host-memory device the bucket's memory is
+/// reduced in place, without a read or a write. The gradients arrive already weighted by this
+/// rank's share of the global batch (the backward pass starts from that share instead of 1), so the
+/// sum is the global batch's gradient. The largest gradient of a bucket sits at its start and is
+/// handed to the optimizer in place; the others are copied out.
 ///
 /// A bucket whose largest gradient holds at least ``separateLargest`` values all-reduces it in a
 /// call of its own, then the rest if any (on every rank, whatever its device, so the ranks' calls
